@@ -1,0 +1,50 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "IncidentLedger",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "ledger", targets: ["LedgerCLI"]),
+        .library(name: "EventStore", targets: ["EventStore"]),
+        .library(name: "LMDB", targets: ["LMDB"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+    ],
+    targets: [
+        // Debian's liblmdb-dev, found through pkg-config; nothing vendored.
+        .systemLibrary(
+            name: "CLMDB",
+            pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"])]
+        ),
+        // The only module that calls the C API.
+        .target(name: "LMDB", dependencies: ["CLMDB"]),
+        // Envelope, append, indexes, hash chain: knows nothing of incidents.
+        .target(
+            name: "EventStore",
+            dependencies: ["LMDB", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .executableTarget(
+            name: "LedgerCLI",
+            dependencies: [
+                "EventStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // A child process for the crash test: appends in a loop and prints each acknowledged position.
+        .executableTarget(name: "CrashChild", dependencies: ["EventStore"], path: "Tests/CrashChild"),
+        .testTarget(name: "LMDBTests", dependencies: ["LMDB"]),
+        .testTarget(
+            name: "EventStoreTests",
+            dependencies: [
+                "EventStore", "CrashChild",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(name: "LedgerCLITests", dependencies: ["LedgerCLI", "EventStore"]),
+    ]
+)

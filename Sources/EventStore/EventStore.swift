@@ -1,0 +1,319 @@
+import Foundation
+import LMDB
+
+/// Settings of an ``EventStore``; defaults are the safe ones.
+public struct EventStoreConfiguration: Sendable, Hashable {
+    /// The largest payload accepted, in bytes of canonical JSON.
+    public var payloadLimit: Int = 1 << 20
+    /// The most append requests one group commit takes from the queue.
+    public var maximumGroupSize: Int = 1024
+    /// The LMDB environment's settings (durable by default).
+    public var environment = EnvironmentConfiguration()
+
+    public init() {}
+}
+
+/// The ledger's event store: an append-only, hash-chained log of events in one LMDB environment,
+/// with its indexes kept in the same write transaction as the events.
+///
+/// Thread-safe and shared: readers never block the writer, concurrent ``append(_:to:expectedVersion:)``
+/// calls are gathered into group commits (one durable transaction for all waiting appends), and another
+/// process may open the same directory at the same time (LMDB serialises writers across processes).
+public final class EventStore: Sendable {
+    /// The directory holding `data.mdb` and `lock.mdb`.
+    public let directory: String
+    public let configuration: EventStoreConfiguration
+    let environment: Environment
+    let tables: Tables
+    let committer: GroupCommitter
+
+    /// The text stored under `format` in the meta table of every ledger.
+    public static let formatMarker = "IncidentLedger event store, format 1"
+
+    /// The named LMDB databases of a ledger.
+    struct Tables: Sendable {
+        /// position → stored event (hash + canonical JSON)
+        let events: Database
+        /// event id (16 bytes) → position
+        let eventIds: Database
+        /// stream id, 0, version → position
+        let streams: Database
+        /// stream id → current version
+        let streamHeads: Database
+        /// actor, 0, position → ()
+        let byActor: Database
+        /// event type, 0, position → ()
+        let byType: Database
+        /// earliest occurredAt, position → ()
+        let byOccurred: Database
+        /// recordedAt → position
+        let byRecorded: Database
+        /// "format", "head"
+        let meta: Database
+
+        init(_ env: Environment) throws {
+            events = try env.openDatabase("events")
+            eventIds = try env.openDatabase("event-ids")
+            streams = try env.openDatabase("streams")
+            streamHeads = try env.openDatabase("stream-heads")
+            byActor = try env.openDatabase("by-actor")
+            byType = try env.openDatabase("by-type")
+            byOccurred = try env.openDatabase("by-occurred")
+            byRecorded = try env.openDatabase("by-recorded")
+            meta = try env.openDatabase("meta")
+        }
+
+        var indexes: [Database] { [eventIds, streams, byActor, byType, byOccurred, byRecorded] }
+    }
+
+    /// Creates a new, empty ledger in `directory` (created if missing, mode 0700).
+    /// - Throws: ``EventStoreError`` when the directory already holds a ledger or cannot be written.
+    public static func create(at directory: String, configuration: EventStoreConfiguration = .init()) throws -> EventStore {
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        if fm.fileExists(atPath: directory, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else {
+                throw EventStoreError(.noLedger, field: directory, "exists and is not a directory")
+            }
+            if fm.fileExists(atPath: directory + "/data.mdb") {
+                throw EventStoreError(.invalidEvent, field: directory, "already holds a ledger")
+            }
+        } else {
+            do {
+                try fm.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw EventStoreError(.storage, field: directory, "cannot create the directory: \(error.localizedDescription)")
+            }
+        }
+        let store = try EventStore(directory: directory, configuration: configuration)
+        do {
+            try store.environment.write { txn in
+                try txn.put(store.tables.meta, key: Array("format".utf8), value: Array(formatMarker.utf8))
+            }
+        } catch let error as LMDBError {
+            throw EventStoreError.storage(error)
+        }
+        return store
+    }
+
+    /// Opens an existing ledger.
+    /// - Throws: ``EventStoreError`` `.noLedger` when `directory` is missing or empty, `.notALedger` when its
+    ///   LMDB files are not a ledger's, `.corrupted` when `data.mdb` is not an LMDB file.
+    public static func open(at directory: String, configuration: EventStoreConfiguration = .init()) throws -> EventStore {
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: directory, isDirectory: &isDirectory) else {
+            throw EventStoreError(.noLedger, field: directory, "no such directory (create a ledger with `ledger init`)")
+        }
+        guard isDirectory.boolValue else { throw EventStoreError(.noLedger, field: directory, "is not a directory") }
+        guard fm.fileExists(atPath: directory + "/data.mdb") else {
+            throw EventStoreError(.noLedger, field: directory, "holds no ledger (no data.mdb; create one with `ledger init`)")
+        }
+        let store = try EventStore(directory: directory, configuration: configuration)
+        let marker = try store.readTransaction { txn in try txn.get(store.tables.meta, key: Array("format".utf8)) }
+        guard let marker, marker == Array(formatMarker.utf8) else {
+            throw EventStoreError(.notALedger, field: directory + "/data.mdb", "is an LMDB file but not an IncidentLedger ledger")
+        }
+        return store
+    }
+
+    private init(directory: String, configuration: EventStoreConfiguration) throws {
+        self.directory = directory
+        self.configuration = configuration
+        do {
+            environment = try Environment(directory: directory, configuration: configuration.environment)
+            tables = try Tables(environment)
+        } catch let error as LMDBError {
+            switch error.code {
+            case .invalid, .versionMismatch:
+                throw EventStoreError(.corrupted, field: directory + "/data.mdb", "is not a readable LMDB file (\(error.message))")
+            case .permissionDenied:
+                throw EventStoreError(.storage, field: directory, "permission denied")
+            case .notFound where configuration.environment.readOnly:
+                throw EventStoreError(.notALedger, field: directory + "/data.mdb", "lacks the ledger's tables")
+            default:
+                throw EventStoreError.storage(error)
+            }
+        }
+        committer = GroupCommitter()
+    }
+
+    /// Runs `body` in a read transaction, turning LMDB failures into ``EventStoreError``.
+    func readTransaction<T>(_ body: (borrowing ReadTransaction) throws -> T) throws -> T {
+        do {
+            return try environment.read(body)
+        } catch let error as LMDBError {
+            throw EventStoreError.storage(error)
+        }
+    }
+
+    // MARK: - Append
+
+    /// Appends `events` to `streamId` atomically, after checking `expectedVersion`.
+    ///
+    /// Concurrent calls are committed together in one durable transaction (group commit); each keeps its own
+    /// atomicity: a conflict fails that call alone. When every event carries an id that is already stored
+    /// with identical content, the call returns the original positions and writes nothing.
+    /// - Throws: ``EventStoreError``: `.invalidEvent`, `.payloadTooLarge`, `.wrongExpectedVersion`,
+    ///   `.eventIdConflict`, `.storage`. Nothing is written when it throws.
+    public func append(
+        _ events: [ProposedEvent], to streamId: String, expectedVersion: ExpectedVersion = .any
+    ) async throws -> AppendResult {
+        let request = try prepare(AppendRequest(streamId: streamId, events: events, expectedVersion: expectedVersion), path: "$")
+        return try await committer.submit(request, to: self)
+    }
+
+    /// Appends several requests in one transaction, synchronously: all of them or, when one fails, none.
+    /// Used by bulk imports and the CLI, where a file of events must land whole or not at all.
+    public func appendAtomically(_ requests: [AppendRequest]) throws -> [AppendResult] {
+        var prepared: [AppendRequest] = []
+        prepared.reserveCapacity(requests.count)
+        for (i, request) in requests.enumerated() {
+            prepared.append(try prepare(request, path: requests.count == 1 ? "$" : "requests[\(i)]"))
+        }
+        return try writeTransaction { txn in
+            var head = try self.head(in: txn)
+            let now = Self.now()
+            var results: [AppendResult] = []
+            results.reserveCapacity(prepared.count)
+            for request in prepared {
+                results.append(try apply(request, in: txn, head: &head, now: now))
+            }
+            try writeHead(head, in: txn)
+            return results
+        }
+    }
+
+    /// Checks every rule that needs no stored data, and gives each event its id: before any transaction.
+    func prepare(_ request: AppendRequest, path: String) throws(EventStoreError) -> AppendRequest {
+        try EnvelopeRules.checkStreamId(request.streamId, field: "\(path).streamId")
+        guard !request.events.isEmpty else { throw .invalid("\(path).events", "must hold at least one event") }
+        var prepared = request
+        var seen = Set<UUID>()
+        for i in prepared.events.indices {
+            let eventPath = request.events.count == 1 ? path : "\(path).events[\(i)]"
+            try EnvelopeRules.check(prepared.events[i], path: eventPath, payloadLimit: configuration.payloadLimit)
+            let id = prepared.events[i].eventId ?? UUID()
+            guard seen.insert(id).inserted else {
+                throw EventStoreError(.eventIdConflict, field: "\(eventPath).eventId", "\(id.uuidString.lowercased()) appears twice in the batch")
+            }
+            prepared.events[i].eventId = id
+        }
+        return prepared
+    }
+
+    /// Runs `body` in a write transaction, turning LMDB failures into ``EventStoreError``.
+    /// The body reruns when the map grows: it must not have effects outside the transaction.
+    func writeTransaction<T>(_ body: (borrowing WriteTransaction) throws -> T) throws -> T {
+        do {
+            return try environment.write(body)
+        } catch let error as LMDBError {
+            throw EventStoreError.storage(error)
+        }
+    }
+
+    /// The last stored event's position, hash and recordedAt.
+    struct Head {
+        var position: UInt64
+        var hash: [UInt8]
+        var recordedAt: Int64
+
+        static let empty = Head(position: 0, hash: [UInt8](repeating: 0, count: 32), recordedAt: Int64.min)
+        var bytes: [UInt8] { Keys.bigEndian(position) + hash + Keys.orderedTime(recordedAt) }
+    }
+
+    func head(in txn: borrowing some ReadableTransaction & ~Copyable) throws -> Head {
+        guard let bytes = try txn.get(tables.meta, key: Array("head".utf8)) else { return .empty }
+        guard bytes.count == 48 else {
+            throw EventStoreError(.corrupted, field: "meta/head", "has \(bytes.count) bytes instead of 48")
+        }
+        return bytes.withUnsafeBytes { raw in
+            Head(
+                position: Keys.readBigEndian(raw), hash: Array(raw[8..<40]), recordedAt: Keys.readOrderedTime(raw, at: 40))
+        }
+    }
+
+    func writeHead(_ head: Head, in txn: borrowing WriteTransaction) throws {
+        try txn.put(tables.meta, key: Array("head".utf8), value: head.bytes)
+    }
+
+    static func now() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1000
+    }
+
+    /// Applies one prepared request inside `txn`, advancing `head`. Throws before writing anything when the
+    /// request conflicts; callers that share the transaction run it in a nested one.
+    func apply(_ request: AppendRequest, in txn: borrowing WriteTransaction, head: inout Head, now: Int64) throws -> AppendResult {
+        // Idempotency first: a retry of a stored batch succeeds whatever the stream's version now is.
+        var storedPositions: [UInt64] = []
+        for (i, event) in request.events.enumerated() {
+            if let position = try txn.get(tables.eventIds, key: Keys.eventId(event.eventId!)) {
+                let pos = position.withUnsafeBytes { Keys.readBigEndian($0) }
+                let stored = try loadEvent(at: pos, in: txn)
+                if let field = stored.hasSameContent(as: event, streamId: request.streamId) {
+                    throw EventStoreError(
+                        .eventIdConflict, field: "events[\(i)].eventId",
+                        "\(event.eventId!.uuidString.lowercased()) is already stored at position \(pos) with a different \(field)")
+                }
+                storedPositions.append(pos)
+            }
+        }
+        if !storedPositions.isEmpty {
+            guard storedPositions.count == request.events.count else {
+                throw EventStoreError(
+                    .eventIdConflict, field: "events",
+                    "\(storedPositions.count) of \(request.events.count) event ids are already stored; retry the original batch whole")
+            }
+            let version = try currentVersion(of: request.streamId, in: txn)
+            return AppendResult(streamId: request.streamId, positions: storedPositions, streamVersion: version, wasAlreadyStored: true)
+        }
+
+        let current = try currentVersion(of: request.streamId, in: txn)
+        guard request.expectedVersion.admits(currentVersion: current) else {
+            throw EventStoreError(
+                .wrongExpectedVersion, field: request.streamId,
+                "expected version \(request.expectedVersion), but the stream is at \(current == 0 ? "no-stream (0)" : String(current))")
+        }
+
+        var positions: [UInt64] = []
+        positions.reserveCapacity(request.events.count)
+        var version = current
+        for event in request.events {
+            let position = head.position + 1
+            version += 1
+            let recordedAt = max(now, head.recordedAt + 1)
+            let canonical = EnvelopeWriter.canonical(
+                event, streamId: request.streamId, position: position, streamVersion: version, recordedAt: recordedAt,
+                previousHash: head.hash)
+            let (value, hash) = EventCodec.storedValue(canonical: canonical)
+            let positionKey = Keys.position(position)
+            try txn.put(tables.events, key: positionKey, value: value, flags: .append)
+            try txn.put(tables.eventIds, key: Keys.eventId(event.eventId!), value: positionKey, flags: .noOverwrite)
+            try txn.put(tables.streams, key: Keys.stream(request.streamId, version: version), value: positionKey, flags: .noOverwrite)
+            try txn.put(tables.byActor, key: Keys.named(event.actor, position: position), value: [])
+            try txn.put(tables.byType, key: Keys.named(event.eventType, position: position), value: [])
+            try txn.put(tables.byOccurred, key: Keys.occurred(event.occurredAt.earliest, position: position), value: [])
+            try txn.put(tables.byRecorded, key: Keys.orderedTime(recordedAt), value: positionKey, flags: .append)
+            head = Head(position: position, hash: hash, recordedAt: recordedAt)
+            positions.append(position)
+        }
+        try txn.put(tables.streamHeads, key: Array(request.streamId.utf8), value: Keys.bigEndian(version))
+        return AppendResult(streamId: request.streamId, positions: positions, streamVersion: version, wasAlreadyStored: false)
+    }
+
+    func currentVersion(of streamId: String, in txn: borrowing some ReadableTransaction & ~Copyable) throws -> UInt64 {
+        guard let bytes = try txn.get(tables.streamHeads, key: Array(streamId.utf8)) else { return 0 }
+        return bytes.withUnsafeBytes { Keys.readBigEndian($0) }
+    }
+
+    func loadEvent(at position: UInt64, in txn: borrowing some ReadableTransaction & ~Copyable) throws -> RecordedEvent {
+        let key = Keys.position(position)
+        let stored = try key.withUnsafeBytes { try txn.get(tables.events, key: $0) }
+        guard let stored else {
+            throw EventStoreError(.corrupted, field: "position \(position)", "an index points at a missing event")
+        }
+        return try EventCodec.decode(stored: stored, position: position)
+    }
+}

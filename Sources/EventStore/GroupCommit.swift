@@ -1,0 +1,73 @@
+import Dispatch
+import Synchronization
+
+/// Gathers concurrent appends into group commits: while one durable transaction is being written, new
+/// requests queue up, and the next transaction takes all of them at once. One `fsync` then acknowledges
+/// many appends. Each request runs in its own nested transaction, so a conflict fails it alone.
+final class GroupCommitter: Sendable {
+    private struct Waiting {
+        let request: AppendRequest
+        let continuation: CheckedContinuation<AppendResult, any Error>
+    }
+    private struct State {
+        var queue: [Waiting] = []
+        var draining = false
+    }
+    private let state = Mutex(State())
+    /// The one thread that writes: a transaction is synchronous and must not hop threads.
+    private let writer = DispatchQueue(label: "IncidentLedger.group-commit")
+
+    func submit(_ request: AppendRequest, to store: EventStore) async throws -> AppendResult {
+        try await withCheckedThrowingContinuation { continuation in
+            let startDraining = state.withLock { state in
+                state.queue.append(Waiting(request: request, continuation: continuation))
+                if state.draining { return false }
+                state.draining = true
+                return true
+            }
+            if startDraining { writer.async { self.drain(store) } }
+        }
+    }
+
+    private func drain(_ store: EventStore) {
+        while true {
+            let group: [Waiting] = state.withLock { state in
+                let taken = Array(state.queue.prefix(store.configuration.maximumGroupSize))
+                state.queue.removeFirst(taken.count)
+                if taken.isEmpty { state.draining = false }
+                return taken
+            }
+            if group.isEmpty { return }
+            let outcomes = commit(group.map(\.request), in: store)
+            for (waiting, outcome) in zip(group, outcomes) { waiting.continuation.resume(with: outcome) }
+        }
+    }
+
+    /// One transaction for the whole group; each request in a nested transaction of its own.
+    private func commit(_ requests: [AppendRequest], in store: EventStore) -> [Result<AppendResult, any Error>] {
+        do {
+            return try store.writeTransaction { txn in
+                var head = try store.head(in: txn)
+                let now = EventStore.now()
+                var outcomes: [Result<AppendResult, any Error>] = []
+                outcomes.reserveCapacity(requests.count)
+                for request in requests {
+                    var candidate = head
+                    do {
+                        let result = try txn.nested { child in try store.apply(request, in: child, head: &candidate, now: now) }
+                        head = candidate
+                        outcomes.append(.success(result))
+                    } catch let error as EventStoreError {
+                        outcomes.append(.failure(error))
+                    }
+                    // Any other error (an LMDB failure, a full map) aborts the group: the outer transaction
+                    // rethrows it, and a full map reruns the whole group after growing.
+                }
+                try store.writeHead(head, in: txn)
+                return outcomes
+            }
+        } catch {
+            return requests.map { _ in .failure(error) }
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+
+/// How index keys are laid out: big-endian integers so that LMDB's bytewise order is numeric order,
+/// and text keys ended by a 0 byte (text may hold no 0 byte) so that one name is never a prefix of another.
+enum Keys {
+    static func bigEndian(_ value: UInt64) -> [UInt8] {
+        withUnsafeBytes(of: value.bigEndian) { Array($0) }
+    }
+
+    /// Signed microseconds ordered bytewise: flip the sign bit.
+    static func orderedTime(_ microseconds: Int64) -> [UInt8] {
+        bigEndian(UInt64(bitPattern: microseconds) ^ (1 << 63))
+    }
+
+    static func readBigEndian(_ bytes: UnsafeRawBufferPointer, at offset: Int = 0) -> UInt64 {
+        var value: UInt64 = 0
+        for i in 0..<8 { value = value << 8 | UInt64(bytes[offset + i]) }
+        return value
+    }
+
+    static func readOrderedTime(_ bytes: UnsafeRawBufferPointer, at offset: Int = 0) -> Int64 {
+        Int64(bitPattern: readBigEndian(bytes, at: offset) ^ (1 << 63))
+    }
+
+    static func position(_ position: UInt64) -> [UInt8] { bigEndian(position) }
+
+    static func text(_ text: String) -> [UInt8] { Array(text.utf8) + [0] }
+
+    static func stream(_ streamId: String, version: UInt64) -> [UInt8] { text(streamId) + bigEndian(version) }
+
+    static func named(_ name: String, position: UInt64) -> [UInt8] { text(name) + bigEndian(position) }
+
+    static func occurred(_ earliest: Int64, position: UInt64) -> [UInt8] {
+        orderedTime(earliest) + bigEndian(position)
+    }
+
+    static func eventId(_ id: UUID) -> [UInt8] {
+        withUnsafeBytes(of: id.uuid) { Array($0) }
+    }
+}

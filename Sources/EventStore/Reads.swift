@@ -1,0 +1,140 @@
+import Foundation
+import LMDB
+
+/// The order in which a read walks its index.
+public enum ReadDirection: String, Sendable, Hashable, CaseIterable {
+    case forward, backward
+}
+
+/// Which events a read selects. Every read streams: it loads a page of events in a short read
+/// transaction, hands them to the caller outside it, and goes on from where it stopped.
+public enum EventSelection: Sendable, Hashable {
+    /// The global log, from a position.
+    case log(fromPosition: UInt64 = 1)
+    /// One stream, between two versions (inclusive; nil means open).
+    case stream(String, fromVersion: UInt64 = 1, toVersion: UInt64? = nil)
+    /// Events recorded by one actor, by position.
+    case actor(String)
+    /// Events of one type, by position.
+    case eventType(String)
+    /// Events whose occurredAt starts in `from ... to` (microseconds since the epoch; nil means open),
+    /// ordered by that start.
+    case occurred(from: Int64?, to: Int64?)
+}
+
+extension EventStore {
+    static let pageSize = 256
+
+    /// Streams the events `selection` names to `body`, at most `limit` of them, until `body` returns false.
+    ///
+    /// The read sees the ledger as it was when it began: events appended meanwhile are left out, so a
+    /// read over many pages is still one consistent view. `body` runs outside any transaction.
+    public func read(
+        _ selection: EventSelection, direction: ReadDirection = .forward, limit: Int? = nil,
+        _ body: (RecordedEvent) throws -> Bool
+    ) throws {
+        let (database, lower, upper, positionOf) = try plan(selection)
+        let reverse = direction == .backward
+        var remaining = limit ?? Int.max
+        var lowerBound = lower
+        var upperBound = upper
+        let snapshotHead = try readTransaction { txn in try head(in: txn).position }
+        while remaining > 0 {
+            var page: [RecordedEvent] = []
+            var lastKey: [UInt8]?
+            try readTransaction { txn in
+                try txn.withCursor(database) { cursor in
+                    var iterator = cursor.entries(from: lowerBound, upTo: upperBound, reverse: reverse).makeIterator()
+                    while page.count < min(remaining, Self.pageSize), let entry = iterator.next() {
+                        lastKey = Array(entry.key)
+                        let position = positionOf(entry)
+                        if position > snapshotHead { continue }
+                        page.append(try loadEvent(at: position, in: txn))
+                    }
+                    if let error = iterator.error { throw EventStoreError.storage(error) }
+                }
+            }
+            for event in page {
+                guard try body(event) else { return }
+            }
+            remaining -= page.count
+            guard let lastKey else { return }
+            // Resume just past the last key seen: its successor going forward, itself (exclusive) going back.
+            if reverse { upperBound = lastKey } else { lowerBound = lastKey + [0] }
+        }
+    }
+
+    /// The events `selection` names, collected into an array (mind `limit` on large ledgers).
+    public func events(_ selection: EventSelection, direction: ReadDirection = .forward, limit: Int? = nil) throws -> [RecordedEvent] {
+        var events: [RecordedEvent] = []
+        try read(selection, direction: direction, limit: limit) { event in
+            events.append(event)
+            return true
+        }
+        return events
+    }
+
+    /// The index, key range, and how to find an entry's position, for a selection.
+    private func plan(_ selection: EventSelection) throws -> (Database, [UInt8]?, [UInt8]?, (CursorEntry) -> UInt64) {
+        let positionInValue: (CursorEntry) -> UInt64 = { Keys.readBigEndian($0.value) }
+        let positionAtKeyEnd: (CursorEntry) -> UInt64 = { Keys.readBigEndian($0.key, at: $0.key.count - 8) }
+        switch selection {
+        case .log(let from):
+            return (tables.events, Keys.position(max(from, 1)), nil, { Keys.readBigEndian($0.key) })
+        case .stream(let id, let fromVersion, let toVersion):
+            try EnvelopeRules.checkStreamId(id, field: "stream")
+            let upper = toVersion.map { Keys.stream(id, version: $0 &+ 1) } ?? Cursor.successor(ofPrefix: Keys.text(id))
+            return (tables.streams, Keys.stream(id, version: max(fromVersion, 1)), upper, positionInValue)
+        case .actor(let actor):
+            return (tables.byActor, Keys.text(actor), Cursor.successor(ofPrefix: Keys.text(actor)), positionAtKeyEnd)
+        case .eventType(let type):
+            return (tables.byType, Keys.text(type), Cursor.successor(ofPrefix: Keys.text(type)), positionAtKeyEnd)
+        case .occurred(let from, let to):
+            let lower = from.map { Keys.orderedTime($0) }
+            let upper = to.flatMap { $0 == Int64.max ? nil : Keys.orderedTime($0 + 1) }
+            return (tables.byOccurred, lower, upper, positionAtKeyEnd)
+        }
+    }
+
+    /// The event stored under `id`, or nil.
+    public func event(id: UUID) throws -> RecordedEvent? {
+        try readTransaction { txn in
+            guard let position = try txn.get(tables.eventIds, key: Keys.eventId(id)) else { return nil }
+            return try loadEvent(at: position.withUnsafeBytes { Keys.readBigEndian($0) }, in: txn)
+        }
+    }
+
+    /// The event at `position`, or nil past the end.
+    public func event(at position: UInt64) throws -> RecordedEvent? {
+        try readTransaction { txn in
+            guard position >= 1, position <= (try head(in: txn).position) else { return nil }
+            return try loadEvent(at: position, in: txn)
+        }
+    }
+
+    /// The position of the last event; 0 for an empty ledger.
+    public func lastPosition() throws -> UInt64 {
+        try readTransaction { txn in try head(in: txn).position }
+    }
+
+    /// The version of `streamId`'s last event; 0 when the stream does not exist.
+    public func streamVersion(of streamId: String) throws -> UInt64 {
+        try readTransaction { txn in try currentVersion(of: streamId, in: txn) }
+    }
+
+    /// The position of the last event recorded at or before `microseconds` (0 if none): what the ledger
+    /// held at that time, since recordedAt grows with position.
+    public func lastPosition(recordedAtOrBefore microseconds: Int64) throws -> UInt64 {
+        try readTransaction { txn in
+            try txn.withCursor(tables.byRecorded) { cursor in
+                let upper = microseconds == Int64.max ? nil : Keys.orderedTime(microseconds + 1)
+                var iterator = cursor.entries(from: nil, upTo: upper, reverse: true).makeIterator()
+                guard let entry = iterator.next() else {
+                    if let error = iterator.error { throw EventStoreError.storage(error) }
+                    return 0
+                }
+                return Keys.readBigEndian(entry.value)
+            }
+        }
+    }
+}

@@ -1,0 +1,33 @@
+import Foundation
+import LMDB
+
+/// Figures about a ledger, for `ledger stats` and monitoring.
+public struct LedgerStatistics: Sendable, Hashable {
+    public let events: UInt64
+    public let streams: Int
+    public let headHash: String
+    public let lastRecordedAt: Timestamp?
+    public let mapSize: Int
+    public let usedBytes: Int
+    public let fileSize: Int
+    public let readersInUse: Int
+    public let maximumReaders: Int
+    /// The LMDB library in use (Debian's 0.9.24 here).
+    public let lmdbVersion: String
+}
+
+extension EventStore {
+    /// Counts and sizes of this ledger.
+    public func statistics() throws -> LedgerStatistics {
+        let (last, streams) = try readTransaction { txn -> (Head, Int) in
+            (try self.head(in: txn), try txn.count(tables.streamHeads))
+        }
+        let info = environment.info
+        let attributes = try? FileManager.default.attributesOfItem(atPath: directory + "/data.mdb")
+        return LedgerStatistics(
+            events: last.position, streams: streams, headHash: EventCodec.hex(last.hash),
+            lastRecordedAt: last.position == 0 ? nil : Timestamp(microseconds: last.recordedAt),
+            mapSize: info.mapSize, usedBytes: info.usedBytes, fileSize: (attributes?[.size] as? Int) ?? 0,
+            readersInUse: info.readersInUse, maximumReaders: info.maximumReaders, lmdbVersion: Environment.libraryVersion)
+    }
+}

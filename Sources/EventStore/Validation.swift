@@ -1,0 +1,150 @@
+import Foundation
+
+/// The envelope's rules, shared by every path that takes events in (library, CLI, later HTTP), so that a
+/// bad event is refused with the same words wherever it comes from.
+enum EnvelopeRules {
+    static let maximumNameLength = 100
+    static let maximumActorLength = 200
+    static let maximumStreamIdLength = 200
+    static let maximumTextLength = 4000
+
+    static func checkStreamId(_ id: String, field: String) throws(EventStoreError) {
+        let bytes = Array(id.utf8)
+        guard !bytes.isEmpty, bytes.count <= maximumStreamIdLength else {
+            throw .invalid(field, "must be 1 to \(maximumStreamIdLength) characters")
+        }
+        let allowed = { (b: UInt8) in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2E || b == 0x5F
+                || b == 0x3A || b == 0x40 || b == 0x2D
+        }
+        guard bytes.allSatisfy(allowed), allowed(bytes[0]), bytes[0] != 0x2D else {
+            throw .invalid(field, "\"\(id)\" may hold only letters, digits and . _ : @ - (and not start with -)")
+        }
+    }
+
+    static func checkEventType(_ type: String, field: String) throws(EventStoreError) {
+        let bytes = Array(type.utf8)
+        var valid = !bytes.isEmpty && bytes.count <= maximumNameLength
+        var atSegmentStart = true
+        for b in bytes where valid {
+            if b == 0x2E {
+                valid = !atSegmentStart
+                atSegmentStart = true
+            } else if b >= 0x61 && b <= 0x7A {
+                atSegmentStart = false
+            } else if (b >= 0x30 && b <= 0x39) || b == 0x5F {
+                valid = !atSegmentStart
+            } else {
+                valid = false
+            }
+        }
+        guard valid, !atSegmentStart else {
+            throw .invalid(field, "\"\(type)\" must be dotted lowercase words like service.degraded")
+        }
+    }
+
+    /// Free text that goes into indexes or one-line displays: no control characters, bounded length.
+    static func checkText(_ text: String, field: String, maximum: Int) throws(EventStoreError) {
+        guard !text.trimmingCharacters(in: .whitespaces).isEmpty else { throw .invalid(field, "must not be empty") }
+        guard text.utf8.count <= maximum else { throw .invalid(field, "longer than \(maximum) bytes") }
+        guard !text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw .invalid(field, "must not contain control characters")
+        }
+    }
+
+    static func check(_ event: ProposedEvent, path: String, payloadLimit: Int) throws(EventStoreError) {
+        try checkEventType(event.eventType, field: "\(path).eventType")
+        guard (1...1_000_000).contains(event.schemaVersion) else {
+            throw .invalid("\(path).schemaVersion", "must be an integer from 1")
+        }
+        try checkText(event.actor, field: "\(path).actor", maximum: maximumActorLength)
+        try checkText(event.source, field: "\(path).source", maximum: maximumTextLength)
+        if let reason = event.reason { try checkText(reason, field: "\(path).reason", maximum: maximumTextLength) }
+        if let id = event.metadata.correlationId {
+            try checkText(id, field: "\(path).metadata.correlationId", maximum: maximumActorLength)
+        }
+        if let id = event.metadata.causationId {
+            try checkText(id, field: "\(path).metadata.causationId", maximum: maximumActorLength)
+        }
+        guard event.payload.objectValue != nil else {
+            throw .invalid("\(path).payload", "expected an object, got \(event.payload.typeName)")
+        }
+        let size = CanonicalJSON.encode(event.payload).count
+        guard size <= payloadLimit else {
+            throw EventStoreError(
+                .payloadTooLarge, field: "\(path).payload", "\(size) bytes is over the limit of \(payloadLimit) bytes")
+        }
+    }
+}
+
+extension ProposedEvent {
+    /// The fields a client may send. `position`, `streamVersion`, `recordedAt` and the hashes are the
+    /// ledger's to assign and are refused by name.
+    public static let inputFields: Set<String> = [
+        "eventId", "streamId", "eventType", "schemaVersion", "occurredAt", "actor", "source", "reason", "payload",
+        "metadata",
+    ]
+    static let ledgerAssignedFields: Set<String> = ["position", "streamVersion", "recordedAt", "previousHash", "hash"]
+
+    /// Reads an event from its JSON input form, naming `path` and the rule broken when it is wrong.
+    ///
+    /// - Parameters:
+    ///   - defaultActor: used when the JSON has no `actor`.
+    /// - Returns: the event and its `streamId` when the JSON names one.
+    public static func fromJSON(
+        _ json: JSONValue, path: String = "$", defaultActor: String?, payloadLimit: Int = EventStoreConfiguration().payloadLimit
+    ) throws(EventStoreError) -> (event: ProposedEvent, streamId: String?) {
+        guard let m = json.objectValue else { throw .invalid(path, "expected an event object, got \(json.typeName)") }
+        for key in m.keys.sorted() where !inputFields.contains(key) {
+            if ledgerAssignedFields.contains(key) { throw .invalid("\(path).\(key)", "assigned by the ledger; must not be supplied") }
+            throw .invalid("\(path).\(key)", "unknown field")
+        }
+        func optionalString(_ key: String) throws(EventStoreError) -> String? {
+            guard let value = m[key] else { return nil }
+            guard let s = value.stringValue else { throw .invalid("\(path).\(key)", "expected a string, got \(value.typeName)") }
+            return s
+        }
+        var eventId: UUID?
+        if let text = try optionalString("eventId") {
+            guard let id = UUID(uuidString: text) else { throw .invalid("\(path).eventId", "\"\(text)\" is not a UUID") }
+            eventId = id
+        }
+        let streamId = try optionalString("streamId")
+        if let streamId { try EnvelopeRules.checkStreamId(streamId, field: "\(path).streamId") }
+        guard let eventType = try optionalString("eventType") else { throw .invalid("\(path).eventType", "required") }
+        var schemaVersion = 1
+        if let value = m["schemaVersion"] {
+            guard let n = value.numberValue?.intValue else {
+                throw .invalid("\(path).schemaVersion", "expected an integer, got \(value.typeName)")
+            }
+            schemaVersion = n
+        }
+        guard let occurredJSON = m["occurredAt"] else { throw .invalid("\(path).occurredAt", "required") }
+        let occurredAt = try OccurredAt(json: occurredJSON, path: "\(path).occurredAt")
+        guard let actor = try optionalString("actor") ?? defaultActor else {
+            throw .invalid("\(path).actor", "required (or give a default actor)")
+        }
+        guard let source = try optionalString("source") else { throw .invalid("\(path).source", "required") }
+        let reason = try optionalString("reason")
+        var metadata = EventMetadata()
+        if let meta = m["metadata"] {
+            guard let members = meta.objectValue else {
+                throw .invalid("\(path).metadata", "expected an object, got \(meta.typeName)")
+            }
+            for (key, value) in members {
+                guard key == "correlationId" || key == "causationId" else {
+                    throw .invalid("\(path).metadata.\(key)", "unknown field (correlationId and causationId only)")
+                }
+                guard let s = value.stringValue else {
+                    throw .invalid("\(path).metadata.\(key)", "expected a string, got \(value.typeName)")
+                }
+                if key == "correlationId" { metadata.correlationId = s } else { metadata.causationId = s }
+            }
+        }
+        let event = ProposedEvent(
+            eventId: eventId, eventType: eventType, schemaVersion: schemaVersion, occurredAt: occurredAt, actor: actor,
+            source: source, reason: reason, payload: m["payload"] ?? .object([:]), metadata: metadata)
+        try EnvelopeRules.check(event, path: path, payloadLimit: payloadLimit)
+        return (event, streamId)
+    }
+}

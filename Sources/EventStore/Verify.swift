@@ -1,0 +1,151 @@
+import Foundation
+import LMDB
+
+/// The outcome of ``EventStore/verify()``.
+public struct VerificationReport: Sendable, Hashable {
+    /// A mismatch: the first position (0 when it is not tied to one event) and what is wrong.
+    public struct Problem: Sendable, Hashable, CustomStringConvertible {
+        public let position: UInt64
+        public let message: String
+        public var description: String { position == 0 ? message : "position \(position): \(message)" }
+    }
+
+    public let eventsChecked: UInt64
+    public let indexEntriesChecked: UInt64
+    /// The hash of the last event checked: the head a third party can compare with.
+    public let headHash: String
+    /// The first mismatch found, or nil when the ledger is sound.
+    public let problem: Problem?
+    public var isValid: Bool { problem == nil }
+}
+
+extension EventStore {
+    /// Recomputes the whole chain and every index entry, in one read snapshot, and reports the first
+    /// position whose bytes, order or hash do not match. Never changes the ledger.
+    public func verify() throws -> VerificationReport {
+        try readTransaction { txn in
+            var checker = ChainChecker(store: self)
+            do {
+                try checker.run(in: txn)
+            } catch let problem as VerificationReport.Problem {
+                return checker.report(problem)
+            }
+            return checker.report(nil)
+        }
+    }
+}
+
+extension VerificationReport.Problem: Error {}
+
+private struct ChainChecker {
+    let store: EventStore
+    var eventsChecked: UInt64 = 0
+    var indexEntries: UInt64 = 0
+    var previousHash = [UInt8](repeating: 0, count: 32)
+    var previousRecordedAt = Int64.min
+    var streamVersions: [String: UInt64] = [:]
+
+    init(store: EventStore) { self.store = store }
+
+    func report(_ problem: VerificationReport.Problem?) -> VerificationReport {
+        VerificationReport(
+            eventsChecked: eventsChecked, indexEntriesChecked: indexEntries, headHash: EventCodec.hex(previousHash),
+            problem: problem)
+    }
+
+    func fail(_ position: UInt64, _ message: String) -> VerificationReport.Problem {
+        VerificationReport.Problem(position: position, message: message)
+    }
+
+    mutating func run(in txn: borrowing ReadTransaction) throws {
+        let tables = store.tables
+        try txn.withCursor(tables.events) { cursor in
+            var iterator = cursor.entries().makeIterator()
+            while let entry = iterator.next() {
+                let expected = eventsChecked + 1
+                guard entry.key.count == 8 else { throw fail(expected, "event key has \(entry.key.count) bytes instead of 8") }
+                let position = Keys.readBigEndian(entry.key)
+                guard position == expected else {
+                    throw fail(expected, "the log jumps from position \(eventsChecked) to \(position)")
+                }
+                try checkEvent(entry.value, at: position, in: txn)
+                eventsChecked = position
+            }
+            if let error = iterator.error { throw EventStoreError.storage(error) }
+        }
+        let head = try store.head(in: txn)
+        guard head.position == eventsChecked, head.hash == previousHash else {
+            throw fail(head.position, "the recorded head (position \(head.position), hash \(EventCodec.hex(head.hash))) does not match the last event")
+        }
+        // Every event has exactly one entry per index (checked above); equal counts mean no index holds
+        // an entry for an event that does not exist.
+        let perEventIndexes = [tables.eventIds, tables.streams, tables.byActor, tables.byType, tables.byOccurred, tables.byRecorded]
+        for index in perEventIndexes {
+            let count = try txn.count(index)
+            guard UInt64(count) == eventsChecked else {
+                throw fail(0, "index \(index.name) holds \(count) entries for \(eventsChecked) events")
+            }
+        }
+        let streamCount = try txn.count(tables.streamHeads)
+        guard streamCount == streamVersions.count else {
+            throw fail(0, "index stream-heads holds \(streamCount) streams, the log \(streamVersions.count)")
+        }
+        for (stream, version) in streamVersions {
+            let stored = try store.currentVersion(of: stream, in: txn)
+            guard stored == version else {
+                throw fail(0, "stream \(stream) is at version \(version) in the log but \(stored) in stream-heads")
+            }
+        }
+    }
+
+    private mutating func checkEvent(_ stored: UnsafeRawBufferPointer, at position: UInt64, in txn: borrowing ReadTransaction) throws {
+        guard stored.count > EventCodec.hashSize else { throw fail(position, "stored event is truncated") }
+        let json = UnsafeRawBufferPointer(rebasing: stored[EventCodec.hashSize...])
+        let recomputed = EventCodec.digest(json)
+        guard recomputed.elementsEqual(stored[0..<EventCodec.hashSize]) else {
+            throw fail(position, "hash mismatch: the stored bytes hash to \(EventCodec.hex(recomputed)), not the stored \(EventCodec.hex(stored[0..<EventCodec.hashSize]))")
+        }
+        let event: RecordedEvent
+        do {
+            event = try EventCodec.decode(stored: stored, position: position)
+        } catch {
+            throw fail(position, "\(error.message)")
+        }
+        guard event.position == position else { throw fail(position, "the event says it is at position \(event.position)") }
+        guard event.previousHash == EventCodec.hex(previousHash) else {
+            throw fail(position, "previousHash \(event.previousHash) does not match the hash of position \(position - 1)")
+        }
+        guard event.recordedAt.microseconds > previousRecordedAt else {
+            throw fail(position, "recordedAt \(event.recordedAt.rfc3339Micros) does not increase")
+        }
+        let version = (streamVersions[event.streamId] ?? 0) + 1
+        guard event.streamVersion == version else {
+            throw fail(position, "stream \(event.streamId) jumps to version \(event.streamVersion) after \(version - 1)")
+        }
+        // The canonical form must be the only form: re-encoding the decoded event gives the same bytes.
+        guard CanonicalJSON.encode(event.hashedJSON).elementsEqual(json) else {
+            throw fail(position, "stored bytes are not in canonical form")
+        }
+        let tables = store.tables
+        let positionKey = Keys.position(position)
+        try expectEntry(tables.eventIds, Keys.eventId(event.eventId), value: positionKey, position, in: txn)
+        try expectEntry(tables.streams, Keys.stream(event.streamId, version: version), value: positionKey, position, in: txn)
+        try expectEntry(tables.byActor, Keys.named(event.actor, position: position), value: [], position, in: txn)
+        try expectEntry(tables.byType, Keys.named(event.eventType, position: position), value: [], position, in: txn)
+        try expectEntry(tables.byOccurred, Keys.occurred(event.occurredAt.earliest, position: position), value: [], position, in: txn)
+        try expectEntry(tables.byRecorded, Keys.orderedTime(event.recordedAt.microseconds), value: positionKey, position, in: txn)
+        streamVersions[event.streamId] = version
+        previousHash = Array(stored[0..<EventCodec.hashSize])
+        previousRecordedAt = event.recordedAt.microseconds
+    }
+
+    private mutating func expectEntry(
+        _ index: Database, _ key: [UInt8], value: [UInt8], _ position: UInt64, in txn: borrowing ReadTransaction
+    ) throws {
+        guard let stored = try txn.get(index, key: key) else {
+            throw fail(position, "index \(index.name) has no entry for this event")
+        }
+        guard stored == value else { throw fail(position, "index \(index.name) entry points elsewhere") }
+        indexEntries += 1
+    }
+}

@@ -1,0 +1,190 @@
+import CLMDB
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// How an ``Environment`` is opened. A value type with safe defaults: durable commits, files readable
+/// by their owner only, and a map that starts small and grows by itself.
+public struct EnvironmentConfiguration: Sendable, Hashable {
+    /// The map size at first open, in bytes. The map grows by doubling when a write fills it.
+    public var initialMapSize: Int = 64 << 20
+    /// The map never grows past this size; a write that still does not fit fails with `MDB_MAP_FULL`.
+    public var maximumMapSize: Int = 1 << 40
+    /// How many named databases the environment may hold.
+    public var maximumDatabases: UInt32 = 32
+    /// How many read transactions may be open at once, across every process.
+    public var maximumReaders: UInt32 = 254
+    /// The mode of `data.mdb` and `lock.mdb` when LMDB creates them.
+    public var fileMode: mode_t = 0o600
+    /// Opens the files read-only: every write transaction then fails with `EACCES`.
+    public var readOnly: Bool = false
+    /// When false, commits skip `fsync` (`MDB_NOSYNC`): faster and not durable. Only for throwaway data.
+    public var durable: Bool = true
+
+    public init() {}
+}
+
+/// What LMDB reports about an open environment (`mdb_env_info` and `mdb_env_stat`).
+public struct EnvironmentInfo: Sendable, Hashable {
+    public let mapSize: Int
+    public let lastPageNumber: Int
+    public let lastTransactionId: Int
+    public let maximumReaders: Int
+    public let readersInUse: Int
+    public let pageSize: Int
+    /// Bytes of the map in use: `(lastPageNumber + 1) * pageSize`.
+    public var usedBytes: Int { (lastPageNumber + 1) * pageSize }
+}
+
+/// An open named database inside an ``Environment``. The handle is valid for the environment's lifetime.
+public struct Database: Sendable, Hashable {
+    let dbi: MDB_dbi
+    /// The name it was opened with.
+    public let name: String
+}
+
+/// An LMDB environment: one directory holding `data.mdb` and `lock.mdb`.
+///
+/// Thread-safe: many threads may read at once while one writes. Transactions exist only inside the
+/// closures of ``read(_:)`` and ``write(_:)``, which commit or abort them exactly once, so none can leak
+/// or outlive its scope. Transaction bodies are synchronous: a transaction never spans an `await`.
+/// Opened with `MDB_NOTLS`, so a read transaction is not tied to its thread's slot.
+public final class Environment: @unchecked Sendable {
+    // @unchecked: LMDB's environment is thread-safe with MDB_NOTLS; the map size is changed only under
+    // the exclusive side of `gate`, which every transaction holds shared.
+    let handle: OpaquePointer
+    private let gate = ResizeGate()
+    /// The directory this environment lives in.
+    public let path: String
+    public let configuration: EnvironmentConfiguration
+
+    /// The version of the LMDB library linked in, e.g. `LMDB 0.9.24: (July 24, 2019)`.
+    public static var libraryVersion: String { String(cString: mdb_version(nil, nil, nil)) }
+
+    /// Opens (creating the files if needed) the environment in an existing directory.
+    public init(directory: String, configuration: EnvironmentConfiguration = .init()) throws {
+        var env: OpaquePointer?
+        try check(mdb_env_create(&env), "mdb_env_create")
+        guard let env else { throw LMDBError(code: MDB_PANIC, operation: "mdb_env_create") }
+        do {
+            try check(mdb_env_set_mapsize(env, configuration.initialMapSize), "mdb_env_set_mapsize")
+            try check(mdb_env_set_maxdbs(env, configuration.maximumDatabases), "mdb_env_set_maxdbs")
+            try check(mdb_env_set_maxreaders(env, configuration.maximumReaders), "mdb_env_set_maxreaders")
+            var flags = UInt32(MDB_NOTLS)
+            if configuration.readOnly { flags |= UInt32(MDB_RDONLY) }
+            if !configuration.durable { flags |= UInt32(MDB_NOSYNC) }
+            try check(mdb_env_open(env, directory, flags, configuration.fileMode), "mdb_env_open", directory)
+            // Free the reader slots of processes that died while reading (a killed CLI, a crashed server).
+            var dead: Int32 = 0
+            _ = mdb_reader_check(env, &dead)
+        } catch {
+            mdb_env_close(env)
+            throw error
+        }
+        self.handle = env
+        self.path = directory
+        self.configuration = configuration
+    }
+
+    deinit {
+        mdb_env_close(handle)
+    }
+
+    /// Opens a named database, creating it unless the environment is read-only.
+    /// - Throws: ``LMDBError`` with `.notFound` when it does not exist and cannot be created.
+    public func openDatabase(_ name: String) throws -> Database {
+        let flags = configuration.readOnly ? 0 : UInt32(MDB_CREATE)
+        let open = { (txn: OpaquePointer) throws -> Database in
+            var dbi: MDB_dbi = 0
+            try check(mdb_dbi_open(txn, name, flags, &dbi), "mdb_dbi_open", name)
+            return Database(dbi: dbi, name: name)
+        }
+        if configuration.readOnly {
+            return try read { txn in try open(txn.pointer) }
+        }
+        return try write { txn in try open(txn.pointer) }
+    }
+
+    /// Runs `body` inside a read-only transaction over a consistent snapshot, then ends it.
+    ///
+    /// Values read are views into the map, valid only inside `body`: copy what must outlive it.
+    public func read<T>(_ body: (borrowing ReadTransaction) throws -> T) throws -> T {
+        while true {
+            do {
+                return try gate.shared {
+                    let txn = try ReadTransaction(beginIn: handle)
+                    return try body(txn)
+                }
+            } catch let error as LMDBError where error.code == .mapResized {
+                try adoptGrownMap()
+            }
+        }
+    }
+
+    /// Runs `body` inside a write transaction and commits it when `body` returns; aborts it when `body` throws.
+    ///
+    /// Writers are serialised by LMDB, across processes too. When the map is full the transaction is
+    /// aborted, the map grows, and `body` runs again from the start: it must not have effects outside
+    /// the transaction.
+    public func write<T>(_ body: (borrowing WriteTransaction) throws -> T) throws -> T {
+        while true {
+            let observedSize = mapSize
+            do {
+                return try gate.shared {
+                    let txn = try WriteTransaction(beginIn: handle, parent: nil)
+                    let result = try body(txn)
+                    try txn.commit()
+                    return result
+                }
+            } catch let error as LMDBError where error.code == .mapFull {
+                try growMap(from: observedSize)
+            } catch let error as LMDBError where error.code == .mapResized {
+                try adoptGrownMap()
+            }
+        }
+    }
+
+    /// The current size of the memory map in bytes.
+    public var mapSize: Int {
+        var info = MDB_envinfo()
+        mdb_env_info(handle, &info)
+        return info.me_mapsize
+    }
+
+    /// LMDB's figures for this environment.
+    public var info: EnvironmentInfo {
+        var info = MDB_envinfo()
+        var stat = MDB_stat()
+        mdb_env_info(handle, &info)
+        mdb_env_stat(handle, &stat)
+        return EnvironmentInfo(
+            mapSize: info.me_mapsize, lastPageNumber: info.me_last_pgno, lastTransactionId: info.me_last_txnid,
+            maximumReaders: Int(info.me_maxreaders), readersInUse: Int(info.me_numreaders),
+            pageSize: Int(stat.ms_psize))
+    }
+
+    /// Doubles the map, unless another thread already grew it past `observedSize`.
+    private func growMap(from observedSize: Int) throws {
+        try gate.exclusive {
+            let current = mapSize
+            guard current <= observedSize else { return }
+            guard current < configuration.maximumMapSize else {
+                throw LMDBError(
+                    code: MDB_MAP_FULL, operation: "grow map",
+                    context: "\(path): already at the maximum of \(configuration.maximumMapSize) bytes")
+            }
+            let grown = min(current * 2, configuration.maximumMapSize)
+            try check(mdb_env_set_mapsize(handle, grown), "mdb_env_set_mapsize", path)
+        }
+    }
+
+    /// Another process grew the map: passing 0 adopts the size it wrote.
+    private func adoptGrownMap() throws {
+        try gate.exclusive {
+            try check(mdb_env_set_mapsize(handle, 0), "mdb_env_set_mapsize", path)
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import EventStore
+import Foundation
+
+extension Ledger {
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Recompute the hash chain and every index entry; exit 1 at the first mismatch.")
+        @OptionGroup var ledger: LedgerOptions
+
+        func run() throws {
+            let report = try ledger.openStore().verify()
+            if let problem = report.problem {
+                throw CLIError("verification failed: \(problem.description)", exitCode: CLIError.verifyFailed)
+            }
+            print("verified \(report.eventsChecked) events and \(report.indexEntriesChecked) index entries; head hash \(report.headHash)")
+        }
+    }
+
+    struct Stats: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show counts, sizes and the LMDB version.")
+        @OptionGroup var ledger: LedgerOptions
+        @Flag(name: .long, help: "Print JSON.") var json = false
+
+        func run() throws {
+            let s = try ledger.openStore().statistics()
+            let rows: [(String, JSONValue)] = [
+                ("events", .number(JSONNumber(lexeme: Substring(String(s.events)))!)),
+                ("streams", .number(JSONNumber(s.streams))),
+                ("headHash", .string(s.headHash)),
+                ("lastRecordedAt", s.lastRecordedAt.map { .string($0.rfc3339Micros) } ?? .null),
+                ("mapSize", .number(JSONNumber(s.mapSize))),
+                ("usedBytes", .number(JSONNumber(s.usedBytes))),
+                ("fileSize", .number(JSONNumber(s.fileSize))),
+                ("readersInUse", .number(JSONNumber(s.readersInUse))),
+                ("maximumReaders", .number(JSONNumber(s.maximumReaders))),
+                ("lmdbVersion", .string(s.lmdbVersion)),
+            ]
+            if json {
+                print(CanonicalJSON.string(.object(Dictionary(uniqueKeysWithValues: rows))))
+            } else {
+                for (name, value) in rows {
+                    let text = value.stringValue ?? (value == .null ? "-" : CanonicalJSON.string(value))
+                    print(name.padding(toLength: 16, withPad: " ", startingAt: 0) + text)
+                }
+            }
+        }
+    }
+}
