@@ -37,14 +37,16 @@ let package = Package(
         ),
         // A child process for the crash test: appends in a loop and prints each acknowledged position.
         .executableTarget(name: "CrashChild", dependencies: ["EventStore"], path: "Tests/CrashChild"),
+        // Helpers shared by the test targets: temporary ledgers, running built products.
+        .target(name: "LedgerTestSupport", dependencies: ["EventStore"], path: "Tests/LedgerTestSupport"),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB"]),
         .testTarget(
             name: "EventStoreTests",
             dependencies: [
-                "EventStore", "CrashChild",
+                "EventStore", "CrashChild", "LedgerTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
-        .testTarget(name: "LedgerCLITests", dependencies: ["LedgerCLI", "EventStore"]),
+        .testTarget(name: "LedgerCLITests", dependencies: ["LedgerCLI", "EventStore", "LedgerTestSupport"]),
     ]
 )

@@ -171,17 +171,28 @@ public final class EventStore: Sendable {
         for (i, request) in requests.enumerated() {
             prepared.append(try prepare(request, path: requests.count == 1 ? "$" : "requests[\(i)]"))
         }
-        return try writeTransaction { txn in
-            var head = try self.head(in: txn)
-            let now = Self.now()
-            var results: [AppendResult] = []
-            results.reserveCapacity(prepared.count)
-            for request in prepared {
-                results.append(try apply(request, in: txn, head: &head, now: now))
+        do {
+            return try writeTransaction { txn in
+                let start = try self.head(in: txn)
+                var head = start
+                let now = Self.now()
+                var results: [AppendResult] = []
+                results.reserveCapacity(prepared.count)
+                for request in prepared {
+                    results.append(try apply(request, in: txn, head: &head, now: now))
+                }
+                // A retry of stored batches changes nothing: end without a commit.
+                guard head.position != start.position else { throw AlreadyStored(results: results) }
+                try writeHead(head, in: txn)
+                return results
             }
-            try writeHead(head, in: txn)
-            return results
+        } catch let stored as AlreadyStored {
+            return stored.results
         }
+    }
+
+    private struct AlreadyStored: Error {
+        let results: [AppendResult]
     }
 
     /// Checks every rule that needs no stored data, and gives each event its id: before any transaction.

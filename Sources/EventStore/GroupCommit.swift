@@ -43,11 +43,17 @@ final class GroupCommitter: Sendable {
         }
     }
 
+    /// Ends the transaction without committing when no request of the group wrote anything.
+    private struct NothingWritten: Error {
+        let outcomes: [Result<AppendResult, any Error>]
+    }
+
     /// One transaction for the whole group; each request in a nested transaction of its own.
     private func commit(_ requests: [AppendRequest], in store: EventStore) -> [Result<AppendResult, any Error>] {
         do {
             return try store.writeTransaction { txn in
-                var head = try store.head(in: txn)
+                let start = try store.head(in: txn)
+                var head = start
                 let now = EventStore.now()
                 var outcomes: [Result<AppendResult, any Error>] = []
                 outcomes.reserveCapacity(requests.count)
@@ -63,9 +69,12 @@ final class GroupCommitter: Sendable {
                     // Any other error (an LMDB failure, a full map) aborts the group: the outer transaction
                     // rethrows it, and a full map reruns the whole group after growing.
                 }
+                guard head.position != start.position else { throw NothingWritten(outcomes: outcomes) }
                 try store.writeHead(head, in: txn)
                 return outcomes
             }
+        } catch let nothing as NothingWritten {
+            return nothing.outcomes
         } catch {
             return requests.map { _ in .failure(error) }
         }

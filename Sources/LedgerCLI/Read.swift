@@ -88,14 +88,14 @@ struct EventPrinter {
         switch format {
         case .table:
             if count == 0 {
-                buffer += pad("POS", 6) + pad("RECORDED (PARIS)", 24) + pad("STREAM@V", 30) + pad("TYPE", 30)
-                    + pad("OCCURRED", 30) + "ACTOR\n"
+                buffer += pad("POS", 7) + pad("RECORDED (PARIS)", 26) + pad("STREAM@VERSION", 36) + pad("TYPE", 30)
+                    + pad("OCCURRED (PARIS)", 36) + "ACTOR\n"
             }
             let occurred = event.occurredAt.precision == .interval
                 ? "\(event.occurredAt.start.inZone().humanReadable.prefix(10))..\(event.occurredAt.end!.inZone().humanReadable.prefix(10))"
                 : "\(event.occurredAt.start.inZone().humanReadable) (\(event.occurredAt.precision.rawValue))"
-            buffer += pad(String(event.position), 6) + pad(event.recordedAt.inZone().humanReadable, 24)
-                + pad("\(event.streamId)@\(event.streamVersion)", 30) + pad(event.eventType, 30) + pad(occurred, 30)
+            buffer += pad(String(event.position), 7) + pad(event.recordedAt.inZone().humanReadable, 26)
+                + pad("\(event.streamId)@\(event.streamVersion)", 36) + pad(event.eventType, 30) + pad(occurred, 36)
                 + event.actor + "\n"
         case .json:
             buffer += (count == 0 ? "[\n" : ",\n") + CanonicalJSON.string(event.json)

@@ -1,0 +1,24 @@
+# The two commands of the README: `make demo` runs the main job, `make test` the whole test suite.
+# Both install what they need first (tools/install-deps).
+export PATH := /opt/swift/usr/bin:$(PATH)
+SWIFT ?= swift
+LEDGER = .build/debug/ledger
+
+.PHONY: deps build demo test format
+
+deps:
+	@tools/install-deps
+
+build: deps
+	$(SWIFT) build --product ledger
+
+demo: build
+	@tools/demo.sh $(LEDGER)
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+	@tools/demo.sh $(LEDGER) >/dev/null && echo "demo: ok"
+
+format:
+	swift-format format --in-place --recursive Sources Tests Package.swift

@@ -1,0 +1,69 @@
+import Testing
+
+@testable import EventStore
+
+@Suite("JSON and time encodings")
+struct JSONTests {
+    @Test func canonicalFormSortsKeysAndSpellsNumbersOnce() throws {
+        let value = try JSONParser.parse(#"{"b": [1, 2.50, -0, 1E16, 1e-5], "a": "é\"\n\u0001", "c": {"z": null, "y": true}}"#)
+        #expect(CanonicalJSON.string(value) == #"{"a":"é\"\n\u0001","b":[1,2.5,0,1e+16,1e-05],"c":{"y":true,"z":null}}"#)
+    }
+
+    @Test(arguments: [
+        (#"{"a":1,}"#, "expected a string key"),
+        (#"{"a":1,"a":2}"#, "duplicate key \"a\""),
+        (#"[01]"#, "leading zeros are not allowed"),
+        (#""\ud800""#, "unpaired surrogate escape"),
+        ("\"tab\there\"", "control character in string (must be escaped)"),
+        (#"{"a":1} x"#, "unexpected data after the value"),
+        (#"1e999"#, "number 1e999 is out of range"),
+        (#"{"a":"#, "unexpected end of input"),
+    ])
+    func malformedJSONIsRefusedWithItsReason(input: String, reason: String) {
+        let error = #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(input) }
+        #expect(error?.message == reason)
+    }
+
+    @Test func deepNestingIsRefusedInsteadOfExhaustingTheStack() {
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        let error = #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(deep) }
+        #expect(error?.message.contains("nested deeper") == true)
+    }
+
+    @Test func timestampsKeepTheirOffsetAndRoundTrip() throws {
+        let t = try #require(Timestamp(rfc3339: "2024-01-15T01:20:00+01:00"))
+        #expect(t.microseconds == 1_705_278_000_000_000)
+        #expect(t.offsetSeconds == 3600)
+        #expect(t.rfc3339 == "2024-01-15T01:20:00+01:00")
+        #expect(Timestamp(rfc3339: "2024-02-30T00:00:00Z") == nil)
+        #expect(Timestamp(rfc3339: "2024-01-15T01:20:00") == nil)
+        #expect(Timestamp(rfc3339: "2024-01-15T01:20:00.1234567Z") == nil)
+        #expect(Timestamp(rfc3339: "2024-02-29T23:59:59.5Z")?.rfc3339 == "2024-02-29T23:59:59.500000Z")
+        #expect(Timestamp(microseconds: 0).rfc3339Micros == "1970-01-01T00:00:00.000000Z")
+        #expect(Timestamp(microseconds: -1).rfc3339Micros == "1969-12-31T23:59:59.999999Z")
+        // Paris: winter +01:00, summer +02:00.
+        #expect(t.inZone().offsetSeconds == 3600)
+        #expect(Timestamp(rfc3339: "2021-09-12T08:00:00Z")!.inZone().rfc3339 == "2021-09-12T10:00:00+02:00")
+        let local = LocalDateTime(year: 2021, month: 9, day: 12, hour: 10)!
+        #expect(Timestamp(local: local).rfc3339 == "2021-09-12T10:00:00+02:00")
+    }
+
+    @Test func occurredAtWindowsFollowTheirPrecision() throws {
+        let day = try #require(OccurredAt(precision: .day, start: Timestamp(rfc3339: "2024-01-15T00:00:00+01:00")!))
+        #expect(day.latest - day.earliest == 86_400_000_000)
+        let month = try #require(OccurredAt(precision: .month, start: Timestamp(rfc3339: "2024-02-01T00:00:00+01:00")!))
+        #expect(month.latest - month.earliest == 29 * 86_400_000_000)
+        #expect(OccurredAt(precision: .day, start: Timestamp(rfc3339: "2024-01-15T01:00:00+01:00")!) == nil)
+        let summer = try OccurredAt(
+            json: JSONParser.parse(#"{"precision":"interval","from":"2021-06-01T00:00:00+02:00","to":"2021-09-12T00:00:00+02:00"}"#),
+            path: "$.occurredAt")
+        let august = Timestamp(rfc3339: "2021-08-01T00:00:00+02:00")!.microseconds
+        #expect(summer.isPossible(by: august))
+        #expect(!summer.isCertain(by: august))
+        #expect(summer.isCertain(by: summer.latest))
+        let error = #expect(throws: EventStoreError.self) {
+            try OccurredAt(json: JSONParser.parse(#"{"precision":"hour","at":"2024-01-15T01:20:00+01:00"}"#), path: "$.occurredAt")
+        }
+        #expect(error?.field == "$.occurredAt.at")
+    }
+}

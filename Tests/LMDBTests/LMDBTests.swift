@@ -1,0 +1,178 @@
+import Foundation
+import Testing
+
+@testable import LMDB
+
+/// A fresh directory for one environment.
+private func freshDirectory() throws -> String {
+    let path = NSTemporaryDirectory() + "lmdb-test-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
+
+@Suite("LMDB layer")
+struct LMDBTests {
+    @Test func writesAreVisibleToLaterReadsAndFilesAreOwnerOnly() throws {
+        let dir = try freshDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let env = try Environment(directory: dir)
+        let db = try env.openDatabase("things")
+        try env.write { txn in try txn.put(db, key: bytes("a"), value: bytes("1")) }
+        let value = try env.read { txn in try txn.get(db, key: bytes("a")) }
+        #expect(value == bytes("1"))
+        let mode = try FileManager.default.attributesOfItem(atPath: dir + "/data.mdb")[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+    }
+
+    @Test func theMapGrowsWhenAWriteFillsIt() throws {
+        let dir = try freshDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var configuration = EnvironmentConfiguration()
+        configuration.initialMapSize = 256 << 10
+        let env = try Environment(directory: dir, configuration: configuration)
+        let db = try env.openDatabase("big")
+        let value = [UInt8](repeating: 7, count: 4096)
+        // 2 MiB in one transaction: the body reruns after each growth and the whole batch lands.
+        try env.write { txn in
+            for i in 0..<512 { try txn.put(db, key: Array(String(format: "%06d", i).utf8), value: value) }
+        }
+        #expect(env.mapSize > 256 << 10)
+        let count = try env.read { txn in try txn.count(db) }
+        #expect(count == 512)
+    }
+
+    @Test func aFullMapAtItsMaximumIsAnErrorNotACrash() throws {
+        let dir = try freshDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var configuration = EnvironmentConfiguration()
+        configuration.initialMapSize = 128 << 10
+        configuration.maximumMapSize = 256 << 10
+        let env = try Environment(directory: dir, configuration: configuration)
+        let db = try env.openDatabase("big")
+        let value = [UInt8](repeating: 1, count: 8192)
+        let error = #expect(throws: LMDBError.self) {
+            try env.write { txn in
+                for i in 0..<200 { try txn.put(db, key: Array(String(i).utf8), value: value) }
+            }
+        }
+        #expect(error?.code == .mapFull)
+        #expect(error?.operation == "grow map")
+        // Nothing of the failed transaction is there.
+        #expect(try env.read { txn in try txn.count(db) } == 0)
+    }
+
+    @Test func errorsCarryCodeMessageAndOperation() throws {
+        let missing = NSTemporaryDirectory() + "no-such-dir-" + UUID().uuidString
+        let error = #expect(throws: LMDBError.self) { try Environment(directory: missing) }
+        #expect(error?.code == .noSuchFile)
+        #expect(error?.operation == "mdb_env_open")
+        #expect(error?.context == missing)
+        #expect(error?.description.contains("No such file or directory") == true)
+    }
+
+    @Test func aReadOnlyEnvironmentRefusesWrites() throws {
+        let dir = try freshDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        do {
+            let env = try Environment(directory: dir)
+            _ = try env.openDatabase("things")
+        }
+        var configuration = EnvironmentConfiguration()
+        configuration.readOnly = true
+        let env = try Environment(directory: dir, configuration: configuration)
+        let db = try env.openDatabase("things")
+        let error = #expect(throws: LMDBError.self) {
+            try env.write { txn in try txn.put(db, key: bytes("k"), value: bytes("v")) }
+        }
+        #expect(error?.code == .permissionDenied)
+    }
+
+    @Test func aThrowingBodyAbortsItsTransaction() throws {
+        struct Stop: Error {}
+        let dir = try freshDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let env = try Environment(directory: dir)
+        let db = try env.openDatabase("things")
+        #expect(throws: Stop.self) {
+            try env.write { txn in
+                try txn.put(db, key: bytes("a"), value: bytes("1"))
+                throw Stop()
+            }
+        }
+        #expect(try env.read { txn in try txn.count(db) } == 0)
+    }
+
+    @Test func aFailedNestedTransactionLeavesItsParentIntact() throws {
+        struct Stop: Error {}
+        let dir = try freshDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let env = try Environment(directory: dir)
+        let db = try env.openDatabase("things")
+        try env.write { txn in
+            try txn.put(db, key: bytes("kept"), value: bytes("1"))
+            do {
+                try txn.nested { child in
+                    try child.put(db, key: bytes("dropped"), value: bytes("2"))
+                    throw Stop()
+                }
+            } catch is Stop {}
+            try txn.nested { child in try child.put(db, key: bytes("also-kept"), value: bytes("3")) }
+        }
+        let keys = try env.read { txn in
+            try txn.withCursor(db) { cursor in cursor.entries().map { String(decoding: $0.key, as: UTF8.self) } }
+        }
+        #expect(keys == ["also-kept", "kept"])
+    }
+
+    @Test func cursorsWalkRangesForwardBackwardAndByPrefix() throws {
+        let dir = try freshDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let env = try Environment(directory: dir)
+        let db = try env.openDatabase("keys")
+        let keys = ["a", "b", "ba", "bb", "c", "d"]
+        try env.write { txn in
+            for key in keys { try txn.put(db, key: bytes(key), value: bytes(key.uppercased())) }
+        }
+        func walk(_ body: (borrowing Cursor) -> CursorSequence) throws -> [String] {
+            try env.read { txn in
+                try txn.withCursor(db) { cursor in body(cursor).map { String(decoding: $0.key, as: UTF8.self) } }
+            }
+        }
+        #expect(try walk { $0.entries() } == keys)
+        #expect(try walk { $0.entries(reverse: true) } == keys.reversed())
+        #expect(try walk { $0.entries(from: bytes("b"), upTo: bytes("c")) } == ["b", "ba", "bb"])
+        #expect(try walk { $0.entries(from: bytes("b"), upTo: bytes("c"), reverse: true) } == ["bb", "ba", "b"])
+        #expect(try walk { $0.entries(from: bytes("bz")) } == ["c", "d"])
+        #expect(try walk { $0.entries(upTo: bytes("zz"), reverse: true) } == keys.reversed())
+        #expect(try walk { $0.entries(withPrefix: bytes("b")) } == ["b", "ba", "bb"])
+        #expect(try walk { $0.entries(withPrefix: bytes("x")) } == [])
+        let values = try env.read { txn in
+            try txn.withCursor(db) { cursor in cursor.entries(withPrefix: bytes("c")).map { Array($0.value) } }
+        }
+        #expect(values == [bytes("C")])
+        #expect(Cursor.successor(ofPrefix: [0x61, 0xFF]) == [0x62])
+        #expect(Cursor.successor(ofPrefix: [0xFF]) == nil)
+    }
+
+    @Test func readersSeeASnapshotWhileAWriterCommits() throws {
+        let dir = try freshDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let env = try Environment(directory: dir)
+        let db = try env.openDatabase("things")
+        try env.write { txn in try txn.put(db, key: bytes("k"), value: bytes("old")) }
+        let seen = try env.read { txn -> [UInt8]? in
+            // A write commits while this snapshot is open; the snapshot keeps the old value.
+            let writer = Thread {
+                try? env.write { w in try w.put(db, key: bytes("k"), value: bytes("new")) }
+            }
+            writer.start()
+            while !writer.isFinished { usleep(1000) }
+            return try txn.get(db, key: bytes("k"))
+        }
+        #expect(seen == bytes("old"))
+        #expect(try env.read { txn in try txn.get(db, key: bytes("k")) } == bytes("new"))
+        #expect(Environment.libraryVersion.hasPrefix("LMDB 0.9"))
+    }
+}
