@@ -28,10 +28,14 @@ let package = Package(
             name: "EventStore",
             dependencies: ["LMDB", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // Event types, payload rules and obligations of hospital cyber incidents. Never imports the C target.
+        .target(name: "IncidentDomain", dependencies: ["EventStore"]),
+        // Pure folds of the ordered events into state, timelines, clocks and audit, persisted with a checkpoint.
+        .target(name: "Projections", dependencies: ["IncidentDomain", "EventStore"]),
         .executableTarget(
             name: "LedgerCLI",
             dependencies: [
-                "EventStore",
+                "EventStore", "IncidentDomain", "Projections",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -2,13 +2,15 @@ import Foundation
 import LMDB
 
 /// Settings of an ``EventStore``; defaults are the safe ones.
-public struct EventStoreConfiguration: Sendable, Hashable {
+public struct EventStoreConfiguration: Sendable {
     /// The largest payload accepted, in bytes of canonical JSON.
     public var payloadLimit: Int = 1 << 20
     /// The most append requests one group commit takes from the queue.
     public var maximumGroupSize: Int = 1024
     /// The LMDB environment's settings (durable by default).
     public var environment = EnvironmentConfiguration()
+    /// Where recordedAt comes from: the system clock.
+    public var clock: any RecordingClock = SystemClock()
 
     public init() {}
 }
@@ -50,6 +52,8 @@ public final class EventStore: Sendable {
         let byRecorded: Database
         /// "format", "head"
         let meta: Database
+        /// Projectors' saved state (not part of the log; never verified).
+        let projections: ProjectionTables
 
         init(_ env: Environment) throws {
             events = try env.openDatabase("events")
@@ -61,6 +65,7 @@ public final class EventStore: Sendable {
             byOccurred = try env.openDatabase("by-occurred")
             byRecorded = try env.openDatabase("by-recorded")
             meta = try env.openDatabase("meta")
+            projections = try ProjectionTables(env)
         }
 
         var indexes: [Database] { [eventIds, streams, byActor, byType, byOccurred, byRecorded] }
@@ -175,7 +180,7 @@ public final class EventStore: Sendable {
             return try writeTransaction { txn in
                 let start = try self.head(in: txn)
                 var head = start
-                let now = Self.now()
+                let now = self.now()
                 var results: [AppendResult] = []
                 results.reserveCapacity(prepared.count)
                 for request in prepared {
@@ -248,11 +253,7 @@ public final class EventStore: Sendable {
         try txn.put(tables.meta, key: Array("head".utf8), value: head.bytes)
     }
 
-    static func now() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1000
-    }
+    func now() -> Int64 { configuration.clock.now() }
 
     /// Applies one prepared request inside `txn`, advancing `head`. Throws before writing anything when the
     /// request conflicts; callers that share the transaction run it in a nested one.

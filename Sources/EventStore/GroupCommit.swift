@@ -54,7 +54,7 @@ final class GroupCommitter: Sendable {
             return try store.writeTransaction { txn in
                 let start = try store.head(in: txn)
                 var head = start
-                let now = EventStore.now()
+                let now = store.now()
                 var outcomes: [Result<AppendResult, any Error>] = []
                 outcomes.reserveCapacity(requests.count)
                 for request in requests {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EventStore
 import Foundation
+import IncidentDomain
 
 extension Ledger {
     struct Append: ParsableCommand {
@@ -32,38 +33,9 @@ extension Ledger {
                     exitCode: CLIError.usage)
             }
             let input = try InputEvents.read(file: file)
-            let actorName = defaultActor(actor)
-            var requests: [AppendRequest] = []
-            for item in input.items {
-                let parsed: (event: ProposedEvent, streamId: String?)
-                do {
-                    parsed = try ProposedEvent.fromJSON(item.json, path: item.path, defaultActor: actorName)
-                } catch {
-                    throw CLIError("\(input.name)\(item.location): \(error.description)", exitCode: CLIError.exitCode(for: error))
-                }
-                if let stream, let named = parsed.streamId, named != stream {
-                    throw CLIError(
-                        "\(input.name)\(item.location): \(item.path).streamId: \"\(named)\" differs from --stream \(stream)",
-                        exitCode: CLIError.invalidInput)
-                }
-                guard let streamId = parsed.streamId ?? stream else {
-                    throw CLIError(
-                        "\(input.name)\(item.location): \(item.path).streamId: required (or give --stream)",
-                        exitCode: CLIError.invalidInput)
-                }
-                if let index = requests.lastIndex(where: { $0.streamId == streamId }), index == requests.count - 1 {
-                    requests[index].events.append(parsed.event)
-                } else {
-                    requests.append(AppendRequest(streamId: streamId, events: [parsed.event], expectedVersion: expected))
-                }
-            }
-            guard !requests.isEmpty else {
-                throw CLIError("\(input.name): holds no event", exitCode: CLIError.invalidInput)
-            }
-            if expected != .any, Set(requests.map(\.streamId)).count > 1 {
-                throw CLIError("--expected-version \(expected) needs the events of a single stream", exitCode: CLIError.usage)
-            }
             let store = try ledger.openStore()
+            let requests = try IncidentIntake(store: store).requests(
+                from: input, defaultStream: stream, defaultActor: defaultActor(actor), expected: expected)
             let results = try store.appendAtomically(requests)
             for result in results {
                 let range = result.positions.count == 1
@@ -72,6 +44,54 @@ extension Ledger {
                 print("\(verb) \(result.positions.count) event(s) to \(result.streamId): \(range), stream version \(result.streamVersion)")
             }
         }
+    }
+}
+
+/// Turns input events into append requests, checking the envelope and the domain's rules (payload,
+/// stream, corrections) for each, and naming the input, line and JSON path of the first one that fails.
+struct IncidentIntake {
+    let store: EventStore
+
+    func requests(from input: InputEvents, defaultStream: String?, defaultActor: String, expected: ExpectedVersion) throws
+        -> [AppendRequest]
+    {
+        var requests: [AppendRequest] = []
+        var earlier: [(streamId: String, event: ProposedEvent)] = []
+        for item in input.items {
+            let parsed: (event: ProposedEvent, streamId: String?)
+            do {
+                parsed = try ProposedEvent.fromJSON(item.json, path: item.path, defaultActor: defaultActor)
+            } catch {
+                throw CLIError("\(input.name)\(item.location): \(error.description)", exitCode: CLIError.exitCode(for: error))
+            }
+            if let defaultStream, let named = parsed.streamId, named != defaultStream {
+                throw CLIError(
+                    "\(input.name)\(item.location): \(item.path).streamId: \"\(named)\" differs from --stream \(defaultStream)",
+                    exitCode: CLIError.invalidInput)
+            }
+            guard let streamId = parsed.streamId ?? defaultStream else {
+                throw CLIError(
+                    "\(input.name)\(item.location): \(item.path).streamId: required (or give --stream)", exitCode: CLIError.invalidInput)
+            }
+            var event = parsed.event
+            event.eventId = event.eventId ?? UUID()
+            do {
+                try DomainRules().check(event, streamId: streamId, path: item.path, earlier: earlier) { try store.event(id: $0) }
+            } catch let error as EventStoreError {
+                throw CLIError("\(input.name)\(item.location): \(error.description)", exitCode: CLIError.exitCode(for: error))
+            }
+            earlier.append((streamId, event))
+            if let last = requests.last, last.streamId == streamId {
+                requests[requests.count - 1].events.append(event)
+            } else {
+                requests.append(AppendRequest(streamId: streamId, events: [event], expectedVersion: expected))
+            }
+        }
+        guard !requests.isEmpty else { throw CLIError("\(input.name): holds no event", exitCode: CLIError.invalidInput) }
+        if expected != .any, Set(requests.map(\.streamId)).count > 1 {
+            throw CLIError("--expected-version \(expected) needs the events of a single stream", exitCode: CLIError.usage)
+        }
+        return requests
     }
 }
 

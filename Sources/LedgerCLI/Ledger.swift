@@ -14,7 +14,10 @@ struct Ledger: ParsableCommand {
             reused with other content); 5 no ledger, not a ledger, already a ledger, or unreadable files;
             6 storage or I/O failure.
             """,
-        subcommands: [Init.self, Append.self, Read.self, Verify.self, Stats.self]
+        subcommands: [
+            Init.self, Record.self, Append.self, Read.self, State.self, Timeline.self, Deadlines.self, Audit.self, Verify.self,
+            Stats.self, Rebuild.self, Demo.self,
+        ]
     )
 
     /// Runs the command and turns every error into one line on stderr and a documented exit code.

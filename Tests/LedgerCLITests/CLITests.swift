@@ -12,7 +12,7 @@ private let detected = #"""
     {"streamId":"incident:nantes","eventType":"attack.detected","occurredAt":{"precision":"minute","at":"2024-01-15T01:20:00+01:00"},"source":"Ouest-France","payload":{"description":"night alert"}}
     """#
 private let degraded = #"""
-    {"streamId":"incident:nantes","eventType":"service.degraded","occurredAt":{"precision":"day","at":"2024-01-15T00:00:00+01:00"},"source":"Ouest-France","payload":{"service":"external_email","status":"down"}}
+    {"streamId":"incident:nantes","eventType":"service.degraded","occurredAt":{"precision":"day","at":"2024-01-15T00:00:00+01:00"},"source":"Ouest-France","payload":{"establishment":"440000289","service":"external_email","status":"down"}}
     """#
 
 @Suite("ledger CLI", .serialized)

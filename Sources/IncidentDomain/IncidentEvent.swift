@@ -1,0 +1,175 @@
+import EventStore
+import Foundation
+
+/// A domain event, typed: what projectors read. Built from a validated payload with ``init(eventType:payload:)``.
+public enum IncidentEvent: Sendable, Hashable {
+    case establishmentRegistered(EstablishmentRegistered)
+    case incidentOpened(IncidentOpened)
+    case intrusionStarted(Described)
+    case attackDetected(AttackDetected)
+    case crisisCellActivated(CrisisCellActivated)
+    case containmentActionTaken(ContainmentActionTaken)
+    case serviceDegraded(ServiceDegraded)
+    case serviceRestored(ServiceRestored)
+    case careImpactReported(CareImpactReported)
+    case exfiltrationSuspected(Described)
+    case exfiltrationConfirmed(ExfiltrationConfirmed)
+    case exfiltrationNotFound(Described)
+    case ransomDemanded(RansomDemanded)
+    case ransomAbsent(Described)
+    case claimPublished(ClaimPublished)
+    case complaintFiled(ComplaintFiled)
+    case authorityNotified(AuthorityNotified)
+    case investigationOpened(InvestigationOpened)
+    case personsNotified(PersonsNotified)
+    case incidentClosed(IncidentClosed)
+    case noteAdded(NoteAdded)
+    case eventCorrected(EventCorrected)
+    case eventRetracted(EventRetracted)
+
+    public struct EstablishmentRegistered: Sendable, Hashable {
+        public let finess: String, name: String, city: String
+        public let group: String?, essentialOperator: Bool?, nis2Entity: String?
+    }
+    public struct IncidentOpened: Sendable, Hashable {
+        public let title: String, establishments: [String], summary: String?
+    }
+    /// Events whose payload is a description, with an optional attack vector for intrusions.
+    public struct Described: Sendable, Hashable {
+        public let description: String, vector: String?
+    }
+    public struct AttackDetected: Sendable, Hashable {
+        public let description: String, detectedBy: String?, establishments: [String]?
+    }
+    public struct CrisisCellActivated: Sendable, Hashable {
+        public let description: String?, level: String?, establishment: String?
+    }
+    public struct ContainmentActionTaken: Sendable, Hashable {
+        public let action: String, description: String, establishments: [String]?
+    }
+    public struct ServiceDegraded: Sendable, Hashable {
+        public let establishment: String, service: String, status: String, capacityPercent: Double?, description: String?
+    }
+    public struct ServiceRestored: Sendable, Hashable {
+        public let establishment: String, service: String, extent: String, capacityPercent: Double?, description: String?
+    }
+    public struct CareImpactReported: Sendable, Hashable {
+        public let establishment: String, kind: String, description: String, count: Int?, sharePercent: Double?
+        public let destination: String?, specialty: String?
+    }
+    public struct ExfiltrationConfirmed: Sendable, Hashable {
+        public let description: String, peopleAffected: Int?, dataCategories: [String]?, highRisk: Bool?
+    }
+    public struct RansomDemanded: Sendable, Hashable {
+        public let description: String?, amount: Double?, currency: String?
+    }
+    public struct ClaimPublished: Sendable, Hashable {
+        public let attacker: String, description: String?, url: String?
+    }
+    public struct ComplaintFiled: Sendable, Hashable {
+        public let filedWith: String, filedBy: String, place: String?, reference: String?
+    }
+    public struct AuthorityNotified: Sendable, Hashable {
+        public let authority: String, name: String?, reference: String?, kind: String?, description: String?
+    }
+    public struct InvestigationOpened: Sendable, Hashable {
+        public let authority: String, description: String?
+    }
+    public struct PersonsNotified: Sendable, Hashable {
+        public let description: String, count: Int?, channel: String?
+    }
+    public struct IncidentClosed: Sendable, Hashable { public let summary: String }
+    public struct NoteAdded: Sendable, Hashable { public let text: String }
+    public struct EventCorrected: Sendable, Hashable {
+        public let correctedEventId: UUID, changes: [String: JSONValue]?, occurredAt: OccurredAt?
+    }
+    public struct EventRetracted: Sendable, Hashable { public let retractedEventId: UUID }
+
+    /// Reads a payload that ``PayloadValidator`` accepted. Throws for unknown types or invalid payloads.
+    public init(eventType: String, payload: JSONValue) throws(EventStoreError) {
+        try PayloadValidator.validate(payload, eventType: eventType)
+        let p = PayloadReader(payload)
+        switch eventType {
+        case "establishment.registered":
+            self = .establishmentRegistered(.init(
+                finess: p.text("finess")!, name: p.text("name")!, city: p.text("city")!, group: p.text("group"),
+                essentialOperator: p.bool("essentialOperator"), nis2Entity: p.text("nis2Entity")))
+        case "incident.opened":
+            self = .incidentOpened(.init(title: p.text("title")!, establishments: p.texts("establishments")!, summary: p.text("summary")))
+        case "intrusion.started":
+            self = .intrusionStarted(.init(description: p.text("description")!, vector: p.text("vector")))
+        case "attack.detected":
+            self = .attackDetected(.init(
+                description: p.text("description")!, detectedBy: p.text("detectedBy"), establishments: p.texts("establishments")))
+        case "crisis_cell.activated":
+            self = .crisisCellActivated(.init(
+                description: p.text("description"), level: p.text("level"), establishment: p.text("establishment")))
+        case "containment.action_taken":
+            self = .containmentActionTaken(.init(
+                action: p.text("action")!, description: p.text("description")!, establishments: p.texts("establishments")))
+        case "service.degraded":
+            self = .serviceDegraded(.init(
+                establishment: p.text("establishment")!, service: p.text("service")!, status: p.text("status")!,
+                capacityPercent: p.double("capacityPercent"), description: p.text("description")))
+        case "service.restored":
+            self = .serviceRestored(.init(
+                establishment: p.text("establishment")!, service: p.text("service")!, extent: p.text("extent")!,
+                capacityPercent: p.double("capacityPercent"), description: p.text("description")))
+        case "care.impact_reported":
+            self = .careImpactReported(.init(
+                establishment: p.text("establishment")!, kind: p.text("kind")!, description: p.text("description")!,
+                count: p.int("count"), sharePercent: p.double("sharePercent"), destination: p.text("destination"),
+                specialty: p.text("specialty")))
+        case "data.exfiltration_suspected":
+            self = .exfiltrationSuspected(.init(description: p.text("description")!, vector: nil))
+        case "data.exfiltration_confirmed":
+            self = .exfiltrationConfirmed(.init(
+                description: p.text("description")!, peopleAffected: p.int("peopleAffected"),
+                dataCategories: p.texts("dataCategories"), highRisk: p.bool("highRisk")))
+        case "data.exfiltration_not_found":
+            self = .exfiltrationNotFound(.init(description: p.text("description")!, vector: nil))
+        case "ransom.demanded":
+            self = .ransomDemanded(.init(description: p.text("description"), amount: p.double("amount"), currency: p.text("currency")))
+        case "ransom.absent":
+            self = .ransomAbsent(.init(description: p.text("description")!, vector: nil))
+        case "claim.published":
+            self = .claimPublished(.init(attacker: p.text("attacker")!, description: p.text("description"), url: p.text("url")))
+        case "complaint.filed":
+            self = .complaintFiled(.init(
+                filedWith: p.text("filedWith")!, filedBy: p.text("filedBy")!, place: p.text("place"), reference: p.text("reference")))
+        case "authority.notified":
+            self = .authorityNotified(.init(
+                authority: p.text("authority")!, name: p.text("name"), reference: p.text("reference"), kind: p.text("kind"),
+                description: p.text("description")))
+        case "authority.investigation_opened":
+            self = .investigationOpened(.init(authority: p.text("authority")!, description: p.text("description")))
+        case "persons.notified":
+            self = .personsNotified(.init(description: p.text("description")!, count: p.int("count"), channel: p.text("channel")))
+        case "incident.closed":
+            self = .incidentClosed(.init(summary: p.text("summary")!))
+        case "note.added":
+            self = .noteAdded(.init(text: p.text("text")!))
+        case "event.corrected":
+            self = .eventCorrected(.init(
+                correctedEventId: UUID(uuidString: p.text("correctedEventId")!)!, changes: payload["changes"]?.objectValue,
+                occurredAt: try payload["occurredAt"].map { (value) throws(EventStoreError) in
+                    try OccurredAt(json: value, path: "$.payload.occurredAt")
+                }))
+        case "event.retracted":
+            self = .eventRetracted(.init(retractedEventId: UUID(uuidString: p.text("retractedEventId")!)!))
+        default:
+            throw .invalid("$.eventType", "unknown event type \"\(eventType)\"")
+        }
+    }
+}
+
+/// Typed reads of a validated payload.
+struct PayloadReader {
+    let members: [String: JSONValue]
+    init(_ payload: JSONValue) { members = payload.objectValue ?? [:] }
+    func text(_ key: String) -> String? { members[key]?.stringValue }
+    func texts(_ key: String) -> [String]? { members[key]?.arrayValue?.compactMap(\.stringValue) }
+    func bool(_ key: String) -> Bool? { members[key]?.boolValue }
+    func double(_ key: String) -> Double? { members[key]?.numberValue?.doubleValue }
+    func int(_ key: String) -> Int? { members[key]?.numberValue?.intValue }
+}

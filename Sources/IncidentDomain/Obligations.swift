@@ -1,0 +1,146 @@
+import EventStore
+import Foundation
+
+/// A regulatory obligation with a clock, as data: which fact starts it, which fact satisfies it, the
+/// deadline, and from when it is in force. Adding a rule or changing a duration means editing the JSON
+/// (``ObligationRules/defaultJSON`` or a file given to `ledger deadlines --rules`), not a projector.
+public struct ObligationRule: Sendable, Hashable {
+    /// Which facts match: an event type, and optionally required payload values (`"authority": ["CNIL"]`).
+    public struct Match: Sendable, Hashable {
+        public let eventType: String
+        public let payload: [String: [String]]
+
+        /// True when `eventType` and `payload` match (a boolean payload value matches "true"/"false").
+        public func matches(eventType other: String, payload value: JSONValue) -> Bool {
+            guard other == eventType else { return false }
+            for (field, allowed) in payload {
+                guard let v = value[field] else { return false }
+                let text = v.stringValue ?? v.boolValue.map { $0 ? "true" : "false" } ?? v.numberValue?.text ?? ""
+                guard allowed.contains(text) else { return false }
+            }
+            return true
+        }
+    }
+
+    public let id: String
+    public let title: String
+    /// The text it comes from (GDPR art. 33, CSP L1111-8-2…).
+    public let legalBasis: String
+    /// Who must be told.
+    public let recipient: String
+    public let startsOn: Match
+    /// The fact that fulfils it; nil for obligations the ledger itself fulfils (the breach register).
+    public let satisfiedBy: Match?
+    /// Hours from the start to the deadline; nil when the text sets no hour count ("sans délai").
+    public let deadlineHours: Double?
+    /// For obligations without an hour count: after how many hours an unmet one is flagged.
+    public let alertAfterHours: Double?
+    /// The rule applies only to incidents whose starting fact falls on or after this day (Paris time).
+    public let inForceFrom: Timestamp
+    public let enabled: Bool
+    /// Only for incidents touching an establishment with this flag (`essentialOperator`, `nis2Entity`).
+    public let appliesIfEstablishment: String?
+    /// Starts when that rule's clock is satisfied (NIS2's final report follows the notification).
+    public let startsAfterRule: String?
+}
+
+/// The rule set, read from JSON.
+public enum ObligationRules {
+    /// Reads a rule set, naming the rule and field that are wrong.
+    public static func parse(_ json: JSONValue, source: String) throws(EventStoreError) -> [ObligationRule] {
+        guard let rules = json["rules"]?.arrayValue else { throw .invalid("\(source): $.rules", "expected an array of rules") }
+        var parsed: [ObligationRule] = []
+        for (i, rule) in rules.enumerated() {
+            let path = "\(source): $.rules[\(i)]"
+            func text(_ key: String) throws(EventStoreError) -> String {
+                guard let s = rule[key]?.stringValue, !s.isEmpty else { throw .invalid("\(path).\(key)", "required string") }
+                return s
+            }
+            func match(_ key: String) throws(EventStoreError) -> ObligationRule.Match? {
+                guard let m = rule[key] else { return nil }
+                guard let type = m["eventType"]?.stringValue, Catalogue.spec(for: type) != nil else {
+                    throw .invalid("\(path).\(key).eventType", "must name an event type of the catalogue")
+                }
+                var payload: [String: [String]] = [:]
+                for (field, values) in m["payload"]?.objectValue ?? [:] {
+                    guard let list = values.arrayValue?.compactMap(\.stringValue), !list.isEmpty else {
+                        throw .invalid("\(path).\(key).payload.\(field)", "expected an array of strings")
+                    }
+                    payload[field] = list
+                }
+                return ObligationRule.Match(eventType: type, payload: payload)
+            }
+            func hours(_ key: String) throws(EventStoreError) -> Double? {
+                guard let v = rule[key], v != .null else { return nil }
+                guard let n = v.numberValue?.doubleValue, n > 0 else { throw .invalid("\(path).\(key)", "expected a number of hours > 0") }
+                return n
+            }
+            let day = try text("inForceFrom")
+            guard let date = Timestamp(rfc3339: day + "T00:00:00Z"),
+                let local = LocalDateTime(year: date.local.year, month: date.local.month, day: date.local.day)
+            else { throw .invalid("\(path).inForceFrom", "expected a day like 2018-05-25") }
+            guard let starts = try match("startsOn") else { throw .invalid("\(path).startsOn", "required") }
+            parsed.append(ObligationRule(
+                id: try text("id"), title: try text("title"), legalBasis: try text("legalBasis"), recipient: try text("recipient"),
+                startsOn: starts, satisfiedBy: try match("satisfiedBy"), deadlineHours: try hours("deadlineHours"),
+                alertAfterHours: try hours("alertAfterHours"), inForceFrom: Timestamp(local: local),
+                enabled: rule["enabled"]?.boolValue ?? true, appliesIfEstablishment: rule["appliesIfEstablishment"]?.stringValue,
+                startsAfterRule: rule["startsAfterRule"]?.stringValue))
+        }
+        let ids = parsed.map(\.id)
+        guard Set(ids).count == ids.count else { throw .invalid("\(source): $.rules", "rule ids must be unique") }
+        return parsed
+    }
+
+    /// The rules of DOMAIN.md. NIS2 is present but disabled: its French transposition is pending.
+    public static let defaultRules: [ObligationRule] = {
+        do {
+            return try parse(try JSONParser.parse(defaultJSON), source: "built-in rules")
+        } catch {
+            preconditionFailure("the built-in obligation rules do not parse: \(error)")
+        }
+    }()
+
+    /// The built-in rule set, as data.
+    public static let defaultJSON = #"""
+        {"rules": [
+          {"id": "gdpr-33-cnil", "title": "Personal data breach notification", "legalBasis": "GDPR art. 33",
+           "recipient": "CNIL", "startsOn": {"eventType": "data.exfiltration_confirmed"},
+           "satisfiedBy": {"eventType": "authority.notified", "payload": {"authority": ["CNIL"]}},
+           "deadlineHours": 72, "inForceFrom": "2018-05-25"},
+          {"id": "gdpr-33-5-register", "title": "Breach register (kept by this ledger)", "legalBasis": "GDPR art. 33(5)",
+           "recipient": "internal register", "startsOn": {"eventType": "data.exfiltration_suspected"},
+           "inForceFrom": "2018-05-25"},
+          {"id": "gdpr-34-persons", "title": "Informing the people concerned of a high-risk breach",
+           "legalBasis": "GDPR art. 34", "recipient": "the people concerned",
+           "startsOn": {"eventType": "data.exfiltration_confirmed", "payload": {"highRisk": ["true"]}},
+           "satisfiedBy": {"eventType": "persons.notified"}, "alertAfterHours": 72, "inForceFrom": "2018-05-25"},
+          {"id": "csp-l1111-8-2", "title": "Health-sector security incident report (sans délai)",
+           "legalBasis": "Code de la santé publique L1111-8-2, D1111-16-2 to 16-4", "recipient": "CERT Santé portal and ARS",
+           "startsOn": {"eventType": "attack.detected"},
+           "satisfiedBy": {"eventType": "authority.notified", "payload": {"authority": ["CERT_SANTE", "ARS"]}},
+           "alertAfterHours": 24, "inForceFrom": "2017-10-01"},
+          {"id": "nis1-ose-anssi", "title": "Incident report of an operator of essential services",
+           "legalBasis": "LPM / NIS1 transposition", "recipient": "ANSSI (CERT-FR)",
+           "startsOn": {"eventType": "attack.detected"},
+           "satisfiedBy": {"eventType": "authority.notified", "payload": {"authority": ["ANSSI"]}},
+           "alertAfterHours": 24, "inForceFrom": "2018-05-09", "appliesIfEstablishment": "essentialOperator"},
+          {"id": "nis2-early-warning", "title": "NIS2 early warning", "legalBasis": "Directive (EU) 2022/2555 art. 23",
+           "recipient": "ANSSI (CSIRT)", "startsOn": {"eventType": "attack.detected"},
+           "satisfiedBy": {"eventType": "authority.notified", "payload": {"authority": ["ANSSI"]}},
+           "deadlineHours": 24, "inForceFrom": "2024-10-18", "enabled": false, "appliesIfEstablishment": "nis2Entity"},
+          {"id": "nis2-notification", "title": "NIS2 incident notification", "legalBasis": "Directive (EU) 2022/2555 art. 23",
+           "recipient": "ANSSI (CSIRT)", "startsOn": {"eventType": "attack.detected"},
+           "satisfiedBy": {"eventType": "authority.notified", "payload": {"authority": ["ANSSI"], "kind": ["update", "final"]}},
+           "deadlineHours": 72, "inForceFrom": "2024-10-18", "enabled": false, "appliesIfEstablishment": "nis2Entity"},
+          {"id": "nis2-final-report", "title": "NIS2 final report", "legalBasis": "Directive (EU) 2022/2555 art. 23",
+           "recipient": "ANSSI (CSIRT)", "startsOn": {"eventType": "attack.detected"}, "startsAfterRule": "nis2-notification",
+           "satisfiedBy": {"eventType": "authority.notified", "payload": {"authority": ["ANSSI"], "kind": ["final"]}},
+           "deadlineHours": 720, "inForceFrom": "2024-10-18", "enabled": false, "appliesIfEstablishment": "nis2Entity"},
+          {"id": "insurance-complaint", "title": "Complaint within 72 hours for the cyber insurance to pay",
+           "legalBasis": "Code des assurances L12-10-1", "recipient": "police, gendarmerie or prosecutor",
+           "startsOn": {"eventType": "attack.detected"}, "satisfiedBy": {"eventType": "complaint.filed"},
+           "deadlineHours": 72, "inForceFrom": "2023-04-24"}
+        ]}
+        """#
+}

@@ -1,0 +1,160 @@
+import EventStore
+import Foundation
+
+/// Checks payloads against the catalogue, naming the JSON path and the rule broken: the same rules as
+/// schemas/events/*.schema.json.
+public enum PayloadValidator {
+    /// Checks `payload` for `eventType`. Unknown types, unknown fields, missing required fields and values
+    /// of the wrong kind are refused.
+    public static func validate(_ payload: JSONValue, eventType: String, path: String = "$.payload") throws(EventStoreError) {
+        guard let spec = Catalogue.spec(for: eventType) else {
+            throw .invalid(path.replacingOccurrences(of: ".payload", with: ".eventType"), "unknown event type \"\(eventType)\" (see `ledger record --help`)")
+        }
+        guard let members = payload.objectValue else { throw .invalid(path, "expected an object, got \(payload.typeName)") }
+        for key in members.keys.sorted() where spec.field(key) == nil {
+            throw .invalid("\(path).\(key)", "unknown field for \(eventType) (fields: \(spec.fields.map(\.name).joined(separator: ", ")))")
+        }
+        for field in spec.fields {
+            guard let value = members[field.name] else {
+                if field.required { throw .invalid("\(path).\(field.name)", "required for \(eventType)") }
+                continue
+            }
+            try check(value, field.kind, path: "\(path).\(field.name)")
+        }
+        if !spec.requiresOneOf.isEmpty, !spec.requiresOneOf.contains(where: { members[$0] != nil }) {
+            throw .invalid(path, "needs at least one of \(spec.requiresOneOf.joined(separator: ", "))")
+        }
+    }
+
+    /// `^([0-9]{2}|2A|2B)[0-9]{7}$`
+    public static func isFINESS(_ text: String) -> Bool {
+        let b = Array(text.utf8)
+        guard b.count == 9, b[2...].allSatisfy(isDigit) else { return false }
+        return (isDigit(b[0]) && isDigit(b[1])) || (b[0] == UInt8(ascii: "2") && (b[1] == UInt8(ascii: "A") || b[1] == UInt8(ascii: "B")))
+    }
+
+    /// `^[a-z][a-z0-9_]{1,48}$`
+    static func isServiceId(_ text: String) -> Bool {
+        let b = Array(text.utf8)
+        guard (2...49).contains(b.count), isLower(b[0]) else { return false }
+        return b.allSatisfy { isLower($0) || isDigit($0) || $0 == UInt8(ascii: "_") }
+    }
+
+    /// `^[A-Z]{3}$`
+    static func isCurrency(_ text: String) -> Bool {
+        let b = Array(text.utf8)
+        return b.count == 3 && b.allSatisfy { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }
+    }
+
+    private static func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
+    private static func isLower(_ b: UInt8) -> Bool { b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z") }
+
+    static func check(_ value: JSONValue, _ kind: FieldKind, path: String) throws(EventStoreError) {
+        func text() throws(EventStoreError) -> String {
+            guard let s = value.stringValue else { throw .invalid(path, "expected a string, got \(value.typeName)") }
+            guard !s.isEmpty else { throw .invalid(path, "must not be empty") }
+            return s
+        }
+        func number() throws(EventStoreError) -> JSONNumber {
+            guard let n = value.numberValue else { throw .invalid(path, "expected a number, got \(value.typeName)") }
+            return n
+        }
+        switch kind {
+        case .text:
+            _ = try text()
+        case .finess:
+            let s = try text()
+            guard isFINESS(s) else { throw .invalid(path, "\"\(s)\" is not a FINESS number (9 characters: département, then 7 digits)") }
+        case .service:
+            let s = try text()
+            guard isServiceId(s) else { throw .invalid(path, "\"\(s)\" is not a service id (snake_case)") }
+        case .currency:
+            let s = try text()
+            guard isCurrency(s) else { throw .invalid(path, "\"\(s)\" is not a 3-letter currency code") }
+        case .eventId:
+            let s = try text()
+            guard UUID(uuidString: s) != nil else { throw .invalid(path, "\"\(s)\" is not a UUID") }
+        case .oneOf(let allowed):
+            let s = try text()
+            guard allowed.contains(s) else { throw .invalid(path, "\"\(s)\" is not one of \(allowed.joined(separator: ", "))") }
+        case .percent:
+            let n = try number().doubleValue
+            guard (0...100).contains(n) else { throw .invalid(path, "\(n) is not between 0 and 100") }
+        case .count:
+            let n = try number()
+            guard n.isInteger, let i = n.intValue, i >= 0 else { throw .invalid(path, "expected an integer >= 0, got \(n)") }
+        case .amount:
+            let n = try number()
+            guard n.doubleValue >= 0 else { throw .invalid(path, "expected a number >= 0, got \(n)") }
+        case .boolean:
+            guard value.boolValue != nil else { throw .invalid(path, "expected true or false, got \(value.typeName)") }
+        case .textList, .finessList:
+            guard let items = value.arrayValue else { throw .invalid(path, "expected an array, got \(value.typeName)") }
+            guard !items.isEmpty else { throw .invalid(path, "must hold at least one item") }
+            for (i, item) in items.enumerated() {
+                try check(item, kind == .textList ? .text : .finess, path: "\(path)[\(i)]")
+            }
+        case .changes:
+            guard let members = value.objectValue else { throw .invalid(path, "expected an object, got \(value.typeName)") }
+            guard !members.isEmpty else { throw .invalid(path, "must change at least one field") }
+        case .occurredAt:
+            _ = try OccurredAt(json: value, path: path)
+        }
+    }
+}
+
+/// The domain's rules for an event about to be appended: its payload, its stream, and for corrections and
+/// retractions the event they point at.
+public struct DomainRules: Sendable {
+    /// Finds an already stored event by id (the ledger), or one earlier in the same batch.
+    public typealias Lookup = (UUID) throws -> RecordedEvent?
+
+    public init() {}
+
+    /// Checks one event bound for `streamId`.
+    /// - Parameters:
+    ///   - earlier: events of the same batch before this one, for corrections of events not yet stored.
+    public func check(
+        _ event: ProposedEvent, streamId: String, path: String, earlier: [(streamId: String, event: ProposedEvent)] = [],
+        lookup: Lookup
+    ) throws {
+        try PayloadValidator.validate(event.payload, eventType: event.eventType, path: "\(path).payload")
+        let spec = Catalogue.spec(for: event.eventType)!
+        guard streamId.hasPrefix(spec.streamKind.prefix), streamId.count > spec.streamKind.prefix.count else {
+            throw EventStoreError.invalid(
+                "\(path).streamId", "\(event.eventType) belongs in a stream \(spec.streamKind.prefix)…, not \"\(streamId)\"")
+        }
+        if spec.streamKind == .establishment, let finess = event.payload["finess"]?.stringValue,
+            streamId != StreamKind.establishment.prefix + finess
+        {
+            throw EventStoreError.invalid("\(path).streamId", "an establishment is registered in establishment:\(finess)")
+        }
+        if spec.requiresReason, event.reason == nil {
+            throw EventStoreError.invalid("\(path).reason", "required for \(event.eventType): say why")
+        }
+        for key in ["correctedEventId", "retractedEventId"] {
+            guard let text = event.payload[key]?.stringValue, let id = UUID(uuidString: text) else { continue }
+            let target: (streamId: String, eventType: String, payload: JSONValue)
+            if let stored = try lookup(id) {
+                target = (stored.streamId, stored.eventType, stored.payload)
+            } else if let pending = earlier.last(where: { $0.event.eventId == id }) {
+                target = (pending.streamId, pending.event.eventType, pending.event.payload)
+            } else {
+                throw EventStoreError.invalid("\(path).payload.\(key)", "no earlier event has id \(text)")
+            }
+            guard target.streamId == streamId else {
+                throw EventStoreError.invalid("\(path).payload.\(key)", "event \(text) belongs to \(target.streamId), not \(streamId)")
+            }
+            guard key == "correctedEventId" else { continue }
+            guard target.eventType != "event.corrected", target.eventType != "event.retracted" else {
+                throw EventStoreError.invalid("\(path).payload.\(key)", "correct the original event, not a \(target.eventType)")
+            }
+            if let changes = event.payload["changes"]?.objectValue {
+                // The corrected event must still obey its own type's rules.
+                var merged = target.payload.objectValue ?? [:]
+                for (field, value) in changes { merged[field] = value }
+                try PayloadValidator.validate(.object(merged), eventType: target.eventType, path: "\(path).payload.changes")
+            }
+        }
+    }
+}

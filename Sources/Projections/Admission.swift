@@ -1,0 +1,47 @@
+import EventStore
+import Foundation
+
+/// The two times of a query: the world as of T (facts that may have happened by T) and the ledger as
+/// known at K (events recorded by K). Either may be open.
+public struct QueryTime: Sendable, Hashable {
+    /// Microseconds since the epoch: facts whose occurredAt starts after it are left out. nil: no limit.
+    public let asOf: Int64?
+    /// Microseconds since the epoch: events recorded after it are left out. nil: everything recorded.
+    public let knownAt: Int64?
+
+    public init(asOf: Int64? = nil, knownAt: Int64? = nil) {
+        self.asOf = asOf
+        self.knownAt = knownAt
+    }
+
+    public static let now = QueryTime()
+
+    /// Whether a fact counts at this time, and whether it is certain (its whole window is before T) or
+    /// only possible (T falls inside its window).
+    public func admits(_ fact: Fact) -> Admission {
+        guard !fact.isRetracted else { return .excluded }
+        guard let asOf else { return .certain }
+        if fact.occurredAt.isCertain(by: asOf) { return .certain }
+        if fact.occurredAt.isPossible(by: asOf) { return .possible }
+        return .excluded
+    }
+
+    /// The instant clocks are read at: T, else the current time.
+    public var reference: Int64 { asOf ?? Int64(Date().timeIntervalSince1970 * 1_000_000) }
+}
+
+/// Whether a fact is in a view at a time.
+public enum Admission: String, Sendable, Hashable {
+    case certain, possible, excluded
+}
+
+extension Array where Element == Fact {
+    /// The facts admitted at `time`, in the order things happened (earliest instant, then position).
+    func admitted(at time: QueryTime) -> [(fact: Fact, admission: Admission)] {
+        compactMap { fact in
+            let admission = time.admits(fact)
+            return admission == .excluded ? nil : (fact, admission)
+        }
+        .sorted { ($0.fact.occurredAt.earliest, $0.fact.position) < ($1.fact.occurredAt.earliest, $1.fact.position) }
+    }
+}

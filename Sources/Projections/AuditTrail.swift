@@ -1,0 +1,117 @@
+import EventStore
+import Foundation
+import IncidentDomain
+
+/// One change an event made to the projected state of its incident.
+public struct StateChange: Sendable, Hashable {
+    public let field: String
+    public let before: String?
+    public let after: String?
+}
+
+/// One recorded event in the audit trail: who recorded it, when, from which source, why, what it changed,
+/// and what later corrected or withdrew it.
+public struct AuditEntry: Sendable, Hashable {
+    public let position: UInt64
+    public let eventId: UUID
+    public let streamId: String
+    public let eventType: String
+    public let recordedAt: Timestamp
+    public let actor: String
+    public let source: String
+    public let reason: String?
+    public let summary: String
+    /// For a correction or a retraction: the event it acts on.
+    public let target: UUID?
+    /// The state of the incident (as known, world as of now) just before and just after this event.
+    public let changes: [StateChange]
+    /// Corrections and retraction of this event recorded later (up to the query's known-at).
+    public let laterRevisions: [Revision]
+}
+
+/// The audit trail projection: every recorded fact and revision, in recording order.
+public enum AuditTrail {
+    /// Filters: one actor, one incident, and events recorded at or after `since`.
+    public struct Filter: Sendable, Hashable {
+        public var actor: String?
+        public var incident: String?
+        public var since: Int64?
+        public init(actor: String? = nil, incident: String? = nil, since: Int64? = nil) {
+            self.actor = actor
+            self.incident = incident
+            self.since = since
+        }
+    }
+
+    /// Computes the audit of the incidents in `book` (already restricted to what was known at K). Facts
+    /// whose occurredAt is after the query's T are left out, like every view.
+    public static func compute(book: FactBook, filter: Filter, at time: QueryTime) -> [AuditEntry] {
+        var entries: [AuditEntry] = []
+        for stream in book.incidents.keys.sorted() where filter.incident == nil || filter.incident == stream {
+            let facts = book.incidents[stream]!
+            var items: [(position: UInt64, make: ([StateChange]) -> AuditEntry)] = []
+            for fact in facts where time.asOf == nil || fact.occurredAt.isPossible(by: time.asOf!) {
+                items.append((fact.position, { changes in
+                    AuditEntry(
+                        position: fact.position, eventId: fact.eventId, streamId: stream, eventType: fact.eventType,
+                        recordedAt: fact.recordedAt, actor: fact.actor, source: fact.source, reason: fact.reason,
+                        summary: FactSummary.describe(fact), target: nil, changes: changes, laterRevisions: fact.revisions)
+                }))
+                for revision in fact.revisions {
+                    items.append((revision.position, { changes in
+                        let what = revision.kind == .retracted
+                            ? "retracts: \(FactSummary.describe(fact))"
+                            : "corrects \(revision.changedFields.joined(separator: ", ")) of: \(FactSummary.describe(fact))"
+                        return AuditEntry(
+                            position: revision.position, eventId: revision.eventId, streamId: stream,
+                            eventType: revision.kind == .retracted ? "event.retracted" : "event.corrected",
+                            recordedAt: revision.recordedAt, actor: revision.actor, source: revision.source, reason: revision.reason,
+                            summary: what, target: fact.eventId, changes: changes, laterRevisions: [])
+                    }))
+                }
+            }
+            for item in items.sorted(by: { $0.position < $1.position }) {
+                let probe = item.make([])
+                if let actor = filter.actor, probe.actor != actor { continue }
+                if let since = filter.since, probe.recordedAt.microseconds < since { continue }
+                let before = IncidentState.compute(
+                    incidentId: stream, facts: book.knownAt(position: item.position - 1).incidents[stream] ?? [], at: .now)
+                let after = IncidentState.compute(
+                    incidentId: stream, facts: book.knownAt(position: item.position).incidents[stream] ?? [], at: .now)
+                entries.append(item.make(diff(before.flattened, after.flattened)))
+            }
+        }
+        return entries.sorted { $0.position < $1.position }
+    }
+
+    static func diff(_ before: [String: String], _ after: [String: String]) -> [StateChange] {
+        Set(before.keys).union(after.keys).sorted().compactMap { key in
+            before[key] == after[key] ? nil : StateChange(field: key, before: before[key], after: after[key])
+        }
+    }
+}
+
+extension IncidentState {
+    /// The state as `field → value` lines, for diffs and compact displays.
+    public var flattened: [String: String] {
+        var lines: [String: String] = ["phase": phase.rawValue, "title": title]
+        if !establishments.isEmpty { lines["establishments"] = establishments.joined(separator: ", ") }
+        if let intrusion { lines["intrusion"] = intrusion.occurredAt.description }
+        if let detectedAt { lines["detected"] = detectedAt.occurredAt.description }
+        if let containedAt { lines["contained"] = containedAt.occurredAt.description }
+        if let closedAt { lines["closed"] = closedAt.occurredAt.description }
+        for s in servicesNotNormal + servicesRestored {
+            lines["service \(s.establishment)/\(s.service)"] =
+                s.status.rawValue + (s.capacityPercent.map { " \(Int($0))%" } ?? "") + " since \(s.since.rfc3339)"
+        }
+        if let last = dataBreach.last { lines["data breach"] = last.summary }
+        if let peopleAffected { lines["people affected"] = String(peopleAffected) }
+        if let last = ransom.last { lines["ransom"] = last.summary }
+        let lists: [(String, [FactSummary])] = [
+            ("claims", claims), ("complaints", complaints), ("notifications", notifications),
+            ("investigations", investigations), ("care impacts", careImpacts), ("people informed", personsNotified),
+        ]
+        for (name, list) in lists where !list.isEmpty { lines[name] = list.map(\.summary).joined(separator: "; ") }
+        return lines
+    }
+}

@@ -1,0 +1,149 @@
+import EventStore
+import Foundation
+import IncidentDomain
+
+/// Every incident's facts, corrections applied, and the registered establishments: the fold of the ordered
+/// events that every view (state, timeline, clocks, audit) is computed from.
+///
+/// `apply` is a pure function of the events in position order: the same events always give the same book,
+/// whether folded in one pass (``LedgerQueries/rebuild()``) or in several (incremental catch-up).
+public struct FactBook: Sendable, Equatable {
+    /// The last position folded in.
+    public private(set) var checkpoint: UInt64 = 0
+    public private(set) var establishments: [String: Establishment] = [:]
+    /// Facts of each incident stream, in position order (retracted ones included, flagged).
+    public private(set) var incidents: [String: [Fact]] = [:]
+    /// Where each fact is: stream and index.
+    private var locations: [UUID: Location] = [:]
+    /// Incident streams touched since the book was loaded: what an incremental save writes.
+    private(set) var touched: Set<String> = []
+
+    struct Location: Sendable, Hashable {
+        let streamId: String
+        let index: Int
+    }
+
+    public init() {}
+
+    /// A book restored from saved state.
+    init(checkpoint: UInt64, establishments: [String: Establishment], incidents: [String: [Fact]]) {
+        self.checkpoint = checkpoint
+        self.establishments = establishments
+        self.incidents = incidents
+        for (stream, facts) in incidents {
+            for (index, fact) in facts.enumerated() { locations[fact.eventId] = Location(streamId: stream, index: index) }
+        }
+    }
+
+    /// Folds in one event. Events must come in position order; earlier positions are ignored.
+    public mutating func apply(_ recorded: RecordedEvent) {
+        guard recorded.position > checkpoint else { return }
+        checkpoint = recorded.position
+        // Events the domain does not know are skipped: a generic store may hold others.
+        guard let event = try? IncidentEvent(eventType: recorded.eventType, payload: recorded.payload) else { return }
+        switch event {
+        case .establishmentRegistered(let e):
+            establishments[e.finess] = Establishment(
+                finess: e.finess, name: e.name, city: e.city, group: e.group, essentialOperator: e.essentialOperator ?? false,
+                nis2Entity: e.nis2Entity, registeredAt: recorded.position)
+        case .eventCorrected(let correction):
+            guard let location = locations[correction.correctedEventId] else { return }
+            var fact = incidents[location.streamId]![location.index]
+            var before: [String: JSONValue] = [:]
+            var after: [String: JSONValue] = [:]
+            for (field, value) in correction.changes ?? [:] {
+                before[field] = fact.payload[field] ?? .null
+                after[field] = value
+            }
+            if let time = correction.occurredAt {
+                before["occurredAt"] = fact.occurredAt.json
+                after["occurredAt"] = time.json
+            }
+            fact.apply(revision(.corrected, recorded, before: before, after: after))
+            incidents[location.streamId]![location.index] = fact
+            touched.insert(location.streamId)
+        case .eventRetracted(let retraction):
+            guard let location = locations[retraction.retractedEventId] else { return }
+            incidents[location.streamId]![location.index].apply(revision(.retracted, recorded, before: [:], after: [:]))
+            touched.insert(location.streamId)
+        default:
+            let fact = Fact(
+                eventId: recorded.eventId, position: recorded.position, streamId: recorded.streamId,
+                eventType: recorded.eventType, recordedAt: recorded.recordedAt, actor: recorded.actor, source: recorded.source,
+                reason: recorded.reason, occurredAt: recorded.occurredAt, payload: recorded.payload, event: event, revisions: [])
+            locations[recorded.eventId] = Location(streamId: recorded.streamId, index: incidents[recorded.streamId, default: []].count)
+            incidents[recorded.streamId, default: []].append(fact)
+            touched.insert(recorded.streamId)
+        }
+    }
+
+    private func revision(_ kind: Revision.Kind, _ recorded: RecordedEvent, before: [String: JSONValue], after: [String: JSONValue])
+        -> Revision
+    {
+        Revision(
+            kind: kind, eventId: recorded.eventId, position: recorded.position, recordedAt: recorded.recordedAt,
+            actor: recorded.actor, source: recorded.source, reason: recorded.reason ?? "", changedFields: after.keys.sorted(), before: before, after: after)
+    }
+
+    /// The fact with this id, if it is an incident fact.
+    public func fact(_ id: UUID) -> Fact? {
+        locations[id].map { incidents[$0.streamId]![$0.index] }
+    }
+
+    /// The incident streams whose facts name `finess` (or that were opened for it).
+    public func incidents(touching finess: String) -> [String] {
+        incidents.keys.sorted().filter { stream in
+            incidents[stream]!.contains { !$0.isRetracted && $0.establishments.contains(finess) }
+        }
+    }
+
+    /// The book restricted to what was recorded at or before `position`: later facts dropped and later
+    /// revisions undone. Equal to folding only the events up to `position`.
+    public func knownAt(position: UInt64) -> FactBook {
+        guard position < checkpoint else { return self }
+        var book = FactBook()
+        book.checkpoint = position
+        book.establishments = establishments.filter { $0.value.registeredAt <= position }
+        for (stream, facts) in incidents {
+            var kept: [Fact] = []
+            for fact in facts where fact.position <= position {
+                // Replaying the revisions on the recorded payload gives the fact as it was known then.
+                var known = Fact(
+                    eventId: fact.eventId, position: fact.position, streamId: fact.streamId, eventType: fact.eventType,
+                    recordedAt: fact.recordedAt, actor: fact.actor, source: fact.source, reason: fact.reason,
+                    occurredAt: originalOccurredAt(fact), payload: originalPayload(fact), event: fact.event, revisions: [])
+                if let typed = try? IncidentEvent(eventType: known.eventType, payload: known.payload) { known.event = typed }
+                for revision in fact.revisions where revision.position <= position { known.apply(revision) }
+                book.locations[fact.eventId] = Location(streamId: stream, index: kept.count)
+                kept.append(known)
+            }
+            if !kept.isEmpty { book.incidents[stream] = kept }
+        }
+        return book
+    }
+
+    /// The payload as first recorded: each corrected field's value before its first correction.
+    private func originalPayload(_ fact: Fact) -> JSONValue {
+        var members = fact.payload.objectValue ?? [:]
+        for revision in fact.revisions.reversed() where revision.kind == .corrected {
+            for (field, value) in revision.before where field != "occurredAt" {
+                if value == .null { members.removeValue(forKey: field) } else { members[field] = value }
+            }
+        }
+        return .object(members)
+    }
+
+    private func originalOccurredAt(_ fact: Fact) -> OccurredAt {
+        for revision in fact.revisions where revision.kind == .corrected {
+            if let time = revision.before["occurredAt"], let original = try? OccurredAt(json: time, path: "$") { return original }
+        }
+        return fact.occurredAt
+    }
+
+    mutating func clearTouched() { touched = [] }
+
+    /// Two books are equal when they hold the same facts and establishments at the same checkpoint.
+    public static func == (lhs: FactBook, rhs: FactBook) -> Bool {
+        lhs.checkpoint == rhs.checkpoint && lhs.establishments == rhs.establishments && lhs.incidents == rhs.incidents
+    }
+}
