@@ -13,12 +13,12 @@ build: deps
 	$(SWIFT) build --product ledger
 
 demo: build
-	@tools/demo.sh $(LEDGER)
+	$(LEDGER) demo
 
 test: deps
 	$(SWIFT) build --build-tests
+	tools/check-demo $(LEDGER)
 	$(SWIFT) test --skip-build
-	@tools/demo.sh $(LEDGER) >/dev/null && echo "demo: ok"
 
 format:
 	swift-format format --in-place --recursive Sources Tests Package.swift

@@ -42,12 +42,19 @@ let package = Package(
         // A child process for the crash test: appends in a loop and prints each acknowledged position.
         .executableTarget(name: "CrashChild", dependencies: ["EventStore"], path: "Tests/CrashChild"),
         // Helpers shared by the test targets: temporary ledgers, running built products.
-        .target(name: "LedgerTestSupport", dependencies: ["EventStore"], path: "Tests/LedgerTestSupport"),
+        .target(name: "LedgerTestSupport", dependencies: ["EventStore", "IncidentDomain"], path: "Tests/LedgerTestSupport"),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB"]),
         .testTarget(
             name: "EventStoreTests",
             dependencies: [
                 "EventStore", "CrashChild", "LedgerTestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
+            name: "DomainTests",
+            dependencies: [
+                "IncidentDomain", "Projections", "EventStore", "LedgerTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),

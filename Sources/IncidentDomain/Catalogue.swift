@@ -2,6 +2,8 @@ import EventStore
 
 /// The event types of the incident domain, schema version 1 (docs/event-catalogue.md, schemas/events/).
 public enum Catalogue {
+    /// Every event type of the catalogue is at this schema version.
+    public static let schemaVersion = 1
     public static let authorities = ["CNIL", "ANSSI", "CERT_SANTE", "ARS", "OTHER"]
 
     public static let all: [EventTypeSpec] = [

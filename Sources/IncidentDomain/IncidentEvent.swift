@@ -5,7 +5,7 @@ import Foundation
 public enum IncidentEvent: Sendable, Hashable {
     case establishmentRegistered(EstablishmentRegistered)
     case incidentOpened(IncidentOpened)
-    case intrusionStarted(Described)
+    case intrusionStarted(IntrusionStarted)
     case attackDetected(AttackDetected)
     case crisisCellActivated(CrisisCellActivated)
     case containmentActionTaken(ContainmentActionTaken)
@@ -34,9 +34,12 @@ public enum IncidentEvent: Sendable, Hashable {
     public struct IncidentOpened: Sendable, Hashable {
         public let title: String, establishments: [String], summary: String?
     }
-    /// Events whose payload is a description, with an optional attack vector for intrusions.
-    public struct Described: Sendable, Hashable {
+    public struct IntrusionStarted: Sendable, Hashable {
         public let description: String, vector: String?
+    }
+    /// Events whose payload is a description alone.
+    public struct Described: Sendable, Hashable {
+        public let description: String
     }
     public struct AttackDetected: Sendable, Hashable {
         public let description: String, detectedBy: String?, establishments: [String]?
@@ -121,17 +124,17 @@ public enum IncidentEvent: Sendable, Hashable {
                 count: p.int("count"), sharePercent: p.double("sharePercent"), destination: p.text("destination"),
                 specialty: p.text("specialty")))
         case "data.exfiltration_suspected":
-            self = .exfiltrationSuspected(.init(description: p.text("description")!, vector: nil))
+            self = .exfiltrationSuspected(.init(description: p.text("description")!))
         case "data.exfiltration_confirmed":
             self = .exfiltrationConfirmed(.init(
                 description: p.text("description")!, peopleAffected: p.int("peopleAffected"),
                 dataCategories: p.texts("dataCategories"), highRisk: p.bool("highRisk")))
         case "data.exfiltration_not_found":
-            self = .exfiltrationNotFound(.init(description: p.text("description")!, vector: nil))
+            self = .exfiltrationNotFound(.init(description: p.text("description")!))
         case "ransom.demanded":
             self = .ransomDemanded(.init(description: p.text("description"), amount: p.double("amount"), currency: p.text("currency")))
         case "ransom.absent":
-            self = .ransomAbsent(.init(description: p.text("description")!, vector: nil))
+            self = .ransomAbsent(.init(description: p.text("description")!))
         case "claim.published":
             self = .claimPublished(.init(attacker: p.text("attacker")!, description: p.text("description"), url: p.text("url")))
         case "complaint.filed":

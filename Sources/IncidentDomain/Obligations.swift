@@ -42,6 +42,25 @@ public struct ObligationRule: Sendable, Hashable {
     public let appliesIfEstablishment: String?
     /// Starts when that rule's clock is satisfied (NIS2's final report follows the notification).
     public let startsAfterRule: String?
+
+    public init(
+        id: String, title: String, legalBasis: String, recipient: String, startsOn: Match, satisfiedBy: Match?,
+        deadlineHours: Double?, alertAfterHours: Double?, inForceFrom: Timestamp, enabled: Bool,
+        appliesIfEstablishment: String?, startsAfterRule: String?
+    ) {
+        self.id = id
+        self.title = title
+        self.legalBasis = legalBasis
+        self.recipient = recipient
+        self.startsOn = startsOn
+        self.satisfiedBy = satisfiedBy
+        self.deadlineHours = deadlineHours
+        self.alertAfterHours = alertAfterHours
+        self.inForceFrom = inForceFrom
+        self.enabled = enabled
+        self.appliesIfEstablishment = appliesIfEstablishment
+        self.startsAfterRule = startsAfterRule
+    }
 }
 
 /// The rule set, read from JSON.

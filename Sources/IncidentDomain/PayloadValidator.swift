@@ -120,6 +120,9 @@ public struct DomainRules: Sendable {
     ) throws {
         try PayloadValidator.validate(event.payload, eventType: event.eventType, path: "\(path).payload")
         let spec = Catalogue.spec(for: event.eventType)!
+        guard event.schemaVersion == Catalogue.schemaVersion else {
+            throw EventStoreError.invalid("\(path).schemaVersion", "\(event.eventType) is at schema version \(Catalogue.schemaVersion), not \(event.schemaVersion)")
+        }
         guard streamId.hasPrefix(spec.streamKind.prefix), streamId.count > spec.streamKind.prefix.count else {
             throw EventStoreError.invalid(
                 "\(path).streamId", "\(event.eventType) belongs in a stream \(spec.streamKind.prefix)…, not \"\(streamId)\"")

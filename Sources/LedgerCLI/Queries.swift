@@ -60,8 +60,9 @@ extension Ledger {
 
         func run() throws {
             let store = try ledger.openStore()
-            let states = try LedgerQueries(store: store).states(incident: incident, at: try time.queryTime())
-            let names = try LedgerQueries(store: store).currentBook().establishments
+            let queries = LedgerQueries(store: store)
+            let states = try queries.states(incident: incident, at: try time.queryTime())
+            let names = try queries.currentBook().establishments
             if format == .json {
                 write(CanonicalJSON.string(.array(states.map { stateJSON($0) })) + "\n")
                 return

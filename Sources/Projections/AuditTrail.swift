@@ -7,6 +7,12 @@ public struct StateChange: Sendable, Hashable {
     public let field: String
     public let before: String?
     public let after: String?
+
+    public init(field: String, before: String?, after: String?) {
+        self.field = field
+        self.before = before
+        self.after = after
+    }
 }
 
 /// One recorded event in the audit trail: who recorded it, when, from which source, why, what it changed,

@@ -1,22 +1,30 @@
 import EventStore
 import Foundation
 import IncidentDomain
+import Synchronization
 
 /// The questions people ask of a ledger, each at a ``QueryTime``: state, recovery timelines, regulatory
 /// clocks and audit. Keeps the ``FactBook`` projection saved in the ledger with its checkpoint and
-/// catches it up incrementally before answering.
-public struct LedgerQueries: Sendable {
+/// catches it up incrementally before answering; keeps the last book in memory so that repeated
+/// questions (a server's) only fold what was appended since.
+public final class LedgerQueries: Sendable {
     public let store: EventStore
     /// The name the fact book is saved under.
     public static let projectionName = "factbook"
+    private let cached = Mutex<FactBook?>(nil)
 
     public init(store: EventStore) { self.store = store }
 
-    /// The book with every recorded event folded in: the saved state caught up from its checkpoint, and
-    /// saved again when it moved.
+    /// The book with every recorded event folded in: the saved state (or the one in memory) caught up
+    /// from its checkpoint, and saved again when it moved.
     public func currentBook() throws -> FactBook {
-        let snapshot = try store.loadProjection(Self.projectionName)
-        var book = try FactBookCodec.decode(checkpoint: snapshot.checkpoint, entries: snapshot.entries)
+        var book: FactBook
+        if let memory = cached.withLock({ $0 }) {
+            book = memory
+        } else {
+            let snapshot = try store.loadProjection(Self.projectionName)
+            book = try FactBookCodec.decode(checkpoint: snapshot.checkpoint, entries: snapshot.entries)
+        }
         book.clearTouched()
         let start = book.checkpoint
         try store.read(.log(fromPosition: start + 1)) { event in
@@ -24,8 +32,13 @@ public struct LedgerQueries: Sendable {
             return true
         }
         if book.checkpoint > start {
+            // Another process may have saved a later state meanwhile: then this save is skipped.
             try store.saveProjection(
                 Self.projectionName, from: start, to: book.checkpoint, changed: FactBookCodec.encode(book, only: book.touched))
+        }
+        let result = book
+        cached.withLock { current in
+            if (current?.checkpoint ?? 0) <= result.checkpoint { current = result }
         }
         return book
     }
@@ -34,6 +47,7 @@ public struct LedgerQueries: Sendable {
     @discardableResult
     public func rebuild() throws -> FactBook {
         try store.clearProjection(Self.projectionName)
+        cached.withLock { $0 = nil }
         return try currentBook()
     }
 

@@ -1,4 +1,5 @@
 import EventStore
+import IncidentDomain
 import Foundation
 
 /// A fresh ledger directory under the temporary directory, removed when the value is released.
@@ -78,4 +79,48 @@ public func runProduct(
     return ProcessOutput(
         status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
         stderr: String(decoding: errData, as: UTF8.self))
+}
+
+/// The repository's top folder (where Package.swift is).
+public func packageRoot() -> String {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+}
+
+/// One line of the demo dataset: when it was recorded, and the input event.
+public struct DatasetLine: Sendable {
+    public let recordAt: Timestamp
+    public let event: JSONValue
+
+    public init(recordAt: Timestamp, event: JSONValue) {
+        self.recordAt = recordAt
+        self.event = event
+    }
+}
+
+/// The demo dataset, tools/demo/dataset.ndjson.
+public func demoDataset() throws -> [DatasetLine] {
+    let data = try Data(contentsOf: URL(fileURLWithPath: packageRoot() + "/tools/demo/dataset.ndjson"))
+    return try data.split(separator: UInt8(ascii: "\n")).map { line in
+        let json = try JSONParser.parse(line)
+        return DatasetLine(recordAt: Timestamp(rfc3339: json["recordAt"]!.stringValue!)!, event: json["event"]!)
+    }
+}
+
+/// Appends dataset lines through the library's public path (envelope rules, domain rules, append), the
+/// ledger's clock set to each line's recordAt.
+public func load(_ lines: some Sequence<DatasetLine>, into store: EventStore, clock: ManualClock) throws {
+    for line in lines {
+        let parsed = try ProposedEvent.fromJSON(line.event, defaultActor: "test")
+        try DomainRules().check(parsed.event, streamId: parsed.streamId!, path: "$") { try store.event(id: $0) }
+        clock.set(line.recordAt.microseconds)
+        _ = try store.appendAtomically([AppendRequest(streamId: parsed.streamId!, events: [parsed.event])])
+    }
+}
+
+/// A fresh ledger whose clock the test sets.
+public func ledgerWithManualClock(_ dir: TemporaryDirectory) throws -> (EventStore, ManualClock) {
+    let clock = ManualClock(0)
+    var configuration = EventStoreConfiguration()
+    configuration.clock = clock
+    return (try EventStore.create(at: dir.path, configuration: configuration), clock)
 }
