@@ -74,7 +74,10 @@ extension Ledger {
                 out += s.possibleCount > 0 ? " (\(s.factCount) facts, \(s.possibleCount) only possible at that time)\n" : " (\(s.factCount) facts)\n"
                 let hit = s.establishments.map { names[$0].map { "\($0.name) (\($0.finess))" } ?? $0 }
                 if !hit.isEmpty { out += "  establishments: \(hit.joined(separator: ", "))\n" }
-                for (label, fact) in [("intrusion", s.intrusion), ("detected", s.detectedAt), ("contained", s.containedAt), ("closed", s.closedAt)] {
+                for (label, fact) in [
+                    ("intrusion", s.intrusion), ("detected", s.detectedAt), ("crisis cell", s.crisisCell), ("contained", s.containedAt),
+                    ("closed", s.closedAt),
+                ] {
                     if let fact { out += "  \(label): \(TimelineRendering.describe(fact.occurredAt))\(fact.possible ? " (possible)" : "")\n" }
                 }
                 if !s.servicesNotNormal.isEmpty {
@@ -82,7 +85,8 @@ extension Ledger {
                     for c in s.servicesNotNormal {
                         let name = names[c.establishment]?.name ?? c.establishment
                         out += "    \(name) / \(Services.label(c.service)): \(c.status.rawValue.replacingOccurrences(of: "_", with: " "))"
-                        out += (c.capacityPercent.map { " (\(Int($0)) %)" } ?? "") + " since \(c.since.inZone().humanReadable)\n"
+                        out += (c.status == .down ? "" : c.capacityPercent.map { " (\(Int($0)) %)" } ?? "")
+                        out += " since \(c.since.inZone().humanReadable)\n"
                     }
                 }
                 if !s.servicesRestored.isEmpty {
@@ -118,7 +122,10 @@ extension Ledger {
                 "servicesRestored": .array(s.servicesRestored.map(condition)),
                 "facts": .number(JSONNumber(s.factCount)), "possibleFacts": .number(JSONNumber(s.possibleCount)),
             ]
-            for (key, fact) in [("intrusion", s.intrusion), ("detected", s.detectedAt), ("contained", s.containedAt), ("closed", s.closedAt)] {
+            for (key, fact) in [
+                ("intrusion", s.intrusion), ("detected", s.detectedAt), ("crisisCell", s.crisisCell), ("contained", s.containedAt),
+                ("closed", s.closedAt),
+            ] {
                 m[key] = fact.map(summaryJSON) ?? .null
             }
             let lists: [(String, [FactSummary])] = [

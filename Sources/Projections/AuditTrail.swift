@@ -87,6 +87,15 @@ public enum AuditTrail {
                 entries.append(item.make(diff(before.flattened, after.flattened)))
             }
         }
+        // Establishment registrations change no incident's state.
+        for fact in book.registrations where filter.incident == nil || filter.incident == fact.streamId {
+            if let actor = filter.actor, fact.actor != actor { continue }
+            if let since = filter.since, fact.recordedAt.microseconds < since { continue }
+            entries.append(AuditEntry(
+                position: fact.position, eventId: fact.eventId, streamId: fact.streamId, eventType: fact.eventType,
+                recordedAt: fact.recordedAt, actor: fact.actor, source: fact.source, reason: fact.reason,
+                summary: FactSummary.describe(fact), target: nil, changes: [], laterRevisions: []))
+        }
         return entries.sorted { $0.position < $1.position }
     }
 
@@ -104,6 +113,7 @@ extension IncidentState {
         if !establishments.isEmpty { lines["establishments"] = establishments.joined(separator: ", ") }
         if let intrusion { lines["intrusion"] = intrusion.occurredAt.description }
         if let detectedAt { lines["detected"] = detectedAt.occurredAt.description }
+        if let crisisCell { lines["crisis cell"] = crisisCell.occurredAt.description }
         if let containedAt { lines["contained"] = containedAt.occurredAt.description }
         if let closedAt { lines["closed"] = closedAt.occurredAt.description }
         for s in servicesNotNormal + servicesRestored {

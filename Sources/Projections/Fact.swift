@@ -71,6 +71,16 @@ public struct Fact: Sendable, Hashable {
     }
 }
 
+extension Fact {
+    /// A fact as first recorded, no revision applied.
+    init(_ recorded: RecordedEvent, event: IncidentEvent) {
+        self.init(
+            eventId: recorded.eventId, position: recorded.position, streamId: recorded.streamId, eventType: recorded.eventType,
+            recordedAt: recorded.recordedAt, actor: recorded.actor, source: recorded.source, reason: recorded.reason,
+            occurredAt: recorded.occurredAt, payload: recorded.payload, event: event, revisions: [])
+    }
+}
+
 /// A registered establishment.
 public struct Establishment: Sendable, Hashable {
     public let finess: String

@@ -13,6 +13,8 @@ public struct FactBook: Sendable, Equatable {
     public private(set) var establishments: [String: Establishment] = [:]
     /// Facts of each incident stream, in position order (retracted ones included, flagged).
     public private(set) var incidents: [String: [Fact]] = [:]
+    /// The registration events of establishments, in position order: for the audit trail.
+    public private(set) var registrations: [Fact] = []
     /// Where each fact is: stream and index.
     private var locations: [UUID: Location] = [:]
     /// Incident streams touched since the book was loaded: what an incremental save writes.
@@ -26,9 +28,10 @@ public struct FactBook: Sendable, Equatable {
     public init() {}
 
     /// A book restored from saved state.
-    init(checkpoint: UInt64, establishments: [String: Establishment], incidents: [String: [Fact]]) {
+    init(checkpoint: UInt64, establishments: [String: Establishment], registrations: [Fact], incidents: [String: [Fact]]) {
         self.checkpoint = checkpoint
         self.establishments = establishments
+        self.registrations = registrations
         self.incidents = incidents
         for (stream, facts) in incidents {
             for (index, fact) in facts.enumerated() { locations[fact.eventId] = Location(streamId: stream, index: index) }
@@ -46,6 +49,7 @@ public struct FactBook: Sendable, Equatable {
             establishments[e.finess] = Establishment(
                 finess: e.finess, name: e.name, city: e.city, group: e.group, essentialOperator: e.essentialOperator ?? false,
                 nis2Entity: e.nis2Entity, registeredAt: recorded.position)
+            registrations.append(Fact(recorded, event: event))
         case .eventCorrected(let correction):
             guard let location = locations[correction.correctedEventId] else { return }
             var fact = incidents[location.streamId]![location.index]
@@ -67,10 +71,7 @@ public struct FactBook: Sendable, Equatable {
             incidents[location.streamId]![location.index].apply(revision(.retracted, recorded, before: [:], after: [:]))
             touched.insert(location.streamId)
         default:
-            let fact = Fact(
-                eventId: recorded.eventId, position: recorded.position, streamId: recorded.streamId,
-                eventType: recorded.eventType, recordedAt: recorded.recordedAt, actor: recorded.actor, source: recorded.source,
-                reason: recorded.reason, occurredAt: recorded.occurredAt, payload: recorded.payload, event: event, revisions: [])
+            let fact = Fact(recorded, event: event)
             locations[recorded.eventId] = Location(streamId: recorded.streamId, index: incidents[recorded.streamId, default: []].count)
             incidents[recorded.streamId, default: []].append(fact)
             touched.insert(recorded.streamId)
@@ -104,6 +105,7 @@ public struct FactBook: Sendable, Equatable {
         var book = FactBook()
         book.checkpoint = position
         book.establishments = establishments.filter { $0.value.registeredAt <= position }
+        book.registrations = registrations.filter { $0.position <= position }
         for (stream, facts) in incidents {
             var kept: [Fact] = []
             for fact in facts where fact.position <= position {
@@ -144,6 +146,7 @@ public struct FactBook: Sendable, Equatable {
 
     /// Two books are equal when they hold the same facts and establishments at the same checkpoint.
     public static func == (lhs: FactBook, rhs: FactBook) -> Bool {
-        lhs.checkpoint == rhs.checkpoint && lhs.establishments == rhs.establishments && lhs.incidents == rhs.incidents
+        lhs.checkpoint == rhs.checkpoint && lhs.establishments == rhs.establishments && lhs.registrations == rhs.registrations
+            && lhs.incidents == rhs.incidents
     }
 }

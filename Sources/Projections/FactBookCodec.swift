@@ -6,11 +6,13 @@ import IncidentDomain
 /// canonical JSON, so that an incremental save rewrites only the incidents it touched.
 enum FactBookCodec {
     static let establishmentsKey = "establishments"
+    static let registrationsKey = "registrations"
 
     static func encode(_ book: FactBook, only streams: Set<String>?) -> [String: [UInt8]] {
         var entries: [String: [UInt8]] = [:]
         let establishments = book.establishments.values.sorted { $0.finess < $1.finess }.map(encode)
         entries[establishmentsKey] = CanonicalJSON.encode(.array(establishments))
+        entries[registrationsKey] = CanonicalJSON.encode(.array(book.registrations.map(encode)))
         for (stream, facts) in book.incidents where streams?.contains(stream) ?? true {
             entries[stream] = CanonicalJSON.encode(.array(facts.map(encode)))
         }
@@ -20,6 +22,7 @@ enum FactBookCodec {
     static func decode(checkpoint: UInt64, entries: [String: [UInt8]]) throws -> FactBook {
         var establishments: [String: Establishment] = [:]
         var incidents: [String: [Fact]] = [:]
+        var registrations: [Fact] = []
         for (key, bytes) in entries {
             let json = try JSONParser.parse(bytes)
             guard let items = json.arrayValue else { throw corrupt(key, "not an array") }
@@ -28,11 +31,13 @@ enum FactBookCodec {
                     let e = try decodeEstablishment(item, key: key)
                     establishments[e.finess] = e
                 }
+            } else if key == registrationsKey {
+                registrations = try items.map { try decodeFact($0, key: key) }
             } else {
                 incidents[key] = try items.map { try decodeFact($0, key: key) }
             }
         }
-        return FactBook(checkpoint: checkpoint, establishments: establishments, incidents: incidents)
+        return FactBook(checkpoint: checkpoint, establishments: establishments, registrations: registrations, incidents: incidents)
     }
 
     private static func corrupt(_ key: String, _ message: String) -> EventStoreError {

@@ -52,6 +52,8 @@ public struct IncidentState: Sendable, Hashable {
     public let establishments: [String]
     public let intrusion: FactSummary?
     public let detectedAt: FactSummary?
+    /// The first crisis cell activated.
+    public let crisisCell: FactSummary?
     public let containedAt: FactSummary?
     public let closedAt: FactSummary?
     /// Services not (fully) working, by establishment then service.
@@ -78,6 +80,7 @@ public struct IncidentState: Sendable, Hashable {
         var title = incidentId
         var establishments: [String] = []
         var intrusion: FactSummary?, detected: FactSummary?, contained: FactSummary?, closed: FactSummary?
+        var crisisCell: FactSummary?
         var services: [String: ServiceCondition] = [:]
         var everRestored = false
         var breach: [FactSummary] = [], ransom: [FactSummary] = [], claims: [FactSummary] = []
@@ -115,7 +118,8 @@ public struct IncidentState: Sendable, Hashable {
             case .investigationOpened: investigations.append(summary)
             case .careImpactReported: care.append(summary)
             case .personsNotified: persons.append(summary)
-            case .noteAdded, .establishmentRegistered, .crisisCellActivated, .eventCorrected, .eventRetracted: break
+            case .crisisCellActivated: crisisCell = crisisCell ?? summary
+            case .noteAdded, .establishmentRegistered, .eventCorrected, .eventRetracted: break
             }
         }
         let ordered = services.values.sorted { ($0.establishment, $0.service) < ($1.establishment, $1.service) }
@@ -127,7 +131,7 @@ public struct IncidentState: Sendable, Hashable {
             : contained != nil ? .contained : .detected
         return IncidentState(
             incidentId: incidentId, title: title, phase: phase, establishments: establishments, intrusion: intrusion,
-            detectedAt: detected, containedAt: contained, closedAt: closed, servicesNotNormal: notNormal,
+            detectedAt: detected, crisisCell: crisisCell, containedAt: contained, closedAt: closed, servicesNotNormal: notNormal,
             servicesRestored: ordered.filter { $0.status == .restored }, dataBreach: breach, peopleAffected: peopleAffected,
             ransom: ransom, claims: claims, complaints: complaints, notifications: notifications, investigations: investigations,
             careImpacts: care, personsNotified: persons, factCount: admitted.count,
