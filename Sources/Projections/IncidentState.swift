@@ -77,7 +77,11 @@ public struct IncidentState: Sendable, Hashable {
     /// Computes the state from an incident's facts at `time`. Pure.
     public static func compute(incidentId: String, facts: [Fact], at time: QueryTime) -> IncidentState {
         let admitted = facts.admitted(at: time)
+        // The title names the incident whatever the as-of time: it is how people refer to it.
         var title = incidentId
+        for fact in facts where !fact.isRetracted {
+            if case .incidentOpened(let e) = fact.event { title = e.title }
+        }
         var establishments: [String] = []
         var intrusion: FactSummary?, detected: FactSummary?, contained: FactSummary?, closed: FactSummary?
         var crisisCell: FactSummary?
@@ -91,7 +95,7 @@ public struct IncidentState: Sendable, Hashable {
             let summary = FactSummary(fact, possible: admission == .possible)
             for finess in fact.establishments where !establishments.contains(finess) { establishments.append(finess) }
             switch fact.event {
-            case .incidentOpened(let e): title = e.title
+            case .incidentOpened: break
             case .intrusionStarted: intrusion = intrusion ?? summary
             case .attackDetected: detected = detected ?? summary
             case .containmentActionTaken: contained = contained ?? summary

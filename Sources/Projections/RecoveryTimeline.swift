@@ -87,7 +87,11 @@ public struct RecoveryTimeline: Sendable, Hashable {
     ) -> RecoveryTimeline {
         let admitted = facts.admitted(at: time)
         let reference = time.reference
+        // The title names the incident whatever the as-of time: it is how people refer to it.
         var title = incidentId
+        for fact in facts where !fact.isRetracted {
+            if case .incidentOpened(let e) = fact.event { title = e.title }
+        }
         var lanes: [String: [ServiceLane.Segment]] = [:]
         var milestones: [Milestone.Kind: Milestone] = [:]
         var care: [FactSummary] = []
@@ -112,7 +116,7 @@ public struct RecoveryTimeline: Sendable, Hashable {
         let concernsUs = { (fact: Fact) in fact.establishments.isEmpty || fact.establishments.contains(finess) }
         for (fact, admission) in admitted {
             switch fact.event {
-            case .incidentOpened(let e): title = e.title
+            case .incidentOpened: break
             case .intrusionStarted: mark(.intrusion, fact, admission)
             case .attackDetected where concernsUs(fact): mark(.detection, fact, admission)
             case .containmentActionTaken where concernsUs(fact): mark(.containment, fact, admission)
