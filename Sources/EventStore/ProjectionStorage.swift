@@ -11,8 +11,9 @@ extension EventStore {
         public let entries: [String: [UInt8]]
     }
 
-    /// The saved state of projection `name`: its checkpoint and every entry (or only those in `keys`).
-    public func loadProjection(_ name: String, keys: Set<String>? = nil) throws -> ProjectionSnapshot {
+    /// The saved state of projection `name`: its checkpoint and the entries named in `keys`, or else every
+    /// entry whose key starts with `prefix` (all of them by default).
+    public func loadProjection(_ name: String, keys: Set<String>? = nil, prefix keyPrefix: String = "") throws -> ProjectionSnapshot {
         try readTransaction { txn in
             let tables = try projectionTables()
             let checkpoint = try txn.get(tables.checkpoints, key: Array(name.utf8)).map { bytes in
@@ -24,11 +25,11 @@ extension EventStore {
                     if let value = try txn.get(tables.entries, key: Keys.text(name) + Array(key.utf8)) { entries[key] = value }
                 }
             } else {
-                let prefix = Keys.text(name)
+                let namePrefix = Keys.text(name)
                 try txn.withCursor(tables.entries) { cursor in
-                    var iterator = cursor.entries(withPrefix: prefix).makeIterator()
+                    var iterator = cursor.entries(withPrefix: namePrefix + Array(keyPrefix.utf8)).makeIterator()
                     while let entry = iterator.next() {
-                        let key = String(decoding: entry.key[prefix.count...], as: UTF8.self)
+                        let key = String(decoding: entry.key[namePrefix.count...], as: UTF8.self)
                         entries[key] = Array(entry.value)
                     }
                     if let error = iterator.error { throw EventStoreError.storage(error) }

@@ -104,6 +104,13 @@ extension EventStore {
         }
     }
 
+    /// The position of the event stored under `id`, or nil.
+    public func position(of id: UUID) throws -> UInt64? {
+        try readTransaction { txn in
+            try txn.get(tables.eventIds, key: Keys.eventId(id)).map { bytes in bytes.withUnsafeBytes { Keys.readBigEndian($0) } }
+        }
+    }
+
     /// The event at `position`, or nil past the end.
     public func event(at position: UInt64) throws -> RecordedEvent? {
         try readTransaction { txn in

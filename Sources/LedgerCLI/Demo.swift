@@ -27,7 +27,7 @@ extension Ledger {
             let store = try EventStore.create(at: directory, configuration: configuration)
             let loaded = try DemoLoader.load(dataset, into: store, clock: clock)
             let queries = LedgerQueries(store: store)
-            let book = try queries.currentBook()
+            let book = try queries.fullBook(at: .now)
             var out = "== Loaded \(loaded.events) events into \(directory)\n"
             out += "   \(book.incidents.count) incidents, \(book.establishments.count) establishments, \(loaded.actors.count) actors, "
             out += "recorded from \(loaded.first.inZone().humanReadable) to \(loaded.last.inZone().humanReadable)\n\n"
@@ -69,8 +69,8 @@ extension Ledger {
                     let state = try queries.states(incident: fact.streamId, at: time)[0]
                     let facts = state.flattened
                     out += "   \(label): " + revision.changedFields.map { field in
-                        field == "occurredAt" ? "occurredAt of \(fact.eventType) = \(describe(try? queries.book(at: time).fact(fact.eventId)))"
-                            : "\(field) = \((try? queries.book(at: time).fact(fact.eventId)?.payload[field]).flatMap { $0 }.map(CanonicalJSON.string) ?? "-")"
+                        field == "occurredAt" ? "occurredAt of \(fact.eventType) = \(describe(try? queries.fullBook(at: time).fact(fact.eventId)))"
+                            : "\(field) = \((try? queries.fullBook(at: time).fact(fact.eventId)?.payload[field]).flatMap { $0 }.map(CanonicalJSON.string) ?? "-")"
                     }.joined(separator: ", ") + "; phase \(facts["phase"]!)\n"
                 }
             }

@@ -62,7 +62,7 @@ extension Ledger {
             let store = try ledger.openStore()
             let queries = LedgerQueries(store: store)
             let states = try queries.states(incident: incident, at: try time.queryTime())
-            let names = try queries.currentBook().establishments
+            let names = try queries.index().establishments()
             if format == .json {
                 write(CanonicalJSON.string(.array(states.map { stateJSON($0) })) + "\n")
                 return
@@ -300,8 +300,8 @@ extension Ledger {
         @OptionGroup var ledger: LedgerOptions
 
         func run() throws {
-            let book = try LedgerQueries(store: try ledger.openStore()).rebuild()
-            print("rebuilt the fact book from \(book.checkpoint) events: \(book.incidents.count) incidents, \(book.establishments.count) establishments")
+            let index = try LedgerQueries(store: try ledger.openStore()).rebuild()
+            print("rebuilt the incident index from \(index.checkpoint) events: \(index.incidents.count) incidents, \(index.establishments().count) establishments")
         }
     }
 }

@@ -6,7 +6,8 @@ import IncidentDomain
 /// events that every view (state, timeline, clocks, audit) is computed from.
 ///
 /// `apply` is a pure function of the events in position order: the same events always give the same book,
-/// whether folded in one pass (``LedgerQueries/rebuild()``) or in several (incremental catch-up).
+/// whether folded in one pass or in several. Queries fold one incident's stream (its corrections and
+/// retractions live in the same stream) up to the position their known-at time admits.
 public struct FactBook: Sendable, Equatable {
     /// The last position folded in.
     public private(set) var checkpoint: UInt64 = 0
@@ -17,8 +18,6 @@ public struct FactBook: Sendable, Equatable {
     public private(set) var registrations: [Fact] = []
     /// Where each fact is: stream and index.
     private var locations: [UUID: Location] = [:]
-    /// Incident streams touched since the book was loaded: what an incremental save writes.
-    private(set) var touched: Set<String> = []
 
     struct Location: Sendable, Hashable {
         let streamId: String
@@ -27,15 +26,14 @@ public struct FactBook: Sendable, Equatable {
 
     public init() {}
 
-    /// A book restored from saved state.
-    init(checkpoint: UInt64, establishments: [String: Establishment], registrations: [Fact], incidents: [String: [Fact]]) {
-        self.checkpoint = checkpoint
-        self.establishments = establishments
-        self.registrations = registrations
-        self.incidents = incidents
-        for (stream, facts) in incidents {
-            for (index, fact) in facts.enumerated() { locations[fact.eventId] = Location(streamId: stream, index: index) }
-        }
+    /// Folds `events` (in position order) into a fresh book.
+    public init(folding events: some Sequence<RecordedEvent>) {
+        for event in events { apply(event) }
+    }
+
+    /// Adds establishments registered in their own streams to a book folded from one incident.
+    mutating func register(_ known: [String: Establishment]) {
+        for (finess, establishment) in known { establishments[finess] = establishment }
     }
 
     /// Folds in one event. Events must come in position order; earlier positions are ignored.
@@ -65,16 +63,13 @@ public struct FactBook: Sendable, Equatable {
             }
             fact.apply(revision(.corrected, recorded, before: before, after: after))
             incidents[location.streamId]![location.index] = fact
-            touched.insert(location.streamId)
         case .eventRetracted(let retraction):
             guard let location = locations[retraction.retractedEventId] else { return }
             incidents[location.streamId]![location.index].apply(revision(.retracted, recorded, before: [:], after: [:]))
-            touched.insert(location.streamId)
         default:
             let fact = Fact(recorded, event: event)
             locations[recorded.eventId] = Location(streamId: recorded.streamId, index: incidents[recorded.streamId, default: []].count)
             incidents[recorded.streamId, default: []].append(fact)
-            touched.insert(recorded.streamId)
         }
     }
 
@@ -141,8 +136,6 @@ public struct FactBook: Sendable, Equatable {
         }
         return fact.occurredAt
     }
-
-    mutating func clearTouched() { touched = [] }
 
     /// Two books are equal when they hold the same facts and establishments at the same checkpoint.
     public static func == (lhs: FactBook, rhs: FactBook) -> Bool {

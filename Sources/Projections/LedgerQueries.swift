@@ -4,74 +4,93 @@ import IncidentDomain
 import Synchronization
 
 /// The questions people ask of a ledger, each at a ``QueryTime``: state, recovery timelines, regulatory
-/// clocks and audit. Keeps the ``FactBook`` projection saved in the ledger with its checkpoint and
-/// catches it up incrementally before answering; keeps the last book in memory so that repeated
-/// questions (a server's) only fold what was appended since.
+/// clocks and audit.
+///
+/// Each answer folds only what it needs: the persisted ``IncidentIndex`` (caught up first) says which
+/// incidents exist and which name an establishment; each incident's ``FactBook`` is folded from its own
+/// stream, up to the position the known-at time admits, and kept in memory by stream version so that
+/// repeated questions (a server's) cost only the views.
 public final class LedgerQueries: Sendable {
     public let store: EventStore
-    /// The name the fact book is saved under.
-    public static let projectionName = "factbook"
-    private let cached = Mutex<FactBook?>(nil)
+    /// Incident books by stream, with the stream version they were folded at.
+    private let cache = Mutex<[String: (version: UInt64, book: FactBook)]>([:])
+    private static let cacheLimit = 1024
 
     public init(store: EventStore) { self.store = store }
 
-    /// The book with every recorded event folded in: the saved state (or the one in memory) caught up
-    /// from its checkpoint, and saved again when it moved.
-    public func currentBook() throws -> FactBook {
-        var book: FactBook
-        if let memory = cached.withLock({ $0 }) {
-            book = memory
+    /// The last position `time` admits: everything recorded by its known-at time.
+    public func position(at time: QueryTime) throws -> UInt64 {
+        guard let knownAt = time.knownAt else { return try store.lastPosition() }
+        return try store.lastPosition(recordedAtOrBefore: knownAt)
+    }
+
+    /// The index, caught up with the log.
+    public func index() throws -> IncidentIndex.Snapshot {
+        try IncidentIndex.catchUp(store)
+        return try IncidentIndex.snapshot(store)
+    }
+
+    /// Drops the saved index and folds the whole log again; forgets the books in memory.
+    @discardableResult
+    public func rebuild() throws -> IncidentIndex.Snapshot {
+        cache.withLock { $0.removeAll() }
+        try IncidentIndex.rebuild(store)
+        return try IncidentIndex.snapshot(store)
+    }
+
+    /// One incident's book as known at `position`, with the establishments registered by then.
+    public func incidentBook(_ stream: String, upTo position: UInt64, establishments: [String: Establishment]) throws -> FactBook {
+        let version = try store.streamVersion(of: stream)
+        var full: FactBook
+        if let cached = cache.withLock({ $0[stream] }), cached.version == version {
+            full = cached.book
         } else {
-            let snapshot = try store.loadProjection(Self.projectionName)
-            book = try FactBookCodec.decode(checkpoint: snapshot.checkpoint, entries: snapshot.entries)
+            full = FactBook(folding: try store.events(.stream(stream)))
+            cache.withLock { cache in
+                if cache.count >= Self.cacheLimit { cache.removeAll() }
+                cache[stream] = (version, full)
+            }
         }
-        book.clearTouched()
-        let start = book.checkpoint
-        try store.read(.log(fromPosition: start + 1)) { event in
-            book.apply(event)
-            return true
-        }
-        if book.checkpoint > start {
-            // Another process may have saved a later state meanwhile: then this save is skipped.
-            try store.saveProjection(
-                Self.projectionName, from: start, to: book.checkpoint, changed: FactBookCodec.encode(book, only: book.touched))
-        }
-        let result = book
-        cached.withLock { current in
-            if (current?.checkpoint ?? 0) <= result.checkpoint { current = result }
-        }
+        var book = full.knownAt(position: position)
+        book.register(establishments)
         return book
     }
 
-    /// Drops the saved projection and folds the whole log again from position 1.
-    @discardableResult
-    public func rebuild() throws -> FactBook {
-        try store.clearProjection(Self.projectionName)
-        cached.withLock { $0 = nil }
-        return try currentBook()
-    }
-
-    /// The book as the ledger knew it at `time.knownAt` (everything when nil).
-    public func book(at time: QueryTime) throws -> FactBook {
-        let book = try currentBook()
-        guard let knownAt = time.knownAt else { return book }
-        return book.knownAt(position: try store.lastPosition(recordedAtOrBefore: knownAt))
+    /// The whole ledger folded into one book, as known at `time`: for views across every incident (the audit).
+    public func fullBook(at time: QueryTime) throws -> FactBook {
+        let snapshot = try index()
+        let position = try position(at: time)
+        var book = FactBook()
+        try store.read(.log(), limit: Int(position)) { event in
+            book.apply(event)
+            return true
+        }
+        book.register(snapshot.establishments(upTo: position))
+        return book
     }
 
     /// The state of every incident (or of one) at `time`.
     public func states(incident: String? = nil, at time: QueryTime) throws -> [IncidentState] {
-        let book = try book(at: time)
-        return book.incidents.keys.sorted().filter { incident == nil || $0 == incident }.map {
-            IncidentState.compute(incidentId: $0, facts: book.incidents[$0]!, at: time)
+        let snapshot = try index()
+        let position = try position(at: time)
+        let establishments = snapshot.establishments(upTo: position)
+        return try snapshot.incidents.filter { incident == nil || $0 == incident }.compactMap { stream in
+            let book = try incidentBook(stream, upTo: position, establishments: establishments)
+            guard let facts = book.incidents[stream] else { return nil }
+            return IncidentState.compute(incidentId: stream, facts: facts, at: time)
         }
     }
 
-    /// The recovery timeline of one establishment in every incident that touches it, at `time`.
+    /// The recovery timeline of one establishment in every incident that names it (as known at `time`).
     public func timelines(establishment finess: String, at time: QueryTime) throws -> [RecoveryTimeline] {
-        let book = try book(at: time)
-        return book.incidents(touching: finess).map {
-            RecoveryTimeline.compute(
-                establishment: book.establishments[finess], finess: finess, incidentId: $0, facts: book.incidents[$0]!, at: time)
+        let snapshot = try index()
+        let position = try position(at: time)
+        let establishments = snapshot.establishments(upTo: position)
+        return try IncidentIndex.incidents(touching: finess, in: store).compactMap { stream in
+            let book = try incidentBook(stream, upTo: position, establishments: establishments)
+            guard let facts = book.incidents[stream], book.incidents(touching: finess).contains(stream) else { return nil }
+            return RecoveryTimeline.compute(
+                establishment: establishments[finess], finess: finess, incidentId: stream, facts: facts, at: time)
         }
     }
 
@@ -79,14 +98,24 @@ public final class LedgerQueries: Sendable {
     public func deadlines(
         incident: String? = nil, rules: [ObligationRule] = ObligationRules.defaultRules, at time: QueryTime
     ) throws -> [(incident: String, clocks: [ObligationClock])] {
-        let book = try book(at: time)
-        return book.incidents.keys.sorted().filter { incident == nil || $0 == incident }.map {
-            ($0, ObligationClock.compute(facts: book.incidents[$0]!, establishments: book.establishments, rules: rules, at: time))
+        let snapshot = try index()
+        let position = try position(at: time)
+        let establishments = snapshot.establishments(upTo: position)
+        return try snapshot.incidents.filter { incident == nil || $0 == incident }.compactMap { stream in
+            let book = try incidentBook(stream, upTo: position, establishments: establishments)
+            guard let facts = book.incidents[stream] else { return nil }
+            return (stream, ObligationClock.compute(facts: facts, establishments: establishments, rules: rules, at: time))
         }
     }
 
     /// The audit trail at `time`.
     public func audit(_ filter: AuditTrail.Filter, at time: QueryTime) throws -> [AuditEntry] {
-        AuditTrail.compute(book: try book(at: time), filter: filter, at: time)
+        if let incident = filter.incident, incident.hasPrefix(StreamKind.incident.prefix) {
+            let snapshot = try index()
+            let position = try position(at: time)
+            let book = try incidentBook(incident, upTo: position, establishments: snapshot.establishments(upTo: position))
+            return AuditTrail.compute(book: book, filter: filter, at: time)
+        }
+        return AuditTrail.compute(book: try fullBook(at: time), filter: filter, at: time)
     }
 }

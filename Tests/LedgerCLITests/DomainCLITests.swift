@@ -72,7 +72,7 @@ struct DomainCLITests {
         #expect(audit.stdout.contains("changed phase: detected -> recovering"))
         #expect(audit.stdout.contains("source: DPO"))
         let rebuilt = try ledger(["rebuild"] + d)
-        #expect(rebuilt.stdout == "rebuilt the fact book from 6 events: 1 incidents, 1 establishments\n")
+        #expect(rebuilt.stdout == "rebuilt the incident index from 6 events: 1 incidents, 1 establishments\n")
         #expect(try ledger(["state"] + d).stdout == state.stdout)
     }
 
