@@ -106,18 +106,28 @@ public enum PayloadValidator {
 /// The domain's rules for an event about to be appended: its payload, its stream, and for corrections and
 /// retractions the event they point at.
 public struct DomainRules: Sendable {
-    /// Finds an already stored event by id (the ledger), or one earlier in the same batch.
-    public typealias Lookup = (UUID) throws -> RecordedEvent?
+    /// What the rules need to know of an event a correction or retraction points at.
+    public struct Target: Sendable, Hashable {
+        public let streamId: String
+        public let eventType: String
+        public init(streamId: String, eventType: String) {
+            self.streamId = streamId
+            self.eventType = eventType
+        }
+    }
+
+    /// Finds an earlier event by id: in the ledger, or earlier in the same input.
+    public typealias Lookup = (UUID) throws -> Target?
 
     public init() {}
 
+    /// A lookup in the ledger.
+    public static func lookup(in store: EventStore) -> Lookup {
+        { id in try store.event(id: id).map { Target(streamId: $0.streamId, eventType: $0.eventType) } }
+    }
+
     /// Checks one event bound for `streamId`.
-    /// - Parameters:
-    ///   - earlier: events of the same batch before this one, for corrections of events not yet stored.
-    public func check(
-        _ event: ProposedEvent, streamId: String, path: String, earlier: [(streamId: String, event: ProposedEvent)] = [],
-        lookup: Lookup
-    ) throws {
+    public func check(_ event: ProposedEvent, streamId: String, path: String, lookup: Lookup) throws {
         try PayloadValidator.validate(event.payload, eventType: event.eventType, path: "\(path).payload")
         let spec = Catalogue.spec(for: event.eventType)!
         guard event.schemaVersion == Catalogue.schemaVersion else {
@@ -137,26 +147,26 @@ public struct DomainRules: Sendable {
         }
         for key in ["correctedEventId", "retractedEventId"] {
             guard let text = event.payload[key]?.stringValue, let id = UUID(uuidString: text) else { continue }
-            let target: (streamId: String, eventType: String, payload: JSONValue)
-            if let stored = try lookup(id) {
-                target = (stored.streamId, stored.eventType, stored.payload)
-            } else if let pending = earlier.last(where: { $0.event.eventId == id }) {
-                target = (pending.streamId, pending.event.eventType, pending.event.payload)
-            } else {
+            guard let target = try lookup(id) else {
                 throw EventStoreError.invalid("\(path).payload.\(key)", "no earlier event has id \(text)")
             }
             guard target.streamId == streamId else {
                 throw EventStoreError.invalid("\(path).payload.\(key)", "event \(text) belongs to \(target.streamId), not \(streamId)")
             }
             guard key == "correctedEventId" else { continue }
-            guard target.eventType != "event.corrected", target.eventType != "event.retracted" else {
+            guard target.eventType != "event.corrected", target.eventType != "event.retracted",
+                let targetSpec = Catalogue.spec(for: target.eventType)
+            else {
                 throw EventStoreError.invalid("\(path).payload.\(key)", "correct the original event, not a \(target.eventType)")
             }
-            if let changes = event.payload["changes"]?.objectValue {
-                // The corrected event must still obey its own type's rules.
-                var merged = target.payload.objectValue ?? [:]
-                for (field, value) in changes { merged[field] = value }
-                try PayloadValidator.validate(.object(merged), eventType: target.eventType, path: "\(path).payload.changes")
+            // Each replaced field must obey the corrected type's rules (changes never remove a field, so the
+            // required ones stay).
+            for (field, value) in event.payload["changes"]?.objectValue ?? [:] {
+                guard let fieldSpec = targetSpec.field(field) else {
+                    throw EventStoreError.invalid(
+                        "\(path).payload.changes.\(field)", "unknown field for \(target.eventType) (fields: \(targetSpec.fields.map(\.name).joined(separator: ", ")))")
+                }
+                try PayloadValidator.check(value, fieldSpec.kind, path: "\(path).payload.changes.\(field)")
             }
         }
     }

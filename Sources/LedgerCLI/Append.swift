@@ -56,7 +56,8 @@ struct IncidentIntake {
         -> [AppendRequest]
     {
         var requests: [AppendRequest] = []
-        var earlier: [(streamId: String, event: ProposedEvent)] = []
+        var earlier: [UUID: DomainRules.Target] = [:]
+        let inLedger = DomainRules.lookup(in: store)
         for item in input.items {
             let parsed: (event: ProposedEvent, streamId: String?)
             do {
@@ -76,11 +77,11 @@ struct IncidentIntake {
             var event = parsed.event
             event.eventId = event.eventId ?? UUID()
             do {
-                try DomainRules().check(event, streamId: streamId, path: item.path, earlier: earlier) { try store.event(id: $0) }
+                try DomainRules().check(event, streamId: streamId, path: item.path) { id in try earlier[id] ?? inLedger(id) }
             } catch let error as EventStoreError {
                 throw CLIError("\(input.name)\(item.location): \(error.description)", exitCode: CLIError.exitCode(for: error))
             }
-            earlier.append((streamId, event))
+            earlier[event.eventId!] = DomainRules.Target(streamId: streamId, eventType: event.eventType)
             if let last = requests.last, last.streamId == streamId {
                 requests[requests.count - 1].events.append(event)
             } else {

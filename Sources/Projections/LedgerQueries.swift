@@ -14,6 +14,8 @@ public final class LedgerQueries: Sendable {
     public let store: EventStore
     /// Incident books by stream, with the stream version they were folded at.
     private let cache = Mutex<[String: (version: UInt64, book: FactBook)]>([:])
+    /// The index as last loaded, and its establishments by the position they were asked for.
+    private let indexCache = Mutex<(snapshot: IncidentIndex.Snapshot, establishments: [UInt64: [String: Establishment]])?>(nil)
     private static let cacheLimit = 1024
 
     public init(store: EventStore) { self.store = store }
@@ -24,16 +26,34 @@ public final class LedgerQueries: Sendable {
         return try store.lastPosition(recordedAtOrBefore: knownAt)
     }
 
-    /// The index, caught up with the log.
+    /// The index, caught up with the log (reloaded only when the log moved).
     public func index() throws -> IncidentIndex.Snapshot {
-        try IncidentIndex.catchUp(store)
-        return try IncidentIndex.snapshot(store)
+        let checkpoint = try IncidentIndex.catchUp(store)
+        if let cached = indexCache.withLock({ $0 }), cached.snapshot.checkpoint == checkpoint { return cached.snapshot }
+        let snapshot = try IncidentIndex.snapshot(store)
+        indexCache.withLock { $0 = (snapshot, [:]) }
+        return snapshot
+    }
+
+    /// The establishments registered by `position`, from the cached index.
+    func establishments(_ snapshot: IncidentIndex.Snapshot, upTo position: UInt64) -> [String: Establishment] {
+        if let known = indexCache.withLock({ $0?.snapshot.checkpoint == snapshot.checkpoint ? $0?.establishments[position] : nil }) {
+            return known
+        }
+        let computed = snapshot.establishments(upTo: position)
+        indexCache.withLock { cache in
+            if cache?.snapshot.checkpoint == snapshot.checkpoint, (cache?.establishments.count ?? 0) < 64 {
+                cache?.establishments[position] = computed
+            }
+        }
+        return computed
     }
 
     /// Drops the saved index and folds the whole log again; forgets the books in memory.
     @discardableResult
     public func rebuild() throws -> IncidentIndex.Snapshot {
         cache.withLock { $0.removeAll() }
+        indexCache.withLock { $0 = nil }
         try IncidentIndex.rebuild(store)
         return try IncidentIndex.snapshot(store)
     }
@@ -65,27 +85,33 @@ public final class LedgerQueries: Sendable {
             book.apply(event)
             return true
         }
-        book.register(snapshot.establishments(upTo: position))
+        book.register(establishments(snapshot, upTo: position))
         return book
+    }
+
+    /// Runs `body` on every incident (or on one) as known at `time`, with the establishments known then.
+    private func eachIncident<T>(
+        _ incident: String?, at time: QueryTime, _ body: (String, [Fact], [String: Establishment]) -> T
+    ) throws -> [T] {
+        let snapshot = try index()
+        let position = try position(at: time)
+        let establishments = establishments(snapshot, upTo: position)
+        return try snapshot.incidents.filter { incident == nil || $0 == incident }.compactMap { stream in
+            let book = try incidentBook(stream, upTo: position, establishments: establishments)
+            return book.incidents[stream].map { body(stream, $0, establishments) }
+        }
     }
 
     /// The state of every incident (or of one) at `time`.
     public func states(incident: String? = nil, at time: QueryTime) throws -> [IncidentState] {
-        let snapshot = try index()
-        let position = try position(at: time)
-        let establishments = snapshot.establishments(upTo: position)
-        return try snapshot.incidents.filter { incident == nil || $0 == incident }.compactMap { stream in
-            let book = try incidentBook(stream, upTo: position, establishments: establishments)
-            guard let facts = book.incidents[stream] else { return nil }
-            return IncidentState.compute(incidentId: stream, facts: facts, at: time)
-        }
+        try eachIncident(incident, at: time) { stream, facts, _ in IncidentState.compute(incidentId: stream, facts: facts, at: time) }
     }
 
     /// The recovery timeline of one establishment in every incident that names it (as known at `time`).
     public func timelines(establishment finess: String, at time: QueryTime) throws -> [RecoveryTimeline] {
         let snapshot = try index()
         let position = try position(at: time)
-        let establishments = snapshot.establishments(upTo: position)
+        let establishments = establishments(snapshot, upTo: position)
         return try IncidentIndex.incidents(touching: finess, in: store).compactMap { stream in
             let book = try incidentBook(stream, upTo: position, establishments: establishments)
             guard let facts = book.incidents[stream], book.incidents(touching: finess).contains(stream) else { return nil }
@@ -98,13 +124,8 @@ public final class LedgerQueries: Sendable {
     public func deadlines(
         incident: String? = nil, rules: [ObligationRule] = ObligationRules.defaultRules, at time: QueryTime
     ) throws -> [(incident: String, clocks: [ObligationClock])] {
-        let snapshot = try index()
-        let position = try position(at: time)
-        let establishments = snapshot.establishments(upTo: position)
-        return try snapshot.incidents.filter { incident == nil || $0 == incident }.compactMap { stream in
-            let book = try incidentBook(stream, upTo: position, establishments: establishments)
-            guard let facts = book.incidents[stream] else { return nil }
-            return (stream, ObligationClock.compute(facts: facts, establishments: establishments, rules: rules, at: time))
+        try eachIncident(incident, at: time) { stream, facts, establishments in
+            (stream, ObligationClock.compute(facts: facts, establishments: establishments, rules: rules, at: time))
         }
     }
 
@@ -113,7 +134,7 @@ public final class LedgerQueries: Sendable {
         if let incident = filter.incident, incident.hasPrefix(StreamKind.incident.prefix) {
             let snapshot = try index()
             let position = try position(at: time)
-            let book = try incidentBook(incident, upTo: position, establishments: snapshot.establishments(upTo: position))
+            let book = try incidentBook(incident, upTo: position, establishments: establishments(snapshot, upTo: position))
             return AuditTrail.compute(book: book, filter: filter, at: time)
         }
         return AuditTrail.compute(book: try fullBook(at: time), filter: filter, at: time)

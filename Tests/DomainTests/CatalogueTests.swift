@@ -47,16 +47,10 @@ struct CatalogueTests {
     @Test func schemaExamplesPassAndFailTheSwiftRulesAlike() throws {
         let fm = FileManager.default
         let root = packageRoot() + "/schemas/examples"
-        // Corrections and retractions in the examples point at this event.
-        let targetId = UUID()
-        func lookup(_ id: UUID) -> RecordedEvent? {
-            RecordedEvent(
-                position: 1, eventId: id, streamId: "incident:example-2024-01", streamVersion: 1,
-                eventType: "data.exfiltration_confirmed", schemaVersion: 1,
-                occurredAt: .instant(Timestamp(microseconds: 0)), recordedAt: Timestamp(microseconds: 0), actor: "a", source: "s",
-                reason: nil, payload: .object(["description": .string("stolen")]), metadata: .init(), previousHash: "", hash: "")
+        // Corrections and retractions in the examples point at an exfiltration of the same stream.
+        func lookup(_ id: UUID) -> DomainRules.Target? {
+            DomainRules.Target(streamId: "incident:example-2024-01", eventType: "data.exfiltration_confirmed")
         }
-        _ = targetId
         func check(_ json: JSONValue) throws {
             let parsed = try ProposedEvent.fromJSON(json, defaultActor: "tester")
             try DomainRules().check(parsed.event, streamId: parsed.streamId ?? "incident:example-2024-01", path: "$") { lookup($0) }

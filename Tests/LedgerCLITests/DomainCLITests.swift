@@ -148,3 +148,34 @@ struct DomainCLITests {
         #expect(state.stdout.contains("1000000 people"))
     }
 }
+
+@Suite("ledger import", .serialized)
+struct ImportTests {
+    @Test func aLargeFileImportsInBatchesAndBadLinesWriteNothing() throws {
+        let dir = TemporaryDirectory()
+        #expect(try ledger(["init", "--data-dir", dir.path]).status == 0)
+        let file = dir.path + "-events.ndjson"
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        var lines = [#"{"streamId":"establishment:440000289","eventType":"establishment.registered","occurredAt":{"precision":"day","at":"2024-01-15T00:00:00+01:00"},"source":"FINESS","payload":{"finess":"440000289","name":"CHU de Nantes","city":"Nantes"}}"#]
+        let target = UUID().uuidString.lowercased()
+        lines.append(#"{"eventId":"\#(target)","streamId":"incident:big","eventType":"incident.opened","occurredAt":{"precision":"day","at":"2024-01-15T00:00:00+01:00"},"source":"cell","payload":{"title":"Big","establishments":["440000289"]}}"#)
+        for i in 0..<2500 {
+            lines.append(#"{"streamId":"incident:big","eventType":"note.added","occurredAt":{"precision":"day","at":"2024-01-16T00:00:00+01:00"},"source":"cell","payload":{"text":"note \#(i)"}}"#)
+        }
+        lines.append(#"{"streamId":"incident:big","eventType":"event.corrected","occurredAt":{"precision":"day","at":"2024-01-17T00:00:00+01:00"},"source":"cell","reason":"renamed","payload":{"correctedEventId":"\#(target)","changes":{"title":"Bigger"}}}"#)
+        // A bad last line: nothing at all must be written, not even the good lines before it.
+        try (lines + [#"{"streamId":"incident:big","eventType":"note.added","occurredAt":{"precision":"day","at":"2024-01-16T00:00:00+01:00"},"source":"cell","payload":{}}"#]).joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let bad = try ledger(["import", "--data-dir", dir.path, "--file", file, "--batch-size", "1000"])
+        #expect(bad.status == 3)
+        #expect(bad.stderr == "ledger: error: \(file) line 2504: $.payload.text: required for note.added\n")
+        #expect(try JSONParser.parse(try ledger(["stats", "--json", "--data-dir", dir.path]).stdout)["events"] == .number(JSONNumber(0)))
+
+        try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let good = try ledger(["import", "--data-dir", dir.path, "--file", file, "--batch-size", "1000"])
+        #expect(good.status == 0, "\(good.stderr)")
+        #expect(good.stdout == "imported 2503 events in 3 batches: positions 1-2503\n")
+        #expect(try ledger(["verify", "--data-dir", dir.path]).status == 0)
+        let state = try ledger(["state", "--data-dir", dir.path])
+        #expect(state.stdout.contains("incident:big: Bigger"))
+    }
+}

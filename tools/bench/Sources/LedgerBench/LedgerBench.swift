@@ -1,0 +1,187 @@
+// The benchmark of issue 4: the ledger side by side with raw LMDB, SQLite and eventsourcing, one run, one
+// machine, one workload. Run it through tools/bench/run (which builds everything in release first).
+import ArgumentParser
+import EventStore
+import Foundation
+import IncidentDomain
+import Projections
+
+@main
+struct LedgerBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ledger-bench", abstract: "Measure the ledger against raw LMDB, SQLite and eventsourcing.")
+
+    @Flag(help: "100,000 events instead of 1,000,000: a day-to-day run of under two minutes.") var quick = false
+    @Option(help: "Events in the workload (default 1,000,000; 100,000 with --quick).") var events: Int?
+    @Option(help: "Single durable appends to time.") var singles: Int?
+    @Option(help: "Concurrent appending tasks.") var tasks: Int = 64
+    @Option(help: "Where to write results (JSON, Markdown, SVG).") var results: String = "tools/bench/results"
+    @Option(help: "The release `ledger` binary.") var ledger: String = ".build/release/ledger"
+    @Option(help: "The compiled raw LMDB comparator.") var rawLMDB: String = "tools/bench/results/raw_lmdb"
+    @Flag(help: "Skip the Python comparators (SQLite, eventsourcing).") var skipPython = false
+
+    mutating func run() async throws {
+        let total = events ?? (quick ? 100_000 : 1_000_000)
+        let singleCount = singles ?? (quick ? 2_000 : 10_000)
+        let concurrentCount = quick ? 12_800 : 64_000
+        try FileManager.default.createDirectory(atPath: results, withIntermediateDirectories: true)
+        let work = results + "/work"
+        try? FileManager.default.removeItem(atPath: work)
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        var report = Report(events: total, singles: singleCount, concurrent: concurrentCount, tasks: tasks)
+
+        let workloadPath = work + "/workload.ndjson"
+        let workload = Workload(events: total, establishments: 200, incidents: max(10, total / 1000), seed: 2024)
+        let generated = now()
+        try workload.write(to: workloadPath)
+        let size = (try FileManager.default.attributesOfItem(atPath: workloadPath)[.size] as? Int) ?? 0
+        log("workload: \(total) events, \(size / total) bytes a line on average, written in \(String(format: "%.1f", now() - generated)) s")
+        let sample = try sampleEvents(workloadPath, count: singleCount + concurrentCount)
+
+        // 1. Single durable appends, one event per transaction, one writer.
+        do {
+            let store = try EventStore.create(at: work + "/singles")
+            var latencies: [Double] = []
+            let start = now()
+            for (stream, event) in sample.prefix(singleCount) {
+                let t = now()
+                _ = try await store.append([event], to: stream)
+                latencies.append((now() - t) * 1e6)
+            }
+            report.ledger["single_events_per_s"] = Double(singleCount) / (now() - start)
+            report.ledger["single_p50_us"] = percentile(latencies, 0.5)
+            report.ledger["single_p99_us"] = percentile(latencies, 0.99)
+            log("single appends: \(fmt(report.ledger["single_events_per_s"]!)) events/s")
+        }
+
+        // 2. Concurrent durable appends from `tasks` tasks: the group commit.
+        do {
+            let store = try EventStore.create(at: work + "/concurrent")
+            let batches = Array(sample.dropFirst(singleCount).prefix(concurrentCount))
+            let perTask = batches.count / tasks
+            let taskCount = tasks
+            let start = now()
+            let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+                for t in 0..<taskCount {
+                    let mine = Array(batches[(t * perTask)..<((t + 1) * perTask)])
+                    group.addTask {
+                        var own: [Double] = []
+                        for (stream, event) in mine {
+                            let begin = now()
+                            _ = try await store.append([event], to: stream)
+                            own.append((now() - begin) * 1e6)
+                        }
+                        return own
+                    }
+                }
+                return try await group.reduce(into: [Double]()) { $0 += $1 }
+            }
+            report.ledger["concurrent_events_per_s"] = Double(latencies.count) / (now() - start)
+            report.ledger["concurrent_p99_us"] = percentile(latencies, 0.99)
+            log("concurrent appends (\(tasks) tasks): \(fmt(report.ledger["concurrent_events_per_s"]!)) events/s")
+        }
+
+        // 3. Bulk import through `ledger import`, and 4. the projection rebuild, each in its own process so
+        // that its peak memory is its own.
+        let ledgerDir = work + "/ledger"
+        _ = try runMeasured(ledger, ["init", "--data-dir", ledgerDir])
+        let imported = try runMeasured(ledger, ["import", "--data-dir", ledgerDir, "--file", workloadPath])
+        guard imported.status == 0 else { throw BenchError("ledger import failed: \(imported.output)") }
+        report.ledger["bulk_events_per_s"] = Double(total) / imported.seconds
+        report.ledger["bulk_peak_mib"] = imported.peakMemoryMiB
+        log("bulk import: \(fmt(report.ledger["bulk_events_per_s"]!)) events/s, peak \(fmt(imported.peakMemoryMiB)) MiB")
+        let rebuilt = try runMeasured(ledger, ["rebuild", "--data-dir", ledgerDir])
+        guard rebuilt.status == 0 else { throw BenchError("ledger rebuild failed: \(rebuilt.output)") }
+        report.ledger["rebuild_events_per_s"] = Double(total) / rebuilt.seconds
+        report.ledger["rebuild_peak_mib"] = rebuilt.peakMemoryMiB
+        log("rebuild: \(fmt(report.ledger["rebuild_events_per_s"]!)) events/s, peak \(fmt(rebuilt.peakMemoryMiB)) MiB")
+
+        // 5. As-of timeline queries for one establishment, and 6. verify.
+        do {
+            let store = try EventStore.open(at: ledgerDir)
+            let queries = LedgerQueries(store: store)
+            let hospital = workload.finess(7)
+            var random = Workload.Random(state: 99)
+            let from = Timestamp(rfc3339: "2024-01-01T00:00:00+01:00")!.microseconds
+            var latencies: [Double] = []
+            var cold = 0.0
+            var lanes = 0
+            for q in 0..<201 {
+                let asOf = from + Int64(random.below(400 * 24)) * 3_600_000_000
+                let t = now()
+                let timelines = try queries.timelines(establishment: hospital, at: QueryTime(asOf: asOf))
+                let elapsed = (now() - t) * 1e3
+                if q == 0 { cold = elapsed } else { latencies.append(elapsed) }
+                lanes += timelines.reduce(0) { $0 + $1.lanes.count }
+            }
+            report.ledger["timeline_cold_ms"] = cold
+            report.ledger["timeline_p50_ms"] = percentile(latencies, 0.5)
+            report.ledger["timeline_p99_ms"] = percentile(latencies, 0.99)
+            report.notes.append("timeline queries: establishment \(hospital), \(lanes / 201) lanes a query on average")
+            log("timeline query: cold \(fmt(cold)) ms, p50 \(fmt(report.ledger["timeline_p50_ms"]!)) ms, p99 \(fmt(report.ledger["timeline_p99_ms"]!)) ms")
+            let start = now()
+            let verified = try store.verify()
+            guard verified.isValid else { throw BenchError("verify failed: \(verified.problem!)") }
+            report.ledger["verify_events_per_s"] = Double(verified.eventsChecked) / (now() - start)
+            log("verify: \(fmt(report.ledger["verify_events_per_s"]!)) events/s")
+        }
+
+        // The comparators, on the same workload file.
+        let raw = try runMeasured(rawLMDB, ["--dir", work + "/raw", "--input", workloadPath, "--singles", String(singleCount)])
+        guard raw.status == 0 else { throw BenchError("raw_lmdb failed: \(raw.output)") }
+        report.others["raw-lmdb"] = try parseFigures(raw.output)
+        log("raw LMDB: \(raw.output.trimmingCharacters(in: .whitespacesAndNewlines))")
+        if !skipPython {
+            let sqlite = try runMeasured("/usr/bin/env", ["python3", "tools/bench/comparators/sqlite_bench.py", "--dir", work + "/sqlite", "--input", workloadPath, "--singles", String(singleCount)])
+            guard sqlite.status == 0 else { throw BenchError("sqlite_bench failed: \(sqlite.output)") }
+            report.others["sqlite"] = try parseFigures(sqlite.output)
+            log("SQLite: \(sqlite.output.trimmingCharacters(in: .whitespacesAndNewlines))")
+            let es = try runMeasured("/usr/bin/env", ["python3", "tools/bench/comparators/eventsourcing_bench.py", "--dir", work + "/es", "--input", workloadPath, "--singles", String(singleCount), "--bulk", String(total)])
+            guard es.status == 0 else { throw BenchError("eventsourcing_bench failed: \(es.output)") }
+            report.others["eventsourcing"] = try parseFigures(es.output)
+            log("eventsourcing: \(es.output.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+
+        let table = report.markdown()
+        print(table)
+        try table.write(toFile: results + "/results.md", atomically: true, encoding: .utf8)
+        try CanonicalJSON.string(report.json()).write(toFile: results + "/results.json", atomically: true, encoding: .utf8)
+        try report.svg().write(toFile: results + "/results.svg", atomically: true, encoding: .utf8)
+        log("wrote \(results)/results.md, results.json and results.svg")
+        try? FileManager.default.removeItem(atPath: work)
+    }
+}
+
+func log(_ text: String) {
+    FileHandle.standardError.write(Data(("bench: " + text + "\n").utf8))
+}
+
+func fmt(_ value: Double) -> String {
+    value >= 100 ? String(format: "%.0f", value) : value >= 10 ? String(format: "%.1f", value) : String(format: "%.2f", value)
+}
+
+/// The events of the workload's first lines, parsed as the library's append takes them.
+func sampleEvents(_ path: String, count: Int) throws -> [(String, ProposedEvent)] {
+    var out: [(String, ProposedEvent)] = []
+    let text = try String(contentsOfFile: path, encoding: .utf8)
+    for line in text.split(separator: "\n") {
+        if out.count == count { break }
+        let parsed = try ProposedEvent.fromJSON(try JSONParser.parse(String(line)), defaultActor: "bench")
+        // Corrections point at events of the bulk ledger: not part of this sample.
+        if parsed.event.eventType == "event.corrected" { continue }
+        out.append((parsed.streamId!, parsed.event))
+    }
+    return out
+}
+
+/// Reads a comparator's one-line JSON of figures.
+func parseFigures(_ output: String) throws -> [String: Double] {
+    guard let line = output.split(separator: "\n").last(where: { $0.hasPrefix("{") }) else {
+        throw BenchError("no JSON in: \(output)")
+    }
+    var figures: [String: Double] = [:]
+    for (key, value) in try JSONParser.parse(String(line)).objectValue ?? [:] {
+        if let number = value.numberValue { figures[key] = number.doubleValue }
+    }
+    return figures
+}

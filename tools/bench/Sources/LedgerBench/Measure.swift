@@ -1,0 +1,57 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Monotonic seconds.
+func now() -> Double {
+    var spec = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &spec)
+    return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+}
+
+/// The value at `fraction` of sorted `samples` (nearest rank).
+func percentile(_ samples: [Double], _ fraction: Double) -> Double {
+    guard !samples.isEmpty else { return .nan }
+    let sorted = samples.sorted()
+    let rank = max(1, Int((fraction * Double(sorted.count)).rounded(.up)))
+    return sorted[min(rank, sorted.count) - 1]
+}
+
+/// A finished child process: exit status, wall time, peak resident memory and what it printed.
+struct ChildRun {
+    let status: Int32
+    let seconds: Double
+    let peakMemoryMiB: Double
+    let output: String
+}
+
+/// Runs a program with posix_spawn and waits with wait4, so that its own peak RSS (ru_maxrss) is known.
+func runMeasured(_ program: String, _ arguments: [String]) throws -> ChildRun {
+    let outputPath = NSTemporaryDirectory() + "bench-child-\(UUID().uuidString).txt"
+    defer { try? FileManager.default.removeItem(atPath: outputPath) }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    let argv = ([program] + arguments).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var pid: pid_t = 0
+    let start = now()
+    let spawned = posix_spawn(&pid, program, &actions, nil, argv, environ)
+    guard spawned == 0 else { throw BenchError("cannot start \(program): \(String(cString: strerror(spawned)))") }
+    var status: Int32 = 0
+    var usage = rusage()
+    while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+    let seconds = now() - start
+    let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+    let exitStatus = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+    return ChildRun(status: exitStatus, seconds: seconds, peakMemoryMiB: Double(usage.ru_maxrss) / 1024, output: output)
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

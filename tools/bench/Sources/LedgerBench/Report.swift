@@ -1,0 +1,146 @@
+import EventStore
+import Foundation
+
+/// Every figure of one run, the ratios, and the targets of issue 4 with met or not.
+struct Report {
+    let events: Int
+    let singles: Int
+    let concurrent: Int
+    let tasks: Int
+    var ledger: [String: Double] = [:]
+    var others: [String: [String: Double]] = [:]
+    var notes: [String] = []
+
+    static let systems = ["raw-lmdb", "sqlite", "eventsourcing"]
+
+    /// One operation across the systems: the ledger's figure and each other system's.
+    struct Row {
+        let operation: String
+        let unit: String
+        let ledgerKey: String
+        let otherKey: String?
+    }
+
+    static let rows = [
+        Row(operation: "single durable appends", unit: "events/s", ledgerKey: "single_events_per_s", otherKey: "single_events_per_s"),
+        Row(operation: "single append p50", unit: "µs", ledgerKey: "single_p50_us", otherKey: "single_p50_us"),
+        Row(operation: "single append p99", unit: "µs", ledgerKey: "single_p99_us", otherKey: "single_p99_us"),
+        Row(operation: "concurrent durable appends", unit: "events/s", ledgerKey: "concurrent_events_per_s", otherKey: nil),
+        Row(operation: "concurrent append p99", unit: "µs", ledgerKey: "concurrent_p99_us", otherKey: nil),
+        Row(operation: "bulk import", unit: "events/s", ledgerKey: "bulk_events_per_s", otherKey: "bulk_events_per_s"),
+        Row(operation: "rebuild / full scan / replay", unit: "events/s", ledgerKey: "rebuild_events_per_s", otherKey: "scan_events_per_s"),
+        Row(operation: "as-of timeline query, first (cold)", unit: "ms", ledgerKey: "timeline_cold_ms", otherKey: nil),
+        Row(operation: "as-of timeline query p50", unit: "ms", ledgerKey: "timeline_p50_ms", otherKey: nil),
+        Row(operation: "as-of timeline query p99", unit: "ms", ledgerKey: "timeline_p99_ms", otherKey: nil),
+        Row(operation: "verify", unit: "events/s", ledgerKey: "verify_events_per_s", otherKey: nil),
+        Row(operation: "peak memory, bulk import", unit: "MiB", ledgerKey: "bulk_peak_mib", otherKey: nil),
+        Row(operation: "peak memory, rebuild", unit: "MiB", ledgerKey: "rebuild_peak_mib", otherKey: nil),
+    ]
+
+    func other(_ system: String, _ key: String?) -> Double? { key.flatMap { others[system]?[$0] } }
+
+    func ratio(_ a: Double?, _ b: Double?) -> Double? {
+        guard let a, let b, b > 0 else { return nil }
+        return a / b
+    }
+
+    /// The targets: what, the measured value, the bound, met or not.
+    func targets() -> [(String, Double?, String, Bool?)] {
+        let l = ledger
+        let raw = others["raw-lmdb"] ?? [:]
+        let sqlite = others["sqlite"] ?? [:]
+        let es = others["eventsourcing"] ?? [:]
+        func check(_ value: Double?, _ test: (Double) -> Bool) -> Bool? { value.map(test) }
+        let single = ratio(l["single_events_per_s"], raw["single_events_per_s"])
+        let concurrentSelf = ratio(l["concurrent_events_per_s"], l["single_events_per_s"])
+        let concurrentSQLite = ratio(l["concurrent_events_per_s"], sqlite["single_events_per_s"])
+        let bulk = ratio(l["bulk_events_per_s"], raw["bulk_events_per_s"])
+        let replay = ratio(l["rebuild_events_per_s"], es["scan_events_per_s"])
+        return [
+            ("single appends ÷ raw LMDB single commits", single, "≥ 0.8", check(single) { $0 >= 0.8 }),
+            ("concurrent ÷ ledger single", concurrentSelf, "≥ 10", check(concurrentSelf) { $0 >= 10 }),
+            ("concurrent ÷ SQLite single commits", concurrentSQLite, "> 1", check(concurrentSQLite) { $0 > 1 }),
+            ("bulk import ÷ raw LMDB bulk", bulk, "≥ 0.3", check(bulk) { $0 >= 0.3 }),
+            ("rebuild events/s", l["rebuild_events_per_s"], "≥ 1,000,000", check(l["rebuild_events_per_s"]) { $0 >= 1_000_000 }),
+            ("rebuild ÷ eventsourcing replay", replay, "≥ 10", check(replay) { $0 >= 10 }),
+            ("timeline query p99 (ms)", l["timeline_p99_ms"], "< 5", check(l["timeline_p99_ms"]) { $0 < 5 }),
+            ("peak memory, import (MiB)", l["bulk_peak_mib"], "< 300", check(l["bulk_peak_mib"]) { $0 < 300 }),
+            ("peak memory, rebuild (MiB)", l["rebuild_peak_mib"], "< 300", check(l["rebuild_peak_mib"]) { $0 < 300 }),
+        ]
+    }
+
+    func cell(_ value: Double?) -> String { value.map(fmt) ?? "–" }
+
+    func markdown() -> String {
+        var out = "# IncidentLedger benchmark\n\n\(events) events (\(singles) single appends, \(concurrent) concurrent appends from \(tasks) tasks); "
+        out += "every write durable.\n\n"
+        out += "| operation | unit | ledger | raw LMDB | SQLite | eventsourcing | ledger ÷ raw LMDB | ledger ÷ SQLite | ledger ÷ eventsourcing |\n"
+        out += "|---|---|---:|---:|---:|---:|---:|---:|---:|\n"
+        for row in Self.rows {
+            let l = ledger[row.ledgerKey]
+            let values = Self.systems.map { other($0, row.otherKey) }
+            out += "| \(row.operation) | \(row.unit) | \(cell(l)) | " + values.map(cell).joined(separator: " | ") + " | "
+            out += values.map { cell(ratio(l, $0)) }.joined(separator: " | ") + " |\n"
+        }
+        out += "\n| target | measured | bound | met |\n|---|---:|---|---|\n"
+        for (name, value, bound, met) in targets() {
+            out += "| \(name) | \(cell(value)) | \(bound) | \(met.map { $0 ? "yes" : "no" } ?? "not measured") |\n"
+        }
+        for note in notes { out += "\n- \(note)" }
+        return out + "\n"
+    }
+
+    func json() -> JSONValue {
+        func object(_ figures: [String: Double]) -> JSONValue {
+            .object(figures.compactMapValues { JSONNumber($0).map(JSONValue.number) })
+        }
+        var systems: [String: JSONValue] = ["ledger": object(ledger)]
+        for (name, figures) in others { systems[name] = object(figures) }
+        return .object([
+            "events": .number(JSONNumber(events)), "singles": .number(JSONNumber(singles)),
+            "concurrent": .number(JSONNumber(concurrent)), "tasks": .number(JSONNumber(tasks)), "systems": .object(systems),
+            "targets": .array(targets().map { name, value, bound, met in
+                .object([
+                    "target": .string(name), "measured": value.flatMap(JSONNumber.init).map(JSONValue.number) ?? .null,
+                    "bound": .string(bound), "met": met.map(JSONValue.bool) ?? .null,
+                ])
+            }),
+        ])
+    }
+
+    /// Events per second per operation and system, on a log scale.
+    func svg() -> String {
+        let operations: [(String, String, String?)] = [
+            ("single appends", "single_events_per_s", "single_events_per_s"),
+            ("concurrent appends", "concurrent_events_per_s", nil),
+            ("bulk import", "bulk_events_per_s", "bulk_events_per_s"),
+            ("rebuild / scan / replay", "rebuild_events_per_s", "scan_events_per_s"),
+            ("verify", "verify_events_per_s", nil),
+        ]
+        let colors = ["ledger": "#2c7fb8", "raw-lmdb": "#7f7f7f", "sqlite": "#f0a30a", "eventsourcing": "#a05195"]
+        let names = ["ledger"] + Self.systems
+        let width = 900.0, left = 180.0, barHeight = 14.0, groupGap = 18.0
+        let maxLog = 7.0  // 10 million events/s
+        var y = 50.0
+        var body = ""
+        for (label, ledgerKey, otherKey) in operations {
+            body += "<text x=\"10\" y=\"\(y + 2 * barHeight)\" font-weight=\"bold\">\(label)</text>\n"
+            for name in names {
+                let value = name == "ledger" ? ledger[ledgerKey] : other(name, otherKey)
+                if let value, value > 0 {
+                    let w = max(1, (log10(value) / maxLog) * (width - left - 120))
+                    body += "<rect x=\"\(left)\" y=\"\(y)\" width=\"\(w)\" height=\"\(barHeight - 2)\" fill=\"\(colors[name]!)\"/>"
+                    body += "<text x=\"\(left + w + 4)\" y=\"\(y + barHeight - 4)\" font-size=\"11\">\(name): \(fmt(value))</text>\n"
+                }
+                y += barHeight
+            }
+            y += groupGap
+        }
+        return """
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(y + 20))" font-family="Helvetica, Arial, sans-serif" font-size="12">
+            <text x="10" y="24" font-size="15" font-weight="bold">Events per second (log scale), \(events) events, durable writes</text>
+            \(body)</svg>
+
+            """
+    }
+}
