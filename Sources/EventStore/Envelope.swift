@@ -127,7 +127,7 @@ public struct RecordedEvent: Sendable, Hashable {
     public var hashedJSON: JSONValue {
         var members: [String: JSONValue] = [
             "position": .number(JSONNumber(lexeme: Substring(String(position)))!),
-            "eventId": .string(eventId.uuidString.lowercased()),
+            "eventId": .string(eventId.lowercasedString),
             "streamId": .string(streamId),
             "streamVersion": .number(JSONNumber(lexeme: Substring(String(streamVersion)))!),
             "eventType": .string(eventType),

@@ -16,16 +16,18 @@ enum EventCodec {
         Array(SHA256.hash(data: bytes))
     }
 
-    static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        var hex = ""
-        hex.reserveCapacity(64)
-        for byte in bytes {
-            hex.append(hexDigits[Int(byte >> 4)])
-            hex.append(hexDigits[Int(byte & 0xF)])
+    static func hex(_ bytes: some Collection<UInt8>) -> String {
+        String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+            var i = 0
+            for byte in bytes {
+                out[i] = hexDigits[Int(byte >> 4)]
+                out[i + 1] = hexDigits[Int(byte & 0xF)]
+                i += 2
+            }
+            return i
         }
-        return hex
     }
-    private static let hexDigits: [Character] = Array("0123456789abcdef")
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// The stored value for canonical `json` bytes: hash, then the bytes.
     static func storedValue(canonical json: [UInt8]) -> (value: [UInt8], hash: [UInt8]) {
@@ -64,7 +66,7 @@ enum EventCodec {
             }
             return n
         }
-        guard let eventId = UUID(uuidString: try string("eventId")) else { throw .invalid("$.eventId", "not a UUID") }
+        guard let eventId = UUID(text: try string("eventId")) else { throw .invalid("$.eventId", "not a UUID") }
         guard let recordedAt = Timestamp(rfc3339: try string("recordedAt")) else {
             throw .invalid("$.recordedAt", "not an RFC 3339 timestamp")
         }

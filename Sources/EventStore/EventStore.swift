@@ -211,7 +211,7 @@ public final class EventStore: Sendable {
             try EnvelopeRules.check(prepared.events[i], path: eventPath, payloadLimit: configuration.payloadLimit)
             let id = prepared.events[i].eventId ?? UUID()
             guard seen.insert(id).inserted else {
-                throw EventStoreError(.eventIdConflict, field: "\(eventPath).eventId", "\(id.uuidString.lowercased()) appears twice in the batch")
+                throw EventStoreError(.eventIdConflict, field: "\(eventPath).eventId", "\(id.lowercasedString) appears twice in the batch")
             }
             prepared.events[i].eventId = id
         }
@@ -255,8 +255,10 @@ public final class EventStore: Sendable {
 
     func now() -> Int64 { configuration.clock.now() }
 
-    /// Applies one prepared request inside `txn`, advancing `head`. Throws before writing anything when the
-    /// request conflicts; callers that share the transaction run it in a nested one.
+    /// Applies one prepared request inside `txn`, advancing `head`. Every check that can refuse the request
+    /// (idempotency, expected version) runs before the first write, so a refused request leaves `txn` and
+    /// `head` as they were and the group commit can go on with the others. Only LMDB failures can come
+    /// after a write, and those abort the whole transaction.
     func apply(_ request: AppendRequest, in txn: borrowing WriteTransaction, head: inout Head, now: Int64) throws -> AppendResult {
         // Idempotency first: a retry of a stored batch succeeds whatever the stream's version now is.
         var storedPositions: [UInt64] = []
@@ -267,7 +269,7 @@ public final class EventStore: Sendable {
                 if let field = stored.hasSameContent(as: event, streamId: request.streamId) {
                     throw EventStoreError(
                         .eventIdConflict, field: "events[\(i)].eventId",
-                        "\(event.eventId!.uuidString.lowercased()) is already stored at position \(pos) with a different \(field)")
+                        "\(event.eventId!.lowercasedString) is already stored at position \(pos) with a different \(field)")
                 }
                 storedPositions.append(pos)
             }

@@ -3,7 +3,10 @@ import Synchronization
 
 /// Gathers concurrent appends into group commits: while one durable transaction is being written, new
 /// requests queue up, and the next transaction takes all of them at once. One `fsync` then acknowledges
-/// many appends. Each request runs in its own nested transaction, so a conflict fails it alone.
+/// many appends. A conflict fails its request alone: ``EventStore/apply(_:in:head:now:)`` checks
+/// everything before its first write, so a refused request leaves the shared transaction untouched.
+/// (LMDB's nested transactions would also isolate requests, but each one allocates a 2 MiB dirty list:
+/// they made group commits several times slower.)
 final class GroupCommitter: Sendable {
     private struct Waiting {
         let request: AppendRequest
@@ -48,7 +51,7 @@ final class GroupCommitter: Sendable {
         let outcomes: [Result<AppendResult, any Error>]
     }
 
-    /// One transaction for the whole group; each request in a nested transaction of its own.
+    /// One transaction for the whole group.
     private func commit(_ requests: [AppendRequest], in store: EventStore) -> [Result<AppendResult, any Error>] {
         do {
             return try store.writeTransaction { txn in
@@ -58,11 +61,8 @@ final class GroupCommitter: Sendable {
                 var outcomes: [Result<AppendResult, any Error>] = []
                 outcomes.reserveCapacity(requests.count)
                 for request in requests {
-                    var candidate = head
                     do {
-                        let result = try txn.nested { child in try store.apply(request, in: child, head: &candidate, now: now) }
-                        head = candidate
-                        outcomes.append(.success(result))
+                        outcomes.append(.success(try store.apply(request, in: txn, head: &head, now: now)))
                     } catch let error as EventStoreError {
                         outcomes.append(.failure(error))
                     }

@@ -102,7 +102,7 @@ private struct ChainChecker {
         guard stored.count > EventCodec.hashSize else { throw fail(position, "stored event is truncated") }
         let json = UnsafeRawBufferPointer(rebasing: stored[EventCodec.hashSize...])
         let recomputed = EventCodec.digest(json)
-        guard recomputed.elementsEqual(stored[0..<EventCodec.hashSize]) else {
+        guard recomputed.withUnsafeBytes({ memcmp($0.baseAddress!, stored.baseAddress!, EventCodec.hashSize) == 0 }) else {
             throw fail(position, "hash mismatch: the stored bytes hash to \(EventCodec.hex(recomputed)), not the stored \(EventCodec.hex(stored[0..<EventCodec.hashSize]))")
         }
         let event: RecordedEvent
@@ -123,7 +123,9 @@ private struct ChainChecker {
             throw fail(position, "stream \(event.streamId) jumps to version \(event.streamVersion) after \(version - 1)")
         }
         // The canonical form must be the only form: re-encoding the decoded event gives the same bytes.
-        guard CanonicalJSON.encode(event.hashedJSON).elementsEqual(json) else {
+        let canonical = EnvelopeWriter.canonical(event)
+        let same = canonical.withUnsafeBytes { $0.count == json.count && memcmp($0.baseAddress!, json.baseAddress!, json.count) == 0 }
+        guard same else {
             throw fail(position, "stored bytes are not in canonical form")
         }
         let tables = store.tables

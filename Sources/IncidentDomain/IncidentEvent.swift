@@ -154,12 +154,12 @@ public enum IncidentEvent: Sendable, Hashable {
             self = .noteAdded(.init(text: p.text("text")!))
         case "event.corrected":
             self = .eventCorrected(.init(
-                correctedEventId: UUID(uuidString: p.text("correctedEventId")!)!, changes: payload["changes"]?.objectValue,
+                correctedEventId: UUID(text: p.text("correctedEventId")!)!, changes: payload["changes"]?.objectValue,
                 occurredAt: try payload["occurredAt"].map { (value) throws(EventStoreError) in
                     try OccurredAt(json: value, path: "$.payload.occurredAt")
                 }))
         case "event.retracted":
-            self = .eventRetracted(.init(retractedEventId: UUID(uuidString: p.text("retractedEventId")!)!))
+            self = .eventRetracted(.init(retractedEventId: UUID(text: p.text("retractedEventId")!)!))
         default:
             throw .invalid("$.eventType", "unknown event type \"\(eventType)\"")
         }

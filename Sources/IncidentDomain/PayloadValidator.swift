@@ -73,7 +73,7 @@ public enum PayloadValidator {
             guard isCurrency(s) else { throw .invalid(path, "\"\(s)\" is not a 3-letter currency code") }
         case .eventId:
             let s = try text()
-            guard UUID(uuidString: s) != nil else { throw .invalid(path, "\"\(s)\" is not a UUID") }
+            guard UUID(text: s) != nil else { throw .invalid(path, "\"\(s)\" is not a UUID") }
         case .oneOf(let allowed):
             let s = try text()
             guard allowed.contains(s) else { throw .invalid(path, "\"\(s)\" is not one of \(allowed.joined(separator: ", "))") }
@@ -146,7 +146,7 @@ public struct DomainRules: Sendable {
             throw EventStoreError.invalid("\(path).reason", "required for \(event.eventType): say why")
         }
         for key in ["correctedEventId", "retractedEventId"] {
-            guard let text = event.payload[key]?.stringValue, let id = UUID(uuidString: text) else { continue }
+            guard let text = event.payload[key]?.stringValue, let id = UUID(text: text) else { continue }
             guard let target = try lookup(id) else {
                 throw EventStoreError.invalid("\(path).payload.\(key)", "no earlier event has id \(text)")
             }

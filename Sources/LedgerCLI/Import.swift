@@ -34,7 +34,7 @@ extension Ledger {
                 let (event, stream) = try parse(line, number, actor: actorName)
                 if let id = event.eventId {
                     guard seen[id] == nil else {
-                        throw CLIError("\(file) line \(number): $.eventId: \(id.uuidString.lowercased()) appears twice in the file", exitCode: CLIError.conflict)
+                        throw CLIError("\(file) line \(number): $.eventId: \(id.lowercasedString) appears twice in the file", exitCode: CLIError.conflict)
                     }
                     seen[id] = DomainRules.Target(streamId: stream, eventType: event.eventType)
                 }

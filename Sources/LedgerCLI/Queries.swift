@@ -45,7 +45,7 @@ func number(_ value: Double?) -> JSONValue {
 
 func summaryJSON(_ s: FactSummary) -> JSONValue {
     .object([
-        "eventId": .string(s.eventId.uuidString.lowercased()), "eventType": .string(s.eventType), "occurredAt": s.occurredAt.json,
+        "eventId": .string(s.eventId.lowercasedString), "eventType": .string(s.eventType), "occurredAt": s.occurredAt.json,
         "possible": .bool(s.possible), "summary": .string(s.summary), "corrected": .bool(s.corrected),
     ])
 }
@@ -232,9 +232,9 @@ extension Ledger {
             .object([
                 "incident": .string(incident), "rule": .string(c.rule.id), "title": .string(c.rule.title),
                 "legalBasis": .string(c.rule.legalBasis), "recipient": .string(c.rule.recipient), "status": .string(c.status.rawValue),
-                "startedBy": .string(c.startedBy.uuidString.lowercased()), "startedAt": c.startedAt.json,
+                "startedBy": .string(c.startedBy.lowercasedString), "startedAt": c.startedAt.json,
                 "deadline": c.deadline.map { .string($0.inZone().rfc3339) } ?? .null,
-                "satisfiedBy": c.satisfiedBy.map { .string($0.uuidString.lowercased()) } ?? .null,
+                "satisfiedBy": c.satisfiedBy.map { .string($0.lowercasedString) } ?? .null,
                 "satisfiedAt": c.satisfiedAt?.json ?? .null, "elapsedHours": number(c.elapsedHours),
             ])
         }
@@ -283,13 +283,13 @@ extension Ledger {
 
         func entryJSON(_ e: AuditEntry) -> JSONValue {
             .object([
-                "position": .number(JSONNumber(lexeme: Substring(String(e.position)))!), "eventId": .string(e.eventId.uuidString.lowercased()),
+                "position": .number(JSONNumber(lexeme: Substring(String(e.position)))!), "eventId": .string(e.eventId.lowercasedString),
                 "streamId": .string(e.streamId), "eventType": .string(e.eventType), "recordedAt": .string(e.recordedAt.rfc3339Micros),
                 "actor": .string(e.actor), "source": .string(e.source), "reason": e.reason.map { .string($0) } ?? .null,
-                "summary": .string(e.summary), "target": e.target.map { .string($0.uuidString.lowercased()) } ?? .null,
+                "summary": .string(e.summary), "target": e.target.map { .string($0.lowercasedString) } ?? .null,
                 "changes": .array(e.changes.map { .object(["field": .string($0.field), "before": $0.before.map { .string($0) } ?? .null, "after": $0.after.map { .string($0) } ?? .null]) }),
                 "laterRevisions": .array(e.laterRevisions.map {
-                    .object(["kind": .string($0.kind.rawValue), "eventId": .string($0.eventId.uuidString.lowercased()), "actor": .string($0.actor), "reason": .string($0.reason)])
+                    .object(["kind": .string($0.kind.rawValue), "eventId": .string($0.eventId.lowercasedString), "actor": .string($0.actor), "reason": .string($0.reason)])
                 }),
             ])
         }

@@ -53,7 +53,7 @@ extension Ledger {
             let store = try ledger.openStore()
             var printer = EventPrinter(format: format)
             if let eventId {
-                guard let id = UUID(uuidString: eventId) else {
+                guard let id = UUID(text: eventId) else {
                     throw CLIError("--event-id: \"\(eventId)\" is not a UUID", exitCode: CLIError.usage)
                 }
                 if let event = try store.event(id: id) { printer.print(event) }

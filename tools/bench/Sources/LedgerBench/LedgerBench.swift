@@ -19,9 +19,14 @@ struct LedgerBench: AsyncParsableCommand {
     @Option(help: "The release `ledger` binary.") var ledger: String = ".build/release/ledger"
     @Option(help: "The compiled raw LMDB comparator.") var rawLMDB: String = "tools/bench/results/raw_lmdb"
     @Flag(help: "Skip the Python comparators (SQLite, eventsourcing).") var skipPython = false
+    @Option(help: "Only write the workload to this file, and stop (for profiling).") var workloadOnly: String?
 
     mutating func run() async throws {
         let total = events ?? (quick ? 100_000 : 1_000_000)
+        if let workloadOnly {
+            try Workload(events: total, establishments: 200, incidents: max(10, total / 1000), seed: 2024).write(to: workloadOnly)
+            return
+        }
         let singleCount = singles ?? (quick ? 2_000 : 10_000)
         let concurrentCount = quick ? 12_800 : 64_000
         try FileManager.default.createDirectory(atPath: results, withIntermediateDirectories: true)
