@@ -12,8 +12,9 @@ import Synchronization
 /// repeated questions (a server's) cost only the views.
 public final class LedgerQueries: Sendable {
     public let store: EventStore
-    /// Incident books by stream, with the stream version they were folded at.
-    private let cache = Mutex<[String: (version: UInt64, book: FactBook)]>([:])
+    /// Incident books by stream, with the stream version they were folded at and the incident's facts
+    /// already in the order things happened (views then filter, they need not sort).
+    private let cache = Mutex<[String: (version: UInt64, book: FactBook, byOccurrence: [Fact])]>([:])
     /// The index as last loaded, and its establishments by the position they were asked for.
     private let indexCache = Mutex<(snapshot: IncidentIndex.Snapshot, establishments: [UInt64: [String: Establishment]])?>(nil)
     private static let cacheLimit = 1024
@@ -60,20 +61,31 @@ public final class LedgerQueries: Sendable {
 
     /// One incident's book as known at `position`, with the establishments registered by then.
     public func incidentBook(_ stream: String, upTo position: UInt64, establishments: [String: Establishment]) throws -> FactBook {
-        let version = try store.streamVersion(of: stream)
-        var full: FactBook
-        if let cached = cache.withLock({ $0[stream] }), cached.version == version {
-            full = cached.book
-        } else {
-            full = FactBook(folding: try store.events(.stream(stream)))
-            cache.withLock { cache in
-                if cache.count >= Self.cacheLimit { cache.removeAll() }
-                cache[stream] = (version, full)
-            }
-        }
-        var book = full.knownAt(position: position)
+        var book = try cachedBook(stream).book.knownAt(position: position)
         book.register(establishments)
         return book
+    }
+
+    /// The incident's facts as known at `position`, in the order things happened.
+    func incidentFacts(_ stream: String, upTo position: UInt64) throws -> [Fact]? {
+        let cached = try cachedBook(stream)
+        guard position < cached.book.checkpoint else { return cached.book.incidents[stream] == nil ? nil : cached.byOccurrence }
+        return cached.book.knownAt(position: position).incidents[stream]
+    }
+
+    private func cachedBook(_ stream: String) throws -> (version: UInt64, book: FactBook, byOccurrence: [Fact]) {
+        let version = try store.streamVersion(of: stream)
+        if let cached = cache.withLock({ $0[stream] }), cached.version == version { return cached }
+        let book = FactBook(folding: try store.events(.stream(stream)))
+        let ordered = (book.incidents[stream] ?? []).sorted {
+            ($0.occurredAt.earliest, $0.position) < ($1.occurredAt.earliest, $1.position)
+        }
+        let entry = (version, book, ordered)
+        cache.withLock { cache in
+            if cache.count >= Self.cacheLimit { cache.removeAll() }
+            cache[stream] = entry
+        }
+        return entry
     }
 
     /// The whole ledger folded into one book, as known at `time`: for views across every incident (the audit).
@@ -97,8 +109,7 @@ public final class LedgerQueries: Sendable {
         let position = try position(at: time)
         let establishments = establishments(snapshot, upTo: position)
         return try snapshot.incidents.filter { incident == nil || $0 == incident }.compactMap { stream in
-            let book = try incidentBook(stream, upTo: position, establishments: establishments)
-            return book.incidents[stream].map { body(stream, $0, establishments) }
+            try incidentFacts(stream, upTo: position).map { body(stream, $0, establishments) }
         }
     }
 
@@ -113,8 +124,9 @@ public final class LedgerQueries: Sendable {
         let position = try position(at: time)
         let establishments = establishments(snapshot, upTo: position)
         return try IncidentIndex.incidents(touching: finess, in: store).compactMap { stream in
-            let book = try incidentBook(stream, upTo: position, establishments: establishments)
-            guard let facts = book.incidents[stream], book.incidents(touching: finess).contains(stream) else { return nil }
+            guard let facts = try incidentFacts(stream, upTo: position),
+                facts.contains(where: { !$0.isRetracted && $0.establishments.contains(finess) })
+            else { return nil }
             return RecoveryTimeline.compute(
                 establishment: establishments[finess], finess: finess, incidentId: stream, facts: facts, at: time)
         }

@@ -42,6 +42,9 @@ struct LedgerBench: AsyncParsableCommand {
         let size = (try FileManager.default.attributesOfItem(atPath: workloadPath)[.size] as? Int) ?? 0
         log("workload: \(total) events, \(size / total) bytes a line on average, written in \(String(format: "%.1f", now() - generated)) s")
         let sample = try sampleEvents(workloadPath, count: singleCount + concurrentCount)
+        // Writing the workload leaves hundreds of MB of dirty pages: flush them now, or the kernel writes
+        // them back during the durable-append phases and every fsync waits behind it.
+        sync()
 
         // 1. Single durable appends, one event per transaction, one writer.
         do {
@@ -57,6 +60,21 @@ struct LedgerBench: AsyncParsableCommand {
             report.ledger["single_p50_us"] = percentile(latencies, 0.5)
             report.ledger["single_p99_us"] = percentile(latencies, 0.99)
             log("single appends: \(fmt(report.ledger["single_events_per_s"]!)) events/s")
+        }
+        // The same through the synchronous API, which commits in the caller's thread: the difference is the
+        // cost of the hop to the group-commit writer and back.
+        do {
+            let store = try EventStore.create(at: work + "/singles-sync")
+            var latencies: [Double] = []
+            let start = now()
+            for (stream, event) in sample.prefix(singleCount) {
+                let t = now()
+                _ = try store.appendAtomically([AppendRequest(streamId: stream, events: [event])])
+                latencies.append((now() - t) * 1e6)
+            }
+            report.ledger["single_sync_events_per_s"] = Double(singleCount) / (now() - start)
+            report.ledger["single_sync_p50_us"] = percentile(latencies, 0.5)
+            log("single appends, synchronous API: \(fmt(report.ledger["single_sync_events_per_s"]!)) events/s")
         }
 
         // 2. Concurrent durable appends from `tasks` tasks: the group commit.
@@ -86,6 +104,7 @@ struct LedgerBench: AsyncParsableCommand {
             log("concurrent appends (\(tasks) tasks): \(fmt(report.ledger["concurrent_events_per_s"]!)) events/s")
         }
 
+        sync()
         // 3. Bulk import through `ledger import`, and 4. the projection rebuild, each in its own process so
         // that its peak memory is its own.
         let ledgerDir = work + "/ledger"
@@ -94,12 +113,16 @@ struct LedgerBench: AsyncParsableCommand {
         guard imported.status == 0 else { throw BenchError("ledger import failed: \(imported.output)") }
         report.ledger["bulk_events_per_s"] = Double(total) / imported.seconds
         report.ledger["bulk_peak_mib"] = imported.peakMemoryMiB
-        log("bulk import: \(fmt(report.ledger["bulk_events_per_s"]!)) events/s, peak \(fmt(imported.peakMemoryMiB)) MiB")
+        report.ledger["bulk_peak_anon_mib"] = imported.peakAnonymousMiB
+        report.ledger["bulk_peak_file_mib"] = imported.peakFileMiB
+        log("bulk import: \(fmt(report.ledger["bulk_events_per_s"]!)) events/s, peak RSS \(fmt(imported.peakMemoryMiB)) MiB (anonymous \(fmt(imported.peakAnonymousMiB)), file \(fmt(imported.peakFileMiB)))")
         let rebuilt = try runMeasured(ledger, ["rebuild", "--data-dir", ledgerDir])
         guard rebuilt.status == 0 else { throw BenchError("ledger rebuild failed: \(rebuilt.output)") }
         report.ledger["rebuild_events_per_s"] = Double(total) / rebuilt.seconds
         report.ledger["rebuild_peak_mib"] = rebuilt.peakMemoryMiB
-        log("rebuild: \(fmt(report.ledger["rebuild_events_per_s"]!)) events/s, peak \(fmt(rebuilt.peakMemoryMiB)) MiB")
+        report.ledger["rebuild_peak_anon_mib"] = rebuilt.peakAnonymousMiB
+        report.ledger["rebuild_peak_file_mib"] = rebuilt.peakFileMiB
+        log("rebuild: \(fmt(report.ledger["rebuild_events_per_s"]!)) events/s, peak RSS \(fmt(rebuilt.peakMemoryMiB)) MiB (anonymous \(fmt(rebuilt.peakAnonymousMiB)), file \(fmt(rebuilt.peakFileMiB)))")
 
         // 5. As-of timeline queries for one establishment, and 6. verify.
         do {
@@ -118,6 +141,34 @@ struct LedgerBench: AsyncParsableCommand {
                 let elapsed = (now() - t) * 1e3
                 if q == 0 { cold = elapsed } else { latencies.append(elapsed) }
                 lanes += timelines.reduce(0) { $0 + $1.lanes.count }
+            }
+            // Where a warm query's time goes, for the report's notes.
+            do {
+                let asOf = QueryTime(asOf: from + 200 * 24 * 3_600_000_000)
+                var t = now()
+                let snapshot = try queries.index()
+                let indexMs = (now() - t) * 1e3
+                t = now()
+                let streams = try IncidentIndex.incidents(touching: hospital, in: store)
+                let touchingMs = (now() - t) * 1e3
+                t = now()
+                let position = try queries.position(at: asOf)
+                let establishments = snapshot.establishments(upTo: position)
+                let establishmentsMs = (now() - t) * 1e3
+                var bookMs = 0.0
+                var computeMs = 0.0
+                var facts = 0
+                for stream in streams {
+                    t = now()
+                    let book = try queries.incidentBook(stream, upTo: position, establishments: establishments)
+                    bookMs += (now() - t) * 1e3
+                    t = now()
+                    let list = book.incidents[stream] ?? []
+                    facts += list.count
+                    _ = RecoveryTimeline.compute(establishment: establishments[hospital], finess: hospital, incidentId: stream, facts: list, at: asOf)
+                    computeMs += (now() - t) * 1e3
+                }
+                report.notes.append("a warm timeline query: index \(fmt(indexMs)) ms, incidents naming the hospital \(fmt(touchingMs)) ms, establishments \(fmt(establishmentsMs)) ms, \(streams.count) incident books \(fmt(bookMs)) ms, views over \(facts) facts \(fmt(computeMs)) ms")
             }
             report.ledger["timeline_cold_ms"] = cold
             report.ledger["timeline_p50_ms"] = percentile(latencies, 0.5)

@@ -23,8 +23,27 @@ func percentile(_ samples: [Double], _ fraction: Double) -> Double {
 struct ChildRun {
     let status: Int32
     let seconds: Double
+    /// ru_maxrss: every resident page, the ledger file's pages mapped by LMDB included.
     let peakMemoryMiB: Double
+    /// The peak of RssAnon in /proc/PID/status, sampled every 10 ms: the process's own heap and stacks,
+    /// without the file pages LMDB maps (page cache the kernel can drop at any time).
+    let peakAnonymousMiB: Double
+    /// The peak of RssFile: the mapped pages of the ledger file and of the binaries.
+    let peakFileMiB: Double
     let output: String
+}
+
+/// RssAnon and RssFile of a live process, in KiB.
+func residentMemory(_ pid: pid_t) -> (anonymous: Double, file: Double)? {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+    var anonymous = 0.0
+    var file = 0.0
+    for line in status.split(separator: "\n") {
+        let parts = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        if parts.first == "RssAnon:", parts.count > 1 { anonymous = Double(parts[1]) ?? 0 }
+        if parts.first == "RssFile:", parts.count > 1 { file = Double(parts[1]) ?? 0 }
+    }
+    return (anonymous, file)
 }
 
 /// Runs a program with posix_spawn and waits with wait4, so that its own peak RSS (ru_maxrss) is known.
@@ -44,11 +63,24 @@ func runMeasured(_ program: String, _ arguments: [String]) throws -> ChildRun {
     guard spawned == 0 else { throw BenchError("cannot start \(program): \(String(cString: strerror(spawned)))") }
     var status: Int32 = 0
     var usage = rusage()
-    while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+    var peakAnonymous = 0.0
+    var peakFile = 0.0
+    while true {
+        let done = wait4(pid, &status, WNOHANG, &usage)
+        if done == pid { break }
+        if done < 0 && errno != EINTR { break }
+        if let memory = residentMemory(pid) {
+            peakAnonymous = max(peakAnonymous, memory.anonymous)
+            peakFile = max(peakFile, memory.file)
+        }
+        usleep(10_000)
+    }
     let seconds = now() - start
     let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
     let exitStatus = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-    return ChildRun(status: exitStatus, seconds: seconds, peakMemoryMiB: Double(usage.ru_maxrss) / 1024, output: output)
+    return ChildRun(
+        status: exitStatus, seconds: seconds, peakMemoryMiB: Double(usage.ru_maxrss) / 1024,
+        peakAnonymousMiB: peakAnonymous / 1024, peakFileMiB: peakFile / 1024, output: output)
 }
 
 struct BenchError: Error, CustomStringConvertible {
