@@ -21,26 +21,95 @@ public struct Revision: Sendable, Hashable {
 }
 
 /// One fact as the ledger knows it: an incident event with the corrections recorded so far applied.
+///
+/// A value type whose fields live in one shared, copy-on-write box: views copy facts by the thousand
+/// (filtering, sorting by occurrence), and a copy then costs one reference count, not one per field.
 public struct Fact: Sendable, Hashable {
-    public let eventId: UUID
-    public let position: UInt64
-    public let streamId: String
-    public let eventType: String
-    public let recordedAt: Timestamp
-    public let actor: String
-    public let source: String
-    public let reason: String?
+    private final class Storage: @unchecked Sendable {
+        // @unchecked: never mutated once shared; `mutate` copies it first unless this fact owns it alone.
+        var eventId: UUID, position: UInt64, streamId: String, eventType: String, recordedAt: Timestamp
+        var actor: String, source: String, reason: String?
+        var occurredAt: OccurredAt, payload: JSONValue, event: IncidentEvent, revisions: [Revision]
+
+        init(
+            eventId: UUID, position: UInt64, streamId: String, eventType: String, recordedAt: Timestamp, actor: String,
+            source: String, reason: String?, occurredAt: OccurredAt, payload: JSONValue, event: IncidentEvent,
+            revisions: [Revision]
+        ) {
+            (self.eventId, self.position, self.streamId, self.eventType) = (eventId, position, streamId, eventType)
+            (self.recordedAt, self.actor, self.source, self.reason) = (recordedAt, actor, source, reason)
+            (self.occurredAt, self.payload, self.event, self.revisions) = (occurredAt, payload, event, revisions)
+        }
+
+        func copy() -> Storage {
+            Storage(
+                eventId: eventId, position: position, streamId: streamId, eventType: eventType, recordedAt: recordedAt,
+                actor: actor, source: source, reason: reason, occurredAt: occurredAt, payload: payload, event: event,
+                revisions: revisions)
+        }
+    }
+    private var storage: Storage
+
+    public init(
+        eventId: UUID, position: UInt64, streamId: String, eventType: String, recordedAt: Timestamp, actor: String,
+        source: String, reason: String?, occurredAt: OccurredAt, payload: JSONValue, event: IncidentEvent, revisions: [Revision]
+    ) {
+        storage = Storage(
+            eventId: eventId, position: position, streamId: streamId, eventType: eventType, recordedAt: recordedAt,
+            actor: actor, source: source, reason: reason, occurredAt: occurredAt, payload: payload, event: event,
+            revisions: revisions)
+    }
+
+    private mutating func mutate(_ change: (Storage) -> Void) {
+        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+        change(storage)
+    }
+
+    public var eventId: UUID { storage.eventId }
+    public var position: UInt64 { storage.position }
+    public var streamId: String { storage.streamId }
+    public var eventType: String { storage.eventType }
+    public var recordedAt: Timestamp { storage.recordedAt }
+    public var actor: String { storage.actor }
+    public var source: String { storage.source }
+    public var reason: String? { storage.reason }
     /// When it happened, corrections applied.
-    public internal(set) var occurredAt: OccurredAt
+    public internal(set) var occurredAt: OccurredAt {
+        get { storage.occurredAt }
+        set { mutate { $0.occurredAt = newValue } }
+    }
     /// The payload, corrections applied.
-    public internal(set) var payload: JSONValue
+    public internal(set) var payload: JSONValue {
+        get { storage.payload }
+        set { mutate { $0.payload = newValue } }
+    }
     /// The typed event, corrections applied.
-    public internal(set) var event: IncidentEvent
+    public internal(set) var event: IncidentEvent {
+        get { storage.event }
+        set { mutate { $0.event = newValue } }
+    }
     /// Corrections and the retraction, in the order they were recorded.
-    public internal(set) var revisions: [Revision]
+    public internal(set) var revisions: [Revision] {
+        get { storage.revisions }
+        set { mutate { $0.revisions = newValue } }
+    }
+
+    public static func == (lhs: Fact, rhs: Fact) -> Bool {
+        if lhs.storage === rhs.storage { return true }
+        return lhs.eventId == rhs.eventId && lhs.position == rhs.position && lhs.streamId == rhs.streamId
+            && lhs.eventType == rhs.eventType && lhs.recordedAt == rhs.recordedAt && lhs.actor == rhs.actor
+            && lhs.source == rhs.source && lhs.reason == rhs.reason && lhs.occurredAt == rhs.occurredAt
+            && lhs.payload == rhs.payload && lhs.event == rhs.event && lhs.revisions == rhs.revisions
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(eventId)
+        hasher.combine(position)
+        hasher.combine(revisions.count)
+    }
 
     /// True once a retraction was recorded: the fact no longer counts.
-    public var isRetracted: Bool { revisions.contains { $0.kind == .retracted } }
+    public var isRetracted: Bool { storage.revisions.contains { $0.kind == .retracted } }
 
     /// The establishments the fact is about (FINESS numbers).
     public var establishments: [String] {
@@ -48,13 +117,6 @@ public struct Fact: Sendable, Hashable {
         if let one = payload["establishment"]?.stringValue { list.append(one) }
         if let many = payload["establishments"]?.arrayValue { list += many.compactMap(\.stringValue) }
         return list
-    }
-
-    /// The fact as of the revisions recorded at or before `position`: what the ledger said then.
-    func asKnown(atPosition position: UInt64, original: Fact) -> Fact {
-        var fact = original
-        for revision in revisions where revision.position <= position { fact.apply(revision) }
-        return fact
     }
 
     mutating func apply(_ revision: Revision) {
