@@ -312,21 +312,25 @@ def read_lines(path, report, label):
         return []
 
 
+def json_lines(path, report, name):
+    """Yields (label, parsed JSON) for each non-blank line; a line that is not JSON is reported and skipped."""
+    for number, line in enumerate(read_lines(path, report, name), start=1):
+        if not line.strip():
+            continue
+        label = f"{name} line {number}"
+        try:
+            yield label, json.loads(line)
+        except ValueError as exc:
+            report.item(label, [f"not JSON: {exc}"])
+
+
 def check_dataset(schemas, path, report):
     name = Path(path).name
     history = History(schemas)
     registered = set()
     streams_seen = set()
     previous_record = None
-    for number, line in enumerate(read_lines(path, report, name), start=1):
-        if not line.strip():
-            continue
-        label = f"{name} line {number}"
-        try:
-            item = json.loads(line)
-        except ValueError as exc:
-            report.item(label, [f"not JSON: {exc}"])
-            continue
+    for label, item in json_lines(path, report, name):
         if not isinstance(item, dict) or not isinstance(item.get("event"), dict):
             report.item(label, ["expected {\"recordAt\": …, \"event\": {…}}"])
             continue
@@ -398,15 +402,7 @@ def dataset_rules(event, stream, payload, registered, streams_seen):
 def check_stored(schemas, path, report):
     name = Path(path).name
     history = History(schemas)
-    for number, line in enumerate(read_lines(path, report, name), start=1):
-        if not line.strip():
-            continue
-        label = f"{name} line {number}"
-        try:
-            event = json.loads(line)
-        except ValueError as exc:
-            report.item(label, [f"not JSON: {exc}"])
-            continue
+    for label, event in json_lines(path, report, name):
         if not isinstance(event, dict):
             report.item(label, ["expected an event object"])
             continue
