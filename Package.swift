@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .executable(name: "ledger", targets: ["LedgerCLI"]),
         .library(name: "EventStore", targets: ["EventStore"]),
+        .library(name: "IncidentDomain", targets: ["IncidentDomain"]),
+        .library(name: "Projections", targets: ["Projections"]),
         .library(name: "LMDB", targets: ["LMDB"]),
     ],
     dependencies: [
