@@ -21,4 +21,4 @@ test: deps
 	$(SWIFT) test --skip-build
 
 format:
-	swift-format format --in-place --recursive Sources Tests Package.swift
+	swift-format format --in-place --recursive Sources Tests Package.swift tools/bench/Sources tools/bench/Package.swift

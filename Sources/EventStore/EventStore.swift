@@ -85,7 +85,8 @@ public final class EventStore: Sendable {
             }
         } else {
             do {
-                try fm.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                try fm.createDirectory(
+                    atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             } catch {
                 throw EventStoreError(.storage, field: directory, "cannot create the directory: \(error.localizedDescription)")
             }
@@ -131,7 +132,8 @@ public final class EventStore: Sendable {
         } catch let error as LMDBError {
             switch error.code {
             case .invalid, .versionMismatch:
-                throw EventStoreError(.corrupted, field: directory + "/data.mdb", "is not a readable LMDB file (\(error.message))")
+                throw EventStoreError(
+                    .corrupted, field: directory + "/data.mdb", "is not a readable LMDB file (\(error.message))")
             case .permissionDenied:
                 throw EventStoreError(.storage, field: directory, "permission denied")
             case .notFound where configuration.environment.readOnly:
@@ -211,7 +213,8 @@ public final class EventStore: Sendable {
             try EnvelopeRules.check(prepared.events[i], path: eventPath, payloadLimit: configuration.payloadLimit)
             let id = prepared.events[i].eventId ?? UUID()
             guard seen.insert(id).inserted else {
-                throw EventStoreError(.eventIdConflict, field: "\(eventPath).eventId", "\(id.lowercasedString) appears twice in the batch")
+                throw EventStoreError(
+                    .eventIdConflict, field: "\(eventPath).eventId", "\(id.lowercasedString) appears twice in the batch")
             }
             prepared.events[i].eventId = id
         }
@@ -259,7 +262,8 @@ public final class EventStore: Sendable {
     /// (idempotency, expected version) runs before the first write, so a refused request leaves `txn` and
     /// `head` as they were and the group commit can go on with the others. Only LMDB failures can come
     /// after a write, and those abort the whole transaction.
-    func apply(_ request: AppendRequest, in txn: borrowing WriteTransaction, head: inout Head, now: Int64) throws -> AppendResult {
+    func apply(_ request: AppendRequest, in txn: borrowing WriteTransaction, head: inout Head, now: Int64) throws -> AppendResult
+    {
         // Idempotency first: a retry of a stored batch succeeds whatever the stream's version now is.
         var storedPositions: [UInt64] = []
         for (i, event) in request.events.enumerated() {
@@ -278,17 +282,20 @@ public final class EventStore: Sendable {
             guard storedPositions.count == request.events.count else {
                 throw EventStoreError(
                     .eventIdConflict, field: "events",
-                    "\(storedPositions.count) of \(request.events.count) event ids are already stored; retry the original batch whole")
+                    "\(storedPositions.count) of \(request.events.count) event ids are already stored; retry the original batch whole"
+                )
             }
             let version = try currentVersion(of: request.streamId, in: txn)
-            return AppendResult(streamId: request.streamId, positions: storedPositions, streamVersion: version, wasAlreadyStored: true)
+            return AppendResult(
+                streamId: request.streamId, positions: storedPositions, streamVersion: version, wasAlreadyStored: true)
         }
 
         let current = try currentVersion(of: request.streamId, in: txn)
         guard request.expectedVersion.admits(currentVersion: current) else {
             throw EventStoreError(
                 .wrongExpectedVersion, field: request.streamId,
-                "expected version \(request.expectedVersion), but the stream is at \(current == 0 ? "no-stream (0)" : String(current))")
+                "expected version \(request.expectedVersion), but the stream is at \(current == 0 ? "no-stream (0)" : String(current))"
+            )
         }
 
         var positions: [UInt64] = []
@@ -305,7 +312,8 @@ public final class EventStore: Sendable {
             let positionKey = Keys.position(position)
             try txn.put(tables.events, key: positionKey, value: value, flags: .append)
             try txn.put(tables.eventIds, key: Keys.eventId(event.eventId!), value: positionKey, flags: .noOverwrite)
-            try txn.put(tables.streams, key: Keys.stream(request.streamId, version: version), value: positionKey, flags: .noOverwrite)
+            try txn.put(
+                tables.streams, key: Keys.stream(request.streamId, version: version), value: positionKey, flags: .noOverwrite)
             try txn.put(tables.byActor, key: Keys.named(event.actor, position: position), value: [])
             try txn.put(tables.byType, key: Keys.named(event.eventType, position: position), value: [])
             try txn.put(tables.byOccurred, key: Keys.occurred(event.occurredAt.earliest, position: position), value: [])

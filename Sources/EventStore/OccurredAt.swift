@@ -91,7 +91,8 @@ public struct OccurredAt: Sendable, Hashable, CustomStringConvertible {
     /// Reads the JSON form, naming `path` and the rule broken when it is wrong.
     public init(json: JSONValue, path: String) throws(EventStoreError) {
         guard let members = json.objectValue else {
-            throw .invalid(path, "expected an object with \"precision\" and \"at\" (or \"from\" and \"to\"), got \(json.typeName)")
+            throw .invalid(
+                path, "expected an object with \"precision\" and \"at\" (or \"from\" and \"to\"), got \(json.typeName)")
         }
         for key in members.keys where !["precision", "at", "from", "to"].contains(key) {
             throw .invalid("\(path).\(key)", "unknown field")
@@ -100,7 +101,9 @@ public struct OccurredAt: Sendable, Hashable, CustomStringConvertible {
             throw .invalid("\(path).precision", "required: one of \(Precision.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard let precision = Precision(rawValue: precisionText) else {
-            throw .invalid("\(path).precision", "\"\(precisionText)\" is not one of \(Precision.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw .invalid(
+                "\(path).precision",
+                "\"\(precisionText)\" is not one of \(Precision.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         func timestamp(_ key: String) throws(EventStoreError) -> Timestamp {
             guard let value = members[key] else { throw .invalid("\(path).\(key)", "required for precision \(precisionText)") }
@@ -123,7 +126,8 @@ public struct OccurredAt: Sendable, Hashable, CustomStringConvertible {
             }
             let at = try timestamp("at")
             guard let value = OccurredAt(precision: precision, start: at) else {
-                throw .invalid("\(path).at", "not aligned to a \(precisionText) in its offset (a day starts at 00:00, a month on the 1st)")
+                throw .invalid(
+                    "\(path).at", "not aligned to a \(precisionText) in its offset (a day starts at 00:00, a month on the 1st)")
             }
             self = value
         }

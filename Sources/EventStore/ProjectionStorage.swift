@@ -13,12 +13,15 @@ extension EventStore {
 
     /// The saved state of projection `name`: its checkpoint and the entries named in `keys`, or else every
     /// entry whose key starts with `prefix` (all of them by default).
-    public func loadProjection(_ name: String, keys: Set<String>? = nil, prefix keyPrefix: String = "") throws -> ProjectionSnapshot {
+    public func loadProjection(_ name: String, keys: Set<String>? = nil, prefix keyPrefix: String = "") throws
+        -> ProjectionSnapshot
+    {
         try readTransaction { txn in
             let tables = try projectionTables()
-            let checkpoint = try txn.get(tables.checkpoints, key: Array(name.utf8)).map { bytes in
-                bytes.withUnsafeBytes { Keys.readBigEndian($0) }
-            } ?? 0
+            let checkpoint =
+                try txn.get(tables.checkpoints, key: Array(name.utf8)).map { bytes in
+                    bytes.withUnsafeBytes { Keys.readBigEndian($0) }
+                } ?? 0
             var entries: [String: [UInt8]] = [:]
             if let keys {
                 for key in keys {
@@ -43,12 +46,15 @@ extension EventStore {
     /// false, saving nothing, when another writer moved the checkpoint meanwhile: the caller's state is
     /// then not the saved one's successor, and it simply does not save.
     @discardableResult
-    public func saveProjection(_ name: String, from expected: UInt64, to checkpoint: UInt64, changed: [String: [UInt8]]) throws -> Bool {
+    public func saveProjection(_ name: String, from expected: UInt64, to checkpoint: UInt64, changed: [String: [UInt8]]) throws
+        -> Bool
+    {
         try writeTransaction { txn in
             let tables = try projectionTables()
-            let current = try txn.get(tables.checkpoints, key: Array(name.utf8)).map { bytes in
-                bytes.withUnsafeBytes { Keys.readBigEndian($0) }
-            } ?? 0
+            let current =
+                try txn.get(tables.checkpoints, key: Array(name.utf8)).map { bytes in
+                    bytes.withUnsafeBytes { Keys.readBigEndian($0) }
+                } ?? 0
             guard current == expected else { return false }
             for (key, value) in changed { try txn.put(tables.entries, key: Keys.text(name) + Array(key.utf8), value: value) }
             try txn.put(tables.checkpoints, key: Array(name.utf8), value: Keys.bigEndian(checkpoint))

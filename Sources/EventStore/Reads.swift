@@ -65,7 +65,9 @@ extension EventStore {
     }
 
     /// The events `selection` names, collected into an array (mind `limit` on large ledgers).
-    public func events(_ selection: EventSelection, direction: ReadDirection = .forward, limit: Int? = nil) throws -> [RecordedEvent] {
+    public func events(_ selection: EventSelection, direction: ReadDirection = .forward, limit: Int? = nil) throws
+        -> [RecordedEvent]
+    {
         var events: [RecordedEvent] = []
         try read(selection, direction: direction, limit: limit) { event in
             events.append(event)

@@ -94,8 +94,9 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         default: return nil
         }
         guard i == bytes.count else { return nil }
-        guard let local = LocalDateTime(
-            year: year, month: month, day: day, hour: hour, minute: minute, second: second, microsecond: micros)
+        guard
+            let local = LocalDateTime(
+                year: year, month: month, day: day, hour: hour, minute: minute, second: second, microsecond: micros)
         else { return nil }
         self.init(
             microseconds: local.microsecondsSinceEpoch - Int64(offset) * 1_000_000, offsetSeconds: Int32(offset))

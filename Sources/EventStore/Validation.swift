@@ -101,7 +101,9 @@ extension ProposedEvent {
     ) throws(EventStoreError) -> (event: ProposedEvent, streamId: String?) {
         guard let m = json.objectValue else { throw .invalid(path, "expected an event object, got \(json.typeName)") }
         for key in m.keys.sorted() where !inputFields.contains(key) {
-            if ledgerAssignedFields.contains(key) { throw .invalid("\(path).\(key)", "assigned by the ledger; must not be supplied") }
+            if ledgerAssignedFields.contains(key) {
+                throw .invalid("\(path).\(key)", "assigned by the ledger; must not be supplied")
+            }
             throw .invalid("\(path).\(key)", "unknown field")
         }
         func optionalString(_ key: String) throws(EventStoreError) -> String? {

@@ -75,11 +75,15 @@ private struct ChainChecker {
         }
         let head = try store.head(in: txn)
         guard head.position == eventsChecked, head.hash == previousHash else {
-            throw fail(head.position, "the recorded head (position \(head.position), hash \(EventCodec.hex(head.hash))) does not match the last event")
+            throw fail(
+                head.position,
+                "the recorded head (position \(head.position), hash \(EventCodec.hex(head.hash))) does not match the last event")
         }
         // Every event has exactly one entry per index (checked above); equal counts mean no index holds
         // an entry for an event that does not exist.
-        let perEventIndexes = [tables.eventIds, tables.streams, tables.byActor, tables.byType, tables.byOccurred, tables.byRecorded]
+        let perEventIndexes = [
+            tables.eventIds, tables.streams, tables.byActor, tables.byType, tables.byOccurred, tables.byRecorded,
+        ]
         for index in perEventIndexes {
             let count = try txn.count(index)
             guard UInt64(count) == eventsChecked else {
@@ -98,12 +102,17 @@ private struct ChainChecker {
         }
     }
 
-    private mutating func checkEvent(_ stored: UnsafeRawBufferPointer, at position: UInt64, in txn: borrowing ReadTransaction) throws {
+    private mutating func checkEvent(_ stored: UnsafeRawBufferPointer, at position: UInt64, in txn: borrowing ReadTransaction)
+        throws
+    {
         guard stored.count > EventCodec.hashSize else { throw fail(position, "stored event is truncated") }
         let json = UnsafeRawBufferPointer(rebasing: stored[EventCodec.hashSize...])
         let recomputed = EventCodec.digest(json)
         guard recomputed.withUnsafeBytes({ memcmp($0.baseAddress!, stored.baseAddress!, EventCodec.hashSize) == 0 }) else {
-            throw fail(position, "hash mismatch: the stored bytes hash to \(EventCodec.hex(recomputed)), not the stored \(EventCodec.hex(stored[0..<EventCodec.hashSize]))")
+            throw fail(
+                position,
+                "hash mismatch: the stored bytes hash to \(EventCodec.hex(recomputed)), not the stored \(EventCodec.hex(stored[0..<EventCodec.hashSize]))"
+            )
         }
         let event: RecordedEvent
         do {
@@ -124,7 +133,9 @@ private struct ChainChecker {
         }
         // The canonical form must be the only form: re-encoding the decoded event gives the same bytes.
         let canonical = EnvelopeWriter.canonical(event)
-        let same = canonical.withUnsafeBytes { $0.count == json.count && memcmp($0.baseAddress!, json.baseAddress!, json.count) == 0 }
+        let same = canonical.withUnsafeBytes {
+            $0.count == json.count && memcmp($0.baseAddress!, json.baseAddress!, json.count) == 0
+        }
         guard same else {
             throw fail(position, "stored bytes are not in canonical form")
         }
@@ -134,7 +145,8 @@ private struct ChainChecker {
         try expectEntry(tables.streams, Keys.stream(event.streamId, version: version), value: positionKey, position, in: txn)
         try expectEntry(tables.byActor, Keys.named(event.actor, position: position), value: [], position, in: txn)
         try expectEntry(tables.byType, Keys.named(event.eventType, position: position), value: [], position, in: txn)
-        try expectEntry(tables.byOccurred, Keys.occurred(event.occurredAt.earliest, position: position), value: [], position, in: txn)
+        try expectEntry(
+            tables.byOccurred, Keys.occurred(event.occurredAt.earliest, position: position), value: [], position, in: txn)
         try expectEntry(tables.byRecorded, Keys.orderedTime(event.recordedAt.microseconds), value: positionKey, position, in: txn)
         streamVersions[event.streamId] = version
         previousHash = Array(stored[0..<EventCodec.hashSize])

@@ -7,83 +7,124 @@ public enum Catalogue {
     public static let authorities = ["CNIL", "ANSSI", "CERT_SANTE", "ARS", "OTHER"]
 
     public static let all: [EventTypeSpec] = [
-        spec("establishment.registered", "An establishment (one site, with its FINESS number) and its group", .establishment, [
-            FieldSpec("finess", .finess, required: true), FieldSpec("name", .text, required: true),
-            FieldSpec("city", .text, required: true), FieldSpec("group", .text), FieldSpec("essentialOperator", .boolean),
-            FieldSpec("nis2Entity", .oneOf(["essential", "important"])),
-        ]),
-        spec("incident.opened", "An incident is opened for one or more establishments", .incident, [
-            FieldSpec("title", .text, required: true), FieldSpec("establishments", .finessList, required: true),
-            FieldSpec("summary", .text),
-        ]),
-        spec("intrusion.started", "The attackers got in (often known late, often an interval)", .incident, [
-            FieldSpec("description", .text, required: true), FieldSpec("vector", .text),
-        ]),
-        spec("attack.detected", "Someone noticed the attack", .incident, [
-            FieldSpec("description", .text, required: true), FieldSpec("detectedBy", .text),
-            FieldSpec("establishments", .finessList),
-        ]),
-        spec("crisis_cell.activated", "A crisis cell is set up", .incident, [
-            FieldSpec("description", .text), FieldSpec("level", .oneOf(["establishment", "group", "regional", "national"])),
-            FieldSpec("establishment", .finess),
-        ]),
-        spec("containment.action_taken", "A containment action", .incident, [
-            FieldSpec(
-                "action",
-                .oneOf(["isolate_from_internet", "shut_down_servers", "suspend_accounts", "suspend_computer_access", "close_tool", "other"]),
-                required: true),
-            FieldSpec("description", .text, required: true), FieldSpec("establishments", .finessList),
-        ]),
-        spec("service.degraded", "A service of an establishment goes down or runs degraded", .incident, [
-            FieldSpec("establishment", .finess, required: true), FieldSpec("service", .service, required: true),
-            FieldSpec("status", .oneOf(["down", "degraded"]), required: true), FieldSpec("capacityPercent", .percent),
-            FieldSpec("description", .text),
-        ]),
-        spec("service.restored", "A service is restored, partially (with its capacity) or fully", .incident, [
-            FieldSpec("establishment", .finess, required: true), FieldSpec("service", .service, required: true),
-            FieldSpec("extent", .oneOf(["partial", "full"]), required: true), FieldSpec("capacityPercent", .percent),
-            FieldSpec("description", .text),
-        ]),
-        spec("care.impact_reported", "An effect on care: operations postponed, patients transferred, paper procedures", .incident, [
-            FieldSpec("establishment", .finess, required: true),
-            FieldSpec(
-                "kind", .oneOf(["operations_postponed", "patients_transferred", "paper_procedures", "appointments_by_phone", "other"]),
-                required: true),
-            FieldSpec("description", .text, required: true), FieldSpec("count", .count), FieldSpec("sharePercent", .percent),
-            FieldSpec("destination", .text), FieldSpec("specialty", .text),
-        ]),
-        spec("data.exfiltration_suspected", "Data may have been stolen", .incident, [
-            FieldSpec("description", .text, required: true)
-        ]),
-        spec("data.exfiltration_confirmed", "Data were stolen: how many people, which data", .incident, [
-            FieldSpec("description", .text, required: true), FieldSpec("peopleAffected", .count),
-            FieldSpec("dataCategories", .textList), FieldSpec("highRisk", .boolean),
-        ]),
-        spec("data.exfiltration_not_found", "No leak identified (for now)", .incident, [
-            FieldSpec("description", .text, required: true)
-        ]),
-        spec("ransom.demanded", "The attackers ask for a ransom", .incident, [
-            FieldSpec("description", .text), FieldSpec("amount", .amount), FieldSpec("currency", .currency),
-        ]),
+        spec(
+            "establishment.registered", "An establishment (one site, with its FINESS number) and its group", .establishment,
+            [
+                FieldSpec("finess", .finess, required: true), FieldSpec("name", .text, required: true),
+                FieldSpec("city", .text, required: true), FieldSpec("group", .text), FieldSpec("essentialOperator", .boolean),
+                FieldSpec("nis2Entity", .oneOf(["essential", "important"])),
+            ]),
+        spec(
+            "incident.opened", "An incident is opened for one or more establishments", .incident,
+            [
+                FieldSpec("title", .text, required: true), FieldSpec("establishments", .finessList, required: true),
+                FieldSpec("summary", .text),
+            ]),
+        spec(
+            "intrusion.started", "The attackers got in (often known late, often an interval)", .incident,
+            [
+                FieldSpec("description", .text, required: true), FieldSpec("vector", .text),
+            ]),
+        spec(
+            "attack.detected", "Someone noticed the attack", .incident,
+            [
+                FieldSpec("description", .text, required: true), FieldSpec("detectedBy", .text),
+                FieldSpec("establishments", .finessList),
+            ]),
+        spec(
+            "crisis_cell.activated", "A crisis cell is set up", .incident,
+            [
+                FieldSpec("description", .text), FieldSpec("level", .oneOf(["establishment", "group", "regional", "national"])),
+                FieldSpec("establishment", .finess),
+            ]),
+        spec(
+            "containment.action_taken", "A containment action", .incident,
+            [
+                FieldSpec(
+                    "action",
+                    .oneOf([
+                        "isolate_from_internet", "shut_down_servers", "suspend_accounts", "suspend_computer_access", "close_tool",
+                        "other",
+                    ]),
+                    required: true),
+                FieldSpec("description", .text, required: true), FieldSpec("establishments", .finessList),
+            ]),
+        spec(
+            "service.degraded", "A service of an establishment goes down or runs degraded", .incident,
+            [
+                FieldSpec("establishment", .finess, required: true), FieldSpec("service", .service, required: true),
+                FieldSpec("status", .oneOf(["down", "degraded"]), required: true), FieldSpec("capacityPercent", .percent),
+                FieldSpec("description", .text),
+            ]),
+        spec(
+            "service.restored", "A service is restored, partially (with its capacity) or fully", .incident,
+            [
+                FieldSpec("establishment", .finess, required: true), FieldSpec("service", .service, required: true),
+                FieldSpec("extent", .oneOf(["partial", "full"]), required: true), FieldSpec("capacityPercent", .percent),
+                FieldSpec("description", .text),
+            ]),
+        spec(
+            "care.impact_reported", "An effect on care: operations postponed, patients transferred, paper procedures", .incident,
+            [
+                FieldSpec("establishment", .finess, required: true),
+                FieldSpec(
+                    "kind",
+                    .oneOf(["operations_postponed", "patients_transferred", "paper_procedures", "appointments_by_phone", "other"]
+                    ),
+                    required: true),
+                FieldSpec("description", .text, required: true), FieldSpec("count", .count), FieldSpec("sharePercent", .percent),
+                FieldSpec("destination", .text), FieldSpec("specialty", .text),
+            ]),
+        spec(
+            "data.exfiltration_suspected", "Data may have been stolen", .incident,
+            [
+                FieldSpec("description", .text, required: true)
+            ]),
+        spec(
+            "data.exfiltration_confirmed", "Data were stolen: how many people, which data", .incident,
+            [
+                FieldSpec("description", .text, required: true), FieldSpec("peopleAffected", .count),
+                FieldSpec("dataCategories", .textList), FieldSpec("highRisk", .boolean),
+            ]),
+        spec(
+            "data.exfiltration_not_found", "No leak identified (for now)", .incident,
+            [
+                FieldSpec("description", .text, required: true)
+            ]),
+        spec(
+            "ransom.demanded", "The attackers ask for a ransom", .incident,
+            [
+                FieldSpec("description", .text), FieldSpec("amount", .amount), FieldSpec("currency", .currency),
+            ]),
         spec("ransom.absent", "No ransom was demanded", .incident, [FieldSpec("description", .text, required: true)]),
-        spec("claim.published", "The attackers claim the attack", .incident, [
-            FieldSpec("attacker", .text, required: true), FieldSpec("description", .text), FieldSpec("url", .text),
-        ]),
-        spec("complaint.filed", "A complaint to the police, the gendarmerie or the prosecutor", .incident, [
-            FieldSpec("filedWith", .oneOf(["police", "gendarmerie", "prosecutor"]), required: true),
-            FieldSpec("filedBy", .text, required: true), FieldSpec("place", .text), FieldSpec("reference", .text),
-        ]),
-        spec("authority.notified", "A declaration or report to an authority", .incident, [
-            FieldSpec("authority", .oneOf(authorities), required: true), FieldSpec("name", .text),
-            FieldSpec("reference", .text), FieldSpec("kind", .oneOf(["initial", "update", "final"])),
-            FieldSpec("description", .text),
-        ]),
-        spec("authority.investigation_opened", "An authority opens its own investigation", .incident, [
-            FieldSpec("authority", .oneOf(authorities), required: true), FieldSpec("description", .text),
-        ]),
-        spec("persons.notified", "The people concerned are informed", .incident, [
-            FieldSpec("description", .text, required: true), FieldSpec("count", .count), FieldSpec("channel", .text),
-        ]),
+        spec(
+            "claim.published", "The attackers claim the attack", .incident,
+            [
+                FieldSpec("attacker", .text, required: true), FieldSpec("description", .text), FieldSpec("url", .text),
+            ]),
+        spec(
+            "complaint.filed", "A complaint to the police, the gendarmerie or the prosecutor", .incident,
+            [
+                FieldSpec("filedWith", .oneOf(["police", "gendarmerie", "prosecutor"]), required: true),
+                FieldSpec("filedBy", .text, required: true), FieldSpec("place", .text), FieldSpec("reference", .text),
+            ]),
+        spec(
+            "authority.notified", "A declaration or report to an authority", .incident,
+            [
+                FieldSpec("authority", .oneOf(authorities), required: true), FieldSpec("name", .text),
+                FieldSpec("reference", .text), FieldSpec("kind", .oneOf(["initial", "update", "final"])),
+                FieldSpec("description", .text),
+            ]),
+        spec(
+            "authority.investigation_opened", "An authority opens its own investigation", .incident,
+            [
+                FieldSpec("authority", .oneOf(authorities), required: true), FieldSpec("description", .text),
+            ]),
+        spec(
+            "persons.notified", "The people concerned are informed", .incident,
+            [
+                FieldSpec("description", .text, required: true), FieldSpec("count", .count), FieldSpec("channel", .text),
+            ]),
         spec("incident.closed", "The incident is closed", .incident, [FieldSpec("summary", .text, required: true)]),
         spec("note.added", "A free note", .incident, [FieldSpec("text", .text, required: true)]),
         EventTypeSpec(
@@ -99,7 +140,8 @@ public enum Catalogue {
     ]
 
     private static func spec(_ type: String, _ summary: String, _ kind: StreamKind, _ fields: [FieldSpec]) -> EventTypeSpec {
-        EventTypeSpec(eventType: type, summary: summary, fields: fields, requiresReason: false, requiresOneOf: [], streamKind: kind)
+        EventTypeSpec(
+            eventType: type, summary: summary, fields: fields, requiresReason: false, requiresOneOf: [], streamKind: kind)
     }
 
     private static let byType: [String: EventTypeSpec] = Dictionary(uniqueKeysWithValues: all.map { ($0.eventType, $0) })

@@ -94,56 +94,70 @@ public enum IncidentEvent: Sendable, Hashable {
         let p = PayloadReader(payload)
         switch eventType {
         case "establishment.registered":
-            self = .establishmentRegistered(.init(
-                finess: p.text("finess")!, name: p.text("name")!, city: p.text("city")!, group: p.text("group"),
-                essentialOperator: p.bool("essentialOperator"), nis2Entity: p.text("nis2Entity")))
+            self = .establishmentRegistered(
+                .init(
+                    finess: p.text("finess")!, name: p.text("name")!, city: p.text("city")!, group: p.text("group"),
+                    essentialOperator: p.bool("essentialOperator"), nis2Entity: p.text("nis2Entity")))
         case "incident.opened":
-            self = .incidentOpened(.init(title: p.text("title")!, establishments: p.texts("establishments")!, summary: p.text("summary")))
+            self = .incidentOpened(
+                .init(title: p.text("title")!, establishments: p.texts("establishments")!, summary: p.text("summary")))
         case "intrusion.started":
             self = .intrusionStarted(.init(description: p.text("description")!, vector: p.text("vector")))
         case "attack.detected":
-            self = .attackDetected(.init(
-                description: p.text("description")!, detectedBy: p.text("detectedBy"), establishments: p.texts("establishments")))
+            self = .attackDetected(
+                .init(
+                    description: p.text("description")!, detectedBy: p.text("detectedBy"),
+                    establishments: p.texts("establishments")))
         case "crisis_cell.activated":
-            self = .crisisCellActivated(.init(
-                description: p.text("description"), level: p.text("level"), establishment: p.text("establishment")))
+            self = .crisisCellActivated(
+                .init(
+                    description: p.text("description"), level: p.text("level"), establishment: p.text("establishment")))
         case "containment.action_taken":
-            self = .containmentActionTaken(.init(
-                action: p.text("action")!, description: p.text("description")!, establishments: p.texts("establishments")))
+            self = .containmentActionTaken(
+                .init(
+                    action: p.text("action")!, description: p.text("description")!, establishments: p.texts("establishments")))
         case "service.degraded":
-            self = .serviceDegraded(.init(
-                establishment: p.text("establishment")!, service: p.text("service")!, status: p.text("status")!,
-                capacityPercent: p.double("capacityPercent"), description: p.text("description")))
+            self = .serviceDegraded(
+                .init(
+                    establishment: p.text("establishment")!, service: p.text("service")!, status: p.text("status")!,
+                    capacityPercent: p.double("capacityPercent"), description: p.text("description")))
         case "service.restored":
-            self = .serviceRestored(.init(
-                establishment: p.text("establishment")!, service: p.text("service")!, extent: p.text("extent")!,
-                capacityPercent: p.double("capacityPercent"), description: p.text("description")))
+            self = .serviceRestored(
+                .init(
+                    establishment: p.text("establishment")!, service: p.text("service")!, extent: p.text("extent")!,
+                    capacityPercent: p.double("capacityPercent"), description: p.text("description")))
         case "care.impact_reported":
-            self = .careImpactReported(.init(
-                establishment: p.text("establishment")!, kind: p.text("kind")!, description: p.text("description")!,
-                count: p.int("count"), sharePercent: p.double("sharePercent"), destination: p.text("destination"),
-                specialty: p.text("specialty")))
+            self = .careImpactReported(
+                .init(
+                    establishment: p.text("establishment")!, kind: p.text("kind")!, description: p.text("description")!,
+                    count: p.int("count"), sharePercent: p.double("sharePercent"), destination: p.text("destination"),
+                    specialty: p.text("specialty")))
         case "data.exfiltration_suspected":
             self = .exfiltrationSuspected(.init(description: p.text("description")!))
         case "data.exfiltration_confirmed":
-            self = .exfiltrationConfirmed(.init(
-                description: p.text("description")!, peopleAffected: p.int("peopleAffected"),
-                dataCategories: p.texts("dataCategories"), highRisk: p.bool("highRisk")))
+            self = .exfiltrationConfirmed(
+                .init(
+                    description: p.text("description")!, peopleAffected: p.int("peopleAffected"),
+                    dataCategories: p.texts("dataCategories"), highRisk: p.bool("highRisk")))
         case "data.exfiltration_not_found":
             self = .exfiltrationNotFound(.init(description: p.text("description")!))
         case "ransom.demanded":
-            self = .ransomDemanded(.init(description: p.text("description"), amount: p.double("amount"), currency: p.text("currency")))
+            self = .ransomDemanded(
+                .init(description: p.text("description"), amount: p.double("amount"), currency: p.text("currency")))
         case "ransom.absent":
             self = .ransomAbsent(.init(description: p.text("description")!))
         case "claim.published":
             self = .claimPublished(.init(attacker: p.text("attacker")!, description: p.text("description"), url: p.text("url")))
         case "complaint.filed":
-            self = .complaintFiled(.init(
-                filedWith: p.text("filedWith")!, filedBy: p.text("filedBy")!, place: p.text("place"), reference: p.text("reference")))
+            self = .complaintFiled(
+                .init(
+                    filedWith: p.text("filedWith")!, filedBy: p.text("filedBy")!, place: p.text("place"),
+                    reference: p.text("reference")))
         case "authority.notified":
-            self = .authorityNotified(.init(
-                authority: p.text("authority")!, name: p.text("name"), reference: p.text("reference"), kind: p.text("kind"),
-                description: p.text("description")))
+            self = .authorityNotified(
+                .init(
+                    authority: p.text("authority")!, name: p.text("name"), reference: p.text("reference"), kind: p.text("kind"),
+                    description: p.text("description")))
         case "authority.investigation_opened":
             self = .investigationOpened(.init(authority: p.text("authority")!, description: p.text("description")))
         case "persons.notified":
@@ -153,11 +167,12 @@ public enum IncidentEvent: Sendable, Hashable {
         case "note.added":
             self = .noteAdded(.init(text: p.text("text")!))
         case "event.corrected":
-            self = .eventCorrected(.init(
-                correctedEventId: UUID(text: p.text("correctedEventId")!)!, changes: payload["changes"]?.objectValue,
-                occurredAt: try payload["occurredAt"].map { (value) throws(EventStoreError) in
-                    try OccurredAt(json: value, path: "$.payload.occurredAt")
-                }))
+            self = .eventCorrected(
+                .init(
+                    correctedEventId: UUID(text: p.text("correctedEventId")!)!, changes: payload["changes"]?.objectValue,
+                    occurredAt: try payload["occurredAt"].map { (value) throws(EventStoreError) in
+                        try OccurredAt(json: value, path: "$.payload.occurredAt")
+                    }))
         case "event.retracted":
             self = .eventRetracted(.init(retractedEventId: UUID(text: p.text("retractedEventId")!)!))
         default:

@@ -91,7 +91,9 @@ public enum ObligationRules {
             }
             func hours(_ key: String) throws(EventStoreError) -> Double? {
                 guard let v = rule[key], v != .null else { return nil }
-                guard let n = v.numberValue?.doubleValue, n > 0 else { throw .invalid("\(path).\(key)", "expected a number of hours > 0") }
+                guard let n = v.numberValue?.doubleValue, n > 0 else {
+                    throw .invalid("\(path).\(key)", "expected a number of hours > 0")
+                }
                 return n
             }
             let day = try text("inForceFrom")
@@ -99,12 +101,15 @@ public enum ObligationRules {
                 let local = LocalDateTime(year: date.local.year, month: date.local.month, day: date.local.day)
             else { throw .invalid("\(path).inForceFrom", "expected a day like 2018-05-25") }
             guard let starts = try match("startsOn") else { throw .invalid("\(path).startsOn", "required") }
-            parsed.append(ObligationRule(
-                id: try text("id"), title: try text("title"), legalBasis: try text("legalBasis"), recipient: try text("recipient"),
-                startsOn: starts, satisfiedBy: try match("satisfiedBy"), deadlineHours: try hours("deadlineHours"),
-                alertAfterHours: try hours("alertAfterHours"), inForceFrom: Timestamp(local: local),
-                enabled: rule["enabled"]?.boolValue ?? true, appliesIfEstablishment: rule["appliesIfEstablishment"]?.stringValue,
-                startsAfterRule: rule["startsAfterRule"]?.stringValue))
+            parsed.append(
+                ObligationRule(
+                    id: try text("id"), title: try text("title"), legalBasis: try text("legalBasis"),
+                    recipient: try text("recipient"),
+                    startsOn: starts, satisfiedBy: try match("satisfiedBy"), deadlineHours: try hours("deadlineHours"),
+                    alertAfterHours: try hours("alertAfterHours"), inForceFrom: Timestamp(local: local),
+                    enabled: rule["enabled"]?.boolValue ?? true,
+                    appliesIfEstablishment: rule["appliesIfEstablishment"]?.stringValue,
+                    startsAfterRule: rule["startsAfterRule"]?.stringValue))
         }
         let ids = parsed.map(\.id)
         guard Set(ids).count == ids.count else { throw .invalid("\(source): $.rules", "rule ids must be unique") }

@@ -8,11 +8,14 @@ public enum PayloadValidator {
     /// of the wrong kind are refused.
     public static func validate(_ payload: JSONValue, eventType: String, path: String = "$.payload") throws(EventStoreError) {
         guard let spec = Catalogue.spec(for: eventType) else {
-            throw .invalid(path.replacingOccurrences(of: ".payload", with: ".eventType"), "unknown event type \"\(eventType)\" (see `ledger record --help`)")
+            throw .invalid(
+                path.replacingOccurrences(of: ".payload", with: ".eventType"),
+                "unknown event type \"\(eventType)\" (see `ledger record --help`)")
         }
         guard let members = payload.objectValue else { throw .invalid(path, "expected an object, got \(payload.typeName)") }
         for key in members.keys.sorted() where spec.field(key) == nil {
-            throw .invalid("\(path).\(key)", "unknown field for \(eventType) (fields: \(spec.fields.map(\.name).joined(separator: ", ")))")
+            throw .invalid(
+                "\(path).\(key)", "unknown field for \(eventType) (fields: \(spec.fields.map(\.name).joined(separator: ", ")))")
         }
         for field in spec.fields {
             guard let value = members[field.name] else {
@@ -30,7 +33,8 @@ public enum PayloadValidator {
     public static func isFINESS(_ text: String) -> Bool {
         let b = Array(text.utf8)
         guard b.count == 9, b[2...].allSatisfy(isDigit) else { return false }
-        return (isDigit(b[0]) && isDigit(b[1])) || (b[0] == UInt8(ascii: "2") && (b[1] == UInt8(ascii: "A") || b[1] == UInt8(ascii: "B")))
+        return (isDigit(b[0]) && isDigit(b[1]))
+            || (b[0] == UInt8(ascii: "2") && (b[1] == UInt8(ascii: "A") || b[1] == UInt8(ascii: "B")))
     }
 
     /// `^[a-z][a-z0-9_]{1,48}$`
@@ -64,7 +68,9 @@ public enum PayloadValidator {
             _ = try text()
         case .finess:
             let s = try text()
-            guard isFINESS(s) else { throw .invalid(path, "\"\(s)\" is not a FINESS number (9 characters: département, then 7 digits)") }
+            guard isFINESS(s) else {
+                throw .invalid(path, "\"\(s)\" is not a FINESS number (9 characters: département, then 7 digits)")
+            }
         case .service:
             let s = try text()
             guard isServiceId(s) else { throw .invalid(path, "\"\(s)\" is not a service id (snake_case)") }
@@ -131,7 +137,9 @@ public struct DomainRules: Sendable {
         try PayloadValidator.validate(event.payload, eventType: event.eventType, path: "\(path).payload")
         let spec = Catalogue.spec(for: event.eventType)!
         guard event.schemaVersion == Catalogue.schemaVersion else {
-            throw EventStoreError.invalid("\(path).schemaVersion", "\(event.eventType) is at schema version \(Catalogue.schemaVersion), not \(event.schemaVersion)")
+            throw EventStoreError.invalid(
+                "\(path).schemaVersion",
+                "\(event.eventType) is at schema version \(Catalogue.schemaVersion), not \(event.schemaVersion)")
         }
         guard streamId.hasPrefix(spec.streamKind.prefix), streamId.count > spec.streamKind.prefix.count else {
             throw EventStoreError.invalid(
@@ -151,7 +159,8 @@ public struct DomainRules: Sendable {
                 throw EventStoreError.invalid("\(path).payload.\(key)", "no earlier event has id \(text)")
             }
             guard target.streamId == streamId else {
-                throw EventStoreError.invalid("\(path).payload.\(key)", "event \(text) belongs to \(target.streamId), not \(streamId)")
+                throw EventStoreError.invalid(
+                    "\(path).payload.\(key)", "event \(text) belongs to \(target.streamId), not \(streamId)")
             }
             guard key == "correctedEventId" else { continue }
             guard target.eventType != "event.corrected", target.eventType != "event.retracted",
@@ -164,7 +173,9 @@ public struct DomainRules: Sendable {
             for (field, value) in event.payload["changes"]?.objectValue ?? [:] {
                 guard let fieldSpec = targetSpec.field(field) else {
                     throw EventStoreError.invalid(
-                        "\(path).payload.changes.\(field)", "unknown field for \(target.eventType) (fields: \(targetSpec.fields.map(\.name).joined(separator: ", ")))")
+                        "\(path).payload.changes.\(field)",
+                        "unknown field for \(target.eventType) (fields: \(targetSpec.fields.map(\.name).joined(separator: ", ")))"
+                    )
                 }
                 try PayloadValidator.check(value, fieldSpec.kind, path: "\(path).payload.changes.\(field)")
             }

@@ -8,7 +8,8 @@ public enum TimeExpression {
     public static func occurredAt(_ text: String) -> OccurredAt? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if let slash = trimmed.firstIndex(of: "/") {
-            guard let from = occurredAt(String(trimmed[..<slash])), let to = occurredAt(String(trimmed[trimmed.index(after: slash)...]))
+            guard let from = occurredAt(String(trimmed[..<slash])),
+                let to = occurredAt(String(trimmed[trimmed.index(after: slash)...]))
             else { return nil }
             let end = Timestamp(microseconds: to.latest, offsetSeconds: to.start.offsetSeconds)
             return OccurredAt(precision: .interval, start: from.start, end: end)

@@ -38,10 +38,13 @@ extension Ledger {
                 from: input, defaultStream: stream, defaultActor: defaultActor(actor), expected: expected)
             let results = try store.appendAtomically(requests)
             for result in results {
-                let range = result.positions.count == 1
+                let range =
+                    result.positions.count == 1
                     ? "position \(result.positions[0])" : "positions \(result.positions.first!)-\(result.positions.last!)"
                 let verb = result.wasAlreadyStored ? "already stored" : "appended"
-                print("\(verb) \(result.positions.count) event(s) to \(result.streamId): \(range), stream version \(result.streamVersion)")
+                print(
+                    "\(verb) \(result.positions.count) event(s) to \(result.streamId): \(range), stream version \(result.streamVersion)"
+                )
             }
         }
     }
@@ -72,7 +75,8 @@ struct IncidentIntake {
             }
             guard let streamId = parsed.streamId ?? defaultStream else {
                 throw CLIError(
-                    "\(input.name)\(item.location): \(item.path).streamId: required (or give --stream)", exitCode: CLIError.invalidInput)
+                    "\(input.name)\(item.location): \(item.path).streamId: required (or give --stream)",
+                    exitCode: CLIError.invalidInput)
             }
             var event = parsed.event
             event.eventId = event.eventId ?? UUID()
@@ -124,7 +128,8 @@ struct InputEvents {
         if let whole = try? JSONParser.parse(data) {
             switch whole {
             case .array(let elements):
-                return InputEvents(name: name, items: elements.enumerated().map { Item(json: $1, path: "$[\($0)]", location: "") })
+                return InputEvents(
+                    name: name, items: elements.enumerated().map { Item(json: $1, path: "$[\($0)]", location: "") })
             default:
                 return InputEvents(name: name, items: [Item(json: whole, path: "$", location: "")])
             }

@@ -19,7 +19,8 @@ extension Ledger {
         func run() throws {
             let directory = dataDir ?? NSTemporaryDirectory() + "ledger-demo-" + UUID().uuidString.prefix(8)
             if FileManager.default.fileExists(atPath: directory + "/data.mdb") {
-                throw CLIError("\(directory): already holds a ledger; the demo needs a fresh one", exitCode: CLIError.ledgerProblem)
+                throw CLIError(
+                    "\(directory): already holds a ledger; the demo needs a fresh one", exitCode: CLIError.ledgerProblem)
             }
             let clock = ManualClock(0)
             var configuration = EventStoreConfiguration()
@@ -29,12 +30,14 @@ extension Ledger {
             let queries = LedgerQueries(store: store)
             let book = try queries.fullBook(at: .now)
             var out = "== Loaded \(loaded.events) events into \(directory)\n"
-            out += "   \(book.incidents.count) incidents, \(book.establishments.count) establishments, \(loaded.actors.count) actors, "
+            out +=
+                "   \(book.incidents.count) incidents, \(book.establishments.count) establishments, \(loaded.actors.count) actors, "
             out += "recorded from \(loaded.first.inZone().humanReadable) to \(loaded.last.inZone().humanReadable)\n\n"
 
             out += "== Current state of every incident (ledger state)\n"
             for s in try queries.states(at: .now) {
-                out += "   \(s.incidentId.padding(toLength: 32, withPad: " ", startingAt: 0)) \(s.phase.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0))"
+                out +=
+                    "   \(s.incidentId.padding(toLength: 32, withPad: " ", startingAt: 0)) \(s.phase.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0))"
                 out += "\(s.servicesNotNormal.count) services not normal, \(s.factCount) facts\n"
             }
 
@@ -68,18 +71,24 @@ extension Ledger {
                 for (label, time) in [("then", QueryTime(knownAt: before)), ("now ", QueryTime.now)] {
                     let state = try queries.states(incident: fact.streamId, at: time)[0]
                     let facts = state.flattened
-                    out += "   \(label): " + revision.changedFields.map { field in
-                        field == "occurredAt" ? "occurredAt of \(fact.eventType) = \(describe(try? queries.fullBook(at: time).fact(fact.eventId)))"
-                            : "\(field) = \((try? queries.fullBook(at: time).fact(fact.eventId)?.payload[field]).flatMap { $0 }.map(CanonicalJSON.string) ?? "-")"
-                    }.joined(separator: ", ") + "; phase \(facts["phase"]!)\n"
+                    out +=
+                        "   \(label): "
+                        + revision.changedFields.map { field in
+                            field == "occurredAt"
+                                ? "occurredAt of \(fact.eventType) = \(describe(try? queries.fullBook(at: time).fact(fact.eventId)))"
+                                : "\(field) = \((try? queries.fullBook(at: time).fact(fact.eventId)?.payload[field]).flatMap { $0 }.map(CanonicalJSON.string) ?? "-")"
+                        }.joined(separator: ", ") + "; phase \(facts["phase"]!)\n"
                 }
             }
 
             // As of a time inside an interval: a fact that was only possible then.
-            if let interval = book.incidents.values.joined().first(where: { $0.eventType == "intrusion.started" && $0.occurredAt.precision == .interval }) {
+            if let interval = book.incidents.values.joined().first(where: {
+                $0.eventType == "intrusion.started" && $0.occurredAt.precision == .interval
+            }) {
                 let middle = (interval.occurredAt.earliest + interval.occurredAt.latest) / 2
                 let state = try queries.states(incident: interval.streamId, at: QueryTime(asOf: middle))[0]
-                out += "\n== As of \(Timestamp(microseconds: middle).inZone().humanReadable) (--as-of), \(interval.streamId) was:\n"
+                out +=
+                    "\n== As of \(Timestamp(microseconds: middle).inZone().humanReadable) (--as-of), \(interval.streamId) was:\n"
                 out += "   phase \(state.phase.rawValue); intrusion \(TimelineRendering.describe(interval.occurredAt))"
                 out += state.intrusion?.possible == true ? ": possible, not certain at that time\n" : "\n"
                 out += "   \(state.factCount) facts had (possibly) happened, \(state.possibleCount) of them only possibly\n"
@@ -101,7 +110,8 @@ extension Ledger {
 
             let report = try store.verify()
             out += "\n== Verify: "
-            out += report.isValid
+            out +=
+                report.isValid
                 ? "\(report.eventsChecked) events and \(report.indexEntriesChecked) index entries check out; head hash \(report.headHash)\n"
                 : "FAILED: \(report.problem!)\n"
             out += "\nTry: ledger state --data-dir \(directory) --incident incident:aphp-2021-09 --known-at 2021-09-15\n"
@@ -132,7 +142,9 @@ enum DemoLoader {
 
     static func load(_ path: String, into store: EventStore, clock: ManualClock) throws -> Loaded {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw CLIError("\(path): no such file (run the demo from the repository's top folder, or give --dataset)", exitCode: CLIError.invalidInput)
+            throw CLIError(
+                "\(path): no such file (run the demo from the repository's top folder, or give --dataset)",
+                exitCode: CLIError.invalidInput)
         }
         var loaded = Loaded()
         for (number, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() {
@@ -144,10 +156,13 @@ enum DemoLoader {
             guard let text = json["recordAt"]?.stringValue, let recordAt = Timestamp(rfc3339: text) else {
                 throw CLIError("\(location): $.recordAt: expected an RFC 3339 time", exitCode: CLIError.invalidInput)
             }
-            guard let event = json["event"] else { throw CLIError("\(location): $.event: required", exitCode: CLIError.invalidInput) }
+            guard let event = json["event"] else {
+                throw CLIError("\(location): $.event: required", exitCode: CLIError.invalidInput)
+            }
             clock.set(recordAt.microseconds)
             let input = InputEvents(name: location, items: [InputEvents.Item(json: event, path: "$.event", location: "")])
-            let requests = try IncidentIntake(store: store).requests(from: input, defaultStream: nil, defaultActor: "demo", expected: .any)
+            let requests = try IncidentIntake(store: store).requests(
+                from: input, defaultStream: nil, defaultActor: "demo", expected: .any)
             _ = try store.appendAtomically(requests)
             loaded.events += 1
             loaded.actors.insert(event["actor"]?.stringValue ?? "demo")

@@ -34,7 +34,9 @@ extension Ledger {
                 let (event, stream) = try parse(line, number, actor: actorName)
                 if let id = event.eventId {
                     guard seen[id] == nil else {
-                        throw CLIError("\(file) line \(number): $.eventId: \(id.lowercasedString) appears twice in the file", exitCode: CLIError.conflict)
+                        throw CLIError(
+                            "\(file) line \(number): $.eventId: \(id.lowercasedString) appears twice in the file",
+                            exitCode: CLIError.conflict)
                     }
                     seen[id] = DomainRules.Target(streamId: stream, eventType: event.eventType)
                 }
@@ -76,7 +78,9 @@ extension Ledger {
             print("imported \(count) events in \(batches) batches: positions \(first ?? 0)-\(last)")
         }
 
-        private func parse(_ line: UnsafeRawBufferPointer, _ number: Int, actor actorName: String) throws -> (ProposedEvent, String) {
+        private func parse(_ line: UnsafeRawBufferPointer, _ number: Int, actor actorName: String) throws -> (
+            ProposedEvent, String
+        ) {
             let json: JSONValue
             do { json = try JSONParser.parse(line) } catch {
                 throw CLIError("\(file) line \(number): \(error)", exitCode: CLIError.invalidInput)

@@ -15,7 +15,8 @@ struct Ledger: ParsableCommand {
             6 storage or I/O failure.
             """,
         subcommands: [
-            Init.self, Record.self, Append.self, Import.self, Read.self, State.self, Timeline.self, Deadlines.self, Audit.self, Verify.self,
+            Init.self, Record.self, Append.self, Import.self, Read.self, State.self, Timeline.self, Deadlines.self, Audit.self,
+            Verify.self,
             Stats.self, Rebuild.self, Demo.self,
         ]
     )

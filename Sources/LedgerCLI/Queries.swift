@@ -6,7 +6,9 @@ import Projections
 
 /// The two times every query takes.
 struct QueryOptions: ParsableArguments {
-    @Option(name: .long, help: "The world as it was at this time: facts that had happened by then (ISO 8601, Paris local time, a day or a month).")
+    @Option(
+        name: .long,
+        help: "The world as it was at this time: facts that had happened by then (ISO 8601, Paris local time, a day or a month).")
     var asOf: String?
     @Option(name: .long, help: "What the ledger held at this time: events recorded by then.")
     var knownAt: String?
@@ -15,7 +17,9 @@ struct QueryOptions: ParsableArguments {
         func instant(_ text: String?, _ flag: String) throws -> Int64? {
             guard let text else { return nil }
             guard let value = TimeExpression.queryInstant(text) else {
-                throw CLIError("\(flag): \"\(text)\" is not a time (try 2021-09-14, 2021-09-14T10:00 or 2021-09-14T10:00:00+02:00)", exitCode: CLIError.usage)
+                throw CLIError(
+                    "\(flag): \"\(text)\" is not a time (try 2021-09-14, 2021-09-14T10:00 or 2021-09-14T10:00:00+02:00)",
+                    exitCode: CLIError.usage)
             }
             return value
         }
@@ -52,7 +56,8 @@ func summaryJSON(_ s: FactSummary) -> JSONValue {
 
 extension Ledger {
     struct State: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The current state of each incident (or one), at a chosen time.")
+        static let configuration = CommandConfiguration(
+            abstract: "The current state of each incident (or one), at a chosen time.")
         @OptionGroup var ledger: LedgerOptions
         @OptionGroup var time: QueryOptions
         @Option(name: .long, help: "Only this incident stream.") var incident: String?
@@ -71,26 +76,34 @@ extension Ledger {
             if states.isEmpty { out += "no incident\n" }
             for s in states {
                 out += "\(s.incidentId): \(s.title)\n  phase: \(s.phase.rawValue)"
-                out += s.possibleCount > 0 ? " (\(s.factCount) facts, \(s.possibleCount) only possible at that time)\n" : " (\(s.factCount) facts)\n"
+                out +=
+                    s.possibleCount > 0
+                    ? " (\(s.factCount) facts, \(s.possibleCount) only possible at that time)\n" : " (\(s.factCount) facts)\n"
                 let hit = s.establishments.map { names[$0].map { "\($0.name) (\($0.finess))" } ?? $0 }
                 if !hit.isEmpty { out += "  establishments: \(hit.joined(separator: ", "))\n" }
                 for (label, fact) in [
-                    ("intrusion", s.intrusion), ("detected", s.detectedAt), ("crisis cell", s.crisisCell), ("contained", s.containedAt),
+                    ("intrusion", s.intrusion), ("detected", s.detectedAt), ("crisis cell", s.crisisCell),
+                    ("contained", s.containedAt),
                     ("closed", s.closedAt),
                 ] {
-                    if let fact { out += "  \(label): \(TimelineRendering.describe(fact.occurredAt))\(fact.possible ? " (possible)" : "")\n" }
+                    if let fact {
+                        out += "  \(label): \(TimelineRendering.describe(fact.occurredAt))\(fact.possible ? " (possible)" : "")\n"
+                    }
                 }
                 if !s.servicesNotNormal.isEmpty {
                     out += "  services not working normally:\n"
                     for c in s.servicesNotNormal {
                         let name = names[c.establishment]?.name ?? c.establishment
-                        out += "    \(name) / \(Services.label(c.service)): \(c.status.rawValue.replacingOccurrences(of: "_", with: " "))"
+                        out +=
+                            "    \(name) / \(Services.label(c.service)): \(c.status.rawValue.replacingOccurrences(of: "_", with: " "))"
                         out += (c.status == .down ? "" : c.capacityPercent.map { " (\(Int($0)) %)" } ?? "")
                         out += " since \(c.since.inZone().humanReadable)\n"
                     }
                 }
                 if !s.servicesRestored.isEmpty {
-                    out += "  services restored: " + s.servicesRestored.map { Services.label($0.service) }.joined(separator: ", ") + "\n"
+                    out +=
+                        "  services restored: " + s.servicesRestored.map { Services.label($0.service) }.joined(separator: ", ")
+                        + "\n"
                 }
                 let lists: [(String, [FactSummary])] = [
                     ("data", s.dataBreach), ("ransom", s.ransom), ("claims", s.claims), ("complaints", s.complaints),
@@ -100,7 +113,8 @@ extension Ledger {
                 for (label, list) in lists where !list.isEmpty {
                     out += "  \(label):\n"
                     for item in list {
-                        out += "    - \(item.summary) [\(TimelineRendering.describe(item.occurredAt))]\(item.corrected ? " (corrected)" : "")\n"
+                        out +=
+                            "    - \(item.summary) [\(TimelineRendering.describe(item.occurredAt))]\(item.corrected ? " (corrected)" : "")\n"
                     }
                 }
                 out += "\n"
@@ -111,8 +125,10 @@ extension Ledger {
         func stateJSON(_ s: IncidentState) -> JSONValue {
             func condition(_ c: ServiceCondition) -> JSONValue {
                 .object([
-                    "establishment": .string(c.establishment), "service": .string(c.service), "status": .string(c.status.rawValue),
-                    "capacityPercent": number(c.capacityPercent), "since": .string(c.since.rfc3339), "possible": .bool(c.possible),
+                    "establishment": .string(c.establishment), "service": .string(c.service),
+                    "status": .string(c.status.rawValue),
+                    "capacityPercent": number(c.capacityPercent), "since": .string(c.since.rfc3339),
+                    "possible": .bool(c.possible),
                 ])
             }
             var m: [String: JSONValue] = [
@@ -123,7 +139,8 @@ extension Ledger {
                 "facts": .number(JSONNumber(s.factCount)), "possibleFacts": .number(JSONNumber(s.possibleCount)),
             ]
             for (key, fact) in [
-                ("intrusion", s.intrusion), ("detected", s.detectedAt), ("crisisCell", s.crisisCell), ("contained", s.containedAt),
+                ("intrusion", s.intrusion), ("detected", s.detectedAt), ("crisisCell", s.crisisCell),
+                ("contained", s.containedAt),
                 ("closed", s.closedAt),
             ] {
                 m[key] = fact.map(summaryJSON) ?? .null
@@ -153,7 +170,8 @@ extension Ledger {
 
         func validate() throws {
             guard PayloadValidator.isFINESS(hospital) else {
-                throw ValidationError("--hospital: \"\(hospital)\" is not a FINESS number (9 characters: département, then 7 digits)")
+                throw ValidationError(
+                    "--hospital: \"\(hospital)\" is not a FINESS number (9 characters: département, then 7 digits)")
             }
             guard (20...400).contains(width) else { throw ValidationError("--width must be between 20 and 400") }
         }
@@ -164,7 +182,11 @@ extension Ledger {
             let text: String
             switch format {
             case .text:
-                text = time.header() + (timelines.isEmpty ? "no incident touches \(hospital)\n" : timelines.map { TimelineRendering.terminal($0, width: width) }.joined(separator: "\n"))
+                text =
+                    time.header()
+                    + (timelines.isEmpty
+                        ? "no incident touches \(hospital)\n"
+                        : timelines.map { TimelineRendering.terminal($0, width: width) }.joined(separator: "\n"))
             case .json: text = CanonicalJSON.string(.array(timelines.map(TimelineRendering.json))) + "\n"
             case .svg:
                 guard let first = timelines.first else {
@@ -209,7 +231,9 @@ extension Ledger {
             let store = try ledger.openStore()
             let all = try LedgerQueries(store: store).deadlines(incident: incident, rules: ruleSet, at: try time.queryTime())
             if format == .json {
-                write(CanonicalJSON.string(.array(all.flatMap { entry in entry.clocks.map { clockJSON($0, entry.incident) } })) + "\n")
+                write(
+                    CanonicalJSON.string(.array(all.flatMap { entry in entry.clocks.map { clockJSON($0, entry.incident) } }))
+                        + "\n")
                 return
             }
             var out = time.header()
@@ -217,12 +241,14 @@ extension Ledger {
                 out += "\(incident)\n"
                 if clocks.isEmpty { out += "  no obligation applies yet\n" }
                 for c in clocks {
-                    out += "  \(c.status.rawValue.uppercased().replacingOccurrences(of: "_", with: " ").padding(toLength: 15, withPad: " ", startingAt: 0))"
+                    out +=
+                        "  \(c.status.rawValue.uppercased().replacingOccurrences(of: "_", with: " ").padding(toLength: 15, withPad: " ", startingAt: 0))"
                     out += "\(c.rule.title) (\(c.rule.legalBasis), to \(c.rule.recipient))\n"
                     out += "                 started \(TimelineRendering.describe(c.startedAt))"
                     if let deadline = c.deadline { out += ", deadline \(deadline.inZone().humanReadable)" }
                     if let done = c.satisfiedAt { out += ", done \(TimelineRendering.describe(done))" }
-                    out += ", \(TimelineRendering.formatHours(c.elapsedHours)) \(c.satisfiedAt == nil ? "elapsed" : "after the start")\n"
+                    out +=
+                        ", \(TimelineRendering.formatHours(c.elapsedHours)) \(c.satisfiedAt == nil ? "elapsed" : "after the start")\n"
                 }
             }
             write(out)
@@ -231,7 +257,8 @@ extension Ledger {
         func clockJSON(_ c: ObligationClock, _ incident: String) -> JSONValue {
             .object([
                 "incident": .string(incident), "rule": .string(c.rule.id), "title": .string(c.rule.title),
-                "legalBasis": .string(c.rule.legalBasis), "recipient": .string(c.rule.recipient), "status": .string(c.status.rawValue),
+                "legalBasis": .string(c.rule.legalBasis), "recipient": .string(c.rule.recipient),
+                "status": .string(c.status.rawValue),
                 "startedBy": .string(c.startedBy.lowercasedString), "startedAt": c.startedAt.json,
                 "deadline": c.deadline.map { .string($0.inZone().rfc3339) } ?? .null,
                 "satisfiedBy": c.satisfiedBy.map { .string($0.lowercasedString) } ?? .null,
@@ -275,7 +302,8 @@ extension Ledger {
                     out += "  changed \(change.field): \(change.before ?? "(none)") -> \(change.after ?? "(none)")\n"
                 }
                 for revision in e.laterRevisions {
-                    out += "  later \(revision.kind.rawValue) by \(revision.actor) at #\(revision.position) (\(revision.recordedAt.inZone().humanReadable)): \(revision.reason)\n"
+                    out +=
+                        "  later \(revision.kind.rawValue) by \(revision.actor) at #\(revision.position) (\(revision.recordedAt.inZone().humanReadable)): \(revision.reason)\n"
                 }
             }
             write(out)
@@ -283,14 +311,26 @@ extension Ledger {
 
         func entryJSON(_ e: AuditEntry) -> JSONValue {
             .object([
-                "position": .number(JSONNumber(lexeme: Substring(String(e.position)))!), "eventId": .string(e.eventId.lowercasedString),
-                "streamId": .string(e.streamId), "eventType": .string(e.eventType), "recordedAt": .string(e.recordedAt.rfc3339Micros),
+                "position": .number(JSONNumber(lexeme: Substring(String(e.position)))!),
+                "eventId": .string(e.eventId.lowercasedString),
+                "streamId": .string(e.streamId), "eventType": .string(e.eventType),
+                "recordedAt": .string(e.recordedAt.rfc3339Micros),
                 "actor": .string(e.actor), "source": .string(e.source), "reason": e.reason.map { .string($0) } ?? .null,
                 "summary": .string(e.summary), "target": e.target.map { .string($0.lowercasedString) } ?? .null,
-                "changes": .array(e.changes.map { .object(["field": .string($0.field), "before": $0.before.map { .string($0) } ?? .null, "after": $0.after.map { .string($0) } ?? .null]) }),
-                "laterRevisions": .array(e.laterRevisions.map {
-                    .object(["kind": .string($0.kind.rawValue), "eventId": .string($0.eventId.lowercasedString), "actor": .string($0.actor), "reason": .string($0.reason)])
-                }),
+                "changes": .array(
+                    e.changes.map {
+                        .object([
+                            "field": .string($0.field), "before": $0.before.map { .string($0) } ?? .null,
+                            "after": $0.after.map { .string($0) } ?? .null,
+                        ])
+                    }),
+                "laterRevisions": .array(
+                    e.laterRevisions.map {
+                        .object([
+                            "kind": .string($0.kind.rawValue), "eventId": .string($0.eventId.lowercasedString),
+                            "actor": .string($0.actor), "reason": .string($0.reason),
+                        ])
+                    }),
             ])
         }
     }
@@ -301,7 +341,9 @@ extension Ledger {
 
         func run() throws {
             let index = try LedgerQueries(store: try ledger.openStore()).rebuild()
-            print("rebuilt the incident index from \(index.checkpoint) events: \(index.incidents.count) incidents, \(index.establishments().count) establishments")
+            print(
+                "rebuilt the incident index from \(index.checkpoint) events: \(index.incidents.count) incidents, \(index.establishments().count) establishments"
+            )
         }
     }
 }

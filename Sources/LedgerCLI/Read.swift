@@ -88,13 +88,16 @@ struct EventPrinter {
         switch format {
         case .table:
             if count == 0 {
-                buffer += pad("POS", 7) + pad("RECORDED (PARIS)", 26) + pad("STREAM@VERSION", 36) + pad("TYPE", 30)
+                buffer +=
+                    pad("POS", 7) + pad("RECORDED (PARIS)", 26) + pad("STREAM@VERSION", 36) + pad("TYPE", 30)
                     + pad("OCCURRED (PARIS)", 36) + "ACTOR\n"
             }
-            let occurred = event.occurredAt.precision == .interval
+            let occurred =
+                event.occurredAt.precision == .interval
                 ? "\(event.occurredAt.start.inZone().humanReadable.prefix(10))..\(event.occurredAt.end!.inZone().humanReadable.prefix(10))"
                 : "\(event.occurredAt.start.inZone().humanReadable) (\(event.occurredAt.precision.rawValue))"
-            buffer += pad(String(event.position), 7) + pad(event.recordedAt.inZone().humanReadable, 26)
+            buffer +=
+                pad(String(event.position), 7) + pad(event.recordedAt.inZone().humanReadable, 26)
                 + pad("\(event.streamId)@\(event.streamVersion)", 36) + pad(event.eventType, 30) + pad(occurred, 36)
                 + event.actor + "\n"
         case .json:

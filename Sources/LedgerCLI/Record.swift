@@ -14,9 +14,11 @@ extension Ledger {
                 """,
             discussion: "Times: ISO 8601 with an offset, local Europe/Paris time (2024-01-15 01:20), a day (2024-01-15), "
                 + "a month (2024-01) or an interval (2021-06-01/2021-09-12). Lists are comma-separated.\n\nEvent types and their fields "
-                + "(* required):\n" + Catalogue.all.map { spec in
+                + "(* required):\n"
+                + Catalogue.all.map { spec in
                     "  \(spec.eventType): \(spec.summary)\n"
-                        + spec.fields.map { "      \($0.name)\($0.required ? "*" : ""): \($0.kind.summary)" }.joined(separator: "\n")
+                        + spec.fields.map { "      \($0.name)\($0.required ? "*" : ""): \($0.kind.summary)" }.joined(
+                            separator: "\n")
                         + (spec.requiresReason ? "\n      (--reason is required)" : "")
                 }.joined(separator: "\n"))
 
@@ -40,10 +42,14 @@ extension Ledger {
                     exitCode: CLIError.usage)
             }
             guard let expected = ExpectedVersion(expectedVersion) else {
-                throw CLIError("--expected-version: \"\(expectedVersion)\" is not any, no-stream, stream-exists or a number", exitCode: CLIError.usage)
+                throw CLIError(
+                    "--expected-version: \"\(expectedVersion)\" is not any, no-stream, stream-exists or a number",
+                    exitCode: CLIError.usage)
             }
             guard let occurred = TimeExpression.occurredAt(at) else {
-                throw CLIError("--at: \"\(at)\" is not a time (try 2024-01-15T01:20:00+01:00, 2024-01-15 01:20, 2024-01-15, 2024-01 or 2021-06-01/2021-09-12)", exitCode: CLIError.usage)
+                throw CLIError(
+                    "--at: \"\(at)\" is not a time (try 2024-01-15T01:20:00+01:00, 2024-01-15 01:20, 2024-01-15, 2024-01 or 2021-06-01/2021-09-12)",
+                    exitCode: CLIError.usage)
             }
             var payload: [String: JSONValue] = [:]
             for assignment in fields {
@@ -82,13 +88,17 @@ extension Ledger {
 
         /// Converts a flag value by the field's kind; the payload rules then check it like any other input.
         private func value(_ text: String, _ field: FieldSpec) throws -> JSONValue {
-            func fail(_ why: String) -> CLIError { CLIError("--set \(field.name)=\(text): \(why)", exitCode: CLIError.invalidInput) }
+            func fail(_ why: String) -> CLIError {
+                CLIError("--set \(field.name)=\(text): \(why)", exitCode: CLIError.invalidInput)
+            }
             switch field.kind {
             case .text, .finess, .service, .currency, .eventId, .oneOf: return .string(text)
             case .finessList, .textList:
                 return .array(text.split(separator: ",").map { .string($0.trimmingCharacters(in: .whitespaces)) })
             case .percent, .amount, .count:
-                guard let number = JSONNumber(lexeme: Substring(text)), Double(text) != nil else { throw fail("expected a number") }
+                guard let number = JSONNumber(lexeme: Substring(text)), Double(text) != nil else {
+                    throw fail("expected a number")
+                }
                 return .number(number)
             case .boolean:
                 guard let b = Bool(text) else { throw fail("expected true or false") }

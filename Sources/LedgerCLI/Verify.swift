@@ -13,7 +13,9 @@ extension Ledger {
             if let problem = report.problem {
                 throw CLIError("verification failed: \(problem.description)", exitCode: CLIError.verifyFailed)
             }
-            print("verified \(report.eventsChecked) events and \(report.indexEntriesChecked) index entries; head hash \(report.headHash)")
+            print(
+                "verified \(report.eventsChecked) events and \(report.indexEntriesChecked) index entries; head hash \(report.headHash)"
+            )
         }
     }
 

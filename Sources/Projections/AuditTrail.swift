@@ -57,23 +57,34 @@ public enum AuditTrail {
             let facts = book.incidents[stream]!
             var items: [(position: UInt64, make: ([StateChange]) -> AuditEntry)] = []
             for fact in facts where time.asOf == nil || fact.occurredAt.isPossible(by: time.asOf!) {
-                items.append((fact.position, { changes in
-                    AuditEntry(
-                        position: fact.position, eventId: fact.eventId, streamId: stream, eventType: fact.eventType,
-                        recordedAt: fact.recordedAt, actor: fact.actor, source: fact.source, reason: fact.reason,
-                        summary: FactSummary.describe(fact), target: nil, changes: changes, laterRevisions: fact.revisions)
-                }))
+                items.append(
+                    (
+                        fact.position,
+                        { changes in
+                            AuditEntry(
+                                position: fact.position, eventId: fact.eventId, streamId: stream, eventType: fact.eventType,
+                                recordedAt: fact.recordedAt, actor: fact.actor, source: fact.source, reason: fact.reason,
+                                summary: FactSummary.describe(fact), target: nil, changes: changes, laterRevisions: fact.revisions
+                            )
+                        }
+                    ))
                 for revision in fact.revisions {
-                    items.append((revision.position, { changes in
-                        let what = revision.kind == .retracted
-                            ? "retracts: \(FactSummary.describe(fact))"
-                            : "corrects \(revision.changedFields.joined(separator: ", ")) of: \(FactSummary.describe(fact))"
-                        return AuditEntry(
-                            position: revision.position, eventId: revision.eventId, streamId: stream,
-                            eventType: revision.kind == .retracted ? "event.retracted" : "event.corrected",
-                            recordedAt: revision.recordedAt, actor: revision.actor, source: revision.source, reason: revision.reason,
-                            summary: what, target: fact.eventId, changes: changes, laterRevisions: [])
-                    }))
+                    items.append(
+                        (
+                            revision.position,
+                            { changes in
+                                let what =
+                                    revision.kind == .retracted
+                                    ? "retracts: \(FactSummary.describe(fact))"
+                                    : "corrects \(revision.changedFields.joined(separator: ", ")) of: \(FactSummary.describe(fact))"
+                                return AuditEntry(
+                                    position: revision.position, eventId: revision.eventId, streamId: stream,
+                                    eventType: revision.kind == .retracted ? "event.retracted" : "event.corrected",
+                                    recordedAt: revision.recordedAt, actor: revision.actor, source: revision.source,
+                                    reason: revision.reason,
+                                    summary: what, target: fact.eventId, changes: changes, laterRevisions: [])
+                            }
+                        ))
                 }
             }
             for item in items.sorted(by: { $0.position < $1.position }) {
@@ -91,10 +102,11 @@ public enum AuditTrail {
         for fact in book.registrations where filter.incident == nil || filter.incident == fact.streamId {
             if let actor = filter.actor, fact.actor != actor { continue }
             if let since = filter.since, fact.recordedAt.microseconds < since { continue }
-            entries.append(AuditEntry(
-                position: fact.position, eventId: fact.eventId, streamId: fact.streamId, eventType: fact.eventType,
-                recordedAt: fact.recordedAt, actor: fact.actor, source: fact.source, reason: fact.reason,
-                summary: FactSummary.describe(fact), target: nil, changes: [], laterRevisions: []))
+            entries.append(
+                AuditEntry(
+                    position: fact.position, eventId: fact.eventId, streamId: fact.streamId, eventType: fact.eventType,
+                    recordedAt: fact.recordedAt, actor: fact.actor, source: fact.source, reason: fact.reason,
+                    summary: FactSummary.describe(fact), target: nil, changes: [], laterRevisions: []))
         }
         return entries.sorted { $0.position < $1.position }
     }

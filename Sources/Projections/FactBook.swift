@@ -68,17 +68,21 @@ public struct FactBook: Sendable, Equatable {
             incidents[location.streamId]![location.index].apply(revision(.retracted, recorded, before: [:], after: [:]))
         default:
             let fact = Fact(recorded, event: event)
-            locations[recorded.eventId] = Location(streamId: recorded.streamId, index: incidents[recorded.streamId, default: []].count)
+            locations[recorded.eventId] = Location(
+                streamId: recorded.streamId, index: incidents[recorded.streamId, default: []].count)
             incidents[recorded.streamId, default: []].append(fact)
         }
     }
 
-    private func revision(_ kind: Revision.Kind, _ recorded: RecordedEvent, before: [String: JSONValue], after: [String: JSONValue])
+    private func revision(
+        _ kind: Revision.Kind, _ recorded: RecordedEvent, before: [String: JSONValue], after: [String: JSONValue]
+    )
         -> Revision
     {
         Revision(
             kind: kind, eventId: recorded.eventId, position: recorded.position, recordedAt: recorded.recordedAt,
-            actor: recorded.actor, source: recorded.source, reason: recorded.reason ?? "", changedFields: after.keys.sorted(), before: before, after: after)
+            actor: recorded.actor, source: recorded.source, reason: recorded.reason ?? "", changedFields: after.keys.sorted(),
+            before: before, after: after)
     }
 
     /// The fact with this id, if it is an incident fact.

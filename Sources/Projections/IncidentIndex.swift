@@ -86,7 +86,9 @@ public enum IncidentIndex {
         public func establishments(upTo position: UInt64 = .max) -> [String: Establishment] {
             var result: [String: Establishment] = [:]
             for r in registrations where r.position <= position {
-                guard case .establishmentRegistered(let e)? = try? IncidentEvent(eventType: "establishment.registered", payload: r.payload)
+                guard
+                    case .establishmentRegistered(let e)? = try? IncidentEvent(
+                        eventType: "establishment.registered", payload: r.payload)
                 else { continue }
                 result[r.finess] = Establishment(
                     finess: e.finess, name: e.name, city: e.city, group: e.group, essentialOperator: e.essentialOperator ?? false,
@@ -102,7 +104,10 @@ public enum IncidentIndex {
         let registrations = try store.loadProjection(projectionName, prefix: "e:")
         let parsed = try registrations.entries.keys.sorted().map { key in
             let parts = key.dropFirst(2).split(separator: "/")
-            return (finess: String(parts[0]), position: UInt64(parts[1]) ?? 0, payload: try JSONParser.parse(registrations.entries[key]!))
+            return (
+                finess: String(parts[0]), position: UInt64(parts[1]) ?? 0,
+                payload: try JSONParser.parse(registrations.entries[key]!)
+            )
         }
         return Snapshot(
             checkpoint: incidents.checkpoint, incidents: incidents.entries.keys.map { String($0.dropFirst(2)) }.sorted(),
@@ -112,6 +117,7 @@ public enum IncidentIndex {
     /// The incident streams that name `finess` somewhere in their facts.
     public static func incidents(touching finess: String, in store: EventStore) throws -> [String] {
         let prefix = "t:\(finess)/"
-        return try store.loadProjection(projectionName, prefix: prefix).entries.keys.map { String($0.dropFirst(prefix.count)) }.sorted()
+        return try store.loadProjection(projectionName, prefix: prefix).entries.keys.map { String($0.dropFirst(prefix.count)) }
+            .sorted()
     }
 }

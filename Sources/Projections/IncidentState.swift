@@ -108,7 +108,8 @@ public struct IncidentState: Sendable, Hashable {
             case .serviceRestored(let e):
                 everRestored = true
                 services[e.establishment + "/" + e.service] = ServiceCondition(
-                    establishment: e.establishment, service: e.service, status: e.extent == "full" ? .restored : .partiallyRestored,
+                    establishment: e.establishment, service: e.service,
+                    status: e.extent == "full" ? .restored : .partiallyRestored,
                     capacityPercent: e.extent == "full" ? 100 : e.capacityPercent, since: fact.occurredAt.start,
                     possible: admission == .possible)
             case .exfiltrationSuspected, .exfiltrationNotFound: breach.append(summary)
@@ -129,10 +130,13 @@ public struct IncidentState: Sendable, Hashable {
         let ordered = services.values.sorted { ($0.establishment, $0.service) < ($1.establishment, $1.service) }
         let notNormal = ordered.filter { $0.status != .restored }
         let phase: IncidentPhase =
-            closed != nil ? .closed
-            : everRestored && notNormal.isEmpty ? .restored
-            : everRestored ? .recovering
-            : contained != nil ? .contained : .detected
+            closed != nil
+            ? .closed
+            : everRestored && notNormal.isEmpty
+                ? .restored
+                : everRestored
+                    ? .recovering
+                    : contained != nil ? .contained : .detected
         return IncidentState(
             incidentId: incidentId, title: title, phase: phase, establishments: establishments, intrusion: intrusion,
             detectedAt: detected, crisisCell: crisisCell, containedAt: contained, closedAt: closed, servicesNotNormal: notNormal,
@@ -164,7 +168,8 @@ extension FactSummary {
         case .serviceRestored(let e):
             return "\(Services.label(e.service)) restored \(e.extent == "full" ? "fully" : "partially")"
                 + (e.capacityPercent.map { " (\(Int($0)) %)" } ?? "")
-        case .careImpactReported(let e): return "care impact (\(e.kind.replacingOccurrences(of: "_", with: " "))): \(e.description)"
+        case .careImpactReported(let e):
+            return "care impact (\(e.kind.replacingOccurrences(of: "_", with: " "))): \(e.description)"
         case .exfiltrationSuspected(let e): return "exfiltration suspected: \(e.description)"
         case .exfiltrationConfirmed(let e):
             return "exfiltration confirmed" + (e.peopleAffected.map { ": \($0) people" } ?? "") + " — \(e.description)"

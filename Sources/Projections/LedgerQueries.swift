@@ -38,7 +38,8 @@ public final class LedgerQueries: Sendable {
 
     /// The establishments registered by `position`, from the cached index.
     func establishments(_ snapshot: IncidentIndex.Snapshot, upTo position: UInt64) -> [String: Establishment] {
-        if let known = indexCache.withLock({ $0?.snapshot.checkpoint == snapshot.checkpoint ? $0?.establishments[position] : nil }) {
+        if let known = indexCache.withLock({ $0?.snapshot.checkpoint == snapshot.checkpoint ? $0?.establishments[position] : nil }
+        ) {
             return known
         }
         let computed = snapshot.establishments(upTo: position)
@@ -60,7 +61,8 @@ public final class LedgerQueries: Sendable {
     }
 
     /// One incident's book as known at `position`, with the establishments registered by then.
-    public func incidentBook(_ stream: String, upTo position: UInt64, establishments: [String: Establishment]) throws -> FactBook {
+    public func incidentBook(_ stream: String, upTo position: UInt64, establishments: [String: Establishment]) throws -> FactBook
+    {
         var book = try cachedBook(stream).book.knownAt(position: position)
         book.register(establishments)
         return book
@@ -115,7 +117,9 @@ public final class LedgerQueries: Sendable {
 
     /// The state of every incident (or of one) at `time`.
     public func states(incident: String? = nil, at time: QueryTime) throws -> [IncidentState] {
-        try eachIncident(incident, at: time) { stream, facts, _ in IncidentState.compute(incidentId: stream, facts: facts, at: time) }
+        try eachIncident(incident, at: time) { stream, facts, _ in
+            IncidentState.compute(incidentId: stream, facts: facts, at: time)
+        }
     }
 
     /// The recovery timeline of one establishment in every incident that names it (as known at `time`).

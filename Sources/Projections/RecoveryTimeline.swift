@@ -101,16 +101,18 @@ public struct RecoveryTimeline: Sendable, Hashable {
                 milestones[kind] = Milestone(kind: kind, occurredAt: fact.occurredAt, possible: admission == .possible)
             }
         }
-        func open(_ service: String, _ status: ServiceCondition.Status, _ capacity: Double?, _ fact: Fact, _ admission: Admission) {
+        func open(_ service: String, _ status: ServiceCondition.Status, _ capacity: Double?, _ fact: Fact, _ admission: Admission)
+        {
             var segments = lanes[service, default: []]
             if let last = segments.last, last.end == nil {
                 segments[segments.count - 1] = ServiceLane.Segment(
                     status: last.status, capacityPercent: last.capacityPercent, start: last.start, end: fact.occurredAt.start,
                     startWindowEnd: last.startWindowEnd, possible: last.possible)
             }
-            segments.append(ServiceLane.Segment(
-                status: status, capacityPercent: capacity, start: fact.occurredAt.start, end: nil,
-                startWindowEnd: fact.occurredAt.latest, possible: admission == .possible))
+            segments.append(
+                ServiceLane.Segment(
+                    status: status, capacityPercent: capacity, start: fact.occurredAt.start, end: nil,
+                    startWindowEnd: fact.occurredAt.latest, possible: admission == .possible))
             lanes[service] = segments
         }
         let concernsUs = { (fact: Fact) in fact.establishments.isEmpty || fact.establishments.contains(finess) }
@@ -121,7 +123,9 @@ public struct RecoveryTimeline: Sendable, Hashable {
             case .attackDetected where concernsUs(fact): mark(.detection, fact, admission)
             case .containmentActionTaken where concernsUs(fact): mark(.containment, fact, admission)
             case .serviceDegraded(let e) where e.establishment == finess:
-                open(e.service, e.status == "down" ? .down : .degraded, e.status == "down" ? 0 : e.capacityPercent, fact, admission)
+                open(
+                    e.service, e.status == "down" ? .down : .degraded, e.status == "down" ? 0 : e.capacityPercent, fact, admission
+                )
             case .serviceRestored(let e) where e.establishment == finess:
                 let full = e.extent == "full"
                 open(e.service, full ? .restored : .partiallyRestored, full ? 100 : e.capacityPercent, fact, admission)

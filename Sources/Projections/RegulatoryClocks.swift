@@ -38,7 +38,9 @@ public struct ObligationClock: Sendable, Hashable {
         var clocks: [String: ObligationClock] = [:]
         for rule in rules where rule.enabled {
             if let flag = rule.appliesIfEstablishment {
-                let applies = touched.contains { flag == "essentialOperator" ? $0.essentialOperator : flag == "nis2Entity" ? $0.nis2Entity != nil : false }
+                let applies = touched.contains {
+                    flag == "essentialOperator" ? $0.essentialOperator : flag == "nis2Entity" ? $0.nis2Entity != nil : false
+                }
                 guard applies else { continue }
             }
             var start: (id: UUID, at: OccurredAt)?
@@ -52,7 +54,9 @@ public struct ObligationClock: Sendable, Hashable {
             let startMicros = start.at.earliest
             let deadline = rule.deadlineHours.map { Timestamp(microseconds: startMicros + Int64($0 * 3_600_000_000)) }
             let satisfying = rule.satisfiedBy.flatMap { match in
-                admitted.first { match.matches(eventType: $0.eventType, payload: $0.payload) && $0.occurredAt.latest > startMicros }
+                admitted.first {
+                    match.matches(eventType: $0.eventType, payload: $0.payload) && $0.occurredAt.latest > startMicros
+                }
                     ?? admitted.first { match.matches(eventType: $0.eventType, payload: $0.payload) }
             }
             let status: ObligationClock.Status
@@ -61,7 +65,11 @@ public struct ObligationClock: Sendable, Hashable {
             if rule.satisfiedBy == nil {
                 status = .keptByLedger
             } else if let satisfying {
-                if let deadline { status = satisfying.occurredAt.earliest <= deadline.microseconds ? .met : .metLate } else { status = .met }
+                if let deadline {
+                    status = satisfying.occurredAt.earliest <= deadline.microseconds ? .met : .metLate
+                } else {
+                    status = .met
+                }
             } else if let deadline {
                 status = reference < deadline.microseconds ? .running : .overdue
             } else {

@@ -38,7 +38,8 @@ public enum TimelineRendering {
         let (start, end) = span(timeline)
         let scale = Double(width) / Double(end - start)
         func column(_ micros: Int64) -> Int { min(width - 1, max(0, Int(Double(micros - start) * scale))) }
-        var out = "\(timeline.establishmentName) (\(timeline.establishment)) in \(timeline.incidentTitle) [\(timeline.incidentId)]\n"
+        var out =
+            "\(timeline.establishmentName) (\(timeline.establishment)) in \(timeline.incidentTitle) [\(timeline.incidentId)]\n"
         let labelWidth = 28
         out += String(repeating: " ", count: labelWidth) + day(start)
         out += String(repeating: " ", count: max(1, width - 20)) + day(end) + "\n"
@@ -54,7 +55,8 @@ public enum TimelineRendering {
                 }
             }
             let label = Services.label(lane.service)
-            out += (label.count > labelWidth - 2 ? String(label.prefix(labelWidth - 3)) + "…" : label)
+            out +=
+                (label.count > labelWidth - 2 ? String(label.prefix(labelWidth - 3)) + "…" : label)
                 .padding(toLength: labelWidth, withPad: " ", startingAt: 0) + String(cells) + "\n"
         }
         var marks = [Character](repeating: " ", count: width)
@@ -64,12 +66,14 @@ public enum TimelineRendering {
         out += "milestones".padding(toLength: labelWidth, withPad: " ", startingAt: 0) + String(marks) + "\n"
         out += "legend: █ down  ▓ degraded  ▒ partially restored  · restored  ? start known only within a window\n"
         for milestone in timeline.milestones {
-            out += "  \(milestone.kind.rawValue.replacingOccurrences(of: "_", with: " ")): \(describe(milestone.occurredAt))"
+            out +=
+                "  \(milestone.kind.rawValue.replacingOccurrences(of: "_", with: " ")): \(describe(milestone.occurredAt))"
                 + (milestone.possible ? " (possible, not certain)" : "") + "\n"
         }
         let m = timeline.metrics
         let metrics: [(String, Double?)] = [
-            ("time to containment", m.hoursToContainment), ("time to first partial restoration", m.hoursToFirstPartialRestoration),
+            ("time to containment", m.hoursToContainment),
+            ("time to first partial restoration", m.hoursToFirstPartialRestoration),
             ("time to full restoration", m.hoursToFullRestoration),
         ]
         for (name, hours) in metrics { out += "  \(name): \(hours.map(formatHours) ?? "-")\n" }
@@ -108,28 +112,33 @@ public enum TimelineRendering {
             "establishment": .string(timeline.establishment), "establishmentName": .string(timeline.establishmentName),
             "incident": .string(timeline.incidentId), "incidentTitle": .string(timeline.incidentTitle),
             "reference": .string(Timestamp(microseconds: timeline.reference).inZone().rfc3339),
-            "lanes": .array(timeline.lanes.map { lane in
-                .object([
-                    "service": .string(lane.service), "label": .string(Services.label(lane.service)),
-                    "segments": .array(lane.segments.map { s in
-                        .object([
-                            "status": .string(s.status.rawValue), "capacityPercent": number(s.capacityPercent),
-                            "start": time(s.start), "end": time(s.end),
-                            "startKnownWithin": time(Timestamp(microseconds: s.startWindowEnd)), "possible": .bool(s.possible),
-                        ])
-                    }),
-                ])
-            }),
-            "milestones": .array(timeline.milestones.map {
-                .object(["kind": .string($0.kind.rawValue), "occurredAt": $0.occurredAt.json, "possible": .bool($0.possible)])
-            }),
+            "lanes": .array(
+                timeline.lanes.map { lane in
+                    .object([
+                        "service": .string(lane.service), "label": .string(Services.label(lane.service)),
+                        "segments": .array(
+                            lane.segments.map { s in
+                                .object([
+                                    "status": .string(s.status.rawValue), "capacityPercent": number(s.capacityPercent),
+                                    "start": time(s.start), "end": time(s.end),
+                                    "startKnownWithin": time(Timestamp(microseconds: s.startWindowEnd)),
+                                    "possible": .bool(s.possible),
+                                ])
+                            }),
+                    ])
+                }),
+            "milestones": .array(
+                timeline.milestones.map {
+                    .object(["kind": .string($0.kind.rawValue), "occurredAt": $0.occurredAt.json, "possible": .bool($0.possible)])
+                }),
             "metrics": .object([
                 "hoursToContainment": number(timeline.metrics.hoursToContainment),
                 "hoursToFirstPartialRestoration": number(timeline.metrics.hoursToFirstPartialRestoration),
                 "hoursToFullRestoration": number(timeline.metrics.hoursToFullRestoration),
-                "serviceHours": .object(timeline.metrics.serviceHours.mapValues {
-                    .object(["down": number($0.down), "degraded": number($0.degraded)])
-                }),
+                "serviceHours": .object(
+                    timeline.metrics.serviceHours.mapValues {
+                        .object(["down": number($0.down), "degraded": number($0.degraded)])
+                    }),
             ]),
             "careImpacts": .array(timeline.careImpacts.map { .string($0.summary) }),
         ])
@@ -170,11 +179,14 @@ public enum TimelineRendering {
         let days = Double(end - start) / 86_400_000_000
         let step: Int64 = days > 40 ? 7 * 86_400_000_000 : 86_400_000_000
         let firstLocal = Timestamp(microseconds: start).inZone().local
-        var tick = Timestamp(local: LocalDateTime(year: firstLocal.year, month: firstLocal.month, day: firstLocal.day)!).microseconds
+        var tick = Timestamp(local: LocalDateTime(year: firstLocal.year, month: firstLocal.month, day: firstLocal.day)!)
+            .microseconds
         while tick < end {
             if tick >= start {
-                svg += "<line x1=\"\(x(tick))\" y1=\"\(top - 6)\" x2=\"\(x(tick))\" y2=\"\(top + Double(timeline.lanes.count) * laneHeight)\" stroke=\"#ddd\"/>"
-                svg += "<text x=\"\(x(tick) + 2)\" y=\"\(top - 8)\" fill=\"#555\" font-size=\"10\">\(day(tick).suffix(5))</text>\n"
+                svg +=
+                    "<line x1=\"\(x(tick))\" y1=\"\(top - 6)\" x2=\"\(x(tick))\" y2=\"\(top + Double(timeline.lanes.count) * laneHeight)\" stroke=\"#ddd\"/>"
+                svg +=
+                    "<text x=\"\(x(tick) + 2)\" y=\"\(top - 8)\" fill=\"#555\" font-size=\"10\">\(day(tick).suffix(5))</text>\n"
             }
             tick += step
         }
@@ -185,21 +197,26 @@ public enum TimelineRendering {
                 let segmentEnd = segment.end?.microseconds ?? min(end, timeline.reference)
                 let x0 = x(segment.start.microseconds)
                 let width = max(2, x(segmentEnd) - x0)
-                let label = segment.status.rawValue.replacingOccurrences(of: "_", with: " ")
+                let label =
+                    segment.status.rawValue.replacingOccurrences(of: "_", with: " ")
                     + (segment.capacityPercent.map { " (\(Int($0)) %)" } ?? "")
-                svg += "<rect x=\"\(x0)\" y=\"\(y + 4)\" width=\"\(width)\" height=\"\(laneHeight - 8)\" fill=\"\(color(segment.status))\"\(segment.possible ? " fill-opacity=\"0.5\"" : "")>"
+                svg +=
+                    "<rect x=\"\(x0)\" y=\"\(y + 4)\" width=\"\(width)\" height=\"\(laneHeight - 8)\" fill=\"\(color(segment.status))\"\(segment.possible ? " fill-opacity=\"0.5\"" : "")>"
                 svg += "<title>\(escape(label)) from \(segment.start.inZone().humanReadable)</title></rect>\n"
                 if segment.startWindowEnd - segment.start.microseconds > 60_000_000 {
                     let bandWidth = max(2, min(width, x(segment.startWindowEnd) - x0))
-                    svg += "<rect x=\"\(x0)\" y=\"\(y + 4)\" width=\"\(bandWidth)\" height=\"\(laneHeight - 8)\" fill=\"url(#uncertain)\" opacity=\"0.6\"><title>start known only within this window</title></rect>\n"
+                    svg +=
+                        "<rect x=\"\(x0)\" y=\"\(y + 4)\" width=\"\(bandWidth)\" height=\"\(laneHeight - 8)\" fill=\"url(#uncertain)\" opacity=\"0.6\"><title>start known only within this window</title></rect>\n"
                 }
             }
         }
         let bottom = top + Double(timeline.lanes.count) * laneHeight
         for (i, milestone) in timeline.milestones.enumerated() where milestone.occurredAt.earliest >= start {
             let mx = x(milestone.occurredAt.earliest)
-            svg += "<line x1=\"\(mx)\" y1=\"\(top - 4)\" x2=\"\(mx)\" y2=\"\(bottom + 14 + Double(i) * 16)\" stroke=\"#2c3e50\" stroke-dasharray=\"4 3\"/>"
-            svg += "<text x=\"\(mx + 3)\" y=\"\(bottom + 24 + Double(i) * 16)\" fill=\"#2c3e50\">\(milestone.kind.rawValue.replacingOccurrences(of: "_", with: " ")): \(escape(describe(milestone.occurredAt)))</text>\n"
+            svg +=
+                "<line x1=\"\(mx)\" y1=\"\(top - 4)\" x2=\"\(mx)\" y2=\"\(bottom + 14 + Double(i) * 16)\" stroke=\"#2c3e50\" stroke-dasharray=\"4 3\"/>"
+            svg +=
+                "<text x=\"\(mx + 3)\" y=\"\(bottom + 24 + Double(i) * 16)\" fill=\"#2c3e50\">\(milestone.kind.rawValue.replacingOccurrences(of: "_", with: " ")): \(escape(describe(milestone.occurredAt)))</text>\n"
         }
         svg += "</svg>\n"
         return svg
@@ -212,23 +229,29 @@ public enum TimelineRendering {
             body += "<section><h2>\(escape(timeline.incidentTitle))</h2>\n" + svg(timeline)
             body += "<p class=\"legend\">"
             for status in [ServiceCondition.Status.down, .degraded, .partiallyRestored, .restored] {
-                body += "<span style=\"background:\(color(status))\"></span>\(status.rawValue.replacingOccurrences(of: "_", with: " ")) "
+                body +=
+                    "<span style=\"background:\(color(status))\"></span>\(status.rawValue.replacingOccurrences(of: "_", with: " ")) "
             }
-            body += "<span class=\"hatch\"></span>start known only within a window</p>\n<table><tr><th>Metric</th><th>Value</th></tr>\n"
+            body +=
+                "<span class=\"hatch\"></span>start known only within a window</p>\n<table><tr><th>Metric</th><th>Value</th></tr>\n"
             let m = timeline.metrics
             for (name, hours) in [
-                ("Time to containment", m.hoursToContainment), ("Time to first partial restoration", m.hoursToFirstPartialRestoration),
+                ("Time to containment", m.hoursToContainment),
+                ("Time to first partial restoration", m.hoursToFirstPartialRestoration),
                 ("Time to full restoration", m.hoursToFullRestoration),
             ] {
                 body += "<tr><td>\(name)</td><td>\(hours.map(formatHours) ?? "–")</td></tr>\n"
             }
             for lane in timeline.lanes {
                 let h = m.serviceHours[lane.service]!
-                body += "<tr><td>\(escape(Services.label(lane.service)))</td><td>down \(formatHours(h.down)), degraded \(formatHours(h.degraded))</td></tr>\n"
+                body +=
+                    "<tr><td>\(escape(Services.label(lane.service)))</td><td>down \(formatHours(h.down)), degraded \(formatHours(h.degraded))</td></tr>\n"
             }
             body += "</table>\n"
             if !timeline.careImpacts.isEmpty {
-                body += "<h3>Care impact</h3><ul>" + timeline.careImpacts.map { "<li>\(escape($0.summary))</li>" }.joined() + "</ul>\n"
+                body +=
+                    "<h3>Care impact</h3><ul>" + timeline.careImpacts.map { "<li>\(escape($0.summary))</li>" }.joined()
+                    + "</ul>\n"
             }
             body += "</section>\n"
         }

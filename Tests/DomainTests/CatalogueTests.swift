@@ -1,8 +1,9 @@
-@testable import EventStore
 import Foundation
 import IncidentDomain
 import LedgerTestSupport
 import Testing
+
+@testable import EventStore
 
 @Suite("Catalogue and schemas agree")
 struct CatalogueTests {
@@ -53,7 +54,9 @@ struct CatalogueTests {
         }
         func check(_ json: JSONValue) throws {
             let parsed = try ProposedEvent.fromJSON(json, defaultActor: "tester")
-            try DomainRules().check(parsed.event, streamId: parsed.streamId ?? "incident:example-2024-01", path: "$") { lookup($0) }
+            try DomainRules().check(parsed.event, streamId: parsed.streamId ?? "incident:example-2024-01", path: "$") {
+                lookup($0)
+            }
         }
         let valid = try fm.contentsOfDirectory(atPath: root).filter { $0.hasSuffix(".json") }
         #expect(valid.count == Catalogue.all.count)
@@ -69,7 +72,8 @@ struct CatalogueTests {
     }
 
     @Test func domainErrorsNameThePathAndTheRule() throws {
-        func error(_ type: String, _ payload: JSONValue, stream: String = "incident:x", reason: String? = nil) -> EventStoreError? {
+        func error(_ type: String, _ payload: JSONValue, stream: String = "incident:x", reason: String? = nil) -> EventStoreError?
+        {
             let event = ProposedEvent(
                 eventType: type, occurredAt: .instant(Timestamp(microseconds: 0)), actor: "a", source: "s", reason: reason,
                 payload: payload)
@@ -78,18 +82,40 @@ struct CatalogueTests {
                 return nil
             } catch { return error as? EventStoreError }
         }
-        #expect(error("service.degraded", .object(["establishment": .string("44000028"), "service": .string("telephony"), "status": .string("down")]))?.description
-            == "$.payload.establishment: \"44000028\" is not a FINESS number (9 characters: département, then 7 digits)")
-        #expect(error("service.degraded", .object(["establishment": .string("440000289"), "service": .string("telephony"), "status": .string("gone")]))?.description
-            == "$.payload.status: \"gone\" is not one of down, degraded")
-        #expect(error("service.restored", .object(["establishment": .string("2A0000011"), "service": .string("telephony"), "extent": .string("partial"), "capacityPercent": .number(JSONNumber(120))]))?.field
-            == "$.payload.capacityPercent")
+        #expect(
+            error(
+                "service.degraded",
+                .object(["establishment": .string("44000028"), "service": .string("telephony"), "status": .string("down")]))?
+                .description
+                == "$.payload.establishment: \"44000028\" is not a FINESS number (9 characters: département, then 7 digits)")
+        #expect(
+            error(
+                "service.degraded",
+                .object(["establishment": .string("440000289"), "service": .string("telephony"), "status": .string("gone")]))?
+                .description
+                == "$.payload.status: \"gone\" is not one of down, degraded")
+        #expect(
+            error(
+                "service.restored",
+                .object([
+                    "establishment": .string("2A0000011"), "service": .string("telephony"), "extent": .string("partial"),
+                    "capacityPercent": .number(JSONNumber(120)),
+                ]))?.field
+                == "$.payload.capacityPercent")
         #expect(error("note.added", .object(["text": .string("x"), "mood": .string("grim")]))?.field == "$.payload.mood")
         #expect(error("attack.spotted", .object([:]))?.field == "$.eventType")
         #expect(error("note.added", .object(["text": .string("x")]), stream: "establishment:440000289")?.field == "$.streamId")
         #expect(error("event.retracted", .object(["retractedEventId": .string(UUID().uuidString)]))?.field == "$.reason")
-        #expect(error("event.retracted", .object(["retractedEventId": .string(UUID().uuidString)]), reason: "wrong")?.message.hasPrefix("no earlier event has id") == true)
-        #expect(error("care.impact_reported", .object(["establishment": .string("440000289"), "kind": .string("other"), "description": .string("d"), "count": .number(JSONNumber(lexeme: "2.5")!)]))?.field == "$.payload.count")
+        #expect(
+            error("event.retracted", .object(["retractedEventId": .string(UUID().uuidString)]), reason: "wrong")?.message
+                .hasPrefix("no earlier event has id") == true)
+        #expect(
+            error(
+                "care.impact_reported",
+                .object([
+                    "establishment": .string("440000289"), "kind": .string("other"), "description": .string("d"),
+                    "count": .number(JSONNumber(lexeme: "2.5")!),
+                ]))?.field == "$.payload.count")
         #expect(PayloadValidator.isFINESS("2B0000011"))
         #expect(!PayloadValidator.isFINESS("2C0000011"))
     }
@@ -113,7 +139,9 @@ struct CatalogueTests {
         let rules = ObligationRules.defaultRules
         #expect(rules.map(\.id).contains("gdpr-33-cnil"))
         #expect(rules.first { $0.id == "nis2-notification" }?.enabled == false)
-        let bad = try JSONParser.parse(#"{"rules":[{"id":"x","title":"t","legalBasis":"b","recipient":"r","startsOn":{"eventType":"nope"},"inForceFrom":"2020-01-01"}]}"#)
+        let bad = try JSONParser.parse(
+            #"{"rules":[{"id":"x","title":"t","legalBasis":"b","recipient":"r","startsOn":{"eventType":"nope"},"inForceFrom":"2020-01-01"}]}"#
+        )
         let error = #expect(throws: EventStoreError.self) { try ObligationRules.parse(bad, source: "rules.json") }
         #expect(error?.field == "rules.json: $.rules[0].startsOn.eventType")
     }

@@ -2,8 +2,8 @@ import EventStore
 import Foundation
 import IncidentDomain
 import LedgerTestSupport
-import PropertyBased
 import Projections
+import PropertyBased
 import Testing
 
 /// An input event as a dataset line.
@@ -32,23 +32,52 @@ private let noteId = UUID()
 /// A small incident with known answers: detected 01:20, contained 03:00, email down then partially then
 /// fully back, booking degraded then back; a breach notified in time; a complaint recorded late and corrected.
 private let scenario: [DatasetLine] = [
-    line("2024-01-15T08:00:00+01:00", "establishment.registered", "2024-01-15T08:00:00+01:00",
-         ["finess": s(finess), "name": s("CHU Test"), "city": s("Nantes"), "essentialOperator": .bool(true)], stream: "establishment:\(finess)"),
-    line("2024-01-15T08:01:00+01:00", "incident.opened", "2024-01-15T08:00:00+01:00", ["title": s("Test attack"), "establishments": .array([s(finess)])]),
+    line(
+        "2024-01-15T08:00:00+01:00", "establishment.registered", "2024-01-15T08:00:00+01:00",
+        ["finess": s(finess), "name": s("CHU Test"), "city": s("Nantes"), "essentialOperator": .bool(true)],
+        stream: "establishment:\(finess)"),
+    line(
+        "2024-01-15T08:01:00+01:00", "incident.opened", "2024-01-15T08:00:00+01:00",
+        ["title": s("Test attack"), "establishments": .array([s(finess)])]),
     line("2024-01-15T08:02:00+01:00", "attack.detected", "2024-01-15 01:20", ["description": s("night alert")]),
-    line("2024-01-15T08:03:00+01:00", "containment.action_taken", "2024-01-15 03:00", ["action": s("isolate_from_internet"), "description": s("cut")]),
-    line("2024-01-15T08:04:00+01:00", "service.degraded", "2024-01-15 01:20", ["establishment": s(finess), "service": s("external_email"), "status": s("down")]),
-    line("2024-01-15T08:05:00+01:00", "service.degraded", "2024-01-15 02:00", ["establishment": s(finess), "service": s("online_booking"), "status": s("degraded"), "capacityPercent": n(40)]),
+    line(
+        "2024-01-15T08:03:00+01:00", "containment.action_taken", "2024-01-15 03:00",
+        ["action": s("isolate_from_internet"), "description": s("cut")]),
+    line(
+        "2024-01-15T08:04:00+01:00", "service.degraded", "2024-01-15 01:20",
+        ["establishment": s(finess), "service": s("external_email"), "status": s("down")]),
+    line(
+        "2024-01-15T08:05:00+01:00", "service.degraded", "2024-01-15 02:00",
+        ["establishment": s(finess), "service": s("online_booking"), "status": s("degraded"), "capacityPercent": n(40)]),
     line("2024-01-15T08:06:00+01:00", "note.added", "2024-01-15", ["text": s("a rumour")], id: noteId),
-    line("2024-01-16T09:00:00+01:00", "data.exfiltration_confirmed", "2024-01-16", ["description": s("patients' files"), "peopleAffected": n(1000), "highRisk": .bool(true)], id: breachId),
-    line("2024-01-16T13:00:00+01:00", "service.restored", "2024-01-16 12:00", ["establishment": s(finess), "service": s("external_email"), "extent": s("partial"), "capacityPercent": n(60)]),
-    line("2024-01-17T13:00:00+01:00", "service.restored", "2024-01-17 12:00", ["establishment": s(finess), "service": s("external_email"), "extent": s("full")]),
-    line("2024-01-18T11:00:00+01:00", "authority.notified", "2024-01-18 10:00", ["authority": s("CNIL"), "reference": s("CNIL-1")]),
-    line("2024-01-18T13:00:00+01:00", "service.restored", "2024-01-18 12:00", ["establishment": s(finess), "service": s("online_booking"), "extent": s("full")]),
-    line("2024-01-19T10:00:00+01:00", "complaint.filed", "2024-01-19 09:00", ["filedWith": s("police"), "filedBy": s("the director")], id: complaintId),
-    line("2024-01-20T10:00:00+01:00", "event.corrected", "2024-01-20T10:00:00+01:00", ["correctedEventId": s(complaintId.uuidString), "occurredAt": TimeExpression.occurredAt("2024-01-17 09:00")!.json], reason: "the complaint receipt is dated the 17th", actor: "dpo@test.example"),
-    line("2024-01-20T11:00:00+01:00", "event.corrected", "2024-01-20T11:00:00+01:00", ["correctedEventId": s(breachId.uuidString), "changes": .object(["peopleAffected": n(2500)])], reason: "count confirmed by the DPO", actor: "dpo@test.example"),
-    line("2024-01-20T12:00:00+01:00", "event.retracted", "2024-01-20T12:00:00+01:00", ["retractedEventId": s(noteId.uuidString)], reason: "not a fact"),
+    line(
+        "2024-01-16T09:00:00+01:00", "data.exfiltration_confirmed", "2024-01-16",
+        ["description": s("patients' files"), "peopleAffected": n(1000), "highRisk": .bool(true)], id: breachId),
+    line(
+        "2024-01-16T13:00:00+01:00", "service.restored", "2024-01-16 12:00",
+        ["establishment": s(finess), "service": s("external_email"), "extent": s("partial"), "capacityPercent": n(60)]),
+    line(
+        "2024-01-17T13:00:00+01:00", "service.restored", "2024-01-17 12:00",
+        ["establishment": s(finess), "service": s("external_email"), "extent": s("full")]),
+    line(
+        "2024-01-18T11:00:00+01:00", "authority.notified", "2024-01-18 10:00", ["authority": s("CNIL"), "reference": s("CNIL-1")]),
+    line(
+        "2024-01-18T13:00:00+01:00", "service.restored", "2024-01-18 12:00",
+        ["establishment": s(finess), "service": s("online_booking"), "extent": s("full")]),
+    line(
+        "2024-01-19T10:00:00+01:00", "complaint.filed", "2024-01-19 09:00",
+        ["filedWith": s("police"), "filedBy": s("the director")], id: complaintId),
+    line(
+        "2024-01-20T10:00:00+01:00", "event.corrected", "2024-01-20T10:00:00+01:00",
+        ["correctedEventId": s(complaintId.uuidString), "occurredAt": TimeExpression.occurredAt("2024-01-17 09:00")!.json],
+        reason: "the complaint receipt is dated the 17th", actor: "dpo@test.example"),
+    line(
+        "2024-01-20T11:00:00+01:00", "event.corrected", "2024-01-20T11:00:00+01:00",
+        ["correctedEventId": s(breachId.uuidString), "changes": .object(["peopleAffected": n(2500)])],
+        reason: "count confirmed by the DPO", actor: "dpo@test.example"),
+    line(
+        "2024-01-20T12:00:00+01:00", "event.retracted", "2024-01-20T12:00:00+01:00", ["retractedEventId": s(noteId.uuidString)],
+        reason: "not a fact"),
 ]
 
 @Suite("Projections")
@@ -83,7 +112,8 @@ struct ProjectionTests {
     @Test func theTimelineHasLanesMilestonesAndMetrics() throws {
         let dir = TemporaryDirectory()
         let queries = try scenarioLedger(dir)
-        let timeline = try #require(try queries.timelines(establishment: finess, at: QueryTime(asOf: t("2024-01-25T00:00:00+01:00"))).first)
+        let timeline = try #require(
+            try queries.timelines(establishment: finess, at: QueryTime(asOf: t("2024-01-25T00:00:00+01:00"))).first)
         #expect(timeline.establishmentName == "CHU Test")
         let email = try #require(timeline.lanes.first { $0.service == "external_email" })
         #expect(email.segments.map(\.status) == [.down, .partiallyRestored, .restored])
@@ -134,7 +164,8 @@ struct ProjectionTests {
             ObligationRule(
                 id: rule.id, title: rule.title, legalBasis: rule.legalBasis, recipient: rule.recipient, startsOn: rule.startsOn,
                 satisfiedBy: rule.satisfiedBy, deadlineHours: rule.deadlineHours, alertAfterHours: rule.alertAfterHours,
-                inForceFrom: rule.id == "insurance-complaint" ? Timestamp(rfc3339: "2024-06-01T00:00:00+02:00")! : rule.inForceFrom,
+                inForceFrom: rule.id == "insurance-complaint"
+                    ? Timestamp(rfc3339: "2024-06-01T00:00:00+02:00")! : rule.inForceFrom,
                 enabled: true, appliesIfEstablishment: rule.appliesIfEstablishment, startsAfterRule: rule.startsAfterRule)
         }
         let custom = try queries.deadlines(rules: enabledNIS2, at: .now)[0].clocks.map(\.rule.id)
@@ -189,7 +220,11 @@ struct ProjectionTests {
         #expect(try queries.states(at: time) == statesBefore)
         #expect(try queries.timelines(establishment: "060099014", at: time) == timelinesBefore)
         let byHand = FactBook(folding: try store.allEvents())
-        #expect(statesBefore == byHand.incidents.keys.sorted().map { IncidentState.compute(incidentId: $0, facts: byHand.incidents[$0]!, at: time) })
+        #expect(
+            statesBefore
+                == byHand.incidents.keys.sorted().map {
+                    IncidentState.compute(incidentId: $0, facts: byHand.incidents[$0]!, at: time)
+                })
         #expect(try queries.fullBook(at: .now) == byHand)
     }
 
@@ -212,7 +247,8 @@ struct ProjectionTests {
             let admitted = Set(known.incidents.values.joined().filter { $0.occurredAt.isPossible(by: asOf) }.map(\.eventId))
             var reference = FactBook()
             for event in all where event.recordedAt.microseconds <= knownAt {
-                let target = (event.payload["correctedEventId"] ?? event.payload["retractedEventId"])?.stringValue.flatMap(UUID.init(uuidString:))
+                let target = (event.payload["correctedEventId"] ?? event.payload["retractedEventId"])?.stringValue.flatMap(
+                    UUID.init(uuidString:))
                 // Registrations and the opening (which names the incident) are kept whatever T: they identify, not happen.
                 let identity = event.eventType == "establishment.registered" || event.eventType == "incident.opened"
                 if identity || admitted.contains(event.eventId) || target.map(admitted.contains) == true {
@@ -226,13 +262,19 @@ struct ProjectionTests {
             for finess in reference.establishments.keys.sorted() {
                 // Which incidents concern a hospital is known from the whole record at K, not only from facts before T.
                 let expectedTimelines = known.incidents(touching: finess).map {
-                    RecoveryTimeline.compute(establishment: reference.establishments[finess], finess: finess, incidentId: $0, facts: reference.incidents[$0] ?? [], at: time)
+                    RecoveryTimeline.compute(
+                        establishment: reference.establishments[finess], finess: finess, incidentId: $0,
+                        facts: reference.incidents[$0] ?? [], at: time)
                 }
-                let actualTimelines = try queries.timelines(establishment: finess, at: time).filter { !$0.lanes.isEmpty || !$0.milestones.isEmpty }
+                let actualTimelines = try queries.timelines(establishment: finess, at: time).filter {
+                    !$0.lanes.isEmpty || !$0.milestones.isEmpty
+                }
                 #expect(actualTimelines == expectedTimelines.filter { !$0.lanes.isEmpty || !$0.milestones.isEmpty })
             }
             let expectedClocks = streams.map {
-                ObligationClock.compute(facts: reference.incidents[$0]!, establishments: reference.establishments, rules: ObligationRules.defaultRules, at: time)
+                ObligationClock.compute(
+                    facts: reference.incidents[$0]!, establishments: reference.establishments,
+                    rules: ObligationRules.defaultRules, at: time)
             }.filter { !$0.isEmpty }
             #expect(try queries.deadlines(at: time).map(\.clocks).filter { !$0.isEmpty } == expectedClocks)
         }

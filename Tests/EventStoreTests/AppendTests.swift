@@ -152,7 +152,8 @@ struct AppendTests {
         event.reason = "corrected after a call"
         event.metadata = EventMetadata(correlationId: "c-1", causationId: "c-0")
         event.occurredAt = try OccurredAt(
-            json: JSONParser.parse(#"{"precision":"interval","from":"2021-06-01T00:00:00+02:00","to":"2021-09-12T00:00:00+02:00"}"#),
+            json: JSONParser.parse(
+                #"{"precision":"interval","from":"2021-06-01T00:00:00+02:00","to":"2021-09-12T00:00:00+02:00"}"#),
             path: "$")
         _ = try await store.append([event], to: "incident:a")
         let stored = try #require(try store.event(at: 1))

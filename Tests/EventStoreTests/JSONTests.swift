@@ -55,14 +55,16 @@ struct JSONTests {
         #expect(month.latest - month.earliest == 29 * 86_400_000_000)
         #expect(OccurredAt(precision: .day, start: Timestamp(rfc3339: "2024-01-15T01:00:00+01:00")!) == nil)
         let summer = try OccurredAt(
-            json: JSONParser.parse(#"{"precision":"interval","from":"2021-06-01T00:00:00+02:00","to":"2021-09-12T00:00:00+02:00"}"#),
+            json: JSONParser.parse(
+                #"{"precision":"interval","from":"2021-06-01T00:00:00+02:00","to":"2021-09-12T00:00:00+02:00"}"#),
             path: "$.occurredAt")
         let august = Timestamp(rfc3339: "2021-08-01T00:00:00+02:00")!.microseconds
         #expect(summer.isPossible(by: august))
         #expect(!summer.isCertain(by: august))
         #expect(summer.isCertain(by: summer.latest))
         let error = #expect(throws: EventStoreError.self) {
-            try OccurredAt(json: JSONParser.parse(#"{"precision":"hour","at":"2024-01-15T01:20:00+01:00"}"#), path: "$.occurredAt")
+            try OccurredAt(
+                json: JSONParser.parse(#"{"precision":"hour","at":"2024-01-15T01:20:00+01:00"}"#), path: "$.occurredAt")
         }
         #expect(error?.field == "$.occurredAt.at")
     }

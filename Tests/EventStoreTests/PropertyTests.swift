@@ -1,6 +1,6 @@
 import Foundation
-import PropertyBased
 import LedgerTestSupport
+import PropertyBased
 import Testing
 
 @testable import EventStore

@@ -21,7 +21,8 @@ struct CLITests {
         let dir = TemporaryDirectory()
         let created = try ledger("init", "--data-dir", dir.path)
         #expect(created.status == 0)
-        let appended = try ledger("append", "--data-dir", dir.path, input: detected + "\n" + degraded + "\n", actor: "cell@chu-nantes.fr")
+        let appended = try ledger(
+            "append", "--data-dir", dir.path, input: detected + "\n" + degraded + "\n", actor: "cell@chu-nantes.fr")
         #expect(appended.status == 0, "\(appended.stderr)")
         #expect(appended.stdout == "appended 2 event(s) to incident:nantes: positions 1-2, stream version 2\n")
 
@@ -68,14 +69,25 @@ struct CLITests {
         ("{\"eventType\": ", "standard input line 1: invalid JSON at byte 14: unexpected end of input", Int32(3)),
         (detected + "\nnot json\n", "standard input line 2: invalid JSON at byte 0: expected 'null'", 3),
         (detected.replacingOccurrences(of: "\"source\"", with: "\"sauce\""), "standard input: $.sauce: unknown field", 3),
-        (detected.replacingOccurrences(of: "\"streamId\"", with: "\"position\":9,\"streamId\""),
-            "standard input: $.position: assigned by the ledger; must not be supplied", 3),
-        (detected.replacingOccurrences(of: "01:20:00+01:00", with: "01:20:00"),
-            "standard input: $.occurredAt.at: expected an RFC 3339 timestamp with an offset, like 2024-01-15T01:20:00+01:00", 3),
-        (detected.replacingOccurrences(of: "\"payload\":{", with: "\"schemaVersion\":\"one\",\"payload\":{"),
-            "standard input: $.schemaVersion: expected an integer, got string", 3),
-        (detected + "\n" + degraded.replacingOccurrences(of: "\"minute\"", with: "\"fortnight\"").replacingOccurrences(of: "\"day\"", with: "\"fortnight\""),
-            "standard input line 2: $.occurredAt.precision: \"fortnight\" is not one of instant, minute, hour, day, month, interval", 3),
+        (
+            detected.replacingOccurrences(of: "\"streamId\"", with: "\"position\":9,\"streamId\""),
+            "standard input: $.position: assigned by the ledger; must not be supplied", 3
+        ),
+        (
+            detected.replacingOccurrences(of: "01:20:00+01:00", with: "01:20:00"),
+            "standard input: $.occurredAt.at: expected an RFC 3339 timestamp with an offset, like 2024-01-15T01:20:00+01:00", 3
+        ),
+        (
+            detected.replacingOccurrences(of: "\"payload\":{", with: "\"schemaVersion\":\"one\",\"payload\":{"),
+            "standard input: $.schemaVersion: expected an integer, got string", 3
+        ),
+        (
+            detected + "\n"
+                + degraded.replacingOccurrences(of: "\"minute\"", with: "\"fortnight\"").replacingOccurrences(
+                    of: "\"day\"", with: "\"fortnight\""),
+            "standard input line 2: $.occurredAt.precision: \"fortnight\" is not one of instant, minute, hour, day, month, interval",
+            3
+        ),
         ("", "standard input: holds no event", 3),
     ])
     func badInputIsRefusedWholeWithOneLine(input: String, message: String, status: Int32) throws {

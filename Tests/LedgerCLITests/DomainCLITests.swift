@@ -15,19 +15,32 @@ struct DomainCLITests {
         let d = ["--data-dir", dir.path]
         #expect(try ledger(["init"] + d).status == 0)
         let steps: [[String]] = [
-            ["establishment.registered", "--at", "2024-01-15T08:00:00+01:00", "--source", "FINESS directory",
-             "--set", "finess=440000289", "--set", "name=CHU de Nantes", "--set", "city=Nantes", "--set", "essentialOperator=true"],
-            ["incident.opened", "--incident", "incident:nantes", "--at", "2024-01-15 08:00", "--source", "crisis cell",
-             "--set", "title=Attack on the CHU de Nantes", "--set", "establishments=440000289"],
-            ["attack.detected", "--incident", "incident:nantes", "--at", "2024-01-15 01:20", "--source", "night alert",
-             "--set", "description=internet cut"],
-            ["service.degraded", "--incident", "incident:nantes", "--at", "2024-01-15 01:20", "--source", "IT desk",
-             "--set", "establishment=440000289", "--set", "service=external_email", "--set", "status=down"],
-            ["service.restored", "--incident", "incident:nantes", "--at", "2024-01-16", "--source", "IT desk",
-             "--set", "establishment=440000289", "--set", "service=external_email", "--set", "extent=partial",
-             "--set", "capacityPercent=50"],
-            ["data.exfiltration_confirmed", "--incident", "incident:nantes", "--at", "2024-01-16", "--source", "DPO",
-             "--set", "description=files copied", "--set", "peopleAffected=1200", "--set", "dataCategories=identity,health"],
+            [
+                "establishment.registered", "--at", "2024-01-15T08:00:00+01:00", "--source", "FINESS directory",
+                "--set", "finess=440000289", "--set", "name=CHU de Nantes", "--set", "city=Nantes", "--set",
+                "essentialOperator=true",
+            ],
+            [
+                "incident.opened", "--incident", "incident:nantes", "--at", "2024-01-15 08:00", "--source", "crisis cell",
+                "--set", "title=Attack on the CHU de Nantes", "--set", "establishments=440000289",
+            ],
+            [
+                "attack.detected", "--incident", "incident:nantes", "--at", "2024-01-15 01:20", "--source", "night alert",
+                "--set", "description=internet cut",
+            ],
+            [
+                "service.degraded", "--incident", "incident:nantes", "--at", "2024-01-15 01:20", "--source", "IT desk",
+                "--set", "establishment=440000289", "--set", "service=external_email", "--set", "status=down",
+            ],
+            [
+                "service.restored", "--incident", "incident:nantes", "--at", "2024-01-16", "--source", "IT desk",
+                "--set", "establishment=440000289", "--set", "service=external_email", "--set", "extent=partial",
+                "--set", "capacityPercent=50",
+            ],
+            [
+                "data.exfiltration_confirmed", "--incident", "incident:nantes", "--at", "2024-01-16", "--source", "DPO",
+                "--set", "description=files copied", "--set", "peopleAffected=1200", "--set", "dataCategories=identity,health",
+            ],
         ]
         for step in steps {
             let result = try ledger(["record"] + step + d)
@@ -46,7 +59,8 @@ struct DomainCLITests {
         let json = try JSONParser.parse(try ledger(["state", "--format", "json"] + d).stdout)
         #expect(json.arrayValue?.first?["peopleAffected"] == .number(JSONNumber(1200)))
         // As of before the restoration, and as known before it was recorded.
-        let asOf = try JSONParser.parse(try ledger(["state", "--format", "json", "--as-of", "2024-01-15T12:00:00+01:00"] + d).stdout)
+        let asOf = try JSONParser.parse(
+            try ledger(["state", "--format", "json", "--as-of", "2024-01-15T12:00:00+01:00"] + d).stdout)
         #expect(asOf.arrayValue?.first?["phase"] == .string("detected"))
 
         let chart = try ledger(["timeline", "--hospital", "440000289", "--as-of", "2024-01-20"] + d)
@@ -58,7 +72,8 @@ struct DomainCLITests {
         #expect(try String(contentsOfFile: svgPath, encoding: .utf8).hasPrefix("<svg"))
         let html = try ledger(["timeline", "--hospital", "440000289", "--format", "html"] + d)
         #expect(html.stdout.hasPrefix("<!DOCTYPE html>"))
-        let timelineJSON = try JSONParser.parse(try ledger(["timeline", "--hospital", "440000289", "--format", "json"] + d).stdout)
+        let timelineJSON = try JSONParser.parse(
+            try ledger(["timeline", "--hospital", "440000289", "--format", "json"] + d).stdout)
         #expect(timelineJSON.arrayValue?.first?["lanes"]?.arrayValue?.count == 1)
 
         let deadlines = try ledger(["deadlines", "--format", "json", "--as-of", "2024-01-17"] + d)
@@ -81,31 +96,71 @@ struct DomainCLITests {
         let d = ["--data-dir", dir.path]
         let events = try ledger(["read", "--type", "data.exfiltration_confirmed", "--format", "ndjson"] + d).stdout
         let id = try #require(try JSONParser.parse(events.trimmingCharacters(in: .newlines))["eventId"]?.stringValue)
-        let noReason = try ledger(["record", "event.corrected", "--incident", "incident:nantes", "--at", "2024-01-17", "--source", "DPO",
-                                   "--set", "correctedEventId=\(id)", "--set", #"changes={"peopleAffected":1500}"#] + d)
+        let noReason = try ledger(
+            [
+                "record", "event.corrected", "--incident", "incident:nantes", "--at", "2024-01-17", "--source", "DPO",
+                "--set", "correctedEventId=\(id)", "--set", #"changes={"peopleAffected":1500}"#,
+            ] + d)
         #expect(noReason.status == 3)
         #expect(noReason.stderr == "ledger: error: record: $.reason: required for event.corrected: say why\n")
-        let corrected = try ledger(["record", "event.corrected", "--incident", "incident:nantes", "--at", "2024-01-17", "--source", "DPO",
-                                    "--reason", "recount", "--set", "correctedEventId=\(id)", "--set", #"changes={"peopleAffected":1500}"#] + d)
+        let corrected = try ledger(
+            [
+                "record", "event.corrected", "--incident", "incident:nantes", "--at", "2024-01-17", "--source", "DPO",
+                "--reason", "recount", "--set", "correctedEventId=\(id)", "--set", #"changes={"peopleAffected":1500}"#,
+            ] + d)
         #expect(corrected.status == 0, "\(corrected.stderr)")
         let audit = try ledger(["audit", "--incident", "incident:nantes"] + d)
         #expect(audit.stdout.contains("reason: recount"))
         #expect(audit.stdout.contains("changed people affected: 1200 -> 1500"))
         #expect(audit.stdout.contains("later corrected by analyst@chu-test.example"))
-        let badChange = try ledger(["record", "event.corrected", "--incident", "incident:nantes", "--at", "2024-01-17", "--source", "DPO",
-                                    "--reason", "x", "--set", "correctedEventId=\(id)", "--set", #"changes={"peopleAffected":-3}"#] + d)
+        let badChange = try ledger(
+            [
+                "record", "event.corrected", "--incident", "incident:nantes", "--at", "2024-01-17", "--source", "DPO",
+                "--reason", "x", "--set", "correctedEventId=\(id)", "--set", #"changes={"peopleAffected":-3}"#,
+            ] + d)
         #expect(badChange.status == 3)
         #expect(badChange.stderr.contains("$.payload.changes.peopleAffected: expected an integer >= 0"))
     }
 
     @Test(arguments: [
-        (["record", "attack.spotted", "--incident", "incident:nantes", "--at", "2024-01-15", "--source", "s"], 2, "attack.spotted: unknown event type"),
-        (["record", "note.added", "--incident", "incident:nantes", "--at", "tomorrow", "--source", "s", "--set", "text=x"], 2, "--at: \"tomorrow\" is not a time"),
-        (["record", "note.added", "--incident", "incident:nantes", "--at", "2024-01-15", "--source", "s", "--set", "mood=grim"], 3, "--set mood: unknown field for note.added"),
-        (["record", "service.degraded", "--incident", "incident:nantes", "--at", "2024-01-15", "--source", "s", "--set", "establishment=12345", "--set", "service=telephony", "--set", "status=down"], 3, "$.payload.establishment: \"12345\" is not a FINESS number"),
-        (["record", "service.degraded", "--incident", "incident:nantes", "--at", "2024-01-15", "--source", "s", "--set", "establishment=440000289", "--set", "service=telephony"], 3, "$.payload.status: required for service.degraded"),
-        (["record", "note.added", "--incident", "establishment:440000289", "--at", "2024-01-15", "--source", "s", "--set", "text=x"], 3, "$.streamId: note.added belongs in a stream incident:…"),
-        (["record", "event.retracted", "--incident", "incident:nantes", "--at", "2024-01-15", "--source", "s", "--reason", "r", "--set", "retractedEventId=6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b"], 3, "no earlier event has id"),
+        (
+            ["record", "attack.spotted", "--incident", "incident:nantes", "--at", "2024-01-15", "--source", "s"], 2,
+            "attack.spotted: unknown event type"
+        ),
+        (
+            ["record", "note.added", "--incident", "incident:nantes", "--at", "tomorrow", "--source", "s", "--set", "text=x"], 2,
+            "--at: \"tomorrow\" is not a time"
+        ),
+        (
+            [
+                "record", "note.added", "--incident", "incident:nantes", "--at", "2024-01-15", "--source", "s", "--set",
+                "mood=grim",
+            ], 3, "--set mood: unknown field for note.added"
+        ),
+        (
+            [
+                "record", "service.degraded", "--incident", "incident:nantes", "--at", "2024-01-15", "--source", "s", "--set",
+                "establishment=12345", "--set", "service=telephony", "--set", "status=down",
+            ], 3, "$.payload.establishment: \"12345\" is not a FINESS number"
+        ),
+        (
+            [
+                "record", "service.degraded", "--incident", "incident:nantes", "--at", "2024-01-15", "--source", "s", "--set",
+                "establishment=440000289", "--set", "service=telephony",
+            ], 3, "$.payload.status: required for service.degraded"
+        ),
+        (
+            [
+                "record", "note.added", "--incident", "establishment:440000289", "--at", "2024-01-15", "--source", "s", "--set",
+                "text=x",
+            ], 3, "$.streamId: note.added belongs in a stream incident:…"
+        ),
+        (
+            [
+                "record", "event.retracted", "--incident", "incident:nantes", "--at", "2024-01-15", "--source", "s", "--reason",
+                "r", "--set", "retractedEventId=6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b",
+            ], 3, "no earlier event has id"
+        ),
         (["timeline", "--hospital", "44"], 2, "--hospital: \"44\" is not a FINESS number"),
         (["state", "--as-of", "soon"], 2, "--as-of: \"soon\" is not a time"),
     ])
@@ -116,7 +171,9 @@ struct DomainCLITests {
         #expect(result.status == status)
         #expect(result.stderr.contains(message), "\(result.stderr)")
         #expect(result.stderr.split(separator: "\n").count == 1)
-        #expect(try JSONParser.parse(try ledger(["stats", "--json", "--data-dir", dir.path]).stdout)["headHash"] == JSONParser.parse(before)["headHash"])
+        #expect(
+            try JSONParser.parse(try ledger(["stats", "--json", "--data-dir", dir.path]).stdout)["headHash"]
+                == JSONParser.parse(before)["headHash"])
     }
 
     @Test func appendRefusesDomainErrorsByLineAndPath() throws {
@@ -127,7 +184,9 @@ struct DomainCLITests {
             """
         let result = try ledger(["append", "--data-dir", dir.path], input: input)
         #expect(result.status == 3)
-        #expect(result.stderr == "ledger: error: standard input line 2: $.payload.currency: \"euro\" is not a 3-letter currency code\n")
+        #expect(
+            result.stderr
+                == "ledger: error: standard input line 2: $.payload.currency: \"euro\" is not a 3-letter currency code\n")
         #expect(try ledger(["read", "--type", "note.added", "--data-dir", dir.path]).stdout == "no events\n")
     }
 
@@ -135,8 +194,10 @@ struct DomainCLITests {
         let dir = TemporaryDirectory()
         let result = try runProduct("ledger", ["demo", "--data-dir", dir.path], currentDirectory: packageRoot())
         #expect(result.status == 0, "\(result.stderr)")
-        for section in ["== Loaded 69 events", "== Current state of every incident", "== Recovery timeline of", "== Replay:",
-                        "== As of", "== Audit of the corrections", "== Regulatory clocks", "== Verify: 69 events"] {
+        for section in [
+            "== Loaded 69 events", "== Current state of every incident", "== Recovery timeline of", "== Replay:",
+            "== As of", "== Audit of the corrections", "== Regulatory clocks", "== Verify: 69 events",
+        ] {
             #expect(result.stdout.contains(section), "missing \(section)")
         }
         #expect(result.stdout.contains("peopleAffected = 1000000"))
@@ -144,7 +205,8 @@ struct DomainCLITests {
         let again = try runProduct("ledger", ["demo", "--data-dir", dir.path], currentDirectory: packageRoot())
         #expect(again.status == 5)
         // The demo ledger is an ordinary ledger: the other commands read it.
-        let state = try runProduct("ledger", ["state", "--data-dir", dir.path, "--incident", "incident:aphp-2021-09", "--known-at", "2021-09-15"])
+        let state = try runProduct(
+            "ledger", ["state", "--data-dir", dir.path, "--incident", "incident:aphp-2021-09", "--known-at", "2021-09-15"])
         #expect(state.stdout.contains("1000000 people"))
     }
 }
@@ -156,19 +218,32 @@ struct ImportTests {
         #expect(try ledger(["init", "--data-dir", dir.path]).status == 0)
         let file = dir.path + "-events.ndjson"
         defer { try? FileManager.default.removeItem(atPath: file) }
-        var lines = [#"{"streamId":"establishment:440000289","eventType":"establishment.registered","occurredAt":{"precision":"day","at":"2024-01-15T00:00:00+01:00"},"source":"FINESS","payload":{"finess":"440000289","name":"CHU de Nantes","city":"Nantes"}}"#]
+        var lines = [
+            #"{"streamId":"establishment:440000289","eventType":"establishment.registered","occurredAt":{"precision":"day","at":"2024-01-15T00:00:00+01:00"},"source":"FINESS","payload":{"finess":"440000289","name":"CHU de Nantes","city":"Nantes"}}"#
+        ]
         let target = UUID().uuidString.lowercased()
-        lines.append(#"{"eventId":"\#(target)","streamId":"incident:big","eventType":"incident.opened","occurredAt":{"precision":"day","at":"2024-01-15T00:00:00+01:00"},"source":"cell","payload":{"title":"Big","establishments":["440000289"]}}"#)
+        lines.append(
+            #"{"eventId":"\#(target)","streamId":"incident:big","eventType":"incident.opened","occurredAt":{"precision":"day","at":"2024-01-15T00:00:00+01:00"},"source":"cell","payload":{"title":"Big","establishments":["440000289"]}}"#
+        )
         for i in 0..<2500 {
-            lines.append(#"{"streamId":"incident:big","eventType":"note.added","occurredAt":{"precision":"day","at":"2024-01-16T00:00:00+01:00"},"source":"cell","payload":{"text":"note \#(i)"}}"#)
+            lines.append(
+                #"{"streamId":"incident:big","eventType":"note.added","occurredAt":{"precision":"day","at":"2024-01-16T00:00:00+01:00"},"source":"cell","payload":{"text":"note \#(i)"}}"#
+            )
         }
-        lines.append(#"{"streamId":"incident:big","eventType":"event.corrected","occurredAt":{"precision":"day","at":"2024-01-17T00:00:00+01:00"},"source":"cell","reason":"renamed","payload":{"correctedEventId":"\#(target)","changes":{"title":"Bigger"}}}"#)
+        lines.append(
+            #"{"streamId":"incident:big","eventType":"event.corrected","occurredAt":{"precision":"day","at":"2024-01-17T00:00:00+01:00"},"source":"cell","reason":"renamed","payload":{"correctedEventId":"\#(target)","changes":{"title":"Bigger"}}}"#
+        )
         // A bad last line: nothing at all must be written, not even the good lines before it.
-        try (lines + [#"{"streamId":"incident:big","eventType":"note.added","occurredAt":{"precision":"day","at":"2024-01-16T00:00:00+01:00"},"source":"cell","payload":{}}"#]).joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        try
+            (lines + [
+                #"{"streamId":"incident:big","eventType":"note.added","occurredAt":{"precision":"day","at":"2024-01-16T00:00:00+01:00"},"source":"cell","payload":{}}"#
+            ]).joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
         let bad = try ledger(["import", "--data-dir", dir.path, "--file", file, "--batch-size", "1000"])
         #expect(bad.status == 3)
         #expect(bad.stderr == "ledger: error: \(file) line 2504: $.payload.text: required for note.added\n")
-        #expect(try JSONParser.parse(try ledger(["stats", "--json", "--data-dir", dir.path]).stdout)["events"] == .number(JSONNumber(0)))
+        #expect(
+            try JSONParser.parse(try ledger(["stats", "--json", "--data-dir", dir.path]).stdout)["events"]
+                == .number(JSONNumber(0)))
 
         try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
         let good = try ledger(["import", "--data-dir", dir.path, "--file", file, "--batch-size", "1000"])

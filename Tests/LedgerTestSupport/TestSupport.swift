@@ -1,6 +1,6 @@
 import EventStore
-import IncidentDomain
 import Foundation
+import IncidentDomain
 
 /// A fresh ledger directory under the temporary directory, removed when the value is released.
 public final class TemporaryDirectory: Sendable {

@@ -40,7 +40,9 @@ struct LedgerBench: AsyncParsableCommand {
         let generated = now()
         try workload.write(to: workloadPath)
         let size = (try FileManager.default.attributesOfItem(atPath: workloadPath)[.size] as? Int) ?? 0
-        log("workload: \(total) events, \(size / total) bytes a line on average, written in \(String(format: "%.1f", now() - generated)) s")
+        log(
+            "workload: \(total) events, \(size / total) bytes a line on average, written in \(String(format: "%.1f", now() - generated)) s"
+        )
         let sample = try sampleEvents(workloadPath, count: singleCount + concurrentCount)
         // Writing the workload leaves hundreds of MB of dirty pages: flush them now, or the kernel writes
         // them back during the durable-append phases and every fsync waits behind it.
@@ -115,14 +117,18 @@ struct LedgerBench: AsyncParsableCommand {
         report.ledger["bulk_peak_mib"] = imported.peakMemoryMiB
         report.ledger["bulk_peak_anon_mib"] = imported.peakAnonymousMiB
         report.ledger["bulk_peak_file_mib"] = imported.peakFileMiB
-        log("bulk import: \(fmt(report.ledger["bulk_events_per_s"]!)) events/s, peak RSS \(fmt(imported.peakMemoryMiB)) MiB (anonymous \(fmt(imported.peakAnonymousMiB)), file \(fmt(imported.peakFileMiB)))")
+        log(
+            "bulk import: \(fmt(report.ledger["bulk_events_per_s"]!)) events/s, peak RSS \(fmt(imported.peakMemoryMiB)) MiB (anonymous \(fmt(imported.peakAnonymousMiB)), file \(fmt(imported.peakFileMiB)))"
+        )
         let rebuilt = try runMeasured(ledger, ["rebuild", "--data-dir", ledgerDir])
         guard rebuilt.status == 0 else { throw BenchError("ledger rebuild failed: \(rebuilt.output)") }
         report.ledger["rebuild_events_per_s"] = Double(total) / rebuilt.seconds
         report.ledger["rebuild_peak_mib"] = rebuilt.peakMemoryMiB
         report.ledger["rebuild_peak_anon_mib"] = rebuilt.peakAnonymousMiB
         report.ledger["rebuild_peak_file_mib"] = rebuilt.peakFileMiB
-        log("rebuild: \(fmt(report.ledger["rebuild_events_per_s"]!)) events/s, peak RSS \(fmt(rebuilt.peakMemoryMiB)) MiB (anonymous \(fmt(rebuilt.peakAnonymousMiB)), file \(fmt(rebuilt.peakFileMiB)))")
+        log(
+            "rebuild: \(fmt(report.ledger["rebuild_events_per_s"]!)) events/s, peak RSS \(fmt(rebuilt.peakMemoryMiB)) MiB (anonymous \(fmt(rebuilt.peakAnonymousMiB)), file \(fmt(rebuilt.peakFileMiB)))"
+        )
 
         // 5. As-of timeline queries for one establishment, and 6. verify.
         do {
@@ -165,16 +171,21 @@ struct LedgerBench: AsyncParsableCommand {
                     t = now()
                     let list = book.incidents[stream] ?? []
                     facts += list.count
-                    _ = RecoveryTimeline.compute(establishment: establishments[hospital], finess: hospital, incidentId: stream, facts: list, at: asOf)
+                    _ = RecoveryTimeline.compute(
+                        establishment: establishments[hospital], finess: hospital, incidentId: stream, facts: list, at: asOf)
                     computeMs += (now() - t) * 1e3
                 }
-                report.notes.append("a warm timeline query: index \(fmt(indexMs)) ms, incidents naming the hospital \(fmt(touchingMs)) ms, establishments \(fmt(establishmentsMs)) ms, \(streams.count) incident books \(fmt(bookMs)) ms, views over \(facts) facts \(fmt(computeMs)) ms")
+                report.notes.append(
+                    "a warm timeline query: index \(fmt(indexMs)) ms, incidents naming the hospital \(fmt(touchingMs)) ms, establishments \(fmt(establishmentsMs)) ms, \(streams.count) incident books \(fmt(bookMs)) ms, views over \(facts) facts \(fmt(computeMs)) ms"
+                )
             }
             report.ledger["timeline_cold_ms"] = cold
             report.ledger["timeline_p50_ms"] = percentile(latencies, 0.5)
             report.ledger["timeline_p99_ms"] = percentile(latencies, 0.99)
             report.notes.append("timeline queries: establishment \(hospital), \(lanes / 201) lanes a query on average")
-            log("timeline query: cold \(fmt(cold)) ms, p50 \(fmt(report.ledger["timeline_p50_ms"]!)) ms, p99 \(fmt(report.ledger["timeline_p99_ms"]!)) ms")
+            log(
+                "timeline query: cold \(fmt(cold)) ms, p50 \(fmt(report.ledger["timeline_p50_ms"]!)) ms, p99 \(fmt(report.ledger["timeline_p99_ms"]!)) ms"
+            )
             let start = now()
             let verified = try store.verify()
             guard verified.isValid else { throw BenchError("verify failed: \(verified.problem!)") }
@@ -188,11 +199,21 @@ struct LedgerBench: AsyncParsableCommand {
         report.others["raw-lmdb"] = try parseFigures(raw.output)
         log("raw LMDB: \(raw.output.trimmingCharacters(in: .whitespacesAndNewlines))")
         if !skipPython {
-            let sqlite = try runMeasured("/usr/bin/env", ["python3", "tools/bench/comparators/sqlite_bench.py", "--dir", work + "/sqlite", "--input", workloadPath, "--singles", String(singleCount)])
+            let sqlite = try runMeasured(
+                "/usr/bin/env",
+                [
+                    "python3", "tools/bench/comparators/sqlite_bench.py", "--dir", work + "/sqlite", "--input", workloadPath,
+                    "--singles", String(singleCount),
+                ])
             guard sqlite.status == 0 else { throw BenchError("sqlite_bench failed: \(sqlite.output)") }
             report.others["sqlite"] = try parseFigures(sqlite.output)
             log("SQLite: \(sqlite.output.trimmingCharacters(in: .whitespacesAndNewlines))")
-            let es = try runMeasured("/usr/bin/env", ["python3", "tools/bench/comparators/eventsourcing_bench.py", "--dir", work + "/es", "--input", workloadPath, "--singles", String(singleCount), "--bulk", String(total)])
+            let es = try runMeasured(
+                "/usr/bin/env",
+                [
+                    "python3", "tools/bench/comparators/eventsourcing_bench.py", "--dir", work + "/es", "--input", workloadPath,
+                    "--singles", String(singleCount), "--bulk", String(total),
+                ])
             guard es.status == 0 else { throw BenchError("eventsourcing_bench failed: \(es.output)") }
             report.others["eventsourcing"] = try parseFigures(es.output)
             log("eventsourcing: \(es.output.trimmingCharacters(in: .whitespacesAndNewlines))")

@@ -22,15 +22,23 @@ struct Report {
     }
 
     static let rows = [
-        Row(operation: "single durable appends", unit: "events/s", ledgerKey: "single_events_per_s", otherKey: "single_events_per_s"),
+        Row(
+            operation: "single durable appends", unit: "events/s", ledgerKey: "single_events_per_s",
+            otherKey: "single_events_per_s"),
         Row(operation: "single append p50", unit: "µs", ledgerKey: "single_p50_us", otherKey: "single_p50_us"),
         Row(operation: "single append p99", unit: "µs", ledgerKey: "single_p99_us", otherKey: "single_p99_us"),
-        Row(operation: "single appends, synchronous API", unit: "events/s", ledgerKey: "single_sync_events_per_s", otherKey: "single_events_per_s"),
-        Row(operation: "single append p50, synchronous API", unit: "µs", ledgerKey: "single_sync_p50_us", otherKey: "single_p50_us"),
+        Row(
+            operation: "single appends, synchronous API", unit: "events/s", ledgerKey: "single_sync_events_per_s",
+            otherKey: "single_events_per_s"),
+        Row(
+            operation: "single append p50, synchronous API", unit: "µs", ledgerKey: "single_sync_p50_us",
+            otherKey: "single_p50_us"),
         Row(operation: "concurrent durable appends", unit: "events/s", ledgerKey: "concurrent_events_per_s", otherKey: nil),
         Row(operation: "concurrent append p99", unit: "µs", ledgerKey: "concurrent_p99_us", otherKey: nil),
         Row(operation: "bulk import", unit: "events/s", ledgerKey: "bulk_events_per_s", otherKey: "bulk_events_per_s"),
-        Row(operation: "rebuild / full scan / replay", unit: "events/s", ledgerKey: "rebuild_events_per_s", otherKey: "scan_events_per_s"),
+        Row(
+            operation: "rebuild / full scan / replay", unit: "events/s", ledgerKey: "rebuild_events_per_s",
+            otherKey: "scan_events_per_s"),
         Row(operation: "as-of timeline query, first (cold)", unit: "ms", ledgerKey: "timeline_cold_ms", otherKey: nil),
         Row(operation: "as-of timeline query p50", unit: "ms", ledgerKey: "timeline_p50_ms", otherKey: nil),
         Row(operation: "as-of timeline query p99", unit: "ms", ledgerKey: "timeline_p99_ms", otherKey: nil),
@@ -71,18 +79,26 @@ struct Report {
             ("rebuild ÷ eventsourcing replay", replay, "≥ 10", check(replay) { $0 >= 10 }),
             ("timeline query p99 (ms)", l["timeline_p99_ms"], "< 5", check(l["timeline_p99_ms"]) { $0 < 5 }),
             ("peak RSS, import (MiB)", l["bulk_peak_mib"], "< 300", check(l["bulk_peak_mib"]) { $0 < 300 }),
-            ("peak anonymous memory, import (MiB)", l["bulk_peak_anon_mib"], "< 300", check(l["bulk_peak_anon_mib"]) { $0 < 300 }),
+            (
+                "peak anonymous memory, import (MiB)", l["bulk_peak_anon_mib"], "< 300",
+                check(l["bulk_peak_anon_mib"]) { $0 < 300 }
+            ),
             ("peak RSS, rebuild (MiB)", l["rebuild_peak_mib"], "< 300", check(l["rebuild_peak_mib"]) { $0 < 300 }),
-            ("peak anonymous memory, rebuild (MiB)", l["rebuild_peak_anon_mib"], "< 300", check(l["rebuild_peak_anon_mib"]) { $0 < 300 }),
+            (
+                "peak anonymous memory, rebuild (MiB)", l["rebuild_peak_anon_mib"], "< 300",
+                check(l["rebuild_peak_anon_mib"]) { $0 < 300 }
+            ),
         ]
     }
 
     func cell(_ value: Double?) -> String { value.map(fmt) ?? "–" }
 
     func markdown() -> String {
-        var out = "# IncidentLedger benchmark\n\n\(events) events (\(singles) single appends, \(concurrent) concurrent appends from \(tasks) tasks); "
+        var out =
+            "# IncidentLedger benchmark\n\n\(events) events (\(singles) single appends, \(concurrent) concurrent appends from \(tasks) tasks); "
         out += "every write durable.\n\n"
-        out += "| operation | unit | ledger | raw LMDB | SQLite | eventsourcing | ledger ÷ raw LMDB | ledger ÷ SQLite | ledger ÷ eventsourcing |\n"
+        out +=
+            "| operation | unit | ledger | raw LMDB | SQLite | eventsourcing | ledger ÷ raw LMDB | ledger ÷ SQLite | ledger ÷ eventsourcing |\n"
         out += "|---|---|---:|---:|---:|---:|---:|---:|---:|\n"
         for row in Self.rows {
             let l = ledger[row.ledgerKey]
@@ -107,12 +123,13 @@ struct Report {
         return .object([
             "events": .number(JSONNumber(events)), "singles": .number(JSONNumber(singles)),
             "concurrent": .number(JSONNumber(concurrent)), "tasks": .number(JSONNumber(tasks)), "systems": .object(systems),
-            "targets": .array(targets().map { name, value, bound, met in
-                .object([
-                    "target": .string(name), "measured": value.flatMap(JSONNumber.init).map(JSONValue.number) ?? .null,
-                    "bound": .string(bound), "met": met.map(JSONValue.bool) ?? .null,
-                ])
-            }),
+            "targets": .array(
+                targets().map { name, value, bound, met in
+                    .object([
+                        "target": .string(name), "measured": value.flatMap(JSONNumber.init).map(JSONValue.number) ?? .null,
+                        "bound": .string(bound), "met": met.map(JSONValue.bool) ?? .null,
+                    ])
+                }),
         ])
     }
 
@@ -137,8 +154,10 @@ struct Report {
                 let value = name == "ledger" ? ledger[ledgerKey] : other(name, otherKey)
                 if let value, value > 0 {
                     let w = max(1, (log10(value) / maxLog) * (width - left - 120))
-                    body += "<rect x=\"\(left)\" y=\"\(y)\" width=\"\(w)\" height=\"\(barHeight - 2)\" fill=\"\(colors[name]!)\"/>"
-                    body += "<text x=\"\(left + w + 4)\" y=\"\(y + barHeight - 4)\" font-size=\"11\">\(name): \(fmt(value))</text>\n"
+                    body +=
+                        "<rect x=\"\(left)\" y=\"\(y)\" width=\"\(w)\" height=\"\(barHeight - 2)\" fill=\"\(colors[name]!)\"/>"
+                    body +=
+                        "<text x=\"\(left + w + 4)\" y=\"\(y + barHeight - 4)\" font-size=\"11\">\(name): \(fmt(value))</text>\n"
                 }
                 y += barHeight
             }

@@ -51,8 +51,13 @@ struct Workload {
         var openedIncidents = 0
         var incidentEstablishment: [Int] = []
         var lastIds: [Int: UUID] = [:]
-        func emit(_ stream: String, _ type: String, _ occurredMicros: Int64, _ payload: [String: JSONValue], id: UUID? = nil, reason: String? = nil) throws {
-            let at = OccurredAt(precision: .minute, start: Timestamp(microseconds: occurredMicros - occurredMicros % 60_000_000, offsetSeconds: 3600))!
+        func emit(
+            _ stream: String, _ type: String, _ occurredMicros: Int64, _ payload: [String: JSONValue], id: UUID? = nil,
+            reason: String? = nil
+        ) throws {
+            let at = OccurredAt(
+                precision: .minute,
+                start: Timestamp(microseconds: occurredMicros - occurredMicros % 60_000_000, offsetSeconds: 3600))!
             var event: [String: JSONValue] = [
                 "streamId": .string(stream), "eventType": .string(type), "occurredAt": at.json,
                 "actor": .string("analyst-\(random.below(40))@region.example"),
@@ -76,7 +81,8 @@ struct Workload {
         var written = 0
         for e in 0..<establishments where written < events {
             try emit(
-                "establishment:\(finess(e))", "establishment.registered", base, [
+                "establishment:\(finess(e))", "establishment.registered", base,
+                [
                     "finess": .string(finess(e)), "name": .string("Centre hospitalier \(e)"), "city": .string("City \(e % 300)"),
                     "group": .string("GHT \(e / 9)"), "essentialOperator": .bool(e % 4 == 0),
                 ])
@@ -89,7 +95,12 @@ struct Workload {
                 let est = random.below(establishments)
                 incidentEstablishment.append(est)
                 let t = base + Int64(openedIncidents) * 3_600_000_000
-                try emit(incidentStream(openedIncidents), "incident.opened", t, ["title": .string("Attack \(openedIncidents)"), "establishments": .array([.string(finess(est))]), "summary": text()])
+                try emit(
+                    incidentStream(openedIncidents), "incident.opened", t,
+                    [
+                        "title": .string("Attack \(openedIncidents)"), "establishments": .array([.string(finess(est))]),
+                        "summary": text(),
+                    ])
                 openedIncidents += 1
                 written += 1
                 continue
@@ -102,24 +113,49 @@ struct Workload {
             let kind = random.below(20)
             switch kind {
             case 0: try emit(stream, "attack.detected", t, ["description": text(), "detectedBy": .string("SOC")])
-            case 1: try emit(stream, "containment.action_taken", t, ["action": .string("isolate_from_internet"), "description": text()])
+            case 1:
+                try emit(
+                    stream, "containment.action_taken", t, ["action": .string("isolate_from_internet"), "description": text()])
             case 2...6:
-                try emit(stream, "service.degraded", t, [
-                    "establishment": .string(est), "service": .string(services[random.below(services.count)]),
-                    "status": .string(random.below(2) == 0 ? "down" : "degraded"), "capacityPercent": .number(JSONNumber(random.below(80))),
-                    "description": text(),
-                ], id: id)
+                try emit(
+                    stream, "service.degraded", t,
+                    [
+                        "establishment": .string(est), "service": .string(services[random.below(services.count)]),
+                        "status": .string(random.below(2) == 0 ? "down" : "degraded"),
+                        "capacityPercent": .number(JSONNumber(random.below(80))),
+                        "description": text(),
+                    ], id: id)
             case 7...10:
-                try emit(stream, "service.restored", t, [
-                    "establishment": .string(est), "service": .string(services[random.below(services.count)]),
-                    "extent": .string(random.below(3) == 0 ? "full" : "partial"), "capacityPercent": .number(JSONNumber(50 + random.below(50))),
-                    "description": text(),
-                ])
-            case 11, 12: try emit(stream, "care.impact_reported", t, ["establishment": .string(est), "kind": .string("operations_postponed"), "count": .number(JSONNumber(random.below(200))), "description": text()])
-            case 13: try emit(stream, "authority.notified", t, ["authority": .string(["CNIL", "ANSSI", "CERT_SANTE", "ARS"][random.below(4)]), "reference": .string("REF-\(random.below(1_000_000))"), "description": text()])
+                try emit(
+                    stream, "service.restored", t,
+                    [
+                        "establishment": .string(est), "service": .string(services[random.below(services.count)]),
+                        "extent": .string(random.below(3) == 0 ? "full" : "partial"),
+                        "capacityPercent": .number(JSONNumber(50 + random.below(50))),
+                        "description": text(),
+                    ])
+            case 11, 12:
+                try emit(
+                    stream, "care.impact_reported", t,
+                    [
+                        "establishment": .string(est), "kind": .string("operations_postponed"),
+                        "count": .number(JSONNumber(random.below(200))), "description": text(),
+                    ])
+            case 13:
+                try emit(
+                    stream, "authority.notified", t,
+                    [
+                        "authority": .string(["CNIL", "ANSSI", "CERT_SANTE", "ARS"][random.below(4)]),
+                        "reference": .string("REF-\(random.below(1_000_000))"), "description": text(),
+                    ])
             case 14:
                 if let target = lastIds[i] {
-                    try emit(stream, "event.corrected", t, ["correctedEventId": .string(target.uuidString.lowercased()), "changes": .object(["capacityPercent": .number(JSONNumber(random.below(100)))])], reason: "figure checked again")
+                    try emit(
+                        stream, "event.corrected", t,
+                        [
+                            "correctedEventId": .string(target.uuidString.lowercased()),
+                            "changes": .object(["capacityPercent": .number(JSONNumber(random.below(100)))]),
+                        ], reason: "figure checked again")
                 } else {
                     try emit(stream, "note.added", t, ["text": text()])
                 }
