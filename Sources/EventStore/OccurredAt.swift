@@ -58,9 +58,12 @@ public struct OccurredAt: Sendable, Hashable, CustomStringConvertible {
         case .day: return start.microseconds + 86_400_000_000
         case .month:
             let local = start.local
-            let next = LocalDateTime(
-                year: local.month == 12 ? local.year + 1 : local.year, month: local.month == 12 ? 1 : local.month + 1,
-                day: 1)!
+            // December 9999 has no next month in the calendar the ledger accepts: its month ends 31 days on.
+            guard
+                let next = LocalDateTime(
+                    year: local.month == 12 ? local.year + 1 : local.year, month: local.month == 12 ? 1 : local.month + 1,
+                    day: 1)
+            else { return start.microseconds + 31 * 86_400_000_000 }
             return next.microsecondsSinceEpoch - Int64(start.offsetSeconds) * 1_000_000
         case .interval: return end!.microseconds
         }

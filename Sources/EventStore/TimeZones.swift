@@ -2,7 +2,8 @@ import Foundation
 
 extension Timestamp {
     /// The zone people read times in: the ledger shows Europe/Paris and stores UTC with the original offset.
-    public static let displayZone = TimeZone(identifier: "Europe/Paris")!
+    /// Without the system's time-zone data, fixed +01:00 (Paris winter time) rather than a crash.
+    public static let displayZone = TimeZone(identifier: "Europe/Paris") ?? TimeZone(secondsFromGMT: 3600)!
 
     /// The same instant, written in `zone`'s offset at that instant (summer time included).
     public func inZone(_ zone: TimeZone = Timestamp.displayZone) -> Timestamp {

@@ -47,7 +47,9 @@ extension Ledger {
             }
             if let finess = busiest {
                 // As of the last day anything was recorded about it: what the crisis cell saw then.
-                let lastRecorded = book.incidents(touching: finess).flatMap { book.incidents[$0]! }.map(\.recordedAt).max()!
+                let lastRecorded =
+                    book.incidents(touching: finess).flatMap { book.incidents[$0] ?? [] }.map(\.recordedAt).max()
+                    ?? Timestamp(microseconds: store.configuration.clock.now())
                 let asOf = Timestamp(microseconds: lastRecorded.microseconds).inZone()
                 out += "\n== Recovery timeline of \(book.establishments[finess]!.name) as of \(asOf.humanReadable)"
                 out += " (ledger timeline --hospital \(finess) --as-of \(asOf.rfc3339))\n"

@@ -54,6 +54,9 @@ struct JSONTests {
         let month = try #require(OccurredAt(precision: .month, start: Timestamp(rfc3339: "2024-02-01T00:00:00+01:00")!))
         #expect(month.latest - month.earliest == 29 * 86_400_000_000)
         #expect(OccurredAt(precision: .day, start: Timestamp(rfc3339: "2024-01-15T01:00:00+01:00")!) == nil)
+        // The last month the calendar accepts still has an end.
+        let last = try #require(OccurredAt(precision: .month, start: Timestamp(rfc3339: "9999-12-01T00:00:00Z")!))
+        #expect(last.latest - last.earliest == 31 * 86_400_000_000)
         let summer = try OccurredAt(
             json: JSONParser.parse(
                 #"{"precision":"interval","from":"2021-06-01T00:00:00+02:00","to":"2021-09-12T00:00:00+02:00"}"#),
