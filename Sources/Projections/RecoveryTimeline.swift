@@ -103,17 +103,17 @@ public struct RecoveryTimeline: Sendable, Hashable {
         }
         func open(_ service: String, _ status: ServiceCondition.Status, _ capacity: Double?, _ fact: Fact, _ admission: Admission)
         {
-            var segments = lanes[service, default: []]
-            if let last = segments.last, last.end == nil {
-                segments[segments.count - 1] = ServiceLane.Segment(
-                    status: last.status, capacityPercent: last.capacityPercent, start: last.start, end: fact.occurredAt.start,
+            // In place: copying a lane out and back for every change made long incidents quadratic.
+            let occurred = fact.occurredAt
+            if let last = lanes[service]?.last, last.end == nil {
+                lanes[service]![lanes[service]!.count - 1] = ServiceLane.Segment(
+                    status: last.status, capacityPercent: last.capacityPercent, start: last.start, end: occurred.start,
                     startWindowEnd: last.startWindowEnd, possible: last.possible)
             }
-            segments.append(
+            lanes[service, default: []].append(
                 ServiceLane.Segment(
-                    status: status, capacityPercent: capacity, start: fact.occurredAt.start, end: nil,
-                    startWindowEnd: fact.occurredAt.latest, possible: admission == .possible))
-            lanes[service] = segments
+                    status: status, capacityPercent: capacity, start: occurred.start, end: nil,
+                    startWindowEnd: occurred.latest, possible: admission == .possible))
         }
         let concernsUs = { (fact: Fact) in fact.establishments.isEmpty || fact.establishments.contains(finess) }
         for (fact, admission) in admitted {
