@@ -435,15 +435,22 @@ def example_errors(schemas, event):
     return errors
 
 
+def read_example(path, label, report):
+    """(True, the example's JSON), or (False, None) after reporting why it cannot be read."""
+    try:
+        return True, json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        report.item(label, [f"not readable JSON: {exc}"])
+        return False, None
+
+
 def check_examples(schemas, report):
     folder = SCHEMAS / "examples"
     seen = set()
     for path in sorted(folder.glob("*.json")):
         label = f"examples/{path.name}"
-        try:
-            event = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            report.item(label, [f"not readable JSON: {exc}"])
+        readable, event = read_example(path, label, report)
+        if not readable:
             continue
         errors = example_errors(schemas, event)
         expected = path.name[: -len(".json")]
@@ -458,10 +465,8 @@ def check_examples(schemas, report):
         report.item("examples/invalid/", ["no invalid example"])
     for path in invalid:
         label = f"examples/invalid/{path.name}"
-        try:
-            event = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            report.item(label, [f"not readable JSON: {exc}"])
+        readable, event = read_example(path, label, report)
+        if not readable:
             continue
         errors = example_errors(schemas, event)
         if errors:
