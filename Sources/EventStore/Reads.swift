@@ -64,6 +64,45 @@ extension EventStore {
         }
     }
 
+    /// Hands at most `limit` stored events of the log, from `position` on, to `body` as their canonical JSON
+    /// bytes (the envelope without `hash`; see docs/canonical-encoding.md), in one read transaction.
+    ///
+    /// For projectors that route on a few fields (with ``JSONMembers``) rather than decode every event. The
+    /// bytes are a view into the map, valid only during the call; `body` runs inside the read transaction,
+    /// so it must be quick and must not write to the store. Call again from the returned position + 1 to go
+    /// on: between calls the transaction is closed and the writer can reuse the pages it freed.
+    /// - Returns: the last position handed to `body`, or nil when there was none.
+    public func scanLog(
+        fromPosition position: UInt64, limit: Int,
+        _ body: (_ position: UInt64, _ canonical: UnsafeRawBufferPointer) throws -> Void
+    ) throws -> UInt64? {
+        try readTransaction { txn in
+            try txn.withCursor(tables.events) { cursor in
+                var last: UInt64?
+                var count = 0
+                var iterator = cursor.entries(from: Keys.position(max(position, 1))).makeIterator()
+                while count < limit, let entry = iterator.next() {
+                    let current = Keys.readBigEndian(entry.key)
+                    guard entry.value.count > EventCodec.hashSize else {
+                        throw EventStoreError(
+                            .corrupted, field: "position \(current)", "stored event is truncated (\(entry.value.count) bytes)")
+                    }
+                    try body(current, UnsafeRawBufferPointer(rebasing: entry.value[EventCodec.hashSize...]))
+                    last = current
+                    count += 1
+                }
+                if let error = iterator.error { throw EventStoreError.storage(error) }
+                return last
+            }
+        }
+    }
+
+    /// Drops the ledger file's pages from this process's resident memory (they stay in the page cache). Long
+    /// scans and imports call it between pages so that their RSS stays at their working set.
+    public func releaseResidentPages() {
+        environment.releaseResidentPages()
+    }
+
     /// The events `selection` names, collected into an array (mind `limit` on large ledgers).
     public func events(_ selection: EventSelection, direction: ReadDirection = .forward, limit: Int? = nil) throws
         -> [RecordedEvent]

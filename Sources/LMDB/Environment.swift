@@ -166,6 +166,53 @@ public final class Environment: @unchecked Sendable {
             pageSize: Int(stat.ms_psize))
     }
 
+    /// Drops the map's pages from this process's resident set; they stay in the page cache and fault back
+    /// in on the next read.
+    ///
+    /// A long scan or import touches every page of the file once: without this, all of them stay counted in
+    /// the process's RSS until it exits. The map is shared, read-only and file-backed (no MDB_WRITEMAP), so
+    /// `MADV_DONTNEED` discards nothing: views held by open transactions stay valid and re-read the file.
+    public func releaseResidentPages() {
+        #if os(Linux)
+            gate.shared {
+                // mdb_env_info reports no map address without MDB_FIXEDMAP: find the mapping of data.mdb.
+                guard let (start, length) = Self.mapping(ofFile: dataFile) else { return }
+                // Advice only: a failure leaves the pages resident, which is harmless.
+                _ = madvise(start, length, MADV_DONTNEED)
+            }
+        #endif
+    }
+
+    /// The absolute path of `data.mdb`, as /proc/self/maps names it.
+    private var dataFile: String {
+        let joined = path + "/data.mdb"
+        guard let resolved = realpath(joined, nil) else { return joined }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// The read-only shared mapping of `file` in /proc/self/maps (the map LMDB made of it), or nil.
+    private static func mapping(ofFile file: String) -> (UnsafeMutableRawPointer, Int)? {
+        guard let maps = fopen("/proc/self/maps", "r") else { return nil }
+        defer { fclose(maps) }
+        var line: UnsafeMutablePointer<CChar>?
+        var capacity = 0
+        defer { free(line) }
+        while getline(&line, &capacity, maps) > 0, let line {
+            // "start-end perms offset dev inode path"
+            let fields = String(cString: line).split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 6, fields[1] == "r--s",
+                fields[5...].joined(separator: " ").trimmingSuffixNewline == file
+            else { continue }
+            let bounds = fields[0].split(separator: "-")
+            guard bounds.count == 2, let start = UInt(bounds[0], radix: 16), let end = UInt(bounds[1], radix: 16), end > start,
+                let pointer = UnsafeMutableRawPointer(bitPattern: start)
+            else { return nil }
+            return (pointer, Int(end - start))
+        }
+        return nil
+    }
+
     /// Doubles the map, unless another thread already grew it past `observedSize`.
     private func growMap(from observedSize: Int) throws {
         try gate.exclusive {
@@ -187,4 +234,8 @@ public final class Environment: @unchecked Sendable {
             try check(mdb_env_set_mapsize(handle, 0), "mdb_env_set_mapsize", path)
         }
     }
+}
+
+extension String {
+    fileprivate var trimmingSuffixNewline: String { hasSuffix("\n") ? String(dropLast()) : self }
 }

@@ -9,12 +9,21 @@ import IncidentDomain
 /// ``LedgerQueries``): its corrections and retractions live in that stream.
 public enum IncidentIndex {
     public static let projectionName = "incident-index"
-    /// Events folded per saved page: bounds memory during a rebuild.
-    static let pageSize = 5000
+    /// Events scanned per read transaction.
+    public static let eventsPerRead = 5000
+    /// Entries held before they are saved: bounds memory during a rebuild (the entries are per incident and
+    /// establishment, not per event, so on a long log they grow slowly).
+    static let entriesPerSave = 5000
+    /// Events scanned between saves even when few entries changed, so that an interrupted rebuild resumes
+    /// near where it stopped.
+    static let eventsPerSave: UInt64 = 250_000
 
-    /// Folds the events after the saved checkpoint into the index, page by page. Returns the new checkpoint.
+    /// Folds the events after the saved checkpoint into the index. Returns the new checkpoint.
+    ///
+    /// Routes on the stored bytes (``JSONMembers``): it reads an event's type, stream and the establishments
+    /// its payload names, and skips the rest without decoding it.
     @discardableResult
-    public static func catchUp(_ store: EventStore) throws -> UInt64 {
+    public static func catchUp(_ store: EventStore, eventsPerRead: Int = eventsPerRead) throws -> UInt64 {
         var checkpoint = try store.loadProjection(projectionName, keys: []).checkpoint
         var pending: [String: [UInt8]] = [:]
         var last = checkpoint
@@ -28,16 +37,20 @@ public enum IncidentIndex {
             pending.removeAll(keepingCapacity: true)
         }
         do {
-            var inPage = 0
-            try store.read(.log(fromPosition: checkpoint + 1)) { event in
-                for key in entries(for: event) { pending[key] = entryValue(key, event) }
-                last = event.position
-                inPage += 1
-                if inPage == pageSize {
+            var streamOfLastEvent: [UInt8] = []
+            while let scanned = try store.scanLog(
+                fromPosition: last + 1, limit: eventsPerRead,
+                { position, canonical in
+                    try addEntries(of: canonical, at: position, to: &pending, streamOfLastEvent: &streamOfLastEvent)
+                })
+            {
+                last = scanned
+                if pending.count >= entriesPerSave || last - checkpoint >= eventsPerSave {
                     try flush()
-                    inPage = 0
+                    streamOfLastEvent = []
                 }
-                return true
+                // The pages just read will not be read again by this scan.
+                store.releaseResidentPages()
             }
             try flush()
         } catch is Interrupted {
@@ -50,31 +63,74 @@ public enum IncidentIndex {
 
     /// Drops the index and folds the whole log again.
     @discardableResult
-    public static func rebuild(_ store: EventStore) throws -> UInt64 {
+    public static func rebuild(_ store: EventStore, eventsPerRead: Int = eventsPerRead) throws -> UInt64 {
         try store.clearProjection(projectionName)
-        return try catchUp(store)
+        return try catchUp(store, eventsPerRead: eventsPerRead)
     }
 
-    /// The keys one event adds: `e:FINESS/POSITION` for a registration, `i:STREAM` for an incident event, and
-    /// `t:FINESS/STREAM` for each establishment it names.
-    static func entries(for event: RecordedEvent) -> [String] {
-        guard let spec = Catalogue.spec(for: event.eventType) else { return [] }
-        if event.eventType == "establishment.registered", let finess = event.payload["finess"]?.stringValue {
-            return ["e:\(finess)/\(String(format: "%020llu", event.position))"]
+    /// The keys one stored event adds: `e:FINESS/POSITION` (its payload as value) for a registration,
+    /// `i:STREAM` for an incident event, and `t:FINESS/STREAM` for each establishment it names.
+    /// `streamOfLastEvent` skips the `i:` key that the event before, of the same stream, already added.
+    static func addEntries(
+        of canonical: UnsafeRawBufferPointer, at position: UInt64, to pending: inout [String: [UInt8]],
+        streamOfLastEvent: inout [UInt8]
+    ) throws {
+        var eventType: UnsafeRawBufferPointer?
+        var streamId: UnsafeRawBufferPointer?
+        var payload: UnsafeRawBufferPointer?
+        let readable = JSONMembers.forEach(in: canonical) { key, value in
+            if JSONMembers.key(key, is: "eventType") {
+                eventType = value
+            } else if JSONMembers.key(key, is: "payload") {
+                payload = value
+            } else if JSONMembers.key(key, is: "streamId") {
+                streamId = value
+            }
+            return true
         }
-        guard spec.streamKind == .incident else { return [] }
-        var keys = ["i:\(event.streamId)"]
-        if let one = event.payload["establishment"]?.stringValue { keys.append("t:\(one)/\(event.streamId)") }
-        for many in event.payload["establishments"]?.arrayValue ?? [] {
-            if let finess = many.stringValue { keys.append("t:\(finess)/\(event.streamId)") }
+        guard readable, let type = eventType.flatMap(JSONMembers.string), let streamBytes = streamId,
+            let stream = JSONMembers.string(streamBytes), let payload
+        else {
+            throw EventStoreError(.corrupted, field: "position \(position)", "stored event lacks its type, stream or payload")
         }
-        return keys
+        guard let spec = Catalogue.spec(for: type) else { return }
+        if type == "establishment.registered" {
+            if let finess = JSONMembers.value(of: "finess", in: payload).flatMap(JSONMembers.string) {
+                pending["e:\(finess)/\(String(format: "%020llu", position))"] = Array(payload)
+            }
+            return
+        }
+        guard spec.streamKind == .incident else { return }
+        let sameStream =
+            streamBytes.count == streamOfLastEvent.count
+            && streamOfLastEvent.withUnsafeBytes { memcmp($0.baseAddress!, streamBytes.baseAddress!, streamBytes.count) == 0 }
+        if !sameStream {
+            pending["i:\(stream)"] = []
+            streamOfLastEvent = Array(streamBytes)
+        }
+        guard namesEstablishments.contains(type) else { return }
+        func addNamed(in object: UnsafeRawBufferPointer) {
+            JSONMembers.forEach(in: object) { key, value in
+                if JSONMembers.key(key, is: "establishment"), let finess = JSONMembers.string(value) {
+                    pending["t:\(finess)/\(stream)"] = []
+                } else if JSONMembers.key(key, is: "establishments"), case .array(let many)? = try? JSONParser.parse(value) {
+                    for finess in many.compactMap(\.stringValue) { pending["t:\(finess)/\(stream)"] = [] }
+                } else if JSONMembers.key(key, is: "changes") {
+                    // A correction may name another establishment: the incident names it too.
+                    addNamed(in: value)
+                }
+                return true
+            }
+        }
+        addNamed(in: payload)
     }
 
-    static func entryValue(_ key: String, _ event: RecordedEvent) -> [UInt8] {
-        guard key.hasPrefix("e:") else { return [] }
-        return CanonicalJSON.encode(event.payload)
-    }
+    /// The event types whose payload can name establishments (a correction through its changes): the
+    /// payloads of the others are not walked.
+    static let namesEstablishments: Set<String> = Set(
+        Catalogue.all.filter { spec in
+            spec.fields.contains { ["establishment", "establishments", "changes"].contains($0.name) }
+        }.map(\.eventType))
 
     /// The index as saved: establishments as known at `position` (their latest registration up to it), and
     /// the incident streams.

@@ -24,6 +24,35 @@ struct JSONTests {
         #expect(error?.message == reason)
     }
 
+    /// The member walk finds what the full parser finds, and on every truncation of the text, or on bytes
+    /// that are not an object, it stops with false instead of reading past the end.
+    @Test func memberWalkAgreesWithTheParserAndStopsOnBrokenBytes() throws {
+        let text =
+            #"{"a":"x\"}","b":[1,{"c":"]"},[]],"d":{"e":{"f":null}},"g":-1.5e+3,"h":true,"i":"","j":{},"k":[],"l":"a long string that goes past the short loop \\\\\" and on \\\\","m":0}"#
+        let parsed = try JSONParser.parse(text).objectValue!
+        var walked: [String: JSONValue] = [:]
+        let complete = Array(text.utf8).withUnsafeBytes { bytes in
+            JSONMembers.forEach(in: bytes) { key, value in
+                walked[String(decoding: key, as: UTF8.self)] = try? JSONParser.parse(value)
+                return true
+            }
+        }
+        #expect(complete)
+        #expect(walked == parsed)
+        Array(text.utf8).withUnsafeBytes { bytes in
+            #expect(JSONMembers.value(of: "a", in: bytes).flatMap(JSONMembers.string) == "x\"}")
+            #expect(JSONMembers.value(of: "i", in: bytes).flatMap(JSONMembers.string) == "")
+            #expect(JSONMembers.value(of: "z", in: bytes) == nil)
+        }
+        for end in 0..<text.utf8.count {
+            let prefix = Array(text.utf8.prefix(end))
+            #expect(prefix.withUnsafeBytes { JSONMembers.forEach(in: $0) { _, _ in true } } == false, "prefix of \(end) bytes")
+        }
+        for broken in [#"[1]"#, #"{"a" 1}"#, #"{"a":1 "b":2}"#, #"{a:1}"#, #""s""#, ""] {
+            #expect(Array(broken.utf8).withUnsafeBytes { JSONMembers.forEach(in: $0) { _, _ in true } } == false, "\(broken)")
+        }
+    }
+
     @Test func deepNestingIsRefusedInsteadOfExhaustingTheStack() {
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         let error = #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(deep) }
