@@ -211,7 +211,7 @@ public final class EventStore: Sendable {
         for i in prepared.events.indices {
             let eventPath = request.events.count == 1 ? path : "\(path).events[\(i)]"
             try EnvelopeRules.check(prepared.events[i], path: eventPath, payloadLimit: configuration.payloadLimit)
-            let id = prepared.events[i].eventId ?? UUID()
+            let id = prepared.events[i].eventId ?? UUID.timeOrdered()
             guard seen.insert(id).inserted else {
                 throw EventStoreError(
                     .eventIdConflict, field: "\(eventPath).eventId", "\(id.lowercasedString) appears twice in the batch")

@@ -5,6 +5,26 @@ import Foundation
 extension UUID {
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
+    /// A new time-ordered id (UUID version 7, RFC 9562): 48 bits of Unix milliseconds, then 74 random bits.
+    ///
+    /// The ledger gives one to every event that arrives without an id. Ids made one after another sort
+    /// together, so the event-id index grows at its end like the log instead of touching a random page of
+    /// the index for every event: group commits write a few pages for their ids instead of one each.
+    public static func timeOrdered(milliseconds: UInt64 = UInt64(Date().timeIntervalSince1970 * 1000)) -> UUID {
+        var generator = SystemRandomNumberGenerator()
+        var bytes = [UInt8](repeating: 0, count: 16)
+        for i in 0..<6 { bytes[i] = UInt8(truncatingIfNeeded: milliseconds >> (40 - 8 * UInt64(i))) }
+        let random = (generator.next() as UInt64, generator.next() as UInt64)
+        for i in 6..<16 { bytes[i] = UInt8(truncatingIfNeeded: (i < 8 ? random.0 : random.1) >> (8 * UInt64(i % 8))) }
+        bytes[6] = 0x70 | (bytes[6] & 0x0F)  // version 7
+        bytes[8] = 0x80 | (bytes[8] & 0x3F)  // variant 10
+        return UUID(
+            uuid: (
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7], bytes[8], bytes[9], bytes[10],
+                bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+            ))
+    }
+
     /// `6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b`: the canonical, lowercase form.
     public var lowercasedString: String {
         withUnsafeBytes(of: uuid) { bytes in

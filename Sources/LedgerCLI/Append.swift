@@ -79,7 +79,7 @@ struct IncidentIntake {
                     exitCode: CLIError.invalidInput)
             }
             var event = parsed.event
-            event.eventId = event.eventId ?? UUID()
+            event.eventId = event.eventId ?? UUID.timeOrdered()
             do {
                 try DomainRules().check(event, streamId: streamId, path: item.path) { id in try earlier[id] ?? inLedger(id) }
             } catch let error as EventStoreError {

@@ -26,6 +26,17 @@ struct AppendTests {
             #expect(later.recordedAt.microseconds > earlier.recordedAt.microseconds)
         }
         #expect(try store.verify().isValid)
+        // Events sent without an id get a time-ordered one (UUID version 7), in the order they were appended.
+        let ids = events.map { $0.eventId.lowercasedString }
+        #expect(ids.allSatisfy { $0.dropFirst(14).first == "7" && "89ab".contains($0.dropFirst(19).first!) })
+        #expect(ids.map { $0.prefix(13) } == ids.map { $0.prefix(13) }.sorted())
+    }
+
+    @Test func timeOrderedIdsStartWithTheirMilliseconds() {
+        let id = UUID.timeOrdered(milliseconds: 1_700_000_000_000).lowercasedString
+        #expect(id.hasPrefix("018bcfe5-6800-7"))
+        #expect(UUID.timeOrdered(milliseconds: 1_700_000_000_001).lowercasedString > id)
+        #expect(UUID.timeOrdered(milliseconds: 1_700_000_000_000) != UUID.timeOrdered(milliseconds: 1_700_000_000_000))
     }
 
     @Test func aWrongExpectedVersionSaysBothVersionsAndWritesNothing() async throws {
