@@ -30,7 +30,7 @@ public final class EventStore: Sendable {
     let committer: GroupCommitter
 
     /// The text stored under `format` in the meta table of every ledger.
-    public static let formatMarker = "IncidentLedger event store, format 1"
+    public static let formatMarker = "IncidentLedger event store, format 2"
 
     /// The named LMDB databases of a ledger.
     struct Tables: Sendable {
@@ -38,19 +38,15 @@ public final class EventStore: Sendable {
         let events: Database
         /// event id (16 bytes) → position
         let eventIds: Database
-        /// stream id, 0, version → position
+        /// stream id, 0, version → position (a stream's last entry is its current version)
         let streams: Database
-        /// stream id → current version
-        let streamHeads: Database
         /// actor, 0, position → ()
         let byActor: Database
         /// event type, 0, position → ()
         let byType: Database
         /// earliest occurredAt, position → ()
         let byOccurred: Database
-        /// recordedAt → position
-        let byRecorded: Database
-        /// "format", "head"
+        /// "format" (never written after `create`: the head is the log's last event)
         let meta: Database
         /// Projectors' saved state (not part of the log; never verified).
         let projections: ProjectionTables
@@ -59,16 +55,14 @@ public final class EventStore: Sendable {
             events = try env.openDatabase("events")
             eventIds = try env.openDatabase("event-ids")
             streams = try env.openDatabase("streams")
-            streamHeads = try env.openDatabase("stream-heads")
             byActor = try env.openDatabase("by-actor")
             byType = try env.openDatabase("by-type")
             byOccurred = try env.openDatabase("by-occurred")
-            byRecorded = try env.openDatabase("by-recorded")
             meta = try env.openDatabase("meta")
             projections = try ProjectionTables(env)
         }
 
-        var indexes: [Database] { [eventIds, streams, byActor, byType, byOccurred, byRecorded] }
+        var indexes: [Database] { [eventIds, streams, byActor, byType, byOccurred] }
     }
 
     /// Creates a new, empty ledger in `directory` (created if missing, mode 0700).
@@ -118,6 +112,12 @@ public final class EventStore: Sendable {
         let store = try EventStore(directory: directory, configuration: configuration)
         let marker = try store.readTransaction { txn in try txn.get(store.tables.meta, key: Array("format".utf8)) }
         guard let marker, marker == Array(formatMarker.utf8) else {
+            let text = marker.map { String(decoding: $0, as: UTF8.self) } ?? ""
+            if text.hasPrefix("IncidentLedger event store, format ") {
+                throw EventStoreError(
+                    .notALedger, field: directory + "/data.mdb",
+                    "holds a ledger in \(text.dropFirst(28)); this build reads \(formatMarker.dropFirst(28)) (export and re-import its events)")
+            }
             throw EventStoreError(.notALedger, field: directory + "/data.mdb", "is an LMDB file but not an IncidentLedger ledger")
         }
         return store
@@ -190,7 +190,6 @@ public final class EventStore: Sendable {
                 }
                 // A retry of stored batches changes nothing: end without a commit.
                 guard head.position != start.position else { throw AlreadyStored(results: results) }
-                try writeHead(head, in: txn)
                 return results
             }
         } catch let stored as AlreadyStored {
@@ -238,22 +237,29 @@ public final class EventStore: Sendable {
         var recordedAt: Int64
 
         static let empty = Head(position: 0, hash: [UInt8](repeating: 0, count: 32), recordedAt: Int64.min)
-        var bytes: [UInt8] { Keys.bigEndian(position) + hash + Keys.orderedTime(recordedAt) }
     }
 
+    /// The head, read from the log's last event: no separate record to write in every commit.
     func head(in txn: borrowing some ReadableTransaction & ~Copyable) throws -> Head {
-        guard let bytes = try txn.get(tables.meta, key: Array("head".utf8)) else { return .empty }
-        guard bytes.count == 48 else {
-            throw EventStoreError(.corrupted, field: "meta/head", "has \(bytes.count) bytes instead of 48")
-        }
-        return bytes.withUnsafeBytes { raw in
-            Head(
-                position: Keys.readBigEndian(raw), hash: Array(raw[8..<40]), recordedAt: Keys.readOrderedTime(raw, at: 40))
+        try txn.withCursor(tables.events) { cursor in
+            guard let last = try cursor.last() else { return .empty }
+            let position = Keys.readBigEndian(last.key)
+            return Head(
+                position: position, hash: Array(last.value.prefix(EventCodec.hashSize)),
+                recordedAt: try recordedAt(ofStored: last.value, at: position))
         }
     }
 
-    func writeHead(_ head: Head, in txn: borrowing WriteTransaction) throws {
-        try txn.put(tables.meta, key: Array("head".utf8), value: head.bytes)
+    /// The recordedAt of a stored event, read from its bytes without decoding the rest.
+    func recordedAt(ofStored stored: UnsafeRawBufferPointer, at position: UInt64) throws -> Int64 {
+        guard stored.count > EventCodec.hashSize,
+            let text = JSONMembers.value(of: "recordedAt", in: UnsafeRawBufferPointer(rebasing: stored[EventCodec.hashSize...]))
+                .flatMap(JSONMembers.string),
+            let timestamp = Timestamp(rfc3339: text)
+        else {
+            throw EventStoreError(.corrupted, field: "position \(position)", "stored event has no readable recordedAt")
+        }
+        return timestamp.microseconds
     }
 
     func now() -> Int64 { configuration.clock.now() }
@@ -317,17 +323,23 @@ public final class EventStore: Sendable {
             try txn.put(tables.byActor, key: Keys.named(event.actor, position: position), value: [])
             try txn.put(tables.byType, key: Keys.named(event.eventType, position: position), value: [])
             try txn.put(tables.byOccurred, key: Keys.occurred(event.occurredAt.earliest, position: position), value: [])
-            try txn.put(tables.byRecorded, key: Keys.orderedTime(recordedAt), value: positionKey, flags: .append)
             head = Head(position: position, hash: hash, recordedAt: recordedAt)
             positions.append(position)
         }
-        try txn.put(tables.streamHeads, key: Array(request.streamId.utf8), value: Keys.bigEndian(version))
         return AppendResult(streamId: request.streamId, positions: positions, streamVersion: version, wasAlreadyStored: false)
     }
 
+    /// The version of the stream's last event: the last key of its range in `streams`; 0 when it has none.
     func currentVersion(of streamId: String, in txn: borrowing some ReadableTransaction & ~Copyable) throws -> UInt64 {
-        guard let bytes = try txn.get(tables.streamHeads, key: Array(streamId.utf8)) else { return 0 }
-        return bytes.withUnsafeBytes { Keys.readBigEndian($0) }
+        let prefix = Keys.text(streamId)
+        return try txn.withCursor(tables.streams) { cursor in
+            var iterator = cursor.entries(withPrefix: prefix, reverse: true).makeIterator()
+            guard let last = iterator.next() else {
+                if let error = iterator.error { throw EventStoreError.storage(error) }
+                return 0
+            }
+            return Keys.readBigEndian(last.key, at: last.key.count - 8)
+        }
     }
 
     func loadEvent(at position: UInt64, in txn: borrowing some ReadableTransaction & ~Copyable) throws -> RecordedEvent {

@@ -70,7 +70,6 @@ final class GroupCommitter: Sendable {
                     // rethrows it, and a full map reruns the whole group after growing.
                 }
                 guard head.position != start.position else { throw NothingWritten(outcomes: outcomes) }
-                try store.writeHead(head, in: txn)
                 return outcomes
             }
         } catch let nothing as NothingWritten {

@@ -20,7 +20,7 @@ extension EventStore {
     /// Counts and sizes of this ledger.
     public func statistics() throws -> LedgerStatistics {
         let (last, streams) = try readTransaction { txn -> (Head, Int) in
-            (try self.head(in: txn), try txn.count(tables.streamHeads))
+            (try self.head(in: txn), try countStreams(in: txn))
         }
         let info = environment.info
         let attributes = try? FileManager.default.attributesOfItem(atPath: directory + "/data.mdb")
@@ -29,5 +29,24 @@ extension EventStore {
             lastRecordedAt: last.position == 0 ? nil : Timestamp(microseconds: last.recordedAt),
             mapSize: info.mapSize, usedBytes: info.usedBytes, fileSize: (attributes?[.size] as? Int) ?? 0,
             readersInUse: info.readersInUse, maximumReaders: info.maximumReaders, lmdbVersion: Environment.libraryVersion)
+    }
+
+    /// Streams in the `streams` index: one seek per stream, to the key just past its range.
+    private func countStreams(in txn: borrowing ReadTransaction) throws -> Int {
+        try txn.withCursor(tables.streams) { cursor in
+            var count = 0
+            var lower: [UInt8]? = nil
+            while true {
+                var iterator = cursor.entries(from: lower).makeIterator()
+                guard let entry = iterator.next() else {
+                    if let error = iterator.error { throw EventStoreError.storage(error) }
+                    return count
+                }
+                count += 1
+                // The stream id runs to the 0 before the 8-byte version.
+                guard let next = Cursor.successor(ofPrefix: Array(entry.key.prefix(entry.key.count - 8))) else { return count }
+                lower = next
+            }
+        }
     }
 }

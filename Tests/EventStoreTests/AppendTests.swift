@@ -32,6 +32,18 @@ struct AppendTests {
         #expect(ids.map { $0.prefix(13) } == ids.map { $0.prefix(13) }.sorted())
     }
 
+    @Test func aLedgerOfAnotherFormatIsRefusedWithBothFormats() throws {
+        let dir = TemporaryDirectory()
+        do {
+            let store = try EventStore.create(at: dir.path)
+            try store.environment.write { txn in
+                try txn.put(store.tables.meta, key: Array("format".utf8), value: Array("IncidentLedger event store, format 1".utf8))
+            }
+        }
+        let error = #expect(throws: EventStoreError.self) { try EventStore.open(at: dir.path) }
+        #expect(error?.description.contains("holds a ledger in format 1; this build reads format 2") == true)
+    }
+
     @Test func timeOrderedIdsStartWithTheirMilliseconds() {
         let id = UUID.timeOrdered(milliseconds: 1_700_000_000_000).lowercasedString
         #expect(id.hasPrefix("018bcfe5-6800-7"))
