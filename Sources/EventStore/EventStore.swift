@@ -116,7 +116,8 @@ public final class EventStore: Sendable {
             if text.hasPrefix("IncidentLedger event store, format ") {
                 throw EventStoreError(
                     .notALedger, field: directory + "/data.mdb",
-                    "holds a ledger in \(text.dropFirst(28)); this build reads \(formatMarker.dropFirst(28)) (export and re-import its events)")
+                    "holds a ledger in \(text.dropFirst(28)); this build reads \(formatMarker.dropFirst(28)) (export and re-import its events)"
+                )
             }
             throw EventStoreError(.notALedger, field: directory + "/data.mdb", "is an LMDB file but not an IncidentLedger ledger")
         }

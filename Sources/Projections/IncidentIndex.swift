@@ -75,26 +75,15 @@ public enum IncidentIndex {
         of canonical: UnsafeRawBufferPointer, at position: UInt64, to pending: inout [String: [UInt8]],
         streamOfLastEvent: inout [UInt8]
     ) throws {
-        var eventType: UnsafeRawBufferPointer?
-        var streamId: UnsafeRawBufferPointer?
-        var payload: UnsafeRawBufferPointer?
-        let readable = JSONMembers.forEach(in: canonical) { key, value in
-            if JSONMembers.key(key, is: "eventType") {
-                eventType = value
-            } else if JSONMembers.key(key, is: "payload") {
-                payload = value
-            } else if JSONMembers.key(key, is: "streamId") {
-                streamId = value
-            }
-            return true
-        }
-        guard readable, let type = eventType.flatMap(JSONMembers.string), let streamBytes = streamId,
-            let stream = JSONMembers.string(streamBytes), let payload
-        else {
+        guard let fields = RoutingFields(canonical) ?? RoutingFields(walking: canonical) else {
             throw EventStoreError(.corrupted, field: "position \(position)", "stored event lacks its type, stream or payload")
         }
+        let type = fields.eventType
+        let streamBytes = fields.streamId
+        let stream = String(decoding: streamBytes, as: UTF8.self)
         guard let spec = Catalogue.spec(for: type) else { return }
         if type == "establishment.registered" {
+            guard let payload = JSONMembers.value(of: "payload", in: canonical) else { return }
             if let finess = JSONMembers.value(of: "finess", in: payload).flatMap(JSONMembers.string) {
                 pending["e:\(finess)/\(String(format: "%020llu", position))"] = Array(payload)
             }
@@ -122,7 +111,78 @@ public enum IncidentIndex {
                 return true
             }
         }
-        addNamed(in: payload)
+        addNamed(in: fields.payloadOnwards)
+    }
+
+    /// What the index routes on, found in a stored event's canonical JSON without decoding it.
+    struct RoutingFields {
+        let eventType: String
+        /// The stream id's bytes, without quotes.
+        let streamId: UnsafeRawBufferPointer
+        /// From the payload's opening brace to the end of the envelope: ``JSONMembers/forEach(in:_:)`` walks
+        /// the payload's members and stops at its closing brace.
+        let payloadOnwards: UnsafeRawBufferPointer
+
+        /// The fast path, which leans on the canonical form that `verify` holds every stored event to: keys
+        /// in order, so `payload` comes right after `occurredAt` and the envelope ends with `streamId` and
+        /// `streamVersion`, and stream ids hold no quote. It walks only the members before the payload and
+        /// reads the stream id from the end. Nil when the bytes are not laid out so.
+        init?(_ canonical: UnsafeRawBufferPointer) {
+            guard let base = canonical.baseAddress else { return nil }
+            var type: String?
+            var afterOccurredAt = -1
+            JSONMembers.forEach(in: canonical) { key, value in
+                if JSONMembers.key(key, is: "eventType") {
+                    type = JSONMembers.string(value)
+                } else if JSONMembers.key(key, is: "occurredAt") {
+                    afterOccurredAt = base.distance(to: value.baseAddress!) + value.count
+                    return false
+                }
+                return true
+            }
+            guard let type, afterOccurredAt > 0, Self.matches(canonical, at: afterOccurredAt, #","payload":"#) else { return nil }
+            let payloadStart = afterOccurredAt + 11
+            // `…"streamId":"ID","streamVersion":DIGITS}`, read backwards.
+            var i = canonical.count - 1
+            guard i > payloadStart, canonical[i] == UInt8(ascii: "}") else { return nil }
+            i -= 1
+            while i > payloadStart, (0x30...0x39).contains(canonical[i]) { i -= 1 }
+            guard i - 17 > payloadStart, Self.matches(canonical, at: i - 17, #"","streamVersion":"#) else { return nil }
+            let idEnd = i - 17
+            var idStart = idEnd
+            while idStart > payloadStart, canonical[idStart - 1] != UInt8(ascii: "\"") { idStart -= 1 }
+            guard idStart - 12 > payloadStart, idStart < idEnd, Self.matches(canonical, at: idStart - 12, #""streamId":""#)
+            else { return nil }
+            self.eventType = type
+            self.streamId = UnsafeRawBufferPointer(rebasing: canonical[idStart..<idEnd])
+            self.payloadOnwards = UnsafeRawBufferPointer(rebasing: canonical[payloadStart...])
+        }
+
+        /// The slow path for bytes the fast one does not recognise: a walk over every member.
+        init?(walking canonical: UnsafeRawBufferPointer) {
+            var type: String?
+            var stream: UnsafeRawBufferPointer?
+            var payload: UnsafeRawBufferPointer?
+            let readable = JSONMembers.forEach(in: canonical) { key, value in
+                if JSONMembers.key(key, is: "eventType") {
+                    type = JSONMembers.string(value)
+                } else if JSONMembers.key(key, is: "payload") {
+                    payload = value
+                } else if JSONMembers.key(key, is: "streamId"), value.count >= 2 {
+                    stream = UnsafeRawBufferPointer(rebasing: value[1..<(value.count - 1)])
+                }
+                return true
+            }
+            guard readable, let type, let stream, let payload else { return nil }
+            self.eventType = type
+            self.streamId = stream
+            self.payloadOnwards = payload
+        }
+
+        private static func matches(_ bytes: UnsafeRawBufferPointer, at offset: Int, _ text: StaticString) -> Bool {
+            offset >= 0 && offset + text.utf8CodeUnitCount <= bytes.count
+                && memcmp(bytes.baseAddress! + offset, text.utf8Start, text.utf8CodeUnitCount) == 0
+        }
     }
 
     /// The event types whose payload can name establishments (a correction through its changes): the

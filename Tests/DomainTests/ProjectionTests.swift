@@ -2,9 +2,10 @@ import EventStore
 import Foundation
 import IncidentDomain
 import LedgerTestSupport
-import Projections
 import PropertyBased
 import Testing
+
+@testable import Projections
 
 /// An input event as a dataset line.
 private func line(
@@ -193,6 +194,40 @@ struct ProjectionTests {
         // Known at the 19th, the breach had no later revision yet.
         let then = try queries.audit(AuditTrail.Filter(), at: QueryTime(knownAt: t("2024-01-19T12:00:00+01:00")))
         #expect(then.first { $0.eventId == breachId }?.laterRevisions.isEmpty == true)
+    }
+
+    /// The index's fast reading of a stored event (members up to the payload, the stream from the end)
+    /// finds what a walk over every member finds, on every demo event; bytes laid out otherwise take the walk.
+    @Test func routingOnStoredBytesAgreesWithAFullWalk() throws {
+        let dir = TemporaryDirectory()
+        let (store, clock) = try ledgerWithManualClock(dir)
+        try load(try demoDataset(), into: store, clock: clock)
+        func members(_ object: UnsafeRawBufferPointer) -> [String] {
+            var keys: [String] = []
+            JSONMembers.forEach(in: object) { key, _ in
+                keys.append(String(decoding: key, as: UTF8.self))
+                return true
+            }
+            return keys
+        }
+        var checked = 0
+        _ = try store.scanLog(fromPosition: 1, limit: 1000) { position, canonical in
+            let fast = try #require(IncidentIndex.RoutingFields(canonical), "position \(position)")
+            let walked = try #require(IncidentIndex.RoutingFields(walking: canonical))
+            #expect(fast.eventType == walked.eventType)
+            #expect(Array(fast.streamId) == Array(walked.streamId))
+            #expect(members(fast.payloadOnwards) == members(walked.payloadOnwards))
+            checked += 1
+        }
+        #expect(checked == 69)
+        let spaced = Array(
+            #"{"eventType": "note.added", "occurredAt": {}, "payload": {"text": "x"}, "streamId": "incident:a"}"#.utf8)
+        try spaced.withUnsafeBytes { bytes in
+            #expect(IncidentIndex.RoutingFields(bytes) == nil)
+            let walked = try #require(IncidentIndex.RoutingFields(walking: bytes))
+            #expect(walked.eventType == "note.added" && String(decoding: walked.streamId, as: UTF8.self) == "incident:a")
+            #expect(members(walked.payloadOnwards) == ["text"])
+        }
     }
 
     /// The index caught up in several steps and the one rebuilt from scratch are the same entries, and

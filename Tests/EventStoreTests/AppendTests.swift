@@ -37,7 +37,8 @@ struct AppendTests {
         do {
             let store = try EventStore.create(at: dir.path)
             try store.environment.write { txn in
-                try txn.put(store.tables.meta, key: Array("format".utf8), value: Array("IncidentLedger event store, format 1".utf8))
+                try txn.put(
+                    store.tables.meta, key: Array("format".utf8), value: Array("IncidentLedger event store, format 1".utf8))
             }
         }
         let error = #expect(throws: EventStoreError.self) { try EventStore.open(at: dir.path) }
