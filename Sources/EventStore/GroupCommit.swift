@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation  // usleep
 import Synchronization
 
 /// Gathers concurrent appends into group commits: while one durable transaction is being written, new
@@ -32,8 +33,23 @@ final class GroupCommitter: Sendable {
         }
     }
 
+    /// How long the writer waits, at most, for the appenders it just answered to come back with their next
+    /// append before it commits a smaller group.
+    static let gatherWindow: Duration = .microseconds(500)
+
     private func drain(_ store: EventStore) {
+        var lastGroupSize = 0
         while true {
+            // After a group of n, up to n appenders are about to send their next append: give them a moment
+            // to arrive, so that one fsync takes them all instead of a few now and the rest in the next one.
+            // A lone appender (a group of one) never waits.
+            if lastGroupSize > 1 {
+                let clock = ContinuousClock()
+                let deadline = clock.now + Self.gatherWindow
+                while state.withLock({ $0.queue.count }) < lastGroupSize, clock.now < deadline {
+                    usleep(20)
+                }
+            }
             let group: [Waiting] = state.withLock { state in
                 let taken = Array(state.queue.prefix(store.configuration.maximumGroupSize))
                 state.queue.removeFirst(taken.count)
@@ -41,6 +57,7 @@ final class GroupCommitter: Sendable {
                 return taken
             }
             if group.isEmpty { return }
+            lastGroupSize = group.count
             let outcomes = commit(group.map(\.request), in: store)
             for (waiting, outcome) in zip(group, outcomes) { waiting.continuation.resume(with: outcome) }
         }
