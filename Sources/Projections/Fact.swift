@@ -143,6 +143,18 @@ extension Fact {
     }
 }
 
+extension Array where Element == Fact {
+    /// The title of the last opening not retracted, if any.
+    func incidentTitle() -> String? {
+        // From the end, and by event type first: reading `event` copies the whole typed event, and this runs
+        // over every fact of an incident for every view.
+        for fact in reversed() where fact.eventType == "incident.opened" && !fact.isRetracted {
+            if case .incidentOpened(let e) = fact.event { return e.title }
+        }
+        return nil
+    }
+}
+
 /// A registered establishment.
 public struct Establishment: Sendable, Hashable {
     public let finess: String

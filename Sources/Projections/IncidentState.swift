@@ -78,10 +78,7 @@ public struct IncidentState: Sendable, Hashable {
     public static func compute(incidentId: String, facts: [Fact], at time: QueryTime) -> IncidentState {
         let admitted = facts.admitted(at: time)
         // The title names the incident whatever the as-of time: it is how people refer to it.
-        var title = incidentId
-        for fact in facts where !fact.isRetracted {
-            if case .incidentOpened(let e) = fact.event { title = e.title }
-        }
+        let title = facts.incidentTitle() ?? incidentId
         var establishments: [String] = []
         var intrusion: FactSummary?, detected: FactSummary?, contained: FactSummary?, closed: FactSummary?
         var crisisCell: FactSummary?

@@ -88,10 +88,7 @@ public struct RecoveryTimeline: Sendable, Hashable {
         let admitted = facts.admitted(at: time)
         let reference = time.reference
         // The title names the incident whatever the as-of time: it is how people refer to it.
-        var title = incidentId
-        for fact in facts where !fact.isRetracted {
-            if case .incidentOpened(let e) = fact.event { title = e.title }
-        }
+        let title = facts.incidentTitle() ?? incidentId
         var lanes: [String: [ServiceLane.Segment]] = [:]
         var milestones: [Milestone.Kind: Milestone] = [:]
         var care: [FactSummary] = []
