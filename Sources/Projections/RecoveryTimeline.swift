@@ -18,6 +18,22 @@ public struct ServiceLane: Sendable, Hashable {
     public let service: String
     public let segments: [Segment]
 
+    /// Closes the open segment of `lane` where `segment` starts and appends `segment`; returns the status the
+    /// lane was in before.
+    static func append(_ segment: Segment, to lane: inout [Segment]) -> ServiceCondition.Status? {
+        guard let last = lane.last else {
+            lane.append(segment)
+            return nil
+        }
+        if last.end == nil {
+            lane[lane.count - 1] = Segment(
+                status: last.status, capacityPercent: last.capacityPercent, start: last.start, end: segment.start,
+                startWindowEnd: last.startWindowEnd, possible: last.possible)
+        }
+        lane.append(segment)
+        return last.status
+    }
+
     /// Hours spent down, and degraded or partially restored, up to `until` for an open segment.
     public func hours(until: Int64) -> (down: Double, degraded: Double) {
         var down = 0.0
@@ -98,19 +114,20 @@ public struct RecoveryTimeline: Sendable, Hashable {
                 milestones[kind] = Milestone(kind: kind, occurredAt: fact.occurredAt, possible: admission == .possible)
             }
         }
+        // Lanes whose last segment is not `restored`: all services are back when none is left.
+        var lanesNotRestored = 0
         func open(_ service: String, _ status: ServiceCondition.Status, _ capacity: Double?, _ fact: Fact, _ admission: Admission)
         {
-            // In place: copying a lane out and back for every change made long incidents quadratic.
             let occurred = fact.occurredAt
-            if let last = lanes[service]?.last, last.end == nil {
-                lanes[service]![lanes[service]!.count - 1] = ServiceLane.Segment(
-                    status: last.status, capacityPercent: last.capacityPercent, start: last.start, end: occurred.start,
-                    startWindowEnd: last.startWindowEnd, possible: last.possible)
-            }
-            lanes[service, default: []].append(
+            // One lookup, and the lane changed in place: copying it out and back for every change made long
+            // incidents quadratic, and hashing the service for each access cost a tenth of a query.
+            let previous = ServiceLane.append(
                 ServiceLane.Segment(
                     status: status, capacityPercent: capacity, start: occurred.start, end: nil,
-                    startWindowEnd: occurred.latest, possible: admission == .possible))
+                    startWindowEnd: occurred.latest, possible: admission == .possible),
+                to: &lanes[service, default: []])
+            if let previous, previous != .restored { lanesNotRestored -= 1 }
+            if status != .restored { lanesNotRestored += 1 }
         }
         let concernsUs = { (fact: Fact) in fact.establishments.isEmpty || fact.establishments.contains(finess) }
         for (fact, admission) in admitted {
@@ -129,8 +146,7 @@ public struct RecoveryTimeline: Sendable, Hashable {
                 if !everRestored { mark(.firstPartialRestoration, fact, admission) }
                 everRestored = true
                 // Full restoration: the moment the last service not working fully came back.
-                let allBack = lanes.values.allSatisfy { $0.last?.status == .restored }
-                if allBack { mark(.fullRestoration, fact, admission, replace: true) } else { milestones[.fullRestoration] = nil }
+                if lanesNotRestored == 0 { mark(.fullRestoration, fact, admission, replace: true) } else { milestones[.fullRestoration] = nil }
             case .careImpactReported(let e) where e.establishment == finess:
                 care.append(FactSummary(fact, possible: admission == .possible))
             default: break
