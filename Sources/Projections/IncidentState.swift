@@ -151,6 +151,12 @@ extension FactSummary {
             summary: FactSummary.describe(fact), corrected: fact.revisions.contains { $0.kind == .corrected })
     }
 
+    /// The same summary, certain or only possible.
+    func with(possible: Bool) -> FactSummary {
+        FactSummary(
+            eventId: eventId, eventType: eventType, occurredAt: occurredAt, possible: possible, summary: summary, corrected: corrected)
+    }
+
     /// A one-line description built from the typed event.
     static func describe(_ fact: Fact) -> String {
         switch fact.event {
