@@ -154,7 +154,8 @@ extension FactSummary {
     /// The same summary, certain or only possible.
     func with(possible: Bool) -> FactSummary {
         FactSummary(
-            eventId: eventId, eventType: eventType, occurredAt: occurredAt, possible: possible, summary: summary, corrected: corrected)
+            eventId: eventId, eventType: eventType, occurredAt: occurredAt, possible: possible, summary: summary,
+            corrected: corrected)
     }
 
     /// A one-line description built from the typed event.

@@ -15,10 +15,10 @@ public final class LedgerQueries: Sendable {
     /// Incident books by stream, with the stream version they were folded at and the incident's facts
     /// already in the order things happened (views then filter, they need not sort).
     private let cache = Mutex<[String: (version: UInt64, book: FactBook, byOccurrence: [Fact])]>([:])
-    /// The index as last loaded, and its establishments by the position they were asked for.
     /// Incident facts read for one establishment's timeline, by stream then establishment, with the stream
     /// version they were read at.
     private let recoveryCache = Mutex<[String: (version: UInt64, byEstablishment: [String: RecoveryFacts])]>([:])
+    /// The index as last loaded, and its establishments by the position they were asked for.
     private let indexCache = Mutex<(snapshot: IncidentIndex.Snapshot, establishments: [UInt64: [String: Establishment]])?>(nil)
     private static let cacheLimit = 1024
 
@@ -146,10 +146,8 @@ public final class LedgerQueries: Sendable {
             return try incidentFacts(stream, upTo: position).map { RecoveryFacts($0, finess: finess) }
         }
         guard cached.book.incidents[stream] != nil else { return nil }
-        if let known = recoveryCache.withLock({ $0[stream].flatMap { $0.version == cached.version ? $0.byEstablishment[finess] : nil } }
-        ) {
-            return known
-        }
+        let known = recoveryCache.withLock { $0[stream]?.version == cached.version ? $0[stream]?.byEstablishment[finess] : nil }
+        if let known { return known }
         let recovery = RecoveryFacts(cached.byOccurrence, finess: finess)
         recoveryCache.withLock { cache in
             if cache[stream]?.version != cached.version {

@@ -223,11 +223,13 @@ struct RecoveryFacts: Sendable {
             case .containmentActionTaken where concernsUs(fact): kind = .milestone(.containment)
             case .serviceDegraded(let e) where e.establishment == finess:
                 let down = e.status == "down"
-                kind = .degraded(service: e.service, status: down ? .down : .degraded, capacityPercent: down ? 0 : e.capacityPercent)
+                kind = .degraded(
+                    service: e.service, status: down ? .down : .degraded, capacityPercent: down ? 0 : e.capacityPercent)
             case .serviceRestored(let e) where e.establishment == finess:
                 let full = e.extent == "full"
                 kind = .restored(
-                    service: e.service, status: full ? .restored : .partiallyRestored, capacityPercent: full ? 100 : e.capacityPercent)
+                    service: e.service, status: full ? .restored : .partiallyRestored,
+                    capacityPercent: full ? 100 : e.capacityPercent)
             case .careImpactReported(let e) where e.establishment == finess:
                 kind = .care(index: care.count)
                 care.append(FactSummary(fact, possible: false))
