@@ -23,9 +23,9 @@ public struct Revision: Sendable, Hashable {
 /// One fact as the ledger knows it: an incident event with the corrections recorded so far applied.
 ///
 /// A value type whose fields live in one shared, immutable box: views copy facts by the thousand
-/// (filtering, sorting by occurrence), and a copy then costs one reference count, not one per field. The
-/// fields are constants so that views can read them in place: reading the typed event out of a mutable box
-/// copied it (and retained each of its strings) for every fact of every view.
+/// (filtering, sorting by occurrence), and a copy then costs one reference count, not one per field. A
+/// revision makes a new box, so that what is derived from the fields (whether the fact is retracted) is worked
+/// out once, when the box is made.
 public struct Fact: Sendable, Hashable {
     private final class Storage: Sendable {
         let eventId: UUID, position: UInt64, streamId: String, eventType: String, recordedAt: Timestamp
