@@ -20,9 +20,14 @@ public struct QueryTime: Sendable, Hashable {
     /// only possible (T falls inside its window).
     public func admits(_ fact: Fact) -> Admission {
         guard !fact.isRetracted else { return .excluded }
+        return admits(occurredAt: fact.occurredAt)
+    }
+
+    /// Whether something that happened at `occurred` counts at this time, and how surely (retraction aside).
+    func admits(occurredAt occurred: OccurredAt) -> Admission {
         guard let asOf else { return .certain }
-        if fact.occurredAt.isCertain(by: asOf) { return .certain }
-        if fact.occurredAt.isPossible(by: asOf) { return .possible }
+        if occurred.isCertain(by: asOf) { return .certain }
+        if occurred.isPossible(by: asOf) { return .possible }
         return .excluded
     }
 

@@ -22,14 +22,17 @@ public struct Revision: Sendable, Hashable {
 
 /// One fact as the ledger knows it: an incident event with the corrections recorded so far applied.
 ///
-/// A value type whose fields live in one shared, copy-on-write box: views copy facts by the thousand
-/// (filtering, sorting by occurrence), and a copy then costs one reference count, not one per field.
+/// A value type whose fields live in one shared, immutable box: views copy facts by the thousand
+/// (filtering, sorting by occurrence), and a copy then costs one reference count, not one per field. A
+/// revision makes a new box, so that what is derived from the fields (whether the fact is retracted) is worked
+/// out once, when the box is made.
 public struct Fact: Sendable, Hashable {
-    private final class Storage: @unchecked Sendable {
-        // @unchecked: never mutated once shared; `mutate` copies it first unless this fact owns it alone.
-        var eventId: UUID, position: UInt64, streamId: String, eventType: String, recordedAt: Timestamp
-        var actor: String, source: String, reason: String?
-        var occurredAt: OccurredAt, payload: JSONValue, event: IncidentEvent, revisions: [Revision]
+    private final class Storage: Sendable {
+        let eventId: UUID, position: UInt64, streamId: String, eventType: String, recordedAt: Timestamp
+        let actor: String, source: String, reason: String?
+        let occurredAt: OccurredAt, payload: JSONValue, event: IncidentEvent, revisions: [Revision]
+        /// Whether `revisions` holds a retraction: asked of every fact by every view.
+        let isRetracted: Bool
 
         init(
             eventId: UUID, position: UInt64, streamId: String, eventType: String, recordedAt: Timestamp, actor: String,
@@ -39,13 +42,7 @@ public struct Fact: Sendable, Hashable {
             (self.eventId, self.position, self.streamId, self.eventType) = (eventId, position, streamId, eventType)
             (self.recordedAt, self.actor, self.source, self.reason) = (recordedAt, actor, source, reason)
             (self.occurredAt, self.payload, self.event, self.revisions) = (occurredAt, payload, event, revisions)
-        }
-
-        func copy() -> Storage {
-            Storage(
-                eventId: eventId, position: position, streamId: streamId, eventType: eventType, recordedAt: recordedAt,
-                actor: actor, source: source, reason: reason, occurredAt: occurredAt, payload: payload, event: event,
-                revisions: revisions)
+            isRetracted = revisions.contains { $0.kind == .retracted }
         }
     }
     private var storage: Storage
@@ -60,11 +57,6 @@ public struct Fact: Sendable, Hashable {
             revisions: revisions)
     }
 
-    private mutating func mutate(_ change: (Storage) -> Void) {
-        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
-        change(storage)
-    }
-
     public var eventId: UUID { storage.eventId }
     public var position: UInt64 { storage.position }
     public var streamId: String { storage.streamId }
@@ -74,25 +66,13 @@ public struct Fact: Sendable, Hashable {
     public var source: String { storage.source }
     public var reason: String? { storage.reason }
     /// When it happened, corrections applied.
-    public internal(set) var occurredAt: OccurredAt {
-        get { storage.occurredAt }
-        set { mutate { $0.occurredAt = newValue } }
-    }
+    public var occurredAt: OccurredAt { storage.occurredAt }
     /// The payload, corrections applied.
-    public internal(set) var payload: JSONValue {
-        get { storage.payload }
-        set { mutate { $0.payload = newValue } }
-    }
+    public var payload: JSONValue { storage.payload }
     /// The typed event, corrections applied.
-    public internal(set) var event: IncidentEvent {
-        get { storage.event }
-        set { mutate { $0.event = newValue } }
-    }
+    public var event: IncidentEvent { storage.event }
     /// Corrections and the retraction, in the order they were recorded.
-    public internal(set) var revisions: [Revision] {
-        get { storage.revisions }
-        set { mutate { $0.revisions = newValue } }
-    }
+    public var revisions: [Revision] { storage.revisions }
 
     public static func == (lhs: Fact, rhs: Fact) -> Bool {
         if lhs.storage === rhs.storage { return true }
@@ -109,7 +89,7 @@ public struct Fact: Sendable, Hashable {
     }
 
     /// True once a retraction was recorded: the fact no longer counts.
-    public var isRetracted: Bool { storage.revisions.contains { $0.kind == .retracted } }
+    public var isRetracted: Bool { storage.isRetracted }
 
     /// The establishments the fact is about (FINESS numbers).
     public var establishments: [String] {
@@ -120,6 +100,7 @@ public struct Fact: Sendable, Hashable {
     }
 
     mutating func apply(_ revision: Revision) {
+        var (occurredAt, payload, event) = (occurredAt, payload, event)
         if revision.kind == .corrected {
             var members = payload.objectValue ?? [:]
             for (field, value) in revision.after where field != "occurredAt" { members[field] = value }
@@ -129,7 +110,10 @@ public struct Fact: Sendable, Hashable {
             }
             if let typed = try? IncidentEvent(eventType: eventType, payload: payload) { event = typed }
         }
-        revisions.append(revision)
+        self = Fact(
+            eventId: eventId, position: position, streamId: streamId, eventType: eventType, recordedAt: recordedAt, actor: actor,
+            source: source, reason: reason, occurredAt: occurredAt, payload: payload, event: event,
+            revisions: revisions + [revision])
     }
 }
 
@@ -140,6 +124,18 @@ extension Fact {
             eventId: recorded.eventId, position: recorded.position, streamId: recorded.streamId, eventType: recorded.eventType,
             recordedAt: recorded.recordedAt, actor: recorded.actor, source: recorded.source, reason: recorded.reason,
             occurredAt: recorded.occurredAt, payload: recorded.payload, event: event, revisions: [])
+    }
+}
+
+extension Array where Element == Fact {
+    /// The title of the last opening not retracted, if any.
+    func incidentTitle() -> String? {
+        // From the end, and by event type first: reading `event` copies the whole typed event, and this runs
+        // over every fact of an incident for every view.
+        for fact in reversed() where fact.eventType == "incident.opened" && !fact.isRetracted {
+            if case .incidentOpened(let e) = fact.event { return e.title }
+        }
+        return nil
     }
 }
 

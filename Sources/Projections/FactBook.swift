@@ -109,11 +109,12 @@ public struct FactBook: Sendable, Equatable {
             var kept: [Fact] = []
             for fact in facts where fact.position <= position {
                 // Replaying the revisions on the recorded payload gives the fact as it was known then.
+                let payload = originalPayload(fact)
                 var known = Fact(
                     eventId: fact.eventId, position: fact.position, streamId: fact.streamId, eventType: fact.eventType,
                     recordedAt: fact.recordedAt, actor: fact.actor, source: fact.source, reason: fact.reason,
-                    occurredAt: originalOccurredAt(fact), payload: originalPayload(fact), event: fact.event, revisions: [])
-                if let typed = try? IncidentEvent(eventType: known.eventType, payload: known.payload) { known.event = typed }
+                    occurredAt: originalOccurredAt(fact), payload: payload,
+                    event: (try? IncidentEvent(eventType: fact.eventType, payload: payload)) ?? fact.event, revisions: [])
                 for revision in fact.revisions where revision.position <= position { known.apply(revision) }
                 book.locations[fact.eventId] = Location(streamId: stream, index: kept.count)
                 kept.append(known)

@@ -15,6 +15,9 @@ public final class LedgerQueries: Sendable {
     /// Incident books by stream, with the stream version they were folded at and the incident's facts
     /// already in the order things happened (views then filter, they need not sort).
     private let cache = Mutex<[String: (version: UInt64, book: FactBook, byOccurrence: [Fact])]>([:])
+    /// Incident facts read for one establishment's timeline, by stream then establishment, with the stream
+    /// version they were read at.
+    private let recoveryCache = Mutex<[String: (version: UInt64, byEstablishment: [String: RecoveryFacts])]>([:])
     /// The index as last loaded, and its establishments by the position they were asked for.
     private let indexCache = Mutex<(snapshot: IncidentIndex.Snapshot, establishments: [UInt64: [String: Establishment]])?>(nil)
     private static let cacheLimit = 1024
@@ -55,6 +58,7 @@ public final class LedgerQueries: Sendable {
     @discardableResult
     public func rebuild() throws -> IncidentIndex.Snapshot {
         cache.withLock { $0.removeAll() }
+        recoveryCache.withLock { $0.removeAll() }
         indexCache.withLock { $0 = nil }
         try IncidentIndex.rebuild(store)
         return try IncidentIndex.snapshot(store)
@@ -128,12 +132,31 @@ public final class LedgerQueries: Sendable {
         let position = try position(at: time)
         let establishments = establishments(snapshot, upTo: position)
         return try IncidentIndex.incidents(touching: finess, in: store).compactMap { stream in
-            guard let facts = try incidentFacts(stream, upTo: position),
-                facts.contains(where: { !$0.isRetracted && $0.establishments.contains(finess) })
+            guard let recovery = try recoveryFacts(stream, finess: finess, upTo: position), recovery.namesEstablishment
             else { return nil }
-            return RecoveryTimeline.compute(
-                establishment: establishments[finess], finess: finess, incidentId: stream, facts: facts, at: time)
+            return RecoveryTimeline.compute(establishment: establishments[finess], incidentId: stream, from: recovery, at: time)
         }
+    }
+
+    /// The incident's facts as known at `position`, read for the timeline of `finess`. The reading of the whole
+    /// stream is kept until the stream changes, so that a query at any as-of time only filters and folds it.
+    private func recoveryFacts(_ stream: String, finess: String, upTo position: UInt64) throws -> RecoveryFacts? {
+        let cached = try cachedBook(stream)
+        guard position >= cached.book.checkpoint else {
+            return try incidentFacts(stream, upTo: position).map { RecoveryFacts($0, finess: finess) }
+        }
+        guard cached.book.incidents[stream] != nil else { return nil }
+        let known = recoveryCache.withLock { $0[stream]?.version == cached.version ? $0[stream]?.byEstablishment[finess] : nil }
+        if let known { return known }
+        let recovery = RecoveryFacts(cached.byOccurrence, finess: finess)
+        recoveryCache.withLock { cache in
+            if cache[stream]?.version != cached.version {
+                if cache.count >= Self.cacheLimit { cache.removeAll() }
+                cache[stream] = (cached.version, [:])
+            }
+            cache[stream]?.byEstablishment[finess] = recovery
+        }
+        return recovery
     }
 
     /// The regulatory clocks of every incident (or of one) at `time`.

@@ -20,11 +20,19 @@ struct LedgerBench: AsyncParsableCommand {
     @Option(help: "The compiled raw LMDB comparator.") var rawLMDB: String = "tools/bench/results/raw_lmdb"
     @Flag(help: "Skip the Python comparators (SQLite, eventsourcing).") var skipPython = false
     @Option(help: "Only write the workload to this file, and stop (for profiling).") var workloadOnly: String?
+    @Option(help: "Only run the timeline queries (part 5) against this existing ledger, and print the figures.")
+    var queryOnly: String?
 
     mutating func run() async throws {
         let total = events ?? (quick ? 100_000 : 1_000_000)
         if let workloadOnly {
-            try Workload(events: total, establishments: 200, incidents: max(10, total / 1000), seed: 2024).write(to: workloadOnly)
+            try workload(total).write(to: workloadOnly)
+            return
+        }
+        if let queryOnly {
+            var report = Report(events: total, singles: 0, concurrent: 0, tasks: tasks)
+            try measureTimelines(try EventStore.open(at: queryOnly), hospital: workload(total).finess(7), into: &report)
+            for note in report.notes { print(note) }
             return
         }
         let singleCount = singles ?? (quick ? 2_000 : 10_000)
@@ -36,7 +44,7 @@ struct LedgerBench: AsyncParsableCommand {
         var report = Report(events: total, singles: singleCount, concurrent: concurrentCount, tasks: tasks)
 
         let workloadPath = work + "/workload.ndjson"
-        let workload = Workload(events: total, establishments: 200, incidents: max(10, total / 1000), seed: 2024)
+        let workload = self.workload(total)
         let generated = now()
         try workload.write(to: workloadPath)
         let size = (try FileManager.default.attributesOfItem(atPath: workloadPath)[.size] as? Int) ?? 0
@@ -133,59 +141,7 @@ struct LedgerBench: AsyncParsableCommand {
         // 5. As-of timeline queries for one establishment, and 6. verify.
         do {
             let store = try EventStore.open(at: ledgerDir)
-            let queries = LedgerQueries(store: store)
-            let hospital = workload.finess(7)
-            var random = Workload.Random(state: 99)
-            let from = Timestamp(rfc3339: "2024-01-01T00:00:00+01:00")!.microseconds
-            var latencies: [Double] = []
-            var cold = 0.0
-            var lanes = 0
-            for q in 0..<201 {
-                let asOf = from + Int64(random.below(400 * 24)) * 3_600_000_000
-                let t = now()
-                let timelines = try queries.timelines(establishment: hospital, at: QueryTime(asOf: asOf))
-                let elapsed = (now() - t) * 1e3
-                if q == 0 { cold = elapsed } else { latencies.append(elapsed) }
-                lanes += timelines.reduce(0) { $0 + $1.lanes.count }
-            }
-            // Where a warm query's time goes, for the report's notes.
-            do {
-                let asOf = QueryTime(asOf: from + 200 * 24 * 3_600_000_000)
-                var t = now()
-                let snapshot = try queries.index()
-                let indexMs = (now() - t) * 1e3
-                t = now()
-                let streams = try IncidentIndex.incidents(touching: hospital, in: store)
-                let touchingMs = (now() - t) * 1e3
-                t = now()
-                let position = try queries.position(at: asOf)
-                let establishments = snapshot.establishments(upTo: position)
-                let establishmentsMs = (now() - t) * 1e3
-                var bookMs = 0.0
-                var computeMs = 0.0
-                var facts = 0
-                for stream in streams {
-                    t = now()
-                    let book = try queries.incidentBook(stream, upTo: position, establishments: establishments)
-                    bookMs += (now() - t) * 1e3
-                    t = now()
-                    let list = book.incidents[stream] ?? []
-                    facts += list.count
-                    _ = RecoveryTimeline.compute(
-                        establishment: establishments[hospital], finess: hospital, incidentId: stream, facts: list, at: asOf)
-                    computeMs += (now() - t) * 1e3
-                }
-                report.notes.append(
-                    "a warm timeline query: index \(fmt(indexMs)) ms, incidents naming the hospital \(fmt(touchingMs)) ms, establishments \(fmt(establishmentsMs)) ms, \(streams.count) incident books \(fmt(bookMs)) ms, views over \(facts) facts \(fmt(computeMs)) ms"
-                )
-            }
-            report.ledger["timeline_cold_ms"] = cold
-            report.ledger["timeline_p50_ms"] = percentile(latencies, 0.5)
-            report.ledger["timeline_p99_ms"] = percentile(latencies, 0.99)
-            report.notes.append("timeline queries: establishment \(hospital), \(lanes / 201) lanes a query on average")
-            log(
-                "timeline query: cold \(fmt(cold)) ms, p50 \(fmt(report.ledger["timeline_p50_ms"]!)) ms, p99 \(fmt(report.ledger["timeline_p99_ms"]!)) ms"
-            )
+            try measureTimelines(store, hospital: workload.finess(7), into: &report)
             let start = now()
             let verified = try store.verify()
             guard verified.isValid else { throw BenchError("verify failed: \(verified.problem!)") }
@@ -227,6 +183,67 @@ struct LedgerBench: AsyncParsableCommand {
         log("wrote \(results)/results.md, results.json and results.svg")
         try? FileManager.default.removeItem(atPath: work)
     }
+
+    /// The benchmark's workload of `total` events.
+    func workload(_ total: Int) -> Workload {
+        Workload(events: total, establishments: 200, incidents: max(10, total / 1000), seed: 2024)
+    }
+}
+
+/// Part 5: 201 as-of timeline queries for `hospital` (the first one cold), and where a warm query's time goes.
+func measureTimelines(_ store: EventStore, hospital: String, into report: inout Report) throws {
+    let queries = LedgerQueries(store: store)
+    var random = Workload.Random(state: 99)
+    let from = Timestamp(rfc3339: "2024-01-01T00:00:00+01:00")!.microseconds
+    var latencies: [Double] = []
+    var cold = 0.0
+    var lanes = 0
+    for q in 0..<201 {
+        let asOf = from + Int64(random.below(400 * 24)) * 3_600_000_000
+        let t = now()
+        let timelines = try queries.timelines(establishment: hospital, at: QueryTime(asOf: asOf))
+        let elapsed = (now() - t) * 1e3
+        if q == 0 { cold = elapsed } else { latencies.append(elapsed) }
+        lanes += timelines.reduce(0) { $0 + $1.lanes.count }
+    }
+    // Where a warm query's time goes, for the report's notes.
+    do {
+        let asOf = QueryTime(asOf: from + 200 * 24 * 3_600_000_000)
+        var t = now()
+        let snapshot = try queries.index()
+        let indexMs = (now() - t) * 1e3
+        t = now()
+        let streams = try IncidentIndex.incidents(touching: hospital, in: store)
+        let touchingMs = (now() - t) * 1e3
+        t = now()
+        let position = try queries.position(at: asOf)
+        let establishments = snapshot.establishments(upTo: position)
+        let establishmentsMs = (now() - t) * 1e3
+        var bookMs = 0.0
+        var computeMs = 0.0
+        var facts = 0
+        for stream in streams {
+            t = now()
+            let book = try queries.incidentBook(stream, upTo: position, establishments: establishments)
+            bookMs += (now() - t) * 1e3
+            t = now()
+            let list = book.incidents[stream] ?? []
+            facts += list.count
+            _ = RecoveryTimeline.compute(
+                establishment: establishments[hospital], finess: hospital, incidentId: stream, facts: list, at: asOf)
+            computeMs += (now() - t) * 1e3
+        }
+        report.notes.append(
+            "a warm timeline query: index \(fmt(indexMs)) ms, incidents naming the hospital \(fmt(touchingMs)) ms, establishments \(fmt(establishmentsMs)) ms, \(streams.count) incident books \(fmt(bookMs)) ms, views over \(facts) facts \(fmt(computeMs)) ms"
+        )
+    }
+    report.ledger["timeline_cold_ms"] = cold
+    report.ledger["timeline_p50_ms"] = percentile(latencies, 0.5)
+    report.ledger["timeline_p99_ms"] = percentile(latencies, 0.99)
+    report.notes.append("timeline queries: establishment \(hospital), \(lanes / 201) lanes a query on average")
+    log(
+        "timeline query: cold \(fmt(cold)) ms, p50 \(fmt(report.ledger["timeline_p50_ms"]!)) ms, p99 \(fmt(report.ledger["timeline_p99_ms"]!)) ms"
+    )
 }
 
 func log(_ text: String) {
