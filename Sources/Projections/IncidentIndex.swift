@@ -197,18 +197,14 @@ public enum IncidentIndex {
     public struct Snapshot: Sendable {
         public let checkpoint: UInt64
         public let incidents: [String]
-        let registrations: [(finess: String, position: UInt64, payload: JSONValue)]
+        /// Registrations in key order (by FINESS, then position), decoded once when the index is loaded.
+        let registrations: [(finess: String, position: UInt64, establishment: Establishment?)]
 
         public func establishments(upTo position: UInt64 = .max) -> [String: Establishment] {
             var result: [String: Establishment] = [:]
             for r in registrations where r.position <= position {
-                guard
-                    case .establishmentRegistered(let e)? = try? IncidentEvent(
-                        eventType: "establishment.registered", payload: r.payload)
-                else { continue }
-                result[r.finess] = Establishment(
-                    finess: e.finess, name: e.name, city: e.city, group: e.group, essentialOperator: e.essentialOperator ?? false,
-                    nis2Entity: e.nis2Entity, registeredAt: r.position)
+                guard let establishment = r.establishment else { continue }
+                result[r.finess] = establishment
             }
             return result
         }
@@ -220,10 +216,16 @@ public enum IncidentIndex {
         let registrations = try store.loadProjection(projectionName, prefix: "e:")
         let parsed = try registrations.entries.keys.sorted().map { key in
             let parts = key.dropFirst(2).split(separator: "/")
-            return (
-                finess: String(parts[0]), position: UInt64(parts[1]) ?? 0,
-                payload: try JSONParser.parse(registrations.entries[key]!)
-            )
+            let position = UInt64(parts[1]) ?? 0
+            let payload = try JSONParser.parse(registrations.entries[key]!)
+            var establishment: Establishment?
+            if case .establishmentRegistered(let e)? = try? IncidentEvent(eventType: "establishment.registered", payload: payload)
+            {
+                establishment = Establishment(
+                    finess: e.finess, name: e.name, city: e.city, group: e.group, essentialOperator: e.essentialOperator ?? false,
+                    nis2Entity: e.nis2Entity, registeredAt: position)
+            }
+            return (finess: String(parts[0]), position: position, establishment: establishment)
         }
         return Snapshot(
             checkpoint: incidents.checkpoint, incidents: incidents.entries.keys.map { String($0.dropFirst(2)) }.sorted(),
