@@ -186,8 +186,16 @@ public final class EventStore: Sendable {
                 let now = self.now()
                 var results: [AppendResult] = []
                 results.reserveCapacity(prepared.count)
+                var sinceRelease = 0
                 for request in prepared {
                     results.append(try apply(request, in: txn, head: &head, now: now))
+                    // A large batch reads index pages all over the file: let them go as it goes, so that its
+                    // resident set stays at what it is working on (the committed pages stay in the page cache).
+                    sinceRelease += request.events.count
+                    if sinceRelease >= Self.eventsPerResidentRelease {
+                        environment.releaseResidentPages()
+                        sinceRelease = 0
+                    }
                 }
                 // A retry of stored batches changes nothing: end without a commit.
                 guard head.position != start.position else { throw AlreadyStored(results: results) }
@@ -197,6 +205,9 @@ public final class EventStore: Sendable {
             return stored.results
         }
     }
+
+    /// Events applied in one transaction between two ``releaseResidentPages()``.
+    static let eventsPerResidentRelease = 500
 
     private struct AlreadyStored: Error {
         let results: [AppendResult]

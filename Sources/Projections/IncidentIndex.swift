@@ -25,30 +25,24 @@ public enum IncidentIndex {
     @discardableResult
     public static func catchUp(_ store: EventStore, eventsPerRead: Int = eventsPerRead) throws -> UInt64 {
         var checkpoint = try store.loadProjection(projectionName, keys: []).checkpoint
-        var pending: [String: [UInt8]] = [:]
+        var pending = PendingEntries()
         var last = checkpoint
         func flush() throws {
             guard last > checkpoint else { return }
-            guard try store.saveProjection(projectionName, from: checkpoint, to: last, changed: pending) else {
+            guard try store.saveProjection(projectionName, from: checkpoint, to: last, changed: pending.entries) else {
                 // Another process caught up meanwhile: what it saved covers these events too.
                 throw Interrupted()
             }
             checkpoint = last
-            pending.removeAll(keepingCapacity: true)
+            pending.entries.removeAll(keepingCapacity: true)
         }
         do {
-            var streamOfLastEvent: [UInt8] = []
             while let scanned = try store.scanLog(
                 fromPosition: last + 1, limit: eventsPerRead,
-                { position, canonical in
-                    try addEntries(of: canonical, at: position, to: &pending, streamOfLastEvent: &streamOfLastEvent)
-                })
+                { position, canonical in try addEntries(of: canonical, at: position, to: &pending) })
             {
                 last = scanned
-                if pending.count >= entriesPerSave || last - checkpoint >= eventsPerSave {
-                    try flush()
-                    streamOfLastEvent = []
-                }
+                if pending.entries.count >= entriesPerSave || last - checkpoint >= eventsPerSave { try flush() }
                 // The pages just read will not be read again by this scan.
                 store.releaseResidentPages()
             }
@@ -70,40 +64,31 @@ public enum IncidentIndex {
 
     /// The keys one stored event adds: `e:FINESS/POSITION` (its payload as value) for a registration,
     /// `i:STREAM` for an incident event, and `t:FINESS/STREAM` for each establishment it names.
-    /// `streamOfLastEvent` skips the `i:` key that the event before, of the same stream, already added.
-    static func addEntries(
-        of canonical: UnsafeRawBufferPointer, at position: UInt64, to pending: inout [String: [UInt8]],
-        streamOfLastEvent: inout [UInt8]
-    ) throws {
+    static func addEntries(of canonical: UnsafeRawBufferPointer, at position: UInt64, to pending: inout PendingEntries) throws {
         guard let fields = RoutingFields(canonical) ?? RoutingFields(walking: canonical) else {
             throw EventStoreError(.corrupted, field: "position \(position)", "stored event lacks its type, stream or payload")
         }
         let type = fields.eventType
-        let streamBytes = fields.streamId
-        let stream = String(decoding: streamBytes, as: UTF8.self)
-        guard let spec = Catalogue.spec(for: type) else { return }
+        let stream = fields.streamId
+        guard let route = routes[type] else { return }
         if type == "establishment.registered" {
             guard let payload = JSONMembers.value(of: "payload", in: canonical) else { return }
             if let finess = JSONMembers.value(of: "finess", in: payload).flatMap(JSONMembers.string) {
-                pending["e:\(finess)/\(String(format: "%020llu", position))"] = Array(payload)
+                pending.entries["e:\(finess)/\(String(format: "%020llu", position))"] = Array(payload)
             }
             return
         }
-        guard spec.streamKind == .incident else { return }
-        let sameStream =
-            streamBytes.count == streamOfLastEvent.count
-            && streamOfLastEvent.withUnsafeBytes { memcmp($0.baseAddress!, streamBytes.baseAddress!, streamBytes.count) == 0 }
-        if !sameStream {
-            pending["i:\(stream)"] = []
-            streamOfLastEvent = Array(streamBytes)
-        }
-        guard namesEstablishments.contains(type) else { return }
+        guard route.incident else { return }
+        pending.addKey("i:", stream)
+        guard route.namesEstablishments else { return }
         func addNamed(in object: UnsafeRawBufferPointer) {
             JSONMembers.forEach(in: object) { key, value in
-                if JSONMembers.key(key, is: "establishment"), let finess = JSONMembers.string(value) {
-                    pending["t:\(finess)/\(stream)"] = []
+                if JSONMembers.key(key, is: "establishment"), var finess = JSONMembers.string(value) {
+                    finess.withUTF8 { pending.addKey("t:", UnsafeRawBufferPointer($0), then: stream) }
                 } else if JSONMembers.key(key, is: "establishments"), case .array(let many)? = try? JSONParser.parse(value) {
-                    for finess in many.compactMap(\.stringValue) { pending["t:\(finess)/\(stream)"] = [] }
+                    for case .string(var finess) in many {
+                        finess.withUTF8 { pending.addKey("t:", UnsafeRawBufferPointer($0), then: stream) }
+                    }
                 } else if JSONMembers.key(key, is: "changes") {
                     // A correction may name another establishment: the incident names it too.
                     addNamed(in: value)
@@ -185,12 +170,46 @@ public enum IncidentIndex {
         }
     }
 
-    /// The event types whose payload can name establishments (a correction through its changes): the
-    /// payloads of the others are not walked.
-    static let namesEstablishments: Set<String> = Set(
-        Catalogue.all.filter { spec in
-            spec.fields.contains { ["establishment", "establishments", "changes"].contains($0.name) }
-        }.map(\.eventType))
+    /// For each event type: whether it belongs to an incident stream, and whether its payload can name
+    /// establishments (a correction through its changes): the payloads of the others are not walked.
+    static let routes: [String: (incident: Bool, namesEstablishments: Bool)] = Dictionary(
+        uniqueKeysWithValues: Catalogue.all.map { spec in
+            (
+                spec.eventType,
+                (
+                    spec.streamKind == .incident,
+                    spec.fields.contains { ["establishment", "establishments", "changes"].contains($0.name) }
+                )
+            )
+        })
+
+    /// The entries a catch-up has gathered and not saved yet, and the keys it has already added: the key of
+    /// an incident seen on a thousand events is built and hashed into `entries` once, not a thousand times.
+    struct PendingEntries {
+        var entries: [String: [UInt8]] = [:]
+        /// Keys added since the catch-up began, by a hash of their bytes (one per slot; a collision only
+        /// means a key is added again, which changes nothing).
+        private var added = [[UInt8]](repeating: [], count: 4096)
+        private var key: [UInt8] = []
+
+        /// Adds the key `prefix` + `first` (+ "/" + `second`) with an empty value, unless it was added before.
+        mutating func addKey(_ prefix: StaticString, _ first: UnsafeRawBufferPointer, then second: UnsafeRawBufferPointer? = nil)
+        {
+            key.removeAll(keepingCapacity: true)
+            key.append(contentsOf: UnsafeRawBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount))
+            key.append(contentsOf: first)
+            if let second {
+                key.append(UInt8(ascii: "/"))
+                key.append(contentsOf: second)
+            }
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
+            for byte in key { hash = (hash ^ UInt64(byte)) &* 0x0100_0000_01b3 }
+            let slot = Int(hash & UInt64(added.count - 1))
+            if added[slot] == key { return }
+            added[slot] = key
+            entries[String(decoding: key, as: UTF8.self)] = []
+        }
+    }
 
     /// The index as saved: establishments as known at `position` (their latest registration up to it), and
     /// the incident streams.
