@@ -20,6 +20,7 @@ struct LedgerBench: AsyncParsableCommand {
     @Option(help: "The compiled raw LMDB comparator.") var rawLMDB: String = "tools/bench/results/raw_lmdb"
     @Flag(help: "Skip the Python comparators (SQLite, eventsourcing).") var skipPython = false
     @Option(help: "Only write the workload to this file, and stop (for profiling).") var workloadOnly: String?
+    @Flag(help: "Only the durable-append phases (1 and 2), then stop (for profiling).") var appendsOnly = false
     @Option(help: "Only run the timeline queries (part 5) against this existing ledger, and print the figures.")
     var queryOnly: String?
 
@@ -112,6 +113,10 @@ struct LedgerBench: AsyncParsableCommand {
             report.ledger["concurrent_events_per_s"] = Double(latencies.count) / (now() - start)
             report.ledger["concurrent_p99_us"] = percentile(latencies, 0.99)
             log("concurrent appends (\(tasks) tasks): \(fmt(report.ledger["concurrent_events_per_s"]!)) events/s")
+        }
+        if appendsOnly {
+            try? FileManager.default.removeItem(atPath: work)
+            return
         }
 
         sync()
