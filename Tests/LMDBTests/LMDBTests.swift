@@ -26,6 +26,52 @@ struct LMDBTests {
         #expect(mode == 0o600)
     }
 
+    #if os(Linux)
+        /// Resident kilobytes of this process's mapping of `file`, from /proc/self/smaps (other tests' files
+        /// running alongside do not count).
+        private func residentKilobytes(ofMapping file: String) throws -> Int {
+            // Read to the end: /proc files report a size of 0.
+            let handle = try #require(FileHandle(forReadingAtPath: "/proc/self/smaps"))
+            defer { try? handle.close() }
+            let smaps = String(decoding: try handle.readToEnd() ?? Data(), as: UTF8.self)
+            var inMapping = false
+            for line in smaps.split(separator: "\n") {
+                if let first = line.first, first.isHexDigit, line.contains("-") {
+                    inMapping = line.hasSuffix(file)
+                } else if inMapping, line.hasPrefix("Rss:") {
+                    return Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]) ?? -1
+                }
+            }
+            return -1
+        }
+
+        @Test func releasingResidentPagesDropsTheMappedPagesAndKeepsTheData() throws {
+            let dir = try freshDirectory()
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let env = try Environment(directory: dir)
+            let db = try env.openDatabase("pages")
+            try env.write { txn in
+                for i in 0..<2000 {
+                    try txn.put(
+                        db, key: Array(String(format: "%06d", i).utf8), value: [UInt8](repeating: UInt8(i % 251), count: 4000))
+                }
+            }
+            func readAll() throws -> Int {
+                try env.read { txn in
+                    try txn.withCursor(db) { cursor in cursor.entries().reduce(0) { $0 + Int($1.value[100]) } }
+                }
+            }
+            let file = URL(fileURLWithPath: dir + "/data.mdb").resolvingSymlinksInPath().path
+            let sum = try readAll()
+            let touched = try residentKilobytes(ofMapping: file)
+            #expect(touched >= 4000, "reading 2,000 values of 4,000 bytes maps at least 4 MB")
+            env.releaseResidentPages()
+            let released = try residentKilobytes(ofMapping: file)
+            #expect(released >= 0 && released < touched / 4)
+            #expect(try readAll() == sum)
+        }
+    #endif
+
     @Test func theMapGrowsWhenAWriteFillsIt() throws {
         let dir = try freshDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
