@@ -26,6 +26,18 @@ struct AppendTests {
             #expect(later.recordedAt.microseconds > earlier.recordedAt.microseconds)
         }
         #expect(try store.verify().isValid)
+        // Versions and the head come from the log and the streams index: a stream whose id extends another's
+        // is a stream of its own.
+        _ = try await store.append([note("five")], to: "incident:ab")
+        #expect(try store.streamVersion(of: "incident:a") == 3)
+        #expect(try store.streamVersion(of: "incident:ab") == 1)
+        #expect(try store.streamVersion(of: "incident:") == 0)
+        let statistics = try store.statistics()
+        #expect(statistics.events == 5 && statistics.streams == 3)
+        #expect(statistics.lastRecordedAt == (try store.event(at: 5))?.recordedAt)
+        #expect(try store.lastPosition(recordedAtOrBefore: events[2].recordedAt.microseconds) == 3)
+        #expect(try store.lastPosition(recordedAtOrBefore: events[0].recordedAt.microseconds - 1) == 0)
+        #expect(try store.lastPosition(recordedAtOrBefore: .max) == 5)
         // Events sent without an id get a time-ordered one (UUID version 7), in the order they were appended.
         let ids = events.map { $0.eventId.lowercasedString }
         #expect(ids.allSatisfy { $0.dropFirst(14).first == "7" && "89ab".contains($0.dropFirst(19).first!) })
