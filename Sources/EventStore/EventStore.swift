@@ -350,7 +350,10 @@ public final class EventStore: Sendable {
                 if let error = iterator.error { throw EventStoreError.storage(error) }
                 return 0
             }
-            return Keys.readBigEndian(last.key, at: last.key.count - 8)
+            guard last.key.count == prefix.count + 8 else {
+                throw EventStoreError(.corrupted, field: "streams/\(streamId)", "index key has \(last.key.count) bytes")
+            }
+            return Keys.readBigEndian(last.key, at: prefix.count)
         }
     }
 

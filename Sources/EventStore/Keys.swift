@@ -12,14 +12,13 @@ enum Keys {
         bigEndian(UInt64(bitPattern: microseconds) ^ (1 << 63))
     }
 
+    /// The 8 bytes at `offset` as a big-endian integer; 0 (a position no event has) when they are not all
+    /// there, so that a damaged entry is reported as pointing nowhere instead of being read past its end.
     static func readBigEndian(_ bytes: UnsafeRawBufferPointer, at offset: Int = 0) -> UInt64 {
+        guard offset >= 0, offset + 8 <= bytes.count else { return 0 }
         var value: UInt64 = 0
         for i in 0..<8 { value = value << 8 | UInt64(bytes[offset + i]) }
         return value
-    }
-
-    static func readOrderedTime(_ bytes: UnsafeRawBufferPointer, at offset: Int = 0) -> Int64 {
-        Int64(bitPattern: readBigEndian(bytes, at: offset) ^ (1 << 63))
     }
 
     static func position(_ position: UInt64) -> [UInt8] { bigEndian(position) }

@@ -117,6 +117,7 @@ extension EventStore {
 
     /// The index, key range, and how to find an entry's position, for a selection.
     private func plan(_ selection: EventSelection) throws -> (Database, [UInt8]?, [UInt8]?, (CursorEntry) -> UInt64) {
+        // A damaged entry too short to hold a position reads as 0, which no event has (see Keys.readBigEndian).
         let positionInValue: (CursorEntry) -> UInt64 = { Keys.readBigEndian($0.value) }
         let positionAtKeyEnd: (CursorEntry) -> UInt64 = { Keys.readBigEndian($0.key, at: $0.key.count - 8) }
         switch selection {

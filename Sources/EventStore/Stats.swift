@@ -43,6 +43,9 @@ extension EventStore {
                     return count
                 }
                 count += 1
+                guard entry.key.count > 8 else {
+                    throw EventStoreError(.corrupted, field: "streams", "index key has \(entry.key.count) bytes")
+                }
                 // The stream id runs to the 0 before the 8-byte version.
                 guard let next = Cursor.successor(ofPrefix: Array(entry.key.prefix(entry.key.count - 8))) else { return count }
                 lower = next

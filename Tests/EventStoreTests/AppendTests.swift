@@ -44,6 +44,18 @@ struct AppendTests {
         #expect(ids.map { $0.prefix(13) } == ids.map { $0.prefix(13) }.sorted())
     }
 
+    @Test func aDamagedIndexEntryIsReportedInsteadOfReadPastItsEnd() async throws {
+        let dir = TemporaryDirectory()
+        let store = try EventStore.create(at: dir.path)
+        let id = UUID()
+        _ = try await store.append([note("one", id: id)], to: "incident:a")
+        try store.environment.write { txn in try txn.put(store.tables.eventIds, key: Keys.eventId(id), value: [1, 2, 3]) }
+        let error = #expect(throws: EventStoreError.self) { try store.event(id: id) }
+        #expect(error?.description.contains("an index points at a missing event") == true)
+        await #expect(throws: EventStoreError.self) { try await store.append([note("one", id: id)], to: "incident:a") }
+        #expect(try store.verify().isValid == false)
+    }
+
     @Test func aLedgerOfAnotherFormatIsRefusedWithBothFormats() throws {
         let dir = TemporaryDirectory()
         do {
