@@ -60,6 +60,8 @@ public final class Environment: @unchecked Sendable {
     /// The directory this environment lives in.
     public let path: String
     public let configuration: EnvironmentConfiguration
+    /// The absolute path of `data.mdb`, as /proc/self/maps names it: resolved once, it does not move.
+    private let dataFile: String
 
     /// The version of the LMDB library linked in, e.g. `LMDB 0.9.24: (July 24, 2019)`.
     public static var libraryVersion: String { String(cString: mdb_version(nil, nil, nil)) }
@@ -87,6 +89,7 @@ public final class Environment: @unchecked Sendable {
         self.handle = env
         self.path = directory
         self.configuration = configuration
+        self.dataFile = Self.resolvedPath(directory + "/data.mdb")
     }
 
     deinit {
@@ -183,10 +186,8 @@ public final class Environment: @unchecked Sendable {
         #endif
     }
 
-    /// The absolute path of `data.mdb`, as /proc/self/maps names it.
-    private var dataFile: String {
-        let joined = path + "/data.mdb"
-        guard let resolved = realpath(joined, nil) else { return joined }
+    private static func resolvedPath(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
         defer { free(resolved) }
         return String(cString: resolved)
     }

@@ -61,8 +61,6 @@ extension Ledger {
                 first = first ?? results.first?.positions.first
                 last = results.last?.positions.last ?? last
                 batches += 1
-                // The batch's index pages are spread over the whole file: let them go from the resident set.
-                store.releaseResidentPages()
                 batch.removeAll(keepingCapacity: true)
                 inBatch = 0
             }

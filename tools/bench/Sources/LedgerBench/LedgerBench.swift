@@ -124,24 +124,20 @@ struct LedgerBench: AsyncParsableCommand {
         // that its peak memory is its own.
         let ledgerDir = work + "/ledger"
         _ = try runMeasured(ledger, ["init", "--data-dir", ledgerDir])
-        let imported = try runMeasured(ledger, ["import", "--data-dir", ledgerDir, "--file", workloadPath])
-        guard imported.status == 0 else { throw BenchError("ledger import failed: \(imported.output)") }
-        report.ledger["bulk_events_per_s"] = Double(total) / imported.seconds
-        report.ledger["bulk_peak_mib"] = imported.peakMemoryMiB
-        report.ledger["bulk_peak_anon_mib"] = imported.peakAnonymousMiB
-        report.ledger["bulk_peak_file_mib"] = imported.peakFileMiB
-        log(
-            "bulk import: \(fmt(report.ledger["bulk_events_per_s"]!)) events/s, peak RSS \(fmt(imported.peakMemoryMiB)) MiB (anonymous \(fmt(imported.peakAnonymousMiB)), file \(fmt(imported.peakFileMiB)))"
-        )
-        let rebuilt = try runMeasured(ledger, ["rebuild", "--data-dir", ledgerDir])
-        guard rebuilt.status == 0 else { throw BenchError("ledger rebuild failed: \(rebuilt.output)") }
-        report.ledger["rebuild_events_per_s"] = Double(total) / rebuilt.seconds
-        report.ledger["rebuild_peak_mib"] = rebuilt.peakMemoryMiB
-        report.ledger["rebuild_peak_anon_mib"] = rebuilt.peakAnonymousMiB
-        report.ledger["rebuild_peak_file_mib"] = rebuilt.peakFileMiB
-        log(
-            "rebuild: \(fmt(report.ledger["rebuild_events_per_s"]!)) events/s, peak RSS \(fmt(rebuilt.peakMemoryMiB)) MiB (anonymous \(fmt(rebuilt.peakAnonymousMiB)), file \(fmt(rebuilt.peakFileMiB)))"
-        )
+        /// Runs one `ledger` command over the whole workload and reports its rate and peak memory under `key`.
+        func measureLedger(_ name: String, key: String, _ arguments: [String]) throws {
+            let run = try runMeasured(ledger, arguments)
+            guard run.status == 0 else { throw BenchError("ledger \(name) failed: \(run.output)") }
+            report.ledger["\(key)_events_per_s"] = Double(total) / run.seconds
+            report.ledger["\(key)_peak_mib"] = run.peakMemoryMiB
+            report.ledger["\(key)_peak_anon_mib"] = run.peakAnonymousMiB
+            report.ledger["\(key)_peak_file_mib"] = run.peakFileMiB
+            log(
+                "\(name): \(fmt(report.ledger["\(key)_events_per_s"]!)) events/s, peak RSS \(fmt(run.peakMemoryMiB)) MiB (anonymous \(fmt(run.peakAnonymousMiB)), file \(fmt(run.peakFileMiB)))"
+            )
+        }
+        try measureLedger("bulk import", key: "bulk", ["import", "--data-dir", ledgerDir, "--file", workloadPath])
+        try measureLedger("rebuild", key: "rebuild", ["rebuild", "--data-dir", ledgerDir])
 
         // 5. As-of timeline queries for one establishment, and 6. verify.
         do {
