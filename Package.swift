@@ -39,7 +39,10 @@ let package = Package(
             dependencies: [
                 "EventStore", "IncidentDomain", "Projections",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            // The demo's dataset is compiled into the binary: `ledger demo` works from any folder.
+            // tools/demo/dataset.ndjson links to it.
+            resources: [.embedInCode("Resources/demo-dataset.ndjson")]
         ),
         // A child process for the crash test: appends in a loop and prints each acknowledged position.
         .executableTarget(name: "CrashChild", dependencies: ["EventStore"], path: "Tests/CrashChild"),

@@ -7,6 +7,13 @@ import Synchronization
 public protocol RecordingClock: Sendable {
     /// Microseconds since the epoch, UTC.
     func now() -> Int64
+    /// Where the times come from when it is not the system's clock ("the demo dataset"): a ledger written
+    /// with such a clock says so for ever (``EventStore/clockProvenance()``). Nil for the system clock.
+    var provenance: String? { get }
+}
+
+extension RecordingClock {
+    public var provenance: String? { nil }
 }
 
 /// The operating system's real-time clock.
@@ -22,7 +29,12 @@ public struct SystemClock: RecordingClock {
 /// A clock that says what it was last set to.
 public final class ManualClock: RecordingClock {
     private let value: Mutex<Int64>
-    public init(_ microseconds: Int64) { value = Mutex(microseconds) }
+    public let provenance: String?
+    /// - Parameter provenance: what sets it, recorded in every ledger it writes to.
+    public init(_ microseconds: Int64, provenance: String = "a clock set by hand") {
+        value = Mutex(microseconds)
+        self.provenance = provenance
+    }
     public func set(_ microseconds: Int64) { value.withLock { $0 = microseconds } }
     public func now() -> Int64 { value.withLock { $0 } }
 }

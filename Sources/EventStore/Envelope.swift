@@ -126,10 +126,10 @@ public struct RecordedEvent: Sendable, Hashable {
     /// The envelope as JSON, without `hash`: the object whose canonical bytes are hashed.
     public var hashedJSON: JSONValue {
         var members: [String: JSONValue] = [
-            "position": .number(JSONNumber(lexeme: Substring(String(position)))!),
+            "position": .number(JSONNumber(position)),
             "eventId": .string(eventId.lowercasedString),
             "streamId": .string(streamId),
-            "streamVersion": .number(JSONNumber(lexeme: Substring(String(streamVersion)))!),
+            "streamVersion": .number(JSONNumber(streamVersion)),
             "eventType": .string(eventType),
             "schemaVersion": .number(JSONNumber(schemaVersion)),
             "occurredAt": occurredAt.json,
@@ -152,16 +152,26 @@ public struct RecordedEvent: Sendable, Hashable {
     }
 
     /// True when `proposed` carries the same fact as this event (for idempotent retries).
-    func hasSameContent(as proposed: ProposedEvent, streamId: String) -> String? {
-        if self.streamId != streamId { return "streamId" }
-        if eventType != proposed.eventType { return "eventType" }
+    /// The first field whose bytes differ from `proposed`'s, or nil when it is the same event. Bytes, not
+    /// `String` equality: two texts that differ only by Unicode normalisation are different events.
+    public func differingField(from proposed: ProposedEvent, streamId: String) -> String? {
+        func same(_ a: String?, _ b: String?) -> Bool {
+            switch (a, b) {
+            case (nil, nil): true
+            case (let a?, let b?): a.utf8.elementsEqual(b.utf8)
+            default: false
+            }
+        }
+        if !same(self.streamId, streamId) { return "streamId" }
+        if !same(eventType, proposed.eventType) { return "eventType" }
         if schemaVersion != proposed.schemaVersion { return "schemaVersion" }
         if occurredAt != proposed.occurredAt { return "occurredAt" }
-        if actor != proposed.actor { return "actor" }
-        if source != proposed.source { return "source" }
-        if reason != proposed.reason { return "reason" }
-        if payload != proposed.payload { return "payload" }
-        if metadata != proposed.metadata { return "metadata" }
+        if !same(actor, proposed.actor) { return "actor" }
+        if !same(source, proposed.source) { return "source" }
+        if !same(reason, proposed.reason) { return "reason" }
+        if CanonicalJSON.encode(payload) != CanonicalJSON.encode(proposed.payload) { return "payload" }
+        if !same(metadata.correlationId, proposed.metadata.correlationId) { return "metadata.correlationId" }
+        if !same(metadata.causationId, proposed.metadata.causationId) { return "metadata.causationId" }
         return nil
     }
 }

@@ -67,7 +67,7 @@ enum EventCodec {
             return n
         }
         guard let eventId = UUID(text: try string("eventId")) else { throw .invalid("$.eventId", "not a UUID") }
-        guard let recordedAt = Timestamp(rfc3339: try string("recordedAt")) else {
+        guard let recordedAt = Timestamp(rfc3339: try string("recordedAt"), unbounded: ()) else {
             throw .invalid("$.recordedAt", "not an RFC 3339 timestamp")
         }
         guard let occurred = m["occurredAt"] else { throw .invalid("$.occurredAt", "required") }
@@ -82,7 +82,7 @@ enum EventCodec {
             position: try unsigned("position"), eventId: eventId, streamId: try string("streamId"),
             streamVersion: try unsigned("streamVersion"), eventType: try string("eventType"),
             schemaVersion: Int(try unsigned("schemaVersion")),
-            occurredAt: try OccurredAt(json: occurred, path: "$.occurredAt"), recordedAt: recordedAt,
+            occurredAt: try OccurredAt(json: occurred, path: "$.occurredAt", bounded: false), recordedAt: recordedAt,
             actor: try string("actor"), source: try string("source"), reason: m["reason"]?.stringValue,
             payload: m["payload"] ?? .object([:]), metadata: metadata, previousHash: try string("previousHash"),
             hash: hash ?? storedHash ?? "")

@@ -93,6 +93,7 @@ public final class EventStore: Sendable {
         } catch let error as LMDBError {
             throw EventStoreError.storage(error)
         }
+        try store.markClockProvenance()
         return store
     }
 
@@ -121,6 +122,7 @@ public final class EventStore: Sendable {
             }
             throw EventStoreError(.notALedger, field: directory + "/data.mdb", "is an LMDB file but not an IncidentLedger ledger")
         }
+        if !configuration.environment.readOnly { try store.markClockProvenance() }
         return store
     }
 
@@ -288,7 +290,7 @@ public final class EventStore: Sendable {
             if let position = try txn.get(tables.eventIds, key: Keys.eventId(event.eventId!)) {
                 let pos = position.withUnsafeBytes { Keys.readBigEndian($0) }
                 let stored = try loadEvent(at: pos, in: txn)
-                if let field = stored.hasSameContent(as: event, streamId: request.streamId) {
+                if let field = stored.differingField(from: event, streamId: request.streamId) {
                     throw EventStoreError(
                         .eventIdConflict, field: "events[\(i)].eventId",
                         "\(event.eventId!.lowercasedString) is already stored at position \(pos) with a different \(field)")

@@ -13,6 +13,8 @@ public struct JSONParser {
 
     private let bytes: UnsafeRawBufferPointer
     private var index = 0
+    /// The last object key read: an out-of-range number is refused by the name of its member.
+    private var lastKey: String?
 
     /// Parses one JSON value that must span the whole input (whitespace aside).
     public static func parse(_ input: some Collection<UInt8>) throws(JSONSyntaxError) -> JSONValue {
@@ -106,6 +108,7 @@ public struct JSONParser {
             guard current == UInt8(ascii: "\"") else { throw error("expected a string key") }
             let keyOffset = index
             let key = try parseString()
+            lastKey = key
             skipWhitespace()
             guard current == UInt8(ascii: ":") else { throw error("expected ':' after key \"\(key)\"") }
             index += 1
@@ -168,9 +171,10 @@ public struct JSONParser {
             guard let c = current, isDigit(c) else { throw error("expected a digit in the exponent") }
             while let c = current, isDigit(c) { index += 1 }
         }
-        let lexeme = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-        guard let number = JSONNumber(lexeme: Substring(lexeme)) else {
-            throw JSONSyntaxError(offset: start, message: "number \(lexeme) is out of range")
+        let lexeme = Substring(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
+        guard let number = JSONNumber(lexeme: lexeme) else {
+            let reason = JSONNumber.refusal(ofLexeme: lexeme) ?? "out of range"
+            throw JSONSyntaxError(offset: start, message: lastKey.map { "\"\($0)\": \(reason)" } ?? reason)
         }
         return number
     }

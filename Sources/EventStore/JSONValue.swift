@@ -47,36 +47,91 @@ public enum JSONValue: Sendable, Hashable {
     }
 }
 
-/// A JSON number in canonical form: integers as plain digits (any size), other numbers as the shortest
-/// text that reads back to the same IEEE double (the spelling Python's `json.dumps` also produces).
+/// A JSON number in canonical form: integers as plain digits, other numbers as the shortest text that
+/// reads back to the same IEEE double (the spelling Python's `json.dumps` also produces).
+///
+/// Only I-JSON numbers (RFC 7493) exist: the text is always a JSON number lexeme, integers lie within
+/// ±(2^53−1) so that every JSON reader (JavaScript, Python's 4,300-digit limit) reads the same value, and
+/// other numbers are finite doubles. Negative zero is spelled as zero: `-0` and `0` are one value.
 public struct JSONNumber: Sendable, Hashable, CustomStringConvertible {
     /// The canonical text.
     public let text: String
 
-    /// Canonicalises a JSON number lexeme; nil when it does not fit a finite double.
-    public init?(lexeme: Substring) {
-        if !lexeme.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) {
-            var digits = lexeme.drop(while: { $0 == "-" })
-            if digits.isEmpty { return nil }
-            digits = digits.drop(while: { $0 == "0" })
-            if digits.isEmpty {
-                text = "0"
-            } else {
-                text = (lexeme.first == "-" ? "-" : "") + digits
-            }
-            return
+    /// The largest integer magnitude I-JSON keeps exact: 2^53 − 1.
+    public static let maximumSafeInteger: Int64 = (1 << 53) - 1
+
+    /// Why a lexeme is not a number the ledger stores, or nil when it is one.
+    public static func refusal(ofLexeme lexeme: Substring) -> String? {
+        switch Lexeme(lexeme) {
+        case nil: "\"\(lexeme.prefix(40))\" is not a JSON number"
+        case .integer?:
+            JSONNumber(lexeme: lexeme) == nil ? "\(lexeme.prefix(40)) is outside ±(2^53−1), the integers every JSON reader keeps exact" : nil
+        case .fraction?: JSONNumber(lexeme: lexeme) == nil ? "\(lexeme.prefix(40)) is beyond the range of a double" : nil
         }
-        guard let value = Double(lexeme), value.isFinite else { return nil }
-        text = value.description
     }
 
-    public init(_ value: Int) { text = String(value) }
+    /// The two shapes of a JSON number lexeme: `-?(0|[1-9][0-9]*)`, and the same with a fraction or an exponent.
+    private enum Lexeme {
+        case integer, fraction
+
+        init?(_ lexeme: Substring) {
+            var bytes = lexeme.utf8[...]
+            if bytes.first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
+            func digits() -> Int {
+                let count = bytes.prefix { $0 >= 0x30 && $0 <= 0x39 }.count
+                bytes = bytes.dropFirst(count)
+                return count
+            }
+            let first = bytes.first
+            let integerDigits = digits()
+            guard integerDigits > 0, first != UInt8(ascii: "0") || integerDigits == 1 else { return nil }
+            var shape = Lexeme.integer
+            if bytes.first == UInt8(ascii: ".") {
+                bytes = bytes.dropFirst()
+                guard digits() > 0 else { return nil }
+                shape = .fraction
+            }
+            if bytes.first == UInt8(ascii: "e") || bytes.first == UInt8(ascii: "E") {
+                bytes = bytes.dropFirst()
+                if bytes.first == UInt8(ascii: "+") || bytes.first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
+                guard digits() > 0 else { return nil }
+                shape = .fraction
+            }
+            guard bytes.isEmpty else { return nil }
+            self = shape
+        }
+    }
+
+    /// Canonicalises a JSON number lexeme; nil when it is not a JSON number (`+1`, `inf`, `1.`, `0x10`), an
+    /// integer outside ±(2^53−1), or a number beyond a finite double.
+    public init?(lexeme: Substring) {
+        guard let shape = Lexeme(lexeme) else { return nil }
+        switch shape {
+        case .integer:
+            let negative = lexeme.first == "-"
+            let digits = lexeme.drop(while: { $0 == "-" || $0 == "0" })
+            guard digits.utf8.count <= 16, let magnitude = Int64(digits.isEmpty ? "0" : digits),
+                magnitude <= Self.maximumSafeInteger
+            else { return nil }
+            text = magnitude == 0 ? "0" : (negative ? "-" : "") + digits
+        case .fraction:
+            guard let value = Double(lexeme), value.isFinite else { return nil }
+            text = value == 0 ? "0.0" : value.description
+        }
+    }
+
+    /// An integer; one outside ±(2^53−1) is clamped to that range, which only the ledger's own counters could reach.
+    public init(_ value: Int) {
+        text = String(min(max(Int64(value), -Self.maximumSafeInteger), Self.maximumSafeInteger))
+    }
+
+    /// A count of the ledger's (a position, a version), clamped to 2^53 − 1 like ``init(_:)-(Int)``.
+    public init(_ value: UInt64) { text = String(min(value, UInt64(Self.maximumSafeInteger))) }
 
     /// A finite double; nil for infinity or NaN.
     public init?(_ value: Double) {
         guard value.isFinite else { return nil }
-        text = value.description  // keeps "2.0": a double stays a double, as in Python
-
+        text = value == 0 ? "0.0" : value.description  // keeps "2.0": a double stays a double, as in Python
     }
 
     /// The value as an integer, when it is one that fits.

@@ -92,7 +92,9 @@ public struct OccurredAt: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Reads the JSON form, naming `path` and the rule broken when it is wrong.
-    public init(json: JSONValue, path: String) throws(EventStoreError) {
+    /// Reads an occurredAt object. Input is `bounded` to ``Timestamp/supportedRange``; what is already stored is
+    /// read whatever its year (an event stored before the bound existed must still read).
+    public init(json: JSONValue, path: String, bounded: Bool = true) throws(EventStoreError) {
         guard let members = json.objectValue else {
             throw .invalid(
                 path, "expected an object with \"precision\" and \"at\" (or \"from\" and \"to\"), got \(json.typeName)")
@@ -110,7 +112,12 @@ public struct OccurredAt: Sendable, Hashable, CustomStringConvertible {
         }
         func timestamp(_ key: String) throws(EventStoreError) -> Timestamp {
             guard let value = members[key] else { throw .invalid("\(path).\(key)", "required for precision \(precisionText)") }
-            guard let text = value.stringValue, let t = Timestamp(rfc3339: text) else {
+            guard let text = value.stringValue,
+                let t = bounded ? Timestamp(rfc3339: text) : Timestamp(rfc3339: text, unbounded: ())
+            else {
+                if let text = value.stringValue, Timestamp(rfc3339: text, unbounded: ()) != nil {
+                    throw .invalid("\(path).\(key)", Timestamp.outOfRangeReason)
+                }
                 throw .invalid("\(path).\(key)", "expected an RFC 3339 timestamp with an offset, like 2024-01-15T01:20:00+01:00")
             }
             return t
@@ -133,6 +140,9 @@ public struct OccurredAt: Sendable, Hashable, CustomStringConvertible {
                     "\(path).at", "not aligned to a \(precisionText) in its offset (a day starts at 00:00, a month on the 1st)")
             }
             self = value
+        }
+        guard !bounded || latest <= Timestamp.supportedRange.upperBound else {
+            throw .invalid("\(path).\(precision == .interval ? "to" : "at")", Timestamp.outOfRangeReason)
         }
     }
 }

@@ -20,13 +20,35 @@ extension Timestamp {
     }
 
     /// Reads local wall-clock fields as a time in `zone` (Europe/Paris by default). A time that falls in
-    /// the spring-forward gap takes the offset before the change; an ambiguous autumn time the first one.
+    /// the spring-forward gap takes the offset before the change; an ambiguous autumn time the first one
+    /// (the earlier instant: a clock started from it is never late). Input refuses ambiguous times
+    /// (``isAmbiguous(_:zone:)``); this rule reads what is already stored.
     public init(local: LocalDateTime, zone: TimeZone = Timestamp.displayZone) {
-        let naive = local.microsecondsSinceEpoch
-        // The offset at the naive instant, then corrected once: exact away from the transitions.
-        let guess = zone.secondsFromGMT(for: Date(timeIntervalSince1970: Double(naive) / 1_000_000))
-        let corrected = zone.secondsFromGMT(
-            for: Date(timeIntervalSince1970: Double(naive - Int64(guess) * 1_000_000) / 1_000_000))
-        self.init(microseconds: naive - Int64(corrected) * 1_000_000, offsetSeconds: Int32(corrected))
+        let candidates = Self.candidates(local, zone: zone)
+        let chosen = candidates.valid.min() ?? (local.microsecondsSinceEpoch - Int64(candidates.before) * 1_000_000)
+        self.init(microseconds: chosen, offsetSeconds: Int32(zone.secondsFromGMT(for: Self.date(chosen))))
     }
+
+    /// True when the local time happens twice in `zone` (the hour repeated when clocks go back).
+    public static func isAmbiguous(_ local: LocalDateTime, zone: TimeZone = Timestamp.displayZone) -> Bool {
+        candidates(local, zone: zone).valid.count > 1
+    }
+
+    /// The instants whose wall-clock time in `zone` is `local` (none in a gap, two in a repeated hour), and the
+    /// offset in force before any change around it.
+    private static func candidates(_ local: LocalDateTime, zone: TimeZone) -> (valid: Set<Int64>, before: Int) {
+        let naive = local.microsecondsSinceEpoch
+        let hours3: Int64 = 3 * 3_600 * 1_000_000
+        // Offsets a few hours either side: every transition of a real zone is further apart than that.
+        let before = zone.secondsFromGMT(for: date(naive - hours3))
+        let after = zone.secondsFromGMT(for: date(naive + hours3))
+        var valid = Set<Int64>()
+        for offset in [before, after] {
+            let instant = naive - Int64(offset) * 1_000_000
+            if zone.secondsFromGMT(for: date(instant)) == offset { valid.insert(instant) }
+        }
+        return (valid, before)
+    }
+
+    private static func date(_ microseconds: Int64) -> Date { Date(timeIntervalSince1970: Double(microseconds) / 1_000_000) }
 }

@@ -46,6 +46,17 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     /// Parses RFC 3339 with a mandatory offset (`Z` or `±hh:mm`) and up to 6 fractional digits.
     /// Returns nil when the text is not such a timestamp or names an impossible date.
     public init?(rfc3339 text: String) {
+        guard let parsed = Timestamp(rfc3339: text, unbounded: ()), Self.supportedRange.contains(parsed.microseconds) else {
+            return nil
+        }
+        self = parsed
+    }
+
+    /// Why an instant outside ``supportedRange`` is refused.
+    public static let outOfRangeReason = "outside the years the ledger takes (0001-01-02 to 9999-12-30 in UTC)"
+
+    /// Parses RFC 3339 whatever the year gives in UTC (to tell an out-of-range instant from a malformed one).
+    public init?(rfc3339 text: String, unbounded: Void) {
         let bytes = Array(text.utf8)
         var i = 0
         func number(_ width: Int) -> Int? {
@@ -98,9 +109,14 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
             let local = LocalDateTime(
                 year: year, month: month, day: day, hour: hour, minute: minute, second: second, microsecond: micros)
         else { return nil }
-        self.init(
-            microseconds: local.microsecondsSinceEpoch - Int64(offset) * 1_000_000, offsetSeconds: Int32(offset))
+        self.init(microseconds: local.microsecondsSinceEpoch - Int64(offset) * 1_000_000, offsetSeconds: Int32(offset))
     }
+
+    /// The instants the ledger takes in, in microseconds: years 0001 to 9999 in UTC, a day short of each end
+    /// so that every instant shows in any offset and every window end (the end of a day or month) still has a year of four digits.
+    public static let supportedRange: ClosedRange<Int64> =
+        LocalDateTime(year: 1, month: 1, day: 2)!.microsecondsSinceEpoch
+        ... LocalDateTime(year: 9999, month: 12, day: 30)!.microsecondsSinceEpoch
 }
 
 /// Wall-clock fields without an offset, in the proleptic Gregorian calendar.

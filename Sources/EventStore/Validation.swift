@@ -2,7 +2,7 @@ import Foundation
 
 /// The envelope's rules, shared by every path that takes events in (library, CLI, later HTTP), so that a
 /// bad event is refused with the same words wherever it comes from.
-enum EnvelopeRules {
+public enum EnvelopeRules {
     static let maximumNameLength = 100
     static let maximumActorLength = 200
     static let maximumStreamIdLength = 200
@@ -45,16 +45,13 @@ enum EnvelopeRules {
 
     /// Free text that goes into indexes or one-line displays: no control characters, bounded length.
     static func checkText(_ text: String, field: String, maximum: Int) throws(EventStoreError) {
-        // One pass over the bytes: this runs for several fields of every event appended.
-        var visible = false
-        var count = 0
-        for byte in text.utf8 {
-            if byte < 0x20 || byte == 0x7F { throw .invalid(field, "must not contain control characters") }
-            if byte != 0x20 { visible = true }
-            count += 1
-        }
-        guard visible else { throw .invalid(field, "must not be empty") }
-        guard count <= maximum else { throw .invalid(field, "longer than \(maximum) bytes") }
+        guard text.utf8.count <= maximum else { throw .invalid(field, "longer than \(maximum) bytes") }
+        try TextRules.check(text, field: field, allowingLineBreaks: false)
+    }
+
+    /// A payload's free text: like the envelope's, but it may span lines (tabs and line breaks allowed).
+    public static func checkPayloadText(_ text: String, field: String) throws(EventStoreError) {
+        try TextRules.check(text, field: field, allowingLineBreaks: true)
     }
 
     static func check(_ event: ProposedEvent, path: String, payloadLimit: Int) throws(EventStoreError) {
@@ -95,9 +92,12 @@ extension ProposedEvent {
     ///
     /// - Parameters:
     ///   - defaultActor: used when the JSON has no `actor`.
+    ///   - principal: who is known to be recording (an explicit `--actor`, later an authenticated user): the
+    ///     event's actor is the principal, and a JSON `actor` naming someone else is refused.
     /// - Returns: the event and its `streamId` when the JSON names one.
     public static func fromJSON(
-        _ json: JSONValue, path: String = "$", defaultActor: String?, payloadLimit: Int = EventStoreConfiguration().payloadLimit
+        _ json: JSONValue, path: String = "$", defaultActor: String?, principal: String? = nil,
+        payloadLimit: Int = EventStoreConfiguration().payloadLimit
     ) throws(EventStoreError) -> (event: ProposedEvent, streamId: String?) {
         guard let m = json.objectValue else { throw .invalid(path, "expected an event object, got \(json.typeName)") }
         for key in m.keys.sorted() where !inputFields.contains(key) {
@@ -128,7 +128,11 @@ extension ProposedEvent {
         }
         guard let occurredJSON = m["occurredAt"] else { throw .invalid("\(path).occurredAt", "required") }
         let occurredAt = try OccurredAt(json: occurredJSON, path: "\(path).occurredAt")
-        guard let actor = try optionalString("actor") ?? defaultActor else {
+        let named = try optionalString("actor")
+        if let principal, let named, !named.utf8.elementsEqual(principal.utf8) {
+            throw .invalid("\(path).actor", "\"\(named)\" differs from the recording principal \"\(principal)\"")
+        }
+        guard let actor = principal ?? named ?? defaultActor else {
             throw .invalid("\(path).actor", "required (or give a default actor)")
         }
         guard let source = try optionalString("source") else { throw .invalid("\(path).source", "required") }
@@ -153,5 +157,51 @@ extension ProposedEvent {
             source: source, reason: reason, payload: m["payload"] ?? .object([:]), metadata: metadata)
         try EnvelopeRules.check(event, path: path, payloadLimit: payloadLimit)
         return (event, streamId)
+    }
+}
+
+/// What counts as text the ledger stores: no control characters (C0, DEL, C1) and at least one visible
+/// character. Blank means Unicode White_Space plus the invisible format characters a person cannot tell from
+/// a space (U+200B–U+200D, U+2060, U+FEFF): a `source` of U+00A0 or U+3000 alone names nothing.
+///
+/// The same rule is spelled as a regular expression in schemas/common.schema.json (`envelopeText`,
+/// `nonEmptyString`) with explicit code points, so that Python's and ECMAScript's readings agree.
+enum TextRules {
+    static func isControl(_ v: UInt32) -> Bool { v < 0x20 || (0x7F...0x9F).contains(v) }
+
+    static func isBlank(_ v: UInt32) -> Bool {
+        switch v {
+        case 0x09...0x0D, 0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200D, 0x2028, 0x2029, 0x202F, 0x205F, 0x2060, 0x3000, 0xFEFF:
+            true
+        default: false
+        }
+    }
+
+    static func check(_ text: String, field: String, allowingLineBreaks: Bool) throws(EventStoreError) {
+        var visible = false
+        // ASCII first, byte by byte: this runs for several fields of every event appended.
+        for byte in text.utf8 {
+            if byte >= 0x80 {
+                visible = false
+                break
+            }
+            if byte < 0x20 || byte == 0x7F {
+                if allowingLineBreaks, byte == 0x09 || byte == 0x0A || byte == 0x0D { continue }
+                throw .invalid(field, byte == 0 ? "must not contain U+0000" : "must not contain control characters")
+            }
+            if byte != 0x20 { visible = true }
+        }
+        if visible { return }
+        for scalar in text.unicodeScalars {
+            let v = scalar.value
+            if isControl(v) {
+                if allowingLineBreaks, v == 0x09 || v == 0x0A || v == 0x0D { continue }
+                throw .invalid(field, v == 0 ? "must not contain U+0000" : "must not contain control characters")
+            }
+            if !isBlank(v) { visible = true }
+        }
+        guard visible else {
+            throw .invalid(field, text.isEmpty ? "must not be empty" : "must not be blank (only white space or invisible characters)")
+        }
     }
 }

@@ -5,7 +5,7 @@ import EventStore
 public enum FieldKind: Sendable, Hashable {
     /// A non-empty string.
     case text
-    /// A FINESS number: 9 characters, département (2 digits, 2A or 2B) then 7 digits.
+    /// A FINESS number: 9 characters, département (01–95, 2A, 2B, 97) then 7 digits.
     case finess
     /// A non-empty array of FINESS numbers.
     case finessList
@@ -31,6 +31,10 @@ public enum FieldKind: Sendable, Hashable {
     /// An occurredAt object (corrections).
     case occurredAt
 
+    /// The largest amount accepted (10^15): above any ransom or cost in any currency, and small enough that
+    /// every view prints it exactly.
+    public static let maximumAmount: Double = 1e15
+
     /// A short description for help texts.
     public var summary: String {
         switch self {
@@ -40,7 +44,7 @@ public enum FieldKind: Sendable, Hashable {
         case .service: "service id"
         case .percent: "number 0-100"
         case .count: "integer >= 0"
-        case .amount: "number >= 0"
+        case .amount: "number 0-10^15"
         case .boolean: "true or false"
         case .currency: "currency code like EUR"
         case .eventId: "event UUID"

@@ -29,12 +29,15 @@ public enum PayloadValidator {
         }
     }
 
-    /// `^([0-9]{2}|2A|2B)[0-9]{7}$`
+    /// `^(0[1-9]|[1-8][0-9]|9[0-5]|2A|2B|97)[0-9]{7}$`: a département of metropolitan France (01–95, Corsica's
+    /// 2A and 2B) or overseas (97), then 7 digits.
     public static func isFINESS(_ text: String) -> Bool {
         let b = Array(text.utf8)
         guard b.count == 9, b[2...].allSatisfy(isDigit) else { return false }
-        return (isDigit(b[0]) && isDigit(b[1]))
-            || (b[0] == UInt8(ascii: "2") && (b[1] == UInt8(ascii: "A") || b[1] == UInt8(ascii: "B")))
+        if b[0] == UInt8(ascii: "2"), b[1] == UInt8(ascii: "A") || b[1] == UInt8(ascii: "B") { return true }
+        guard isDigit(b[0]), isDigit(b[1]) else { return false }
+        let departement = Int(b[0] - 0x30) * 10 + Int(b[1] - 0x30)
+        return (1...95).contains(departement) || departement == 97
     }
 
     /// `^[a-z][a-z0-9_]{1,48}$`
@@ -56,7 +59,7 @@ public enum PayloadValidator {
     static func check(_ value: JSONValue, _ kind: FieldKind, path: String) throws(EventStoreError) {
         func text() throws(EventStoreError) -> String {
             guard let s = value.stringValue else { throw .invalid(path, "expected a string, got \(value.typeName)") }
-            guard !s.isEmpty else { throw .invalid(path, "must not be empty") }
+            try EnvelopeRules.checkPayloadText(s, field: path)
             return s
         }
         func number() throws(EventStoreError) -> JSONNumber {
@@ -91,7 +94,9 @@ public enum PayloadValidator {
             guard n.isInteger, let i = n.intValue, i >= 0 else { throw .invalid(path, "expected an integer >= 0, got \(n)") }
         case .amount:
             let n = try number()
-            guard n.doubleValue >= 0 else { throw .invalid(path, "expected a number >= 0, got \(n)") }
+            guard n.doubleValue >= 0, n.doubleValue <= FieldKind.maximumAmount else {
+                throw .invalid(path, "expected a number from 0 to 10^15, got \(n)")
+            }
         case .boolean:
             guard value.boolValue != nil else { throw .invalid(path, "expected true or false, got \(value.typeName)") }
         case .textList, .finessList:
@@ -116,9 +121,12 @@ public struct DomainRules: Sendable {
     public struct Target: Sendable, Hashable {
         public let streamId: String
         public let eventType: String
-        public init(streamId: String, eventType: String) {
+        /// Whether a retraction already points at it.
+        public var retracted: Bool
+        public init(streamId: String, eventType: String, retracted: Bool = false) {
             self.streamId = streamId
             self.eventType = eventType
+            self.retracted = retracted
         }
     }
 
@@ -127,9 +135,31 @@ public struct DomainRules: Sendable {
 
     public init() {}
 
-    /// A lookup in the ledger.
+    /// A lookup in the ledger. Whether the target was retracted is read from its stream, where retractions
+    /// live: corrections and retractions are rare, so this costs one stream read each.
     public static func lookup(in store: EventStore) -> Lookup {
-        { id in try store.event(id: id).map { Target(streamId: $0.streamId, eventType: $0.eventType) } }
+        { id in
+            guard let event = try store.event(id: id) else { return nil }
+            let retracted = try store.events(.stream(event.streamId)).contains {
+                $0.eventType == "event.retracted" && $0.payload["retractedEventId"]?.stringValue.flatMap(UUID.init(text:)) == id
+            }
+            return Target(streamId: event.streamId, eventType: event.eventType, retracted: retracted)
+        }
+    }
+
+    /// Remembers an accepted event for the events after it in the same input: itself as a target, and for a
+    /// retraction, that its target is now retracted.
+    public static func note(
+        _ event: ProposedEvent, streamId: String, in earlier: inout [UUID: Target], lookup: Lookup
+    ) throws {
+        guard let id = event.eventId else { return }
+        earlier[id] = Target(streamId: streamId, eventType: event.eventType)
+        if event.eventType == "event.retracted", let text = event.payload["retractedEventId"]?.stringValue,
+            let target = UUID(text: text), var known = try earlier[target] ?? lookup(target)
+        {
+            known.retracted = true
+            earlier[target] = known
+        }
     }
 
     /// Checks one event bound for `streamId`.
@@ -162,10 +192,24 @@ public struct DomainRules: Sendable {
                 throw EventStoreError.invalid(
                     "\(path).payload.\(key)", "event \(text) belongs to \(target.streamId), not \(streamId)")
             }
+            // History rules: revisions act on facts; a retracted fact is withdrawn for good (record it anew if
+            // it turns out true after all), and a revision is itself revised by recording another one.
+            guard target.eventType != "event.corrected", target.eventType != "event.retracted" else {
+                throw EventStoreError.invalid(
+                    "\(path).payload.\(key)",
+                    key == "correctedEventId"
+                        ? "correct the original event, not a \(target.eventType)"
+                        : "a \(target.eventType) cannot be retracted: record a new correction (or the fact again) instead")
+            }
+            guard !target.retracted else {
+                throw EventStoreError.invalid(
+                    "\(path).payload.\(key)",
+                    key == "correctedEventId"
+                        ? "event \(text) was retracted: a retracted fact cannot be corrected (record it anew)"
+                        : "event \(text) is already retracted")
+            }
             guard key == "correctedEventId" else { continue }
-            guard target.eventType != "event.corrected", target.eventType != "event.retracted",
-                let targetSpec = Catalogue.spec(for: target.eventType)
-            else {
+            guard let targetSpec = Catalogue.spec(for: target.eventType) else {
                 throw EventStoreError.invalid("\(path).payload.\(key)", "correct the original event, not a \(target.eventType)")
             }
             // Each replaced field must obey the corrected type's rules (changes never remove a field, so the

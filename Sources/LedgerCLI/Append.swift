@@ -23,7 +23,10 @@ extension Ledger {
         @Option(name: .long, help: "any, no-stream, stream-exists, or the stream's current version.")
         var expectedVersion: String = "any"
 
-        @Option(name: .long, help: "Who records (default: $LEDGER_ACTOR, else the OS user).")
+        @Option(
+            name: .long,
+            help: "Who records: every event's actor; an event naming another actor is refused (default: the event's own actor, else $LEDGER_ACTOR, else the OS user)."
+        )
         var actor: String?
 
         func run() throws {
@@ -34,7 +37,7 @@ extension Ledger {
             }
             let input = try InputEvents.read(file: file)
             let store = try ledger.openStore()
-            let requests = try IncidentIntake(store: store).requests(
+            let requests = try IncidentIntake(store: store, principal: actor).requests(
                 from: input, defaultStream: stream, defaultActor: defaultActor(actor), expected: expected)
             let results = try store.appendAtomically(requests)
             for result in results {
@@ -54,6 +57,8 @@ extension Ledger {
 /// stream, corrections) for each, and naming the input, line and JSON path of the first one that fails.
 struct IncidentIntake {
     let store: EventStore
+    /// An explicit `--actor`: it is every event's actor, and an event naming another is refused.
+    var principal: String? = nil
 
     func requests(from input: InputEvents, defaultStream: String?, defaultActor: String, expected: ExpectedVersion) throws
         -> [AppendRequest]
@@ -64,7 +69,7 @@ struct IncidentIntake {
         for item in input.items {
             let parsed: (event: ProposedEvent, streamId: String?)
             do {
-                parsed = try ProposedEvent.fromJSON(item.json, path: item.path, defaultActor: defaultActor)
+                parsed = try ProposedEvent.fromJSON(item.json, path: item.path, defaultActor: defaultActor, principal: principal)
             } catch {
                 throw CLIError("\(input.name)\(item.location): \(error.description)", exitCode: CLIError.exitCode(for: error))
             }
@@ -85,7 +90,7 @@ struct IncidentIntake {
             } catch let error as EventStoreError {
                 throw CLIError("\(input.name)\(item.location): \(error.description)", exitCode: CLIError.exitCode(for: error))
             }
-            earlier[event.eventId!] = DomainRules.Target(streamId: streamId, eventType: event.eventType)
+            try DomainRules.note(event, streamId: streamId, in: &earlier, lookup: inLedger)
             if let last = requests.last, last.streamId == streamId {
                 requests[requests.count - 1].events.append(event)
             } else {

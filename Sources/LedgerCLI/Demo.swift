@@ -11,22 +11,47 @@ extension Ledger {
             discussion: """
                 Each dataset line is {"recordAt": time, "event": input event}. The demo replays the days on which the facts
                 were learned by setting the ledger's clock to recordAt before each append (the only place the clock is
-                not the system's), so that --known-at queries show what was known on each day.
+                not the system's), so that --known-at queries show what was known on each day. Because its recordedAt
+                times come from a file, the demo writes only into a directory it creates, and the ledger says for ever
+                that its clock was set by a dataset (`ledger stats`, `ledger verify`, a note from every command).
+                The dataset of five real attacks is built into the ledger; --dataset reads another.
                 """)
-        @Option(name: .long, help: "Where to create the demo ledger (default: a new temporary directory).") var dataDir: String?
-        @Option(name: .long, help: "The dataset.") var dataset: String = "tools/demo/dataset.ndjson"
+        @Option(name: .long, help: "Where to create the demo ledger: a directory that does not exist yet (default: a new temporary one).")
+        var dataDir: String?
+        @Option(name: .long, help: "Another dataset file (default: the five attacks built in).") var dataset: String?
 
         func run() throws {
             let directory = dataDir ?? NSTemporaryDirectory() + "ledger-demo-" + UUID().uuidString.prefix(8)
-            if FileManager.default.fileExists(atPath: directory + "/data.mdb") {
+            if FileManager.default.fileExists(atPath: directory) {
                 throw CLIError(
-                    "\(directory): already holds a ledger; the demo needs a fresh one", exitCode: CLIError.ledgerProblem)
+                    "\(directory): already exists; the demo writes only into a new directory (its clock is set by a dataset)",
+                    exitCode: CLIError.ledgerProblem)
             }
-            let clock = ManualClock(0)
+            let source: (name: String, bytes: [UInt8])
+            if let dataset {
+                guard let data = FileManager.default.contents(atPath: dataset) else {
+                    let exists = FileManager.default.fileExists(atPath: dataset)
+                    throw CLIError("\(dataset): \(exists ? "cannot be read" : "no such file")", exitCode: CLIError.invalidInput)
+                }
+                source = (dataset, Array(data))
+            } else {
+                source = ("the built-in demo dataset", PackageResources.demo_dataset_ndjson)
+            }
+            do {
+                try show(loading: source, into: directory)
+            } catch {
+                // Nothing half-made stays behind: the directory is the demo's own.
+                try? FileManager.default.removeItem(atPath: directory)
+                throw error
+            }
+        }
+
+        private func show(loading source: (name: String, bytes: [UInt8]), into directory: String) throws {
+            let clock = ManualClock(0, provenance: "the dataset of `ledger demo` (\(source.name))")
             var configuration = EventStoreConfiguration()
             configuration.clock = clock
             let store = try EventStore.create(at: directory, configuration: configuration)
-            let loaded = try DemoLoader.load(dataset, into: store, clock: clock)
+            let loaded = try DemoLoader.load(source.bytes, named: source.name, into: store, clock: clock)
             let queries = LedgerQueries(store: store)
             let book = try queries.fullBook(at: .now)
             var out = "== Loaded \(loaded.events) events into \(directory)\n"
@@ -142,12 +167,7 @@ enum DemoLoader {
         var last = Timestamp(microseconds: 0)
     }
 
-    static func load(_ path: String, into store: EventStore, clock: ManualClock) throws -> Loaded {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CLIError(
-                "\(path): no such file (run the demo from the repository's top folder, or give --dataset)",
-                exitCode: CLIError.invalidInput)
-        }
+    static func load(_ data: [UInt8], named path: String, into store: EventStore, clock: ManualClock) throws -> Loaded {
         var loaded = Loaded()
         for (number, line) in data.split(separator: UInt8(ascii: "\n")).enumerated() {
             let location = "\(path) line \(number + 1)"

@@ -8,63 +8,92 @@ extension Ledger {
         static let configuration = CommandConfiguration(
             abstract: "Bulk-import a large NDJSON file of events, streaming, in batches.",
             discussion: """
-                Two passes over the file, so that memory stays bounded and bad input writes nothing: the first checks
-                every line (envelope and domain rules, corrections pointing at earlier events); the second appends in
-                batches of --batch-size events, each one atomic and durable. Events take the same form as for
-                `ledger append` and must name their streamId.
+                The input (a file, or '-' for standard input: a pipe works) is read once. The first pass checks every
+                line (envelope and domain rules, corrections pointing at earlier events, event ids already stored with
+                other content) while it keeps a private copy of what it read; the second appends from that copy in
+                batches of --batch-size events, each one atomic and durable, so memory stays bounded and what is
+                written is exactly what was checked. Bad input writes nothing. Only a failure of the storage itself, or
+                another writer storing a clashing event id meanwhile, can stop it between batches: the error then says
+                which positions were written. Events take the same form as for `ledger append` and must name their
+                streamId.
                 """)
         @OptionGroup var ledger: LedgerOptions
-        @Option(name: .long, help: "The NDJSON file.") var file: String
+        @Option(name: .long, help: "The NDJSON file ('-': standard input).") var file: String
         @Option(name: .long, help: "Events per transaction.") var batchSize: Int = 10_000
-        @Option(name: .long, help: "Who records events that name no actor (default: $LEDGER_ACTOR, else the OS user).")
+        @Option(
+            name: .long,
+            help: "Who records: every event's actor; an event naming another actor is refused (default: the event's own actor, else $LEDGER_ACTOR, else the OS user)."
+        )
         var actor: String?
 
         func validate() throws {
             guard (1...1_000_000).contains(batchSize) else { throw ValidationError("--batch-size must be between 1 and 1000000") }
         }
 
+        var name: String { file == "-" ? "standard input" : file }
+
         func run() throws {
             let store = try ledger.openStore()
             let actorName = defaultActor(actor)
             let inLedger = DomainRules.lookup(in: store)
-            // Pass 1: every rule, nothing written. Remembers each event's stream and type for corrections.
+            let spool = try Spool()
+            // Pass 1: every rule, nothing written; the bytes read are copied to the spool as they come.
             var seen: [UUID: DomainRules.Target] = [:]
+            var ids = Set<UUID>()
             var count = 0
-            try NDJSONLines.forEach(file) { number, line in
+            try NDJSONLines.forEach(file, name: name, copyingTo: spool.handle) { number, line in
                 let (event, stream) = try parse(line, number, actor: actorName)
                 if let id = event.eventId {
-                    guard seen[id] == nil else {
+                    guard ids.insert(id).inserted else {
                         throw CLIError(
-                            "\(file) line \(number): $.eventId: \(id.lowercasedString) appears twice in the file",
+                            "\(name) line \(number): $.eventId: \(id.lowercasedString) appears twice in the input",
                             exitCode: CLIError.conflict)
                     }
-                    seen[id] = DomainRules.Target(streamId: stream, eventType: event.eventType)
+                    // A stored event under this id must be this one (a retry), else nothing may be written.
+                    if let stored = try store.event(id: id), let field = stored.differingField(from: event, streamId: stream) {
+                        throw CLIError(
+                            "\(name) line \(number): $.eventId: \(id.lowercasedString) is already stored at position \(stored.position) with a different \(field)",
+                            exitCode: CLIError.conflict)
+                    }
                 }
                 do {
                     try DomainRules().check(event, streamId: stream, path: "$") { id in try seen[id] ?? inLedger(id) }
+                    try DomainRules.note(event, streamId: stream, in: &seen, lookup: inLedger)
                 } catch let error as EventStoreError {
-                    throw CLIError("\(file) line \(number): \(error.description)", exitCode: CLIError.exitCode(for: error))
+                    throw CLIError("\(name) line \(number): \(error.description)", exitCode: CLIError.exitCode(for: error))
                 }
                 count += 1
             }
-            guard count > 0 else { throw CLIError("\(file): holds no event", exitCode: CLIError.invalidInput) }
-            seen = [:]
-            // Pass 2: append, a batch per transaction.
+            guard count > 0 else { throw CLIError("\(name): holds no event", exitCode: CLIError.invalidInput) }
+            (seen, ids) = ([:], [])
+            // Pass 2: append from the spool, a batch per transaction.
             var batch: [AppendRequest] = []
             var inBatch = 0
             var first: UInt64?
             var last: UInt64 = 0
             var batches = 0
+            var stored = 0
             func flush() throws {
                 guard inBatch > 0 else { return }
-                let results = try store.appendAtomically(batch)
-                first = first ?? results.first?.positions.first
-                last = results.last?.positions.last ?? last
+                let results: [AppendResult]
+                do {
+                    results = try store.appendAtomically(batch)
+                } catch let error as EventStoreError {
+                    let written = first.map { "batches 1-\(batches) were written (positions \($0)-\(last)); nothing after" }
+                    throw CLIError(
+                        "\(name): batch \(batches + 1): \(error.description)" + (written.map { "; \($0)" } ?? "; nothing was written"),
+                        exitCode: CLIError.exitCode(for: error))
+                }
+                for result in results where !result.wasAlreadyStored {
+                    first = first ?? result.positions.first
+                    last = result.positions.last ?? last
+                    stored += result.positions.count
+                }
                 batches += 1
                 batch.removeAll(keepingCapacity: true)
                 inBatch = 0
             }
-            try NDJSONLines.forEach(file) { number, line in
+            try NDJSONLines.forEach(spool.path, name: name) { number, line in
                 let (event, stream) = try parse(line, number, actor: actorName)
                 if let lastRequest = batch.last, lastRequest.streamId == stream {
                     batch[batch.count - 1].events.append(event)
@@ -75,7 +104,13 @@ extension Ledger {
                 if inBatch == batchSize { try flush() }
             }
             try flush()
-            print("imported \(count) events in \(batches) batches: positions \(first ?? 0)-\(last)")
+            if stored == 0 {
+                print("already stored: all \(count) events of \(name) were in the ledger; nothing written")
+            } else {
+                print(
+                    "imported \(stored) events in \(batches) batches: positions \(first ?? 0)-\(last)"
+                        + (stored < count ? " (\(count - stored) already stored)" : ""))
+            }
         }
 
         private func parse(_ line: UnsafeRawBufferPointer, _ number: Int, actor actorName: String) throws -> (
@@ -83,27 +118,57 @@ extension Ledger {
         ) {
             let json: JSONValue
             do { json = try JSONParser.parse(line) } catch {
-                throw CLIError("\(file) line \(number): \(error)", exitCode: CLIError.invalidInput)
+                throw CLIError("\(name) line \(number): \(error)", exitCode: CLIError.invalidInput)
             }
             do {
-                let parsed = try ProposedEvent.fromJSON(json, defaultActor: actorName)
+                let parsed = try ProposedEvent.fromJSON(json, defaultActor: actorName, principal: actor)
                 guard let stream = parsed.streamId else { throw EventStoreError.invalid("$.streamId", "required for an import") }
                 return (parsed.event, stream)
             } catch let error as EventStoreError {
-                throw CLIError("\(file) line \(number): \(error.description)", exitCode: CLIError.exitCode(for: error))
+                throw CLIError("\(name) line \(number): \(error.description)", exitCode: CLIError.exitCode(for: error))
             }
         }
     }
 }
 
+/// A private temporary file (mode 0600, removed when it is released): the one copy of an input that is read
+/// once and used twice.
+final class Spool {
+    let path: String
+    let handle: FileHandle
+
+    init() throws {
+        var template = Array((NSTemporaryDirectory() + "/ledger-import-XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else {
+            throw CLIError("\(NSTemporaryDirectory()): cannot create a temporary file: \(String(cString: strerror(errno)))", exitCode: CLIError.storage)
+        }
+        path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+    }
+
+    deinit { unlink(path) }
+}
+
 /// Reads a file line by line in 1 MiB chunks, never the whole file: imports of any size use bounded memory.
 enum NDJSONLines {
-    static func forEach(_ path: String, _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            let exists = FileManager.default.fileExists(atPath: path)
-            throw CLIError("\(path): \(exists ? "cannot be read" : "no such file")", exitCode: CLIError.invalidInput)
+    /// Calls `body` with each non-blank line of `path` ('-': standard input) and its number, copying every byte
+    /// read to `copy` when one is given.
+    static func forEach(
+        _ path: String, name: String? = nil, copyingTo copy: FileHandle? = nil, _ body: (Int, UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        let name = name ?? path
+        let handle: FileHandle
+        if path == "-" {
+            handle = FileHandle.standardInput
+        } else {
+            guard let opened = FileHandle(forReadingAtPath: path) else {
+                let exists = FileManager.default.fileExists(atPath: path)
+                throw CLIError("\(name): \(exists ? "cannot be read" : "no such file")", exitCode: CLIError.invalidInput)
+            }
+            handle = opened
         }
-        defer { try? handle.close() }
+        defer { if path != "-" { try? handle.close() } }
         var carry: [UInt8] = []
         var number = 0
         func emit(_ line: UnsafeRawBufferPointer) throws {
@@ -119,9 +184,16 @@ enum NDJSONLines {
             do {
                 chunk = try handle.read(upToCount: 1 << 20) ?? Data()
             } catch {
-                throw CLIError("\(path): cannot be read: \(error.localizedDescription)", exitCode: CLIError.invalidInput)
+                throw CLIError("\(name): cannot be read: \(error.localizedDescription)", exitCode: CLIError.invalidInput)
             }
             if chunk.isEmpty { break }
+            if let copy {
+                do { try copy.write(contentsOf: chunk) } catch {
+                    throw CLIError(
+                        "\(NSTemporaryDirectory()): cannot keep a copy of \(name): \(error.localizedDescription)",
+                        exitCode: CLIError.storage)
+                }
+            }
             try chunk.withUnsafeBytes { buffer in
                 var start = 0
                 while let newline = buffer[start...].firstIndex(of: 0x0A) {

@@ -23,6 +23,14 @@ struct Ledger: ParsableCommand {
 
     /// Runs the command and turns every error into one line on stderr and a documented exit code.
     static func main() {
+        // Arguments reach Swift already decoded, with invalid UTF-8 replaced by U+FFFD: check the raw bytes, so
+        // that nothing is ever stored other than what was typed.
+        for index in 1..<Int(CommandLine.argc) {
+            guard let raw = CommandLine.unsafeArgv[index], String(validatingCString: raw) != nil else {
+                FileHandle.standardError.write(Data("ledger: error: argument \(index) is not valid UTF-8\n".utf8))
+                Foundation.exit(CLIError.invalidInput)
+            }
+        }
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -54,8 +62,15 @@ struct LedgerOptions: ParsableArguments {
         dataDir ?? ProcessInfo.processInfo.environment["LEDGER_DATA_DIR"] ?? "ledger-data"
     }
 
+    /// Opens the ledger; one note on stderr when its recordedAt times were set by a dataset, so that no output
+    /// of such a ledger passes for the ledger's own record of when things were known.
     func openStore() throws -> EventStore {
-        try EventStore.open(at: directory)
+        let store = try EventStore.open(at: directory)
+        if let setBy = try store.clockProvenance() {
+            FileHandle.standardError.write(
+                Data("ledger: note: \(directory): recordedAt times were set by \(setBy), not by the ledger's clock\n".utf8))
+        }
+        return store
     }
 }
 

@@ -17,9 +17,7 @@ struct QueryOptions: ParsableArguments {
         func instant(_ text: String?, _ flag: String) throws -> Int64? {
             guard let text else { return nil }
             guard let value = TimeExpression.queryInstant(text) else {
-                throw CLIError(
-                    "\(flag): \"\(text)\" is not a time (try 2021-09-14, 2021-09-14T10:00 or 2021-09-14T10:00:00+02:00)",
-                    exitCode: CLIError.usage)
+                throw CLIError("\(flag): \(TimeExpression.refusal(text))", exitCode: CLIError.invalidInput)
             }
             return value
         }
@@ -96,7 +94,7 @@ extension Ledger {
                         let name = names[c.establishment]?.name ?? c.establishment
                         out +=
                             "    \(name) / \(Services.label(c.service)): \(c.status.rawValue.replacingOccurrences(of: "_", with: " "))"
-                        out += (c.status == .down ? "" : c.capacityPercent.map { " (\(Int($0)) %)" } ?? "")
+                        out += (c.status == .down ? "" : c.capacityPercent.map { " (\(FigureText.of($0)) %)" } ?? "")
                         out += " since \(c.since.inZone().humanReadable)\n"
                     }
                 }
@@ -169,14 +167,15 @@ extension Ledger {
         @Option(name: .long, help: "Columns of the terminal chart.") var width: Int = 60
 
         func validate() throws {
-            guard PayloadValidator.isFINESS(hospital) else {
-                throw ValidationError(
-                    "--hospital: \"\(hospital)\" is not a FINESS number (9 characters: département, then 7 digits)")
-            }
             guard (20...400).contains(width) else { throw ValidationError("--width must be between 20 and 400") }
         }
 
         func run() throws {
+            guard PayloadValidator.isFINESS(hospital) else {
+                throw CLIError(
+                    "--hospital: \"\(hospital)\" is not a FINESS number (9 characters: département 01-95, 2A, 2B or 97, then 7 digits)",
+                    exitCode: CLIError.invalidInput)
+            }
             let store = try ledger.openStore()
             let timelines = try LedgerQueries(store: store).timelines(establishment: hospital, at: try time.queryTime())
             let text: String
@@ -281,7 +280,7 @@ extension Ledger {
             var sinceMicros: Int64?
             if let since {
                 guard let parsed = TimelineStartParser.start(since) else {
-                    throw CLIError("--since: \"\(since)\" is not a time", exitCode: CLIError.usage)
+                    throw CLIError("--since: \(TimeExpression.refusal(since))", exitCode: CLIError.invalidInput)
                 }
                 sinceMicros = parsed
             }
@@ -311,7 +310,7 @@ extension Ledger {
 
         func entryJSON(_ e: AuditEntry) -> JSONValue {
             .object([
-                "position": .number(JSONNumber(lexeme: Substring(String(e.position)))!),
+                "position": .number(JSONNumber(e.position)),
                 "eventId": .string(e.eventId.lowercasedString),
                 "streamId": .string(e.streamId), "eventType": .string(e.eventType),
                 "recordedAt": .string(e.recordedAt.rfc3339Micros),

@@ -54,7 +54,7 @@ extension Ledger {
             var printer = EventPrinter(format: format)
             if let eventId {
                 guard let id = UUID(text: eventId) else {
-                    throw CLIError("--event-id: \"\(eventId)\" is not a UUID", exitCode: CLIError.usage)
+                    throw CLIError("--event-id: \"\(eventId)\" is not a UUID", exitCode: CLIError.invalidInput)
                 }
                 if let event = try store.event(id: id) { printer.print(event) }
             } else {
@@ -69,7 +69,7 @@ extension Ledger {
         private func time(_ text: String?, _ flag: String) throws -> Int64? {
             guard let text else { return nil }
             guard let t = Timestamp(rfc3339: text) else {
-                throw CLIError("\(flag): \"\(text)\" is not an RFC 3339 time with an offset", exitCode: CLIError.usage)
+                throw CLIError("\(flag): \"\(text)\" is not an RFC 3339 time with an offset", exitCode: CLIError.invalidInput)
             }
             return t.microseconds
         }

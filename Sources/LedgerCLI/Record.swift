@@ -47,9 +47,7 @@ extension Ledger {
                     exitCode: CLIError.usage)
             }
             guard let occurred = TimeExpression.occurredAt(at) else {
-                throw CLIError(
-                    "--at: \"\(at)\" is not a time (try 2024-01-15T01:20:00+01:00, 2024-01-15 01:20, 2024-01-15, 2024-01 or 2021-06-01/2021-09-12)",
-                    exitCode: CLIError.usage)
+                throw CLIError("--at: \(TimeExpression.refusal(at))", exitCode: CLIError.invalidInput)
             }
             var payload: [String: JSONValue] = [:]
             for assignment in fields {
@@ -62,6 +60,9 @@ extension Ledger {
                     throw CLIError(
                         "--set \(name): unknown field for \(eventType) (fields: \(spec.fields.map(\.name).joined(separator: ", ")))",
                         exitCode: CLIError.invalidInput)
+                }
+                guard payload[name] == nil else {
+                    throw CLIError("--set \(name): given twice; give each field once", exitCode: CLIError.invalidInput)
                 }
                 payload[name] = try value(text, field)
             }
@@ -80,10 +81,16 @@ extension Ledger {
             if let eventId { event["eventId"] = .string(eventId) }
             let store = try ledger.openStore()
             let input = InputEvents(name: "record", items: [InputEvents.Item(json: .object(event), path: "$", location: "")])
-            let requests = try IncidentIntake(store: store).requests(
+            let requests = try IncidentIntake(store: store, principal: actor).requests(
                 from: input, defaultStream: nil, defaultActor: defaultActor(actor), expected: expected)
             let result = try store.appendAtomically(requests)[0]
-            print("recorded \(eventType) at position \(result.positions[0]), \(stream) version \(result.streamVersion)")
+            if result.wasAlreadyStored {
+                print(
+                    "already stored: \(eventType) \(eventId ?? "") is at position \(result.positions[0]); nothing written (\(stream) is at version \(result.streamVersion))"
+                )
+            } else {
+                print("recorded \(eventType) at position \(result.positions[0]), \(stream) version \(result.streamVersion)")
+            }
         }
 
         /// Converts a flag value by the field's kind; the payload rules then check it like any other input.
@@ -96,8 +103,8 @@ extension Ledger {
             case .finessList, .textList:
                 return .array(text.split(separator: ",").map { .string($0.trimmingCharacters(in: .whitespaces)) })
             case .percent, .amount, .count:
-                guard let number = JSONNumber(lexeme: Substring(text)), Double(text) != nil else {
-                    throw fail("expected a number")
+                guard let number = JSONNumber(lexeme: Substring(text)) else {
+                    throw fail(JSONNumber.refusal(ofLexeme: Substring(text)).map { "expected a number: \($0)" } ?? "expected a number")
                 }
                 return .number(number)
             case .boolean:
@@ -108,7 +115,7 @@ extension Ledger {
                     return try JSONParser.parse(text)
                 } catch { throw fail("expected a JSON object: \(error)") }
             case .occurredAt:
-                guard let time = TimeExpression.occurredAt(text) else { throw fail("not a time") }
+                guard let time = TimeExpression.occurredAt(text) else { throw fail(TimeExpression.refusal(text)) }
                 return time.json
             }
         }

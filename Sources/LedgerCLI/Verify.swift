@@ -9,13 +9,17 @@ extension Ledger {
         @OptionGroup var ledger: LedgerOptions
 
         func run() throws {
-            let report = try ledger.openStore().verify()
+            let store = try ledger.openStore()
+            let report = try store.verify()
             if let problem = report.problem {
                 throw CLIError("verification failed: \(problem.description)", exitCode: CLIError.verifyFailed)
             }
             print(
                 "verified \(report.eventsChecked) events and \(report.indexEntriesChecked) index entries; head hash \(report.headHash)"
             )
+            if let setBy = try store.clockProvenance() {
+                print("recordedAt times were set by \(setBy), not by the ledger's clock: the chain holds, the times are the dataset's")
+            }
         }
     }
 
@@ -25,9 +29,11 @@ extension Ledger {
         @Flag(name: .long, help: "Print JSON.") var json = false
 
         func run() throws {
-            let s = try ledger.openStore().statistics()
+            let store = try ledger.openStore()
+            let s = try store.statistics()
             let rows: [(String, JSONValue)] = [
-                ("events", .number(JSONNumber(lexeme: Substring(String(s.events)))!)),
+                ("recordedAtSetBy", try store.clockProvenance().map(JSONValue.string) ?? .string("the ledger's clock")),
+                ("events", .number(JSONNumber(s.events))),
                 ("streams", .number(JSONNumber(s.streams))),
                 ("headHash", .string(s.headHash)),
                 ("lastRecordedAt", s.lastRecordedAt.map { .string($0.rfc3339Micros) } ?? .null),

@@ -108,6 +108,16 @@ public enum AuditTrail {
                     recordedAt: fact.recordedAt, actor: fact.actor, source: fact.source, reason: fact.reason,
                     summary: FactSummary.describe(fact), target: nil, changes: [], laterRevisions: []))
         }
+        // Events that changed nothing are listed too: the audit shows every event, whatever its kind.
+        for event in book.inert where filter.incident == nil || filter.incident == event.streamId {
+            if let actor = filter.actor, event.actor != actor { continue }
+            if let since = filter.since, event.recordedAt.microseconds < since { continue }
+            entries.append(
+                AuditEntry(
+                    position: event.position, eventId: event.eventId, streamId: event.streamId, eventType: event.eventType,
+                    recordedAt: event.recordedAt, actor: event.actor, source: event.source, reason: event.reason,
+                    summary: "\(event.eventType), no effect: \(event.why)", target: nil, changes: [], laterRevisions: []))
+        }
         return entries.sorted { $0.position < $1.position }
     }
 
@@ -130,7 +140,7 @@ extension IncidentState {
         if let closedAt { lines["closed"] = closedAt.occurredAt.description }
         for s in servicesNotNormal + servicesRestored {
             lines["service \(s.establishment)/\(s.service)"] =
-                s.status.rawValue + (s.capacityPercent.map { " \(Int($0))%" } ?? "") + " since \(s.since.rfc3339)"
+                s.status.rawValue + (s.capacityPercent.map { " \(FigureText.of($0))%" } ?? "") + " since \(s.since.rfc3339)"
         }
         if let last = dataBreach.last { lines["data breach"] = last.summary }
         if let peopleAffected { lines["people affected"] = String(peopleAffected) }

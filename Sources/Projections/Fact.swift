@@ -105,7 +105,7 @@ public struct Fact: Sendable, Hashable {
             var members = payload.objectValue ?? [:]
             for (field, value) in revision.after where field != "occurredAt" { members[field] = value }
             payload = .object(members)
-            if let time = revision.after["occurredAt"], let corrected = try? OccurredAt(json: time, path: "$") {
+            if let time = revision.after["occurredAt"], let corrected = try? OccurredAt(json: time, path: "$", bounded: false) {
                 occurredAt = corrected
             }
             if let typed = try? IncidentEvent(eventType: eventType, payload: payload) { event = typed }

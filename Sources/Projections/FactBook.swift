@@ -16,8 +16,29 @@ public struct FactBook: Sendable, Equatable {
     public private(set) var incidents: [String: [Fact]] = [:]
     /// The registration events of establishments, in position order: for the audit trail.
     public private(set) var registrations: [Fact] = []
+    /// Events that became no fact and no revision (a retraction of a retraction, a correction of an unknown
+    /// event, a type or payload the domain does not read), in position order: the audit still lists them.
+    public private(set) var inert: [InertEvent] = []
     /// Where each fact is: stream and index.
     private var locations: [UUID: Location] = [:]
+
+    /// A stored event the fold could give no meaning, and why.
+    public struct InertEvent: Sendable, Hashable {
+        public let position: UInt64
+        public let eventId: UUID
+        public let streamId: String
+        public let eventType: String
+        public let recordedAt: Timestamp
+        public let actor: String
+        public let source: String
+        public let reason: String?
+        public let why: String
+
+        init(_ recorded: RecordedEvent, why: String) {
+            (position, eventId, streamId, eventType) = (recorded.position, recorded.eventId, recorded.streamId, recorded.eventType)
+            (recordedAt, actor, source, reason, self.why) = (recorded.recordedAt, recorded.actor, recorded.source, recorded.reason, why)
+        }
+    }
 
     struct Location: Sendable, Hashable {
         let streamId: String
@@ -41,7 +62,13 @@ public struct FactBook: Sendable, Equatable {
         guard recorded.position > checkpoint else { return }
         checkpoint = recorded.position
         // Events the domain does not know are skipped: a generic store may hold others.
-        guard let event = try? IncidentEvent(eventType: recorded.eventType, payload: recorded.payload) else { return }
+        let event: IncidentEvent
+        do {
+            event = try IncidentEvent(eventType: recorded.eventType, payload: recorded.payload)
+        } catch {
+            inert.append(InertEvent(recorded, why: "the domain cannot read it (\(error.description))"))
+            return
+        }
         switch event {
         case .establishmentRegistered(let e):
             establishments[e.finess] = Establishment(
@@ -49,7 +76,10 @@ public struct FactBook: Sendable, Equatable {
                 nis2Entity: e.nis2Entity, registeredAt: recorded.position)
             registrations.append(Fact(recorded, event: event))
         case .eventCorrected(let correction):
-            guard let location = locations[correction.correctedEventId] else { return }
+            guard let location = locations[correction.correctedEventId], location.streamId == recorded.streamId else {
+                inert.append(InertEvent(recorded, why: "corrects no fact of this stream"))
+                return
+            }
             var fact = incidents[location.streamId]![location.index]
             var before: [String: JSONValue] = [:]
             var after: [String: JSONValue] = [:]
@@ -64,7 +94,14 @@ public struct FactBook: Sendable, Equatable {
             fact.apply(revision(.corrected, recorded, before: before, after: after))
             incidents[location.streamId]![location.index] = fact
         case .eventRetracted(let retraction):
-            guard let location = locations[retraction.retractedEventId] else { return }
+            guard let location = locations[retraction.retractedEventId], location.streamId == recorded.streamId else {
+                inert.append(InertEvent(recorded, why: "retracts no fact of this stream"))
+                return
+            }
+            guard !incidents[location.streamId]![location.index].isRetracted else {
+                inert.append(InertEvent(recorded, why: "retracts a fact already retracted"))
+                return
+            }
             incidents[location.streamId]![location.index].apply(revision(.retracted, recorded, before: [:], after: [:]))
         default:
             let fact = Fact(recorded, event: event)
@@ -105,6 +142,7 @@ public struct FactBook: Sendable, Equatable {
         book.checkpoint = position
         book.establishments = establishments.filter { $0.value.registeredAt <= position }
         book.registrations = registrations.filter { $0.position <= position }
+        book.inert = inert.filter { $0.position <= position }
         for (stream, facts) in incidents {
             var kept: [Fact] = []
             for fact in facts where fact.position <= position {
@@ -137,7 +175,7 @@ public struct FactBook: Sendable, Equatable {
 
     private func originalOccurredAt(_ fact: Fact) -> OccurredAt {
         for revision in fact.revisions where revision.kind == .corrected {
-            if let time = revision.before["occurredAt"], let original = try? OccurredAt(json: time, path: "$") { return original }
+            if let time = revision.before["occurredAt"], let original = try? OccurredAt(json: time, path: "$", bounded: false) { return original }
         }
         return fact.occurredAt
     }
@@ -145,6 +183,6 @@ public struct FactBook: Sendable, Equatable {
     /// Two books are equal when they hold the same facts and establishments at the same checkpoint.
     public static func == (lhs: FactBook, rhs: FactBook) -> Bool {
         lhs.checkpoint == rhs.checkpoint && lhs.establishments == rhs.establishments && lhs.registrations == rhs.registrations
-            && lhs.incidents == rhs.incidents
+            && lhs.incidents == rhs.incidents && lhs.inert == rhs.inert
     }
 }

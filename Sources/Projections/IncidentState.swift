@@ -168,10 +168,10 @@ extension FactSummary {
         case .crisisCellActivated(let e): return "crisis cell activated" + (e.level.map { " (\($0))" } ?? "")
         case .containmentActionTaken(let e): return "containment (\(e.action)): \(e.description)"
         case .serviceDegraded(let e):
-            return "\(Services.label(e.service)) \(e.status)" + (e.capacityPercent.map { " (\(Int($0)) % working)" } ?? "")
+            return "\(Services.label(e.service)) \(e.status)" + (e.capacityPercent.map { " (\(FigureText.of($0)) % working)" } ?? "")
         case .serviceRestored(let e):
             return "\(Services.label(e.service)) restored \(e.extent == "full" ? "fully" : "partially")"
-                + (e.capacityPercent.map { " (\(Int($0)) %)" } ?? "")
+                + (e.capacityPercent.map { " (\(FigureText.of($0)) %)" } ?? "")
         case .careImpactReported(let e):
             // Byte by byte: every timeline lists its care impacts, and Foundation's replacingOccurrences (through
             // NSString) took a third of a timeline query's time, the standard library's replacing a sixth.
@@ -182,7 +182,7 @@ extension FactSummary {
             return "exfiltration confirmed" + (e.peopleAffected.map { ": \($0) people" } ?? "") + " — \(e.description)"
         case .exfiltrationNotFound(let e): return "no exfiltration found: \(e.description)"
         case .ransomDemanded(let e):
-            return "ransom demanded" + (e.amount.map { ": \(Int($0)) \(e.currency ?? "")" } ?? "")
+            return "ransom demanded" + (e.amount.map { ": \(FigureText.of($0)) \(e.currency ?? "")" } ?? "")
         case .ransomAbsent(let e): return "no ransom: \(e.description)"
         case .claimPublished(let e): return "claimed by \(e.attacker)"
         case .complaintFiled(let e): return "complaint filed with the \(e.filedWith) by \(e.filedBy)"

@@ -17,7 +17,9 @@ public enum TimelineRendering {
             end = max(end, min(timeline.reference, end + 7 * 86_400_000_000))
         }
         let pad = (end - start) / 20
-        return (start - pad, end + pad)
+        // Clamped to the years the ledger takes: a fact stored at year 0001 or 9999 still draws.
+        let bounds = Timestamp.supportedRange
+        return (max(bounds.lowerBound, start - pad), min(bounds.upperBound, max(end + pad, max(bounds.lowerBound, start - pad) + 1)))
     }
 
     static func day(_ micros: Int64) -> String {
@@ -177,10 +179,14 @@ public enum TimelineRendering {
 
             """
         let days = Double(end - start) / 86_400_000_000
-        let step: Int64 = days > 40 ? 7 * 86_400_000_000 : 86_400_000_000
+        let dayMicros: Int64 = 86_400_000_000
+        // A day or a week apart; on longer spans whole days chosen so that about 40 ticks fit.
+        let step: Int64 = days > 280 ? Int64((days / 40).rounded(.up)) * dayMicros : days > 40 ? 7 * dayMicros : dayMicros
         let firstLocal = Timestamp(microseconds: start).inZone().local
-        var tick = Timestamp(local: LocalDateTime(year: firstLocal.year, month: firstLocal.month, day: firstLocal.day)!)
-            .microseconds
+        var tick =
+            LocalDateTime(year: firstLocal.year, month: firstLocal.month, day: firstLocal.day).map {
+                Timestamp(local: $0).microseconds
+            } ?? start
         while tick < end {
             if tick >= start {
                 svg +=
@@ -199,7 +205,7 @@ public enum TimelineRendering {
                 let width = max(2, x(segmentEnd) - x0)
                 let label =
                     segment.status.rawValue.replacingOccurrences(of: "_", with: " ")
-                    + (segment.capacityPercent.map { " (\(Int($0)) %)" } ?? "")
+                    + (segment.capacityPercent.map { " (\(FigureText.of($0)) %)" } ?? "")
                 svg +=
                     "<rect x=\"\(x0)\" y=\"\(y + 4)\" width=\"\(width)\" height=\"\(laneHeight - 8)\" fill=\"\(color(segment.status))\"\(segment.possible ? " fill-opacity=\"0.5\"" : "")>"
                 svg += "<title>\(escape(label)) from \(segment.start.inZone().humanReadable)</title></rect>\n"

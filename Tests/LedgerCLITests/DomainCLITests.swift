@@ -128,7 +128,7 @@ struct DomainCLITests {
             "attack.spotted: unknown event type"
         ),
         (
-            ["record", "note.added", "--incident", "incident:nantes", "--at", "tomorrow", "--source", "s", "--set", "text=x"], 2,
+            ["record", "note.added", "--incident", "incident:nantes", "--at", "tomorrow", "--source", "s", "--set", "text=x"], 3,
             "--at: \"tomorrow\" is not a time"
         ),
         (
@@ -161,8 +161,8 @@ struct DomainCLITests {
                 "r", "--set", "retractedEventId=6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b",
             ], 3, "no earlier event has id"
         ),
-        (["timeline", "--hospital", "44"], 2, "--hospital: \"44\" is not a FINESS number"),
-        (["state", "--as-of", "soon"], 2, "--as-of: \"soon\" is not a time"),
+        (["timeline", "--hospital", "44"], 3, "--hospital: \"44\" is not a FINESS number"),
+        (["state", "--as-of", "soon"], 3, "--as-of: \"soon\" is not a time"),
     ])
     func badRecordsAndQueriesAreRefusedAndWriteNothing(arguments: [String], status: Int32, message: String) throws {
         let dir = try recordedLedger()
