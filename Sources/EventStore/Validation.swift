@@ -68,6 +68,10 @@ public enum EnvelopeRules {
         if let id = event.metadata.causationId {
             try checkText(id, field: "\(path).metadata.causationId", maximum: maximumActorLength)
         }
+        // The library can build an OccurredAt from any microsecond count: the bound holds on every path.
+        guard Timestamp.supportedRange.contains(event.occurredAt.earliest),
+            event.occurredAt.latest <= Timestamp.supportedRange.upperBound
+        else { throw .invalid("\(path).occurredAt", Timestamp.outOfRangeReason) }
         guard event.payload.objectValue != nil else {
             throw .invalid("\(path).payload", "expected an object, got \(event.payload.typeName)")
         }
