@@ -92,6 +92,13 @@ public enum Catalogue {
                 FieldSpec("description", .text, required: true)
             ]),
         spec(
+            "breach.risk_assessed", "A personal data breach's risk to people, assessed with reasons (GDPR art. 33, 34)",
+            .incident,
+            [
+                FieldSpec("outcome", .oneOf(["unlikely_risk", "risk", "high_risk"]), required: true),
+                FieldSpec("reasons", .text, required: true), FieldSpec("assessedBy", .text),
+            ]),
+        spec(
             "ransom.demanded", "The attackers ask for a ransom", .incident,
             [
                 FieldSpec("description", .text), FieldSpec("amount", .amount), FieldSpec("currency", .currency),

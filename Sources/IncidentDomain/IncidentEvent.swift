@@ -15,6 +15,7 @@ public enum IncidentEvent: Sendable, Hashable {
     case exfiltrationSuspected(Described)
     case exfiltrationConfirmed(ExfiltrationConfirmed)
     case exfiltrationNotFound(Described)
+    case breachRiskAssessed(BreachRiskAssessed)
     case ransomDemanded(RansomDemanded)
     case ransomAbsent(Described)
     case claimPublished(ClaimPublished)
@@ -62,6 +63,11 @@ public enum IncidentEvent: Sendable, Hashable {
     }
     public struct ExfiltrationConfirmed: Sendable, Hashable {
         public let description: String, peopleAffected: Int?, dataCategories: [String]?, highRisk: Bool?
+    }
+    /// `outcome`: `unlikely_risk` (no notification needed, GDPR art. 33(1); kept in the register with the
+    /// reasons, art. 33(5)), `risk` (notify the CNIL) or `high_risk` (inform the people too, art. 34).
+    public struct BreachRiskAssessed: Sendable, Hashable {
+        public let outcome: String, reasons: String, assessedBy: String?
     }
     public struct RansomDemanded: Sendable, Hashable {
         public let description: String?, amount: Double?, currency: String?
@@ -141,6 +147,9 @@ public enum IncidentEvent: Sendable, Hashable {
                     dataCategories: p.texts("dataCategories"), highRisk: p.bool("highRisk")))
         case "data.exfiltration_not_found":
             self = .exfiltrationNotFound(.init(description: p.text("description")!))
+        case "breach.risk_assessed":
+            self = .breachRiskAssessed(
+                .init(outcome: p.text("outcome")!, reasons: p.text("reasons")!, assessedBy: p.text("assessedBy")))
         case "ransom.demanded":
             self = .ransomDemanded(
                 .init(description: p.text("description"), amount: p.double("amount"), currency: p.text("currency")))

@@ -28,9 +28,18 @@ public struct ObligationRule: Sendable, Hashable {
     public let legalBasis: String
     /// Who must be told.
     public let recipient: String
-    public let startsOn: Match
+    /// The facts that start it, any of them: the earliest admitted fact matching one starts the clock.
+    public let startsOn: [Match]
     /// The fact that fulfils it; nil for obligations the ledger itself fulfils (the breach register).
     public let satisfiedBy: Match?
+    /// The decision that makes it not required (GDPR art. 33(1): a breach "unlikely to result in a risk").
+    /// The latest fact of this event type that may have happened after the start decides, so a later
+    /// reassessment with another outcome revokes an earlier "not required".
+    public let notRequiredWhen: Match?
+    /// A later phase of that rule's notification (GDPR art. 33(4)): this clock starts on its own starting
+    /// fact only when that happened after the other rule's clock started, and only a satisfying fact that
+    /// may have happened after its own start counts (a notice sent before could not carry it).
+    public let complementOf: String?
     /// Hours from the start to the deadline; nil when the text sets no hour count ("sans délai").
     public let deadlineHours: Double?
     /// For obligations without an hour count: after how many hours an unmet one is flagged.
@@ -44,9 +53,9 @@ public struct ObligationRule: Sendable, Hashable {
     public let startsAfterRule: String?
 
     public init(
-        id: String, title: String, legalBasis: String, recipient: String, startsOn: Match, satisfiedBy: Match?,
-        deadlineHours: Double?, alertAfterHours: Double?, inForceFrom: Timestamp, enabled: Bool,
-        appliesIfEstablishment: String?, startsAfterRule: String?
+        id: String, title: String, legalBasis: String, recipient: String, startsOn: [Match], satisfiedBy: Match?,
+        notRequiredWhen: Match? = nil, complementOf: String? = nil, deadlineHours: Double?, alertAfterHours: Double?,
+        inForceFrom: Timestamp, enabled: Bool, appliesIfEstablishment: String?, startsAfterRule: String?
     ) {
         self.id = id
         self.title = title
@@ -54,6 +63,8 @@ public struct ObligationRule: Sendable, Hashable {
         self.recipient = recipient
         self.startsOn = startsOn
         self.satisfiedBy = satisfiedBy
+        self.notRequiredWhen = notRequiredWhen
+        self.complementOf = complementOf
         self.deadlineHours = deadlineHours
         self.alertAfterHours = alertAfterHours
         self.inForceFrom = inForceFrom
@@ -75,19 +86,39 @@ public enum ObligationRules {
                 guard let s = rule[key]?.stringValue, !s.isEmpty else { throw .invalid("\(path).\(key)", "required string") }
                 return s
             }
-            func match(_ key: String) throws(EventStoreError) -> ObligationRule.Match? {
-                guard let m = rule[key] else { return nil }
+            func match(_ m: JSONValue, _ at: String) throws(EventStoreError) -> ObligationRule.Match {
                 guard let type = m["eventType"]?.stringValue, Catalogue.spec(for: type) != nil else {
-                    throw .invalid("\(path).\(key).eventType", "must name an event type of the catalogue")
+                    throw .invalid("\(at).eventType", "must name an event type of the catalogue")
                 }
                 var payload: [String: [String]] = [:]
                 for (field, values) in m["payload"]?.objectValue ?? [:] {
                     guard let list = values.arrayValue?.compactMap(\.stringValue), !list.isEmpty else {
-                        throw .invalid("\(path).\(key).payload.\(field)", "expected an array of strings")
+                        throw .invalid("\(at).payload.\(field)", "expected an array of strings")
                     }
                     payload[field] = list
                 }
                 return ObligationRule.Match(eventType: type, payload: payload)
+            }
+            func match(_ key: String) throws(EventStoreError) -> ObligationRule.Match? {
+                guard let m = rule[key] else { return nil }
+                return try match(m, "\(path).\(key)")
+            }
+            /// One match, or an array of them (any of which starts the clock).
+            func matches(_ key: String) throws(EventStoreError) -> [ObligationRule.Match] {
+                guard let m = rule[key] else { throw .invalid("\(path).\(key)", "required") }
+                guard let list = m.arrayValue else { return [try match(m, "\(path).\(key)")] }
+                guard !list.isEmpty else { throw .invalid("\(path).\(key)", "expected a match or a non-empty array of them") }
+                var all: [ObligationRule.Match] = []
+                for (j, item) in list.enumerated() { all.append(try match(item, "\(path).\(key)[\(j)]")) }
+                return all
+            }
+            /// A rule named by another must come before it: clocks are worked out in the file's order.
+            func earlierRule(_ key: String) throws(EventStoreError) -> String? {
+                guard let v = rule[key], v != .null else { return nil }
+                guard let id = v.stringValue, parsed.contains(where: { $0.id == id }) else {
+                    throw .invalid("\(path).\(key)", "must name a rule listed before this one")
+                }
+                return id
             }
             func hours(_ key: String) throws(EventStoreError) -> Double? {
                 guard let v = rule[key], v != .null else { return nil }
@@ -100,16 +131,16 @@ public enum ObligationRules {
             guard let date = Timestamp(rfc3339: day + "T00:00:00Z"),
                 let local = LocalDateTime(year: date.local.year, month: date.local.month, day: date.local.day)
             else { throw .invalid("\(path).inForceFrom", "expected a day like 2018-05-25") }
-            guard let starts = try match("startsOn") else { throw .invalid("\(path).startsOn", "required") }
             parsed.append(
                 ObligationRule(
                     id: try text("id"), title: try text("title"), legalBasis: try text("legalBasis"),
                     recipient: try text("recipient"),
-                    startsOn: starts, satisfiedBy: try match("satisfiedBy"), deadlineHours: try hours("deadlineHours"),
-                    alertAfterHours: try hours("alertAfterHours"), inForceFrom: Timestamp(local: local),
-                    enabled: rule["enabled"]?.boolValue ?? true,
+                    startsOn: try matches("startsOn"), satisfiedBy: try match("satisfiedBy"),
+                    notRequiredWhen: try match("notRequiredWhen"), complementOf: try earlierRule("complementOf"),
+                    deadlineHours: try hours("deadlineHours"), alertAfterHours: try hours("alertAfterHours"),
+                    inForceFrom: Timestamp(local: local), enabled: rule["enabled"]?.boolValue ?? true,
                     appliesIfEstablishment: rule["appliesIfEstablishment"]?.stringValue,
-                    startsAfterRule: rule["startsAfterRule"]?.stringValue))
+                    startsAfterRule: try earlierRule("startsAfterRule")))
         }
         let ids = parsed.map(\.id)
         guard Set(ids).count == ids.count else { throw .invalid("\(source): $.rules", "rule ids must be unique") }
@@ -128,17 +159,40 @@ public enum ObligationRules {
     /// The built-in rule set, as data.
     public static let defaultJSON = #"""
         {"rules": [
-          {"id": "gdpr-33-cnil", "title": "Personal data breach notification", "legalBasis": "GDPR art. 33",
-           "recipient": "CNIL", "startsOn": {"eventType": "data.exfiltration_confirmed"},
+          {"id": "gdpr-33-cnil", "title": "Personal data breach notification", "legalBasis": "GDPR art. 33(1)",
+           "recipient": "CNIL",
+           "startsOn": [
+             {"eventType": "service.degraded", "payload": {
+               "service": ["patient_record", "laboratory", "imaging_pacs", "pharmacy", "admissions_billing", "surgery_scheduling"],
+               "status": ["down", "degraded"]}},
+             {"eventType": "data.exfiltration_confirmed"},
+             {"eventType": "breach.risk_assessed"}],
            "satisfiedBy": {"eventType": "authority.notified", "payload": {"authority": ["CNIL"]}},
+           "notRequiredWhen": {"eventType": "breach.risk_assessed", "payload": {"outcome": ["unlikely_risk"]}},
            "deadlineHours": 72, "inForceFrom": "2018-05-25"},
+          {"id": "gdpr-33-4-complement", "title": "Complementary notification: data confirmed stolen after the breach began",
+           "legalBasis": "GDPR art. 33(4)", "recipient": "CNIL", "complementOf": "gdpr-33-cnil",
+           "startsOn": {"eventType": "data.exfiltration_confirmed"},
+           "satisfiedBy": {"eventType": "authority.notified", "payload": {"authority": ["CNIL"]}},
+           "notRequiredWhen": {"eventType": "breach.risk_assessed", "payload": {"outcome": ["unlikely_risk"]}},
+           "alertAfterHours": 72, "inForceFrom": "2018-05-25"},
           {"id": "gdpr-33-5-register", "title": "Breach register (kept by this ledger)", "legalBasis": "GDPR art. 33(5)",
-           "recipient": "internal register", "startsOn": {"eventType": "data.exfiltration_suspected"},
+           "recipient": "internal register",
+           "startsOn": [
+             {"eventType": "service.degraded", "payload": {
+               "service": ["patient_record", "laboratory", "imaging_pacs", "pharmacy", "admissions_billing", "surgery_scheduling"],
+               "status": ["down", "degraded"]}},
+             {"eventType": "data.exfiltration_confirmed"},
+             {"eventType": "breach.risk_assessed"}],
            "inForceFrom": "2018-05-25"},
           {"id": "gdpr-34-persons", "title": "Informing the people concerned of a high-risk breach",
            "legalBasis": "GDPR art. 34", "recipient": "the people concerned",
-           "startsOn": {"eventType": "data.exfiltration_confirmed", "payload": {"highRisk": ["true"]}},
-           "satisfiedBy": {"eventType": "persons.notified"}, "alertAfterHours": 72, "inForceFrom": "2018-05-25"},
+           "startsOn": [
+             {"eventType": "data.exfiltration_confirmed", "payload": {"highRisk": ["true"]}},
+             {"eventType": "breach.risk_assessed", "payload": {"outcome": ["high_risk"]}}],
+           "satisfiedBy": {"eventType": "persons.notified"},
+           "notRequiredWhen": {"eventType": "breach.risk_assessed", "payload": {"outcome": ["unlikely_risk", "risk"]}},
+           "alertAfterHours": 72, "inForceFrom": "2018-05-25"},
           {"id": "csp-l1111-8-2", "title": "Health-sector security incident report (sans délai)",
            "legalBasis": "Code de la santé publique L1111-8-2, D1111-16-2 to 16-4", "recipient": "CERT Santé portal and ARS",
            "startsOn": {"eventType": "attack.detected"},

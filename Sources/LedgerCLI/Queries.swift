@@ -207,7 +207,7 @@ extension Ledger {
 
     struct Deadlines: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "The regulatory clocks of each incident: started when, deadline, met, running or overdue.")
+            abstract: "The regulatory clocks of each incident: started when, deadline, met, running, overdue or not required.")
         @OptionGroup var ledger: LedgerOptions
         @OptionGroup var time: QueryOptions
         @Option(name: .long, help: "Only this incident stream.") var incident: String?
@@ -246,8 +246,13 @@ extension Ledger {
                     out += "                 started \(TimelineRendering.describe(c.startedAt))"
                     if let deadline = c.deadline { out += ", deadline \(deadline.inZone().humanReadable)" }
                     if let done = c.satisfiedAt { out += ", done \(TimelineRendering.describe(done))" }
-                    out +=
-                        ", \(TimelineRendering.formatHours(c.elapsedHours)) \(c.satisfiedAt == nil ? "elapsed" : "after the start")\n"
+                    if let decision = c.notRequiredBy {
+                        out += ", not required from \(TimelineRendering.describe(decision.occurredAt))"
+                    }
+                    let closed = c.satisfiedAt != nil || c.notRequiredBy != nil
+                    out += ", \(TimelineRendering.formatHours(c.elapsedHours)) \(closed ? "after the start" : "elapsed")\n"
+                    out += "                 started by: \(c.startedBySummary)\n"
+                    if let decision = c.notRequiredBy { out += "                 not required: \(decision.summary)\n" }
                 }
             }
             write(out)
@@ -259,9 +264,14 @@ extension Ledger {
                 "legalBasis": .string(c.rule.legalBasis), "recipient": .string(c.rule.recipient),
                 "status": .string(c.status.rawValue),
                 "startedBy": .string(c.startedBy.lowercasedString), "startedAt": c.startedAt.json,
+                "startedBySummary": .string(c.startedBySummary),
                 "deadline": c.deadline.map { .string($0.inZone().rfc3339) } ?? .null,
                 "satisfiedBy": c.satisfiedBy.map { .string($0.lowercasedString) } ?? .null,
-                "satisfiedAt": c.satisfiedAt?.json ?? .null, "elapsedHours": number(c.elapsedHours),
+                "satisfiedAt": c.satisfiedAt?.json ?? .null,
+                "notRequiredBy": c.notRequiredBy.map { .string($0.eventId.lowercasedString) } ?? .null,
+                "notRequiredAt": c.notRequiredBy?.occurredAt.json ?? .null,
+                "notRequiredReason": c.notRequiredBy.map { .string($0.summary) } ?? .null,
+                "elapsedHours": number(c.elapsedHours),
             ])
         }
     }

@@ -109,7 +109,7 @@ public struct IncidentState: Sendable, Hashable {
                     status: e.extent == "full" ? .restored : .partiallyRestored,
                     capacityPercent: e.extent == "full" ? 100 : e.capacityPercent, since: fact.occurredAt.start,
                     possible: admission == .possible)
-            case .exfiltrationSuspected, .exfiltrationNotFound: breach.append(summary)
+            case .exfiltrationSuspected, .exfiltrationNotFound, .breachRiskAssessed: breach.append(summary)
             case .exfiltrationConfirmed(let e):
                 breach.append(summary)
                 peopleAffected = e.peopleAffected ?? peopleAffected
@@ -181,6 +181,7 @@ extension FactSummary {
         case .exfiltrationConfirmed(let e):
             return "exfiltration confirmed" + (e.peopleAffected.map { ": \($0) people" } ?? "") + " — \(e.description)"
         case .exfiltrationNotFound(let e): return "no exfiltration found: \(e.description)"
+        case .breachRiskAssessed(let e): return "breach risk assessed (\(e.outcome)): \(e.reasons)"
         case .ransomDemanded(let e):
             return "ransom demanded" + (e.amount.map { ": \(FigureText.of($0)) \(e.currency ?? "")" } ?? "")
         case .ransomAbsent(let e): return "no ransom: \(e.description)"

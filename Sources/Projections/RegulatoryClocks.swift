@@ -15,14 +15,20 @@ public struct ObligationClock: Sendable, Hashable {
         case overdue
         /// Kept by the ledger itself (the breach register).
         case keptByLedger = "kept_by_ledger"
+        /// Not done, and a recorded decision says it is not needed (a breach "unlikely to result in a risk").
+        case notRequired = "not_required"
     }
     public let rule: ObligationRule
     /// The fact that started it, and when (its earliest instant: a conservative start).
     public let startedBy: UUID
     public let startedAt: OccurredAt
+    /// What the starting fact says, so a reader sees why the clock runs (a patient record down, a theft).
+    public let startedBySummary: String
     public let deadline: Timestamp?
     public let satisfiedBy: UUID?
     public let satisfiedAt: OccurredAt?
+    /// The decision that made it not required (status `not_required`), as the views summarise it.
+    public let notRequiredBy: FactSummary?
     public let status: Status
     /// Hours from the start to its satisfaction, or to the reference time when not satisfied.
     public let elapsedHours: Double
@@ -43,24 +49,43 @@ public struct ObligationClock: Sendable, Hashable {
                 }
                 guard applies else { continue }
             }
-            var start: (id: UUID, at: OccurredAt)?
+            var start: Fact?
             if let previous = rule.startsAfterRule {
-                guard let earlier = clocks[previous], let id = earlier.satisfiedBy, let at = earlier.satisfiedAt else { continue }
-                start = (id, at)
-            } else if let first = admitted.first(where: { rule.startsOn.matches(eventType: $0.eventType, payload: $0.payload) }) {
-                start = (first.eventId, first.occurredAt)
+                guard let id = clocks[previous]?.satisfiedBy else { continue }
+                start = admitted.first { $0.eventId == id }
+            } else {
+                // A complement starts only on a fact after the clock it completes started.
+                let after: Int64
+                if let base = rule.complementOf {
+                    guard let earlier = clocks[base] else { continue }
+                    after = earlier.startedAt.earliest
+                } else {
+                    after = .min
+                }
+                start = admitted.first { fact in
+                    fact.occurredAt.earliest > after
+                        && rule.startsOn.contains { $0.matches(eventType: fact.eventType, payload: fact.payload) }
+                }
             }
-            guard let start, start.at.earliest >= rule.inForceFrom.microseconds else { continue }
-            let startMicros = start.at.earliest
+            guard let start, start.occurredAt.earliest >= rule.inForceFrom.microseconds else { continue }
+            let startMicros = start.occurredAt.earliest
             let deadline = rule.deadlineHours.map { Timestamp(microseconds: startMicros + Int64($0 * 3_600_000_000)) }
             let satisfying = rule.satisfiedBy.flatMap { match in
                 admitted.first {
                     match.matches(eventType: $0.eventType, payload: $0.payload) && $0.occurredAt.latest > startMicros
                 }
-                    ?? admitted.first { match.matches(eventType: $0.eventType, payload: $0.payload) }
+                    // A fact before the start still fulfils a first notice, never a complement.
+                    ?? (rule.complementOf != nil
+                        ? nil : admitted.first { match.matches(eventType: $0.eventType, payload: $0.payload) })
+            }
+            // The latest decision that may have been taken after the start decides.
+            let notRequired = rule.notRequiredWhen.flatMap { match in
+                admitted.last { $0.eventType == match.eventType && $0.occurredAt.latest >= startMicros }.flatMap {
+                    match.matches(eventType: $0.eventType, payload: $0.payload) ? $0 : nil
+                }
             }
             let status: ObligationClock.Status
-            let elapsedEnd = satisfying?.occurredAt.earliest ?? reference
+            let elapsedEnd = satisfying?.occurredAt.earliest ?? notRequired?.occurredAt.earliest ?? reference
             let elapsed = Double(elapsedEnd - startMicros) / 3_600_000_000
             if rule.satisfiedBy == nil {
                 status = .keptByLedger
@@ -70,14 +95,20 @@ public struct ObligationClock: Sendable, Hashable {
                 } else {
                     status = .met
                 }
+            } else if notRequired != nil {
+                status = .notRequired
             } else if let deadline {
                 status = reference < deadline.microseconds ? .running : .overdue
             } else {
                 status = elapsed < (rule.alertAfterHours ?? .infinity) ? .running : .overdue
             }
             clocks[rule.id] = ObligationClock(
-                rule: rule, startedBy: start.id, startedAt: start.at, deadline: deadline, satisfiedBy: satisfying?.eventId,
-                satisfiedAt: satisfying?.occurredAt, status: status, elapsedHours: elapsed)
+                rule: rule, startedBy: start.eventId, startedAt: start.occurredAt,
+                startedBySummary: FactSummary.describe(start), deadline: deadline, satisfiedBy: satisfying?.eventId,
+                satisfiedAt: satisfying?.occurredAt,
+                notRequiredBy: satisfying == nil
+                    ? notRequired.map { FactSummary($0, possible: time.admits($0) == .possible) } : nil,
+                status: status, elapsedHours: elapsed)
         }
         return rules.compactMap { clocks[$0.id] }
     }

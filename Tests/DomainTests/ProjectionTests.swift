@@ -164,7 +164,8 @@ struct ProjectionTests {
         let enabledNIS2 = ObligationRules.defaultRules.map { rule in
             ObligationRule(
                 id: rule.id, title: rule.title, legalBasis: rule.legalBasis, recipient: rule.recipient, startsOn: rule.startsOn,
-                satisfiedBy: rule.satisfiedBy, deadlineHours: rule.deadlineHours, alertAfterHours: rule.alertAfterHours,
+                satisfiedBy: rule.satisfiedBy, notRequiredWhen: rule.notRequiredWhen, complementOf: rule.complementOf,
+                deadlineHours: rule.deadlineHours, alertAfterHours: rule.alertAfterHours,
                 inForceFrom: rule.id == "insurance-complaint"
                     ? Timestamp(rfc3339: "2024-06-01T00:00:00+02:00")! : rule.inForceFrom,
                 enabled: true, appliesIfEstablishment: rule.appliesIfEstablishment, startsAfterRule: rule.startsAfterRule)
