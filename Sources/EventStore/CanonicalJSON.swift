@@ -1,10 +1,10 @@
-/// The one spelling of a ``JSONValue`` that the ledger hashes and stores.
+/// The one spelling of a ``JSONValue`` that the ledger hashes and stores: RFC 8785, the JSON
+/// Canonicalization Scheme (JCS).
 ///
-/// Keys sorted by their UTF-8 bytes (= Unicode code points), no white space, strings in UTF-8 with only
-/// `"`, `\`, and control characters escaped (`\b \f \n \r \t`, others as lowercase `\u00xx`), numbers as
-/// ``JSONNumber`` spells them. This is exactly Python's
-/// `json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`, so a third party can
-/// re-create the bytes: see docs/canonical-encoding.md.
+/// Keys sorted by their UTF-16 code units, no white space, strings in UTF-8 with only `"`, `\`, and control
+/// characters escaped (`\b \f \n \r \t`, others as lowercase `\u00xx`), numbers as ECMAScript spells the
+/// double (``JSONNumber``). Any JCS implementation re-creates the bytes (`rfc8785.dumps` in Python,
+/// `canonicalize` in JavaScript): see docs/canonical-encoding.md.
 public enum CanonicalJSON {
     /// The canonical bytes of `value`.
     public static func encode(_ value: JSONValue) -> [UInt8] {
@@ -45,9 +45,10 @@ public enum CanonicalJSON {
         }
     }
 
-    /// Keys in canonical order: bytewise on UTF-8.
+    /// Keys in canonical order: by UTF-16 code units (RFC 8785 §3.2.3), which differs from code-point order
+    /// only between characters above U+FFFF and those from U+E000 to U+FFFF.
     static func sortedKeys(_ members: [String: JSONValue]) -> [String] {
-        members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        members.keys.sorted { $0.utf16.lexicographicallyPrecedes($1.utf16) }
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)

@@ -30,7 +30,7 @@ public final class EventStore: Sendable {
     let committer: GroupCommitter
 
     /// The text stored under `format` in the meta table of every ledger.
-    public static let formatMarker = "IncidentLedger event store, format 2"
+    public static let formatMarker = "IncidentLedger event store, format 3"
 
     /// The named LMDB databases of a ledger.
     struct Tables: Sendable {
@@ -117,7 +117,10 @@ public final class EventStore: Sendable {
             if text.hasPrefix("IncidentLedger event store, format ") {
                 throw EventStoreError(
                     .notALedger, field: directory + "/data.mdb",
-                    "holds a ledger in \(text.dropFirst(28)); this build reads \(formatMarker.dropFirst(28)) (export and re-import its events)"
+                    "holds a ledger in \(text.dropFirst(28)); this build reads \(formatMarker.dropFirst(28))"
+                        + (text.hasSuffix("format 2")
+                            ? " (`ledger migrate --from \(directory) --data-dir NEW` copies it into a new ledger, keeping positions, ids and recordedAt)"
+                            : " (export its events with the build that wrote it)")
                 )
             }
             throw EventStoreError(.notALedger, field: directory + "/data.mdb", "is an LMDB file but not an IncidentLedger ledger")

@@ -47,8 +47,8 @@ public enum JSONValue: Sendable, Hashable {
     }
 }
 
-/// A JSON number in canonical form: integers as plain digits, other numbers as the shortest text that
-/// reads back to the same IEEE double (the spelling Python's `json.dumps` also produces).
+/// A JSON number in canonical form: the IEEE double it denotes, spelled as ECMAScript's `Number::toString`
+/// spells it (RFC 8785, JSON Canonicalization Scheme): `2.0` is `2`, `1e-5` is `0.00001`, `1e21` is `1e+21`.
 ///
 /// Only I-JSON numbers (RFC 7493) exist: the text is always a JSON number lexeme, integers lie within
 /// ±(2^53−1) so that every JSON reader (JavaScript, Python's 4,300-digit limit) reads the same value, and
@@ -66,7 +66,8 @@ public struct JSONNumber: Sendable, Hashable, CustomStringConvertible {
         case nil: "\"\(lexeme.prefix(40))\" is not a JSON number"
         case .integer?:
             JSONNumber(lexeme: lexeme) == nil ? "\(lexeme.prefix(40)) is outside ±(2^53−1), the integers every JSON reader keeps exact" : nil
-        case .fraction?: JSONNumber(lexeme: lexeme) == nil ? "\(lexeme.prefix(40)) is beyond the range of a double" : nil
+        case .fraction?:
+            JSONNumber(lexeme: lexeme) == nil ? "\(lexeme.prefix(40)) is outside ±(2^53−1), the numbers every JSON reader keeps exact" : nil
         }
     }
 
@@ -102,8 +103,8 @@ public struct JSONNumber: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// Canonicalises a JSON number lexeme; nil when it is not a JSON number (`+1`, `inf`, `1.`, `0x10`), an
-    /// integer outside ±(2^53−1), or a number beyond a finite double.
+    /// Canonicalises a JSON number lexeme; nil when it is not a JSON number (`+1`, `inf`, `1.`, `0x10`) or
+    /// lies outside ±(2^53−1).
     public init?(lexeme: Substring) {
         guard let shape = Lexeme(lexeme) else { return nil }
         switch shape {
@@ -115,8 +116,12 @@ public struct JSONNumber: Sendable, Hashable, CustomStringConvertible {
             else { return nil }
             text = magnitude == 0 ? "0" : (negative ? "-" : "") + digits
         case .fraction:
-            guard let value = Double(lexeme), value.isFinite else { return nil }
-            text = value == 0 ? "0.0" : value.description
+            // Beyond 2^53 a double is an integer that JSON readers spell and read differently (ECMAScript writes
+            // 1e20 as 100000000000000000000, which Python reads as an int and I-JSON forbids): not taken.
+            guard let value = Double(lexeme), value.isFinite, value.magnitude <= Double(Self.maximumSafeInteger) else {
+                return nil
+            }
+            text = Self.ecmaScriptText(value)
         }
     }
 
@@ -128,10 +133,54 @@ public struct JSONNumber: Sendable, Hashable, CustomStringConvertible {
     /// A count of the ledger's (a position, a version), clamped to 2^53 − 1 like ``init(_:)-(Int)``.
     public init(_ value: UInt64) { text = String(min(value, UInt64(Self.maximumSafeInteger))) }
 
-    /// A finite double; nil for infinity or NaN.
+    /// A double within ±(2^53−1); nil for infinity, NaN or larger magnitudes.
     public init?(_ value: Double) {
-        guard value.isFinite else { return nil }
-        text = value == 0 ? "0.0" : value.description  // keeps "2.0": a double stays a double, as in Python
+        guard value.isFinite, value.magnitude <= Double(Self.maximumSafeInteger) else { return nil }
+        text = Self.ecmaScriptText(value)
+    }
+
+    /// ECMAScript's `Number::toString(value)` for a finite double (ECMA-262 §6.1.6.1.20), as RFC 8785 §3.2.2.3
+    /// requires. The shortest digits that read back to the same double come from Swift's `description`
+    /// (shortest round trip, nearest on ties, like ECMAScript); only their layout is ECMAScript's.
+    static func ecmaScriptText(_ value: Double) -> String {
+        if value == 0 { return "0" }
+        var described = Substring(value.magnitude.description)
+        // Swift writes d.ddd, ddd.ddd, 0.000ddd or d.ddde±x: collect the digits and where the point falls.
+        var exponent = 0
+        if let e = described.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+            exponent = Int(described[described.index(after: e)...]) ?? 0
+            described = described[..<e]
+        }
+        var digits = ""
+        var pointAt = 0  // digits before the decimal point, in `described`
+        var seenPoint = false
+        for c in described {
+            if c == "." {
+                seenPoint = true
+            } else {
+                digits.append(c)
+                if !seenPoint { pointAt += 1 }
+            }
+        }
+        // Leading zeros move the point; trailing zeros are not significant.
+        let leading = digits.prefix { $0 == "0" }.count
+        digits.removeFirst(leading)
+        pointAt -= leading
+        while digits.last == "0" { digits.removeLast() }
+        let k = digits.count
+        let n = pointAt + exponent  // value = 0.digits × 10^n
+        var out = value < 0 ? "-" : ""
+        if k <= n && n <= 21 {
+            out += digits + String(repeating: "0", count: n - k)
+        } else if 0 < n && n <= 21 {
+            out += digits.prefix(n) + "." + digits.dropFirst(n)
+        } else if -6 < n && n <= 0 {
+            out += "0." + String(repeating: "0", count: -n) + digits
+        } else {
+            let e = n - 1
+            out += String(digits.prefix(1)) + (k > 1 ? "." + digits.dropFirst(1) : "") + "e" + (e < 0 ? "-" : "+") + String(abs(e))
+        }
+        return out
     }
 
     /// The value as an integer, when it is one that fits.

@@ -62,11 +62,12 @@ struct AppendTests {
             let store = try EventStore.create(at: dir.path)
             try store.environment.write { txn in
                 try txn.put(
-                    store.tables.meta, key: Array("format".utf8), value: Array("IncidentLedger event store, format 1".utf8))
+                    store.tables.meta, key: Array("format".utf8), value: Array("IncidentLedger event store, format 2".utf8))
             }
         }
         let error = #expect(throws: EventStoreError.self) { try EventStore.open(at: dir.path) }
-        #expect(error?.description.contains("holds a ledger in format 1; this build reads format 2") == true)
+        #expect(error?.description.contains("holds a ledger in format 2; this build reads format 3") == true)
+        #expect(error?.description.contains("ledger migrate --from") == true)
     }
 
     @Test func timeOrderedIdsStartWithTheirMilliseconds() {
