@@ -5,28 +5,6 @@ import Testing
 
 @testable import EventStore
 
-/// Runs python3 with `script`, feeding `input`; returns standard output, or fails the test with stderr.
-func python(_ script: String, input: String) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", script]
-    let stdin = Pipe()
-    let stdout = Pipe()
-    let stderr = Pipe()
-    (process.standardInput, process.standardOutput, process.standardError) = (stdin, stdout, stderr)
-    try process.run()
-    let writer = Thread {
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try? stdin.fileHandleForWriting.close()
-    }
-    writer.start()
-    let out = stdout.fileHandleForReading.readDataToEndOfFile()
-    let err = stderr.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 0, "python3: \(String(decoding: err, as: UTF8.self))")
-    return String(decoding: out, as: UTF8.self)
-}
-
 /// The canonical form is RFC 8785 (JCS): the published vectors hold for the ledger's encoder and for an
 /// independent implementation (PyPI rfc8785), and random values encode alike in both.
 @Suite("RFC 8785 canonical form")

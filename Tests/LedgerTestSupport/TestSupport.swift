@@ -124,3 +124,44 @@ public func ledgerWithManualClock(_ dir: TemporaryDirectory) throws -> (EventSto
     configuration.clock = clock
     return (try EventStore.create(at: dir.path, configuration: configuration), clock)
 }
+
+/// What python3 printed running `script` on `input`.
+public struct PythonRun: Error, CustomStringConvertible {
+    public let status: Int32
+    public let stdout: String
+    public let stderr: String
+    public var description: String { "python3 exited \(status): \(stderr)" }
+}
+
+/// Runs python3 with `script`, feeding `input`; returns standard output, or throws when it exits non-zero.
+public func python(_ script: String, input: String) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", "-c", script]
+    let stdin = Pipe()
+    let stdout = Pipe()
+    let stderr = Pipe()
+    (process.standardInput, process.standardOutput, process.standardError) = (stdin, stdout, stderr)
+    try process.run()
+    // Written from another thread: a large input must not block while python3 fills its output pipe.
+    let writer = Thread {
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try? stdin.fileHandleForWriting.close()
+    }
+    writer.start()
+    nonisolated(unsafe) var err = Data()
+    let group = DispatchGroup()
+    group.enter()
+    DispatchQueue.global().async {
+        err = stderr.fileHandleForReading.readDataToEndOfFile()
+        group.leave()
+    }
+    let out = stdout.fileHandleForReading.readDataToEndOfFile()
+    group.wait()
+    process.waitUntilExit()
+    let run = PythonRun(
+        status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
+        stderr: String(decoding: err, as: UTF8.self))
+    guard run.status == 0 else { throw run }
+    return run.stdout
+}
