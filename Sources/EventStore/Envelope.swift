@@ -64,6 +64,36 @@ public struct EventMetadata: Sendable, Hashable {
     }
 }
 
+/// Where a merged event was first recorded: another ledger (an offline laptop, a partner's copy), its
+/// position and hash there, and when that ledger recorded it. Assigned by `merge`, never taken from a client.
+public struct EventOrigin: Sendable, Hashable {
+    /// The origin ledger's checkpoint origin line (its name).
+    public let ledger: String
+    public let position: UInt64
+    /// The event's hash in the origin ledger.
+    public let hash: String
+    public let recordedAt: Timestamp
+
+    public init(ledger: String, position: UInt64, hash: String, recordedAt: Timestamp) {
+        (self.ledger, self.position, self.hash, self.recordedAt) = (ledger, position, hash, recordedAt)
+    }
+
+    var json: JSONValue {
+        .object([
+            "ledger": .string(ledger), "position": .number(JSONNumber(position)), "hash": .string(hash),
+            "recordedAt": .string(recordedAt.rfc3339Micros),
+        ])
+    }
+
+    init(json: JSONValue) throws(EventStoreError) {
+        guard let ledger = json["ledger"]?.stringValue, let text = json["position"]?.numberValue?.text,
+            let position = UInt64(text), let hash = json["hash"]?.stringValue, let recorded = json["recordedAt"]?.stringValue,
+            let recordedAt = Timestamp(rfc3339: recorded, unbounded: ()), json.objectValue?.count == 4
+        else { throw .invalid("$.origin", "expected {hash, ledger, position, recordedAt}") }
+        self.init(ledger: ledger, position: position, hash: hash, recordedAt: recordedAt)
+    }
+}
+
 /// An event a client asks the ledger to store. The ledger adds position, stream version, recordedAt
 /// and hashes; it never takes them from the client.
 public struct ProposedEvent: Sendable, Hashable {
@@ -82,6 +112,8 @@ public struct ProposedEvent: Sendable, Hashable {
     /// A JSON object; its content is the domain's business.
     public var payload: JSONValue
     public var metadata: EventMetadata
+    /// Set only by `merge`: the event comes from another ledger.
+    public internal(set) var origin: EventOrigin?
 
     public init(
         eventId: UUID? = nil, eventType: String, schemaVersion: Int = 1, occurredAt: OccurredAt, actor: String,
@@ -118,6 +150,8 @@ public struct RecordedEvent: Sendable, Hashable {
     public let reason: String?
     public let payload: JSONValue
     public let metadata: EventMetadata
+    /// For an event merged from another ledger: where it was first recorded.
+    public let origin: EventOrigin?
     /// Hex SHA-256 of the previous event (64 zeros for position 1).
     public let previousHash: String
     /// Hex SHA-256 of this event's canonical encoding.
@@ -141,6 +175,7 @@ public struct RecordedEvent: Sendable, Hashable {
         ]
         if let reason { members["reason"] = .string(reason) }
         if !metadata.isEmpty { members["metadata"] = metadata.json }
+        if let origin { members["origin"] = origin.json }
         return .object(members)
     }
 
@@ -151,7 +186,6 @@ public struct RecordedEvent: Sendable, Hashable {
         return .object(members)
     }
 
-    /// True when `proposed` carries the same fact as this event (for idempotent retries).
     /// The first field whose bytes differ from `proposed`'s, or nil when it is the same event. Bytes, not
     /// `String` equality: two texts that differ only by Unicode normalisation are different events.
     public func differingField(from proposed: ProposedEvent, streamId: String) -> String? {

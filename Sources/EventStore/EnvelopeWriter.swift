@@ -11,7 +11,7 @@ enum EnvelopeWriter {
         canonical(
             eventId: event.eventId!, eventType: event.eventType, schemaVersion: event.schemaVersion,
             occurredAt: event.occurredAt, actor: event.actor, source: event.source, reason: event.reason,
-            payload: event.payload, metadata: event.metadata, streamId: streamId, position: position,
+            payload: event.payload, metadata: event.metadata, origin: event.origin, streamId: streamId, position: position,
             streamVersion: streamVersion, recordedAt: recordedAt, previousHash: EventCodec.hex(previousHash))
     }
 
@@ -19,14 +19,14 @@ enum EnvelopeWriter {
     static func canonical(_ e: RecordedEvent) -> [UInt8] {
         canonical(
             eventId: e.eventId, eventType: e.eventType, schemaVersion: e.schemaVersion, occurredAt: e.occurredAt,
-            actor: e.actor, source: e.source, reason: e.reason, payload: e.payload, metadata: e.metadata,
+            actor: e.actor, source: e.source, reason: e.reason, payload: e.payload, metadata: e.metadata, origin: e.origin,
             streamId: e.streamId, position: e.position, streamVersion: e.streamVersion,
             recordedAt: e.recordedAt.microseconds, previousHash: e.previousHash)
     }
 
     static func canonical(
         eventId: UUID, eventType: String, schemaVersion: Int, occurredAt: OccurredAt, actor: String, source: String,
-        reason: String?, payload: JSONValue, metadata: EventMetadata, streamId: String, position: UInt64,
+        reason: String?, payload: JSONValue, metadata: EventMetadata, origin: EventOrigin?, streamId: String, position: UInt64,
         streamVersion: UInt64, recordedAt: Int64, previousHash: String
     ) -> [UInt8] {
         var out: [UInt8] = []
@@ -52,6 +52,10 @@ enum EnvelopeWriter {
         }
         key("occurredAt")
         CanonicalJSON.write(occurredAt.json, into: &out)
+        if let origin {
+            key("origin")
+            CanonicalJSON.write(origin.json, into: &out)
+        }
         key("payload")
         CanonicalJSON.write(payload, into: &out)
         key("position")

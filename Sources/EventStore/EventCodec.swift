@@ -84,7 +84,8 @@ enum EventCodec {
             schemaVersion: Int(try unsigned("schemaVersion")),
             occurredAt: try OccurredAt(json: occurred, path: "$.occurredAt", bounded: false), recordedAt: recordedAt,
             actor: try string("actor"), source: try string("source"), reason: m["reason"]?.stringValue,
-            payload: m["payload"] ?? .object([:]), metadata: metadata, previousHash: try string("previousHash"),
+            payload: m["payload"] ?? .object([:]), metadata: metadata, origin: try m["origin"].map(EventOrigin.init(json:)),
+            previousHash: try string("previousHash"),
             hash: hash ?? storedHash ?? "")
     }
 }

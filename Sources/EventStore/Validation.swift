@@ -90,7 +90,7 @@ extension ProposedEvent {
         "eventId", "streamId", "eventType", "schemaVersion", "occurredAt", "actor", "source", "reason", "payload",
         "metadata",
     ]
-    static let ledgerAssignedFields: Set<String> = ["position", "streamVersion", "recordedAt", "previousHash", "hash"]
+    static let ledgerAssignedFields: Set<String> = ["position", "streamVersion", "recordedAt", "previousHash", "hash", "origin"]
 
     /// Reads an event from its JSON input form, naming `path` and the rule broken when it is wrong.
     ///
