@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "IncidentDomain", targets: ["IncidentDomain"]),
         .library(name: "Projections", targets: ["Projections"]),
         .library(name: "LMDB", targets: ["LMDB"]),
+        .library(name: "LedgerProofs", targets: ["LedgerProofs"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -30,6 +31,9 @@ let package = Package(
             name: "EventStore",
             dependencies: ["LMDB", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // Merkle tree, proofs, signed notes and checkpoints (RFC 9162, C2SP): pure, storage-free; the store
+        // supplies subtree hashes. Never imports LMDB or EventStore.
+        .target(name: "LedgerProofs", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // Event types, payload rules and obligations of hospital cyber incidents. Never imports the C target.
         .target(name: "IncidentDomain", dependencies: ["EventStore"]),
         // Pure folds of the ordered events into state, timelines, clocks and audit, persisted with a checkpoint.
@@ -60,6 +64,13 @@ let package = Package(
             name: "DomainTests",
             dependencies: [
                 "IncidentDomain", "Projections", "EventStore", "LedgerTestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
+            name: "ProofsTests",
+            dependencies: [
+                "LedgerProofs", "EventStore", "LedgerTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
