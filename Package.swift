@@ -29,7 +29,7 @@ let package = Package(
         // Envelope, append, indexes, hash chain: knows nothing of incidents.
         .target(
             name: "EventStore",
-            dependencies: ["LMDB", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["LMDB", "LedgerProofs", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // Merkle tree, proofs, signed notes and checkpoints (RFC 9162, C2SP): pure, storage-free; the store
         // supplies subtree hashes. Never imports LMDB or EventStore.

@@ -1,5 +1,7 @@
 import Foundation
 import LMDB
+import LedgerProofs
+import Synchronization
 
 /// Settings of an ``EventStore``; defaults are the safe ones.
 public struct EventStoreConfiguration: Sendable {
@@ -11,6 +13,9 @@ public struct EventStoreConfiguration: Sendable {
     public var environment = EnvironmentConfiguration()
     /// Where recordedAt comes from: the system clock.
     public var clock: any RecordingClock = SystemClock()
+    /// The name a new ledger gets, the first line of its signed checkpoints (C2SP tlog-checkpoint origin): a
+    /// schema-less URL-like name, unique to this ledger (`ledger init --origin` sets it).
+    public var origin: String = "incidentledger.invalid/" + UUID().uuidString.lowercased()
 
     public init() {}
 }
@@ -28,6 +33,9 @@ public final class EventStore: Sendable {
     let environment: Environment
     let tables: Tables
     let committer: GroupCommitter
+    /// The tree's right edge after the last commit of this process, with the log size it belongs to: the next
+    /// commit reuses it instead of reading it again, unless another process appended meanwhile.
+    let frontierCache = Mutex<(size: UInt64, frontier: [SubtreeAddress: MerkleHash])?>(nil)
 
     /// The text stored under `format` in the meta table of every ledger.
     public static let formatMarker = "IncidentLedger event store, format 3"
@@ -46,8 +54,12 @@ public final class EventStore: Sendable {
         let byType: Database
         /// earliest occurredAt, position → ()
         let byOccurred: Database
-        /// "format" (never written after `create`: the head is the log's last event)
+        /// "format" (never written after `create`: the head is the log's last event), "origin"
         let meta: Database
+        /// level, index → hash of that complete subtree of the Merkle tree over the log (see MerkleLog.swift)
+        let merkle: Database
+        /// tree size → signed checkpoint (a C2SP signed note) of the log at that size
+        let checkpoints: Database
         /// Projectors' saved state (not part of the log; never verified).
         let projections: ProjectionTables
 
@@ -59,6 +71,8 @@ public final class EventStore: Sendable {
             byType = try env.openDatabase("by-type")
             byOccurred = try env.openDatabase("by-occurred")
             meta = try env.openDatabase("meta")
+            merkle = try env.openDatabase("merkle")
+            checkpoints = try env.openDatabase("checkpoints")
             projections = try ProjectionTables(env)
         }
 
@@ -89,6 +103,7 @@ public final class EventStore: Sendable {
         do {
             try store.environment.write { txn in
                 try txn.put(store.tables.meta, key: Array("format".utf8), value: Array(formatMarker.utf8))
+                try txn.put(store.tables.meta, key: Array("origin".utf8), value: Array(configuration.origin.utf8))
             }
         } catch let error as LMDBError {
             throw EventStoreError.storage(error)
@@ -184,9 +199,10 @@ public final class EventStore: Sendable {
         for (i, request) in requests.enumerated() {
             prepared.append(try prepare(request, path: requests.count == 1 ? "$" : "requests[\(i)]"))
         }
+        var lastHead: Head?
         do {
-            return try writeTransaction { txn in
-                let start = try self.head(in: txn)
+            let written = try writeTransaction { txn in
+                let start = try self.writingHead(in: txn)
                 var head = start
                 let now = self.now()
                 var results: [AppendResult] = []
@@ -204,8 +220,11 @@ public final class EventStore: Sendable {
                 }
                 // A retry of stored batches changes nothing: end without a commit.
                 guard head.position != start.position else { throw AlreadyStored(results: results) }
+                lastHead = head
                 return results
             }
+            if let lastHead { remember(lastHead) }
+            return written
         } catch let stored as AlreadyStored {
             return stored.results
         }
@@ -247,13 +266,31 @@ public final class EventStore: Sendable {
         }
     }
 
-    /// The last stored event's position, hash and recordedAt.
+    /// The last stored event's position, hash and recordedAt, and (for a writer) the tree's right edge.
     struct Head {
         var position: UInt64
         var hash: [UInt8]
         var recordedAt: Int64
+        var frontier: [SubtreeAddress: MerkleHash] = [:]
 
         static let empty = Head(position: 0, hash: [UInt8](repeating: 0, count: 32), recordedAt: Int64.min)
+    }
+
+    /// The head with the tree's right edge, for a transaction that appends: the edge cached by this process's
+    /// last commit when the log has not moved since, else read from the tree.
+    func writingHead(in txn: borrowing some ReadableTransaction & ~Copyable) throws -> Head {
+        var head = try head(in: txn)
+        if let cached = frontierCache.withLock({ $0 }), cached.size == head.position {
+            head.frontier = cached.frontier
+        } else {
+            head.frontier = try treeFrontier(ofSize: head.position, in: txn)
+        }
+        return head
+    }
+
+    /// Keeps the right edge of a committed head for the next commit.
+    func remember(_ head: Head) {
+        frontierCache.withLock { $0 = (head.position, head.frontier) }
     }
 
     /// The head, read from the log's last event: no separate record to write in every commit.
@@ -340,7 +377,9 @@ public final class EventStore: Sendable {
             try txn.put(tables.byActor, key: Keys.named(event.actor, position: position), value: [])
             try txn.put(tables.byType, key: Keys.named(event.eventType, position: position), value: [])
             try txn.put(tables.byOccurred, key: Keys.occurred(event.occurredAt.earliest, position: position), value: [])
-            head = Head(position: position, hash: hash, recordedAt: recordedAt)
+            var frontier = head.frontier
+            try addToTree(canonical, position: position, frontier: &frontier, in: txn)
+            head = Head(position: position, hash: hash, recordedAt: recordedAt, frontier: frontier)
             positions.append(position)
         }
         return AppendResult(streamId: request.streamId, positions: positions, streamVersion: version, wasAlreadyStored: false)

@@ -71,8 +71,9 @@ final class GroupCommitter: Sendable {
     /// One transaction for the whole group.
     private func commit(_ requests: [AppendRequest], in store: EventStore) -> [Result<AppendResult, any Error>] {
         do {
-            return try store.writeTransaction { txn in
-                let start = try store.head(in: txn)
+            var lastHead: EventStore.Head?
+            let outcomes = try store.writeTransaction { txn in
+                let start = try store.writingHead(in: txn)
                 var head = start
                 let now = store.now()
                 var outcomes: [Result<AppendResult, any Error>] = []
@@ -87,8 +88,11 @@ final class GroupCommitter: Sendable {
                     // rethrows it, and a full map reruns the whole group after growing.
                 }
                 guard head.position != start.position else { throw NothingWritten(outcomes: outcomes) }
+                lastHead = head
                 return outcomes
             }
+            if let lastHead { store.remember(lastHead) }
+            return outcomes
         } catch let nothing as NothingWritten {
             return nothing.outcomes
         } catch {

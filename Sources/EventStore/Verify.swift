@@ -1,5 +1,6 @@
 import Foundation
 import LMDB
+import LedgerProofs
 
 /// The outcome of ``EventStore/verify()``.
 public struct VerificationReport: Sendable, Hashable {
@@ -12,6 +13,8 @@ public struct VerificationReport: Sendable, Hashable {
 
     public let eventsChecked: UInt64
     public let indexEntriesChecked: UInt64
+    /// Subtrees of the Merkle tree recomputed from the events and found as stored.
+    public let subtreesChecked: UInt64
     /// The hash of the last event checked: the head a third party can compare with.
     public let headHash: String
     /// The first mismatch found, or nil when the ledger is sound.
@@ -41,15 +44,19 @@ private struct ChainChecker {
     let store: EventStore
     var eventsChecked: UInt64 = 0
     var indexEntries: UInt64 = 0
+    var subtreesChecked: UInt64 = 0
     var previousHash = [UInt8](repeating: 0, count: 32)
     var previousRecordedAt = Int64.min
     var streamVersions: [String: UInt64] = [:]
+    /// The Merkle tree's right edge as recomputed from the events so far.
+    var frontier: [SubtreeAddress: MerkleHash] = [:]
 
     init(store: EventStore) { self.store = store }
 
     func report(_ problem: VerificationReport.Problem?) -> VerificationReport {
         VerificationReport(
-            eventsChecked: eventsChecked, indexEntriesChecked: indexEntries, headHash: EventCodec.hex(previousHash),
+            eventsChecked: eventsChecked, indexEntriesChecked: indexEntries, subtreesChecked: subtreesChecked,
+            headHash: EventCodec.hex(previousHash),
             problem: problem)
     }
 
@@ -89,6 +96,12 @@ private struct ChainChecker {
             guard UInt64(count) == eventsChecked else {
                 throw fail(0, "index \(index.name) holds \(count) entries for \(eventsChecked) events")
             }
+        }
+        // The tree: every stored subtree was compared as its last event went by; equal counts mean no other.
+        let subtrees = UInt64(try txn.count(tables.merkle))
+        guard subtrees == EventStore.storedSubtreeCount(ofSize: eventsChecked) else {
+            throw fail(
+                0, "the Merkle tree holds \(subtrees) subtrees; \(eventsChecked) events make \(EventStore.storedSubtreeCount(ofSize: eventsChecked))")
         }
         for (stream, version) in streamVersions {
             let stored = try store.currentVersion(of: stream, in: txn)
@@ -143,6 +156,16 @@ private struct ChainChecker {
         try expectEntry(tables.byType, Keys.named(event.eventType, position: position), value: [], position, in: txn)
         try expectEntry(
             tables.byOccurred, Keys.occurred(event.occurredAt.earliest, position: position), value: [], position, in: txn)
+        for subtree in try EventStore.subtreesCompleted(by: json, at: position, frontier: &frontier) {
+            let key = EventStore.merkleKey(subtree.address)
+            guard let hash = try key.withUnsafeBytes({ try txn.get(tables.merkle, key: $0) }) else {
+                throw fail(position, "the Merkle tree lacks \(subtree.address), which this event completes")
+            }
+            guard hash.elementsEqual(subtree.hash.bytes) else {
+                throw fail(position, "the Merkle tree's \(subtree.address) does not match the events it covers")
+            }
+            subtreesChecked += 1
+        }
         streamVersions[event.streamId] = version
         previousHash = Array(stored[0..<EventCodec.hashSize])
         previousRecordedAt = event.recordedAt.microseconds

@@ -139,7 +139,7 @@ extension Ledger {
             out += "\n== Verify: "
             out +=
                 report.isValid
-                ? "\(report.eventsChecked) events and \(report.indexEntriesChecked) index entries check out; head hash \(report.headHash)\n"
+                ? "\(report.eventsChecked) events, \(report.indexEntriesChecked) index entries and \(report.subtreesChecked) Merkle subtrees check out; head hash \(report.headHash)\n"
                 : "FAILED: \(report.problem!)\n"
             out += "\nTry: ledger state --data-dir \(directory) --incident incident:aphp-2021-09 --known-at 2021-09-15\n"
             write(out)

@@ -15,7 +15,7 @@ extension Ledger {
                 throw CLIError("verification failed: \(problem.description)", exitCode: CLIError.verifyFailed)
             }
             print(
-                "verified \(report.eventsChecked) events and \(report.indexEntriesChecked) index entries; head hash \(report.headHash)"
+                "verified \(report.eventsChecked) events, \(report.indexEntriesChecked) index entries and \(report.subtreesChecked) Merkle subtrees; head hash \(report.headHash)"
             )
             if let setBy = try store.clockProvenance() {
                 print("recordedAt times were set by \(setBy), not by the ledger's clock: the chain holds, the times are the dataset's")

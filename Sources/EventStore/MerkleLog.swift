@@ -1,0 +1,147 @@
+import LMDB
+import LedgerProofs
+
+/// The Merkle tree over the log (RFC 9162 §2.1), kept in the `merkle` database beside the events.
+///
+/// A leaf is an event's canonical bytes, the ones its chain hash covers. The database holds the hash of every
+/// complete, aligned subtree (`level` byte ‖ big-endian `index` → 32 bytes), written in the same transaction as
+/// the event that completes it (two puts an event on average), so that the root at any size, an inclusion
+/// proof and a consistency proof each read O(log n) of them. The hash chain still orders the log; the tree
+/// gives short proofs that a checkpoint signed today covers what was signed before.
+extension EventStore {
+    static func merkleKey(_ address: SubtreeAddress) -> [UInt8] {
+        [UInt8(address.level)] + Keys.bigEndian(address.index)
+    }
+
+    /// The subtrees on the tree's right edge for `size` leaves, by address: the left siblings that the next
+    /// appends combine with. Read once per commit (O(log n) gets), not per event.
+    func treeFrontier(ofSize size: UInt64, in txn: borrowing some ReadableTransaction & ~Copyable) throws -> [SubtreeAddress:
+        MerkleHash]
+    {
+        var frontier: [SubtreeAddress: MerkleHash] = [:]
+        for address in MerkleTree.rootSubtrees(ofSize: size) {
+            frontier[address] = try subtreeHash(address, in: txn)
+        }
+        return frontier
+    }
+
+    /// One stored subtree hash; a missing or malformed one is damage, named.
+    func subtreeHash(_ address: SubtreeAddress, in txn: borrowing some ReadableTransaction & ~Copyable) throws -> MerkleHash {
+        let key = Self.merkleKey(address)
+        guard let bytes = try key.withUnsafeBytes({ try txn.get(tables.merkle, key: $0) }) else {
+            throw EventStoreError(.corrupted, field: "merkle", "the tree lacks \(address)")
+        }
+        guard let hash = MerkleHash(bytes: bytes) else {
+            throw EventStoreError(.corrupted, field: "merkle", "\(address) holds \(bytes.count) bytes, not 32")
+        }
+        return hash
+    }
+
+    /// Adds the event at `position` (canonical bytes `canonical`) to the tree inside the append's transaction,
+    /// updating `frontier` (the right edge before it) to the right edge after it.
+    func addToTree(
+        _ canonical: [UInt8], position: UInt64, frontier: inout [SubtreeAddress: MerkleHash], in txn: borrowing WriteTransaction
+    ) throws {
+        for subtree in try Self.subtreesCompleted(by: canonical, at: position, frontier: &frontier) {
+            try txn.put(tables.merkle, key: Self.merkleKey(subtree.address), value: subtree.hash.bytes)
+        }
+    }
+
+    /// The subtrees the event at `position` completes, given the right edge before it; `frontier` becomes the
+    /// right edge after it. Pure: the append writes these, `verify` compares them with what is stored.
+    static func subtreesCompleted(
+        by canonical: UnsafeRawBufferPointer, at position: UInt64, frontier: inout [SubtreeAddress: MerkleHash]
+    ) throws -> [Subtree] {
+        let completed = try MerkleTree.subtreesCompleted(
+            byAppending: MerkleTree.leafHash(canonical), at: position - 1, from: FrontierSource(frontier: frontier))
+        // The new right edge: the completed subtrees that are right-edge blocks of the new size.
+        var next: [SubtreeAddress: MerkleHash] = [:]
+        for address in MerkleTree.rootSubtrees(ofSize: position) {
+            next[address] = completed.first { $0.address == address }?.hash ?? frontier[address]
+        }
+        frontier = next
+        return completed
+    }
+
+    static func subtreesCompleted(by canonical: [UInt8], at position: UInt64, frontier: inout [SubtreeAddress: MerkleHash])
+        throws -> [Subtree]
+    {
+        try canonical.withUnsafeBytes { try subtreesCompleted(by: $0, at: position, frontier: &frontier) }
+    }
+
+    /// How many subtrees a tree of `size` leaves stores: ⌊size/2^k⌋ at each level k, that is 2·size − popcount(size).
+    static func storedSubtreeCount(ofSize size: UInt64) -> UInt64 { 2 * size - UInt64(size.nonzeroBitCount) }
+
+    /// Runs `body` with the stored subtrees of one read transaction as a ``SubtreeHashSource``.
+    func withStoredTree<T>(_ body: (_ size: UInt64, _ source: StoredSubtrees) throws -> T) throws -> T {
+        try readTransaction { txn in
+            let size = try head(in: txn).position
+            // The algorithms ask for a handful of subtrees: gather them from this transaction, then answer.
+            var recorded: [SubtreeAddress: MerkleHash] = [:]
+            let probe = StoredSubtrees { address in
+                recorded[address] = MerkleTree.emptyRoot
+                return MerkleTree.emptyRoot
+            }
+            _ = try? body(size, probe)
+            for address in recorded.keys { recorded[address] = try subtreeHash(address, in: txn) }
+            return try body(size, StoredSubtrees { address in
+                guard let hash = recorded[address] else {
+                    throw EventStoreError(.corrupted, field: "merkle", "the tree lacks \(address)")
+                }
+                return hash
+            })
+        }
+    }
+
+    /// The root of the tree of the first `size` events (the whole log when nil).
+    public func treeRoot(size: UInt64? = nil) throws -> (size: UInt64, root: MerkleHash) {
+        try withStoredTree { logSize, source in
+            let size = size ?? logSize
+            guard size <= logSize else {
+                throw EventStoreError(.invalidEvent, field: "size", "the ledger holds \(logSize) events, not \(size)")
+            }
+            return (size, try MerkleTree.root(ofSize: size, in: source))
+        }
+    }
+
+    /// The inclusion proof of the event at `position` in the tree of `size` events (RFC 9162 §2.1.3).
+    public func inclusionProof(position: UInt64, size: UInt64) throws -> [MerkleHash] {
+        try withStoredTree { logSize, source in
+            guard size <= logSize, (1...max(size, 1)).contains(position), size > 0 else {
+                throw EventStoreError(
+                    .invalidEvent, field: "position",
+                    "event \(position) is not in a tree of \(size) events (the ledger holds \(logSize))")
+            }
+            return try MerkleTree.inclusionProof(leafIndex: position - 1, treeSize: size, in: source)
+        }
+    }
+
+    /// The consistency proof from the tree of `oldSize` events to the tree of `newSize` (RFC 9162 §2.1.4).
+    public func consistencyProof(from oldSize: UInt64, to newSize: UInt64) throws -> [MerkleHash] {
+        try withStoredTree { logSize, source in
+            guard oldSize <= newSize, newSize <= logSize else {
+                throw EventStoreError(
+                    .invalidEvent, field: "size", "no consistency from \(oldSize) to \(newSize) events (the ledger holds \(logSize))")
+            }
+            return try MerkleTree.consistencyProof(from: oldSize, to: newSize, in: source)
+        }
+    }
+}
+
+/// The right edge of the tree as a ``SubtreeHashSource``: all an append reads.
+struct FrontierSource: SubtreeHashSource {
+    let frontier: [SubtreeAddress: MerkleHash]
+    func hash(of subtree: SubtreeAddress) throws -> MerkleHash {
+        guard let hash = frontier[subtree] else {
+            throw EventStoreError(.corrupted, field: "merkle", "the tree's right edge lacks \(subtree)")
+        }
+        return hash
+    }
+}
+
+/// Stored subtree hashes read through a closure (the read transaction's answers).
+struct StoredSubtrees: SubtreeHashSource {
+    let read: (SubtreeAddress) throws -> MerkleHash
+    init(_ read: @escaping (SubtreeAddress) throws -> MerkleHash) { self.read = read }
+    func hash(of subtree: SubtreeAddress) throws -> MerkleHash { try read(subtree) }
+}
