@@ -1,0 +1,107 @@
+import Foundation
+import LMDB
+import LedgerProofs
+import LedgerTestSupport
+import PropertyBased
+import Testing
+
+@testable import EventStore
+
+/// The tree the store keeps, checked against the reference tree of RFC 9162 over the stored canonical bytes.
+@Suite("The Merkle tree over the log")
+struct MerkleLogTests {
+    /// The canonical bytes of every stored event: the leaves.
+    func leaves(_ store: EventStore) throws -> [[UInt8]] {
+        var leaves: [[UInt8]] = []
+        _ = try store.scanLog(fromPosition: 1, limit: Int.max) { _, canonical in leaves.append(Array(canonical)) }
+        return leaves
+    }
+
+    @Test func randomLogsGiveTheReferenceRootsAndProofsThatVerify() async throws {
+        // Batches of random sizes, through the group commit and the atomic path alike.
+        await propertyCheck(count: 12, input: Gen.int(in: 1...9).array(of: 1...14)) { batches in
+            let dir = TemporaryDirectory()
+            let store = try EventStore.create(at: dir.path)
+            for (i, size) in batches.enumerated() {
+                let events = (0..<size).map { note("batch \(i) event \($0)") }
+                if i % 2 == 0 {
+                    _ = try await store.append(events, to: "incident:t\(i % 3)")
+                } else {
+                    _ = try store.appendAtomically([AppendRequest(streamId: "incident:t\(i % 3)", events: events)])
+                }
+            }
+            let leaves = try leaves(store)
+            let n = UInt64(leaves.count)
+            #expect(try store.verify().isValid)
+            for size in 0...n {
+                let root = try store.treeRoot(size: size).root
+                #expect(root == MerkleTree.referenceRoot(ofLeaves: Array(leaves.prefix(Int(size)))), "root at \(size)")
+                for position in stride(from: UInt64(1), through: size, by: max(1, Int(size / 5))) {
+                    let proof = try store.inclusionProof(position: position, size: size)
+                    try MerkleTree.verifyInclusion(
+                        leafHash: MerkleTree.leafHash(leaves[Int(position) - 1]), leafIndex: position - 1, treeSize: size,
+                        proof: proof, root: root)
+                    // Another leaf does not verify with the same proof.
+                    #expect(throws: ProofFailure.self) {
+                        try MerkleTree.verifyInclusion(
+                            leafHash: MerkleTree.leafHash(leaves[Int(position) - 1] + [0x20]), leafIndex: position - 1,
+                            treeSize: size, proof: proof, root: root)
+                    }
+                }
+                let proof = try store.consistencyProof(from: size, to: n)
+                try MerkleTree.verifyConsistency(
+                    oldSize: size, newSize: n, oldRoot: root, newRoot: try store.treeRoot().root, proof: proof)
+            }
+        }
+    }
+
+    @Test func everyTamperOfTheStoredTreeIsFound() async throws {
+        let dir = TemporaryDirectory()
+        let store = try EventStore.create(at: dir.path)
+        for i in 0..<11 { _ = try await store.append([note("n\(i)")], to: "incident:t") }
+        #expect(try store.verify().subtreesChecked == 2 * 11 - 3)
+        let address = SubtreeAddress(level: 1, index: 2)
+        let key = EventStore.merkleKey(address)
+        let original = try #require(try store.readTransaction { txn in try txn.get(store.tables.merkle, key: key) })
+        func tampered(_ change: (borrowing WriteTransaction) throws -> Void) throws -> String? {
+            try store.environment.write { txn in try change(txn) }
+            defer {
+                try? store.environment.write { txn in
+                    try txn.put(store.tables.merkle, key: key, value: original)
+                    _ = try txn.delete(store.tables.merkle, key: EventStore.merkleKey(SubtreeAddress(level: 9, index: 0)))
+                }
+            }
+            return try store.verify().problem?.description
+        }
+        var flipped = original
+        flipped[5] ^= 0x01
+        #expect(try tampered { try $0.put(store.tables.merkle, key: key, value: flipped) }?.contains("position 6: the Merkle tree's subtree 2 at level 1 does not match") == true)
+        #expect(try tampered { _ = try $0.delete(store.tables.merkle, key: key) }?.contains("position 6: the Merkle tree lacks subtree 2 at level 1") == true)
+        #expect(try tampered { try $0.put(store.tables.merkle, key: key, value: Array(original.prefix(31))) }?.contains("position 6") == true)
+        #expect(
+            try tampered { try $0.put(store.tables.merkle, key: EventStore.merkleKey(SubtreeAddress(level: 9, index: 0)), value: original) }?
+                .contains("the Merkle tree holds 20 subtrees; 11 events make 19") == true)
+        #expect(try store.verify().isValid)
+        // A proof read from a tampered tree fails against the true root.
+        let root = try store.treeRoot().root
+        try store.environment.write { txn in try txn.put(store.tables.merkle, key: key, value: flipped) }
+        // Leaf 7's path takes leaves 5-6 as a sibling: the subtree changed.
+        let proof = try store.inclusionProof(position: 7, size: 11)
+        let leaf = try leaves(store)[6]
+        #expect(throws: ProofFailure.self) {
+            try MerkleTree.verifyInclusion(leafHash: MerkleTree.leafHash(leaf), leafIndex: 6, treeSize: 11, proof: proof, root: root)
+        }
+    }
+
+    @Test func anotherProcessesAppendsAreFoldedIntoTheTreeToo() async throws {
+        // Two stores on one directory (as the CLI beside a server): each commit reads the edge the other left.
+        let dir = TemporaryDirectory()
+        let first = try EventStore.create(at: dir.path)
+        let second = try EventStore.open(at: dir.path)
+        for i in 0..<9 {
+            _ = try await (i % 3 == 0 ? second : first).append([note("n\(i)")], to: "incident:t")
+        }
+        #expect(try first.verify().isValid)
+        #expect(try first.treeRoot().root == MerkleTree.referenceRoot(ofLeaves: try leaves(first)))
+    }
+}
