@@ -71,6 +71,7 @@ let package = Package(
             name: "ProofsTests",
             dependencies: [
                 "LedgerProofs", "EventStore", "LedgerTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),

@@ -25,6 +25,19 @@ public struct SubtreeAddress: Hashable, Sendable, CustomStringConvertible {
     public var leafCount: UInt64 { 1 << UInt64(level) }
 
     public var description: String { "subtree \(index) at level \(level)" }
+
+    /// A 9-byte key for a store: the level, then the index big-endian. Keys sort by level, then by index,
+    /// so each level grows at its end as the log does.
+    public var storageKey: [UInt8] {
+        [UInt8(level)] + (0..<8).reversed().map { UInt8(truncatingIfNeeded: index >> (8 * UInt64($0))) }
+    }
+
+    /// The address a ``storageKey`` spells; nil for any other bytes.
+    public init?(storageKey: some Collection<UInt8>) {
+        let bytes = Array(storageKey)
+        guard bytes.count == 9, bytes[0] < 64 else { return nil }
+        self.init(level: Int(bytes[0]), index: bytes.dropFirst().reduce(0) { $0 << 8 | UInt64($1) })
+    }
 }
 
 /// A subtree and its hash: what an append gives to store.

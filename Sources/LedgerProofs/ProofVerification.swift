@@ -14,6 +14,10 @@ public enum ProofFailure: Error, Equatable, CustomStringConvertible {
     case differentRootsAtSameSize(size: UInt64)
     /// A tree of size 0 stated with a root other than SHA-256 of the empty string.
     case wrongEmptyTreeRoot(stated: MerkleHash)
+    /// The log holds fewer leaves than the checkpoint it should extend: it lost some.
+    case logShorterThanCheckpoint(logSize: UInt64, checkpointSize: UInt64)
+    /// The log's first leaves do not hash to the checkpoint's root: they were changed since.
+    case logRootDiffers(checkpointSize: UInt64, logRoot: MerkleHash, checkpointRoot: MerkleHash)
 
     public var description: String {
         switch self {
@@ -33,6 +37,11 @@ public enum ProofFailure: Error, Equatable, CustomStringConvertible {
             "two different roots for the same size \(size)"
         case .wrongEmptyTreeRoot(let stated):
             "the empty tree's root is SHA-256 of nothing, not \(stated.base64)"
+        case .logShorterThanCheckpoint(let logSize, let checkpointSize):
+            "the log has \(logSize) leaves, fewer than the checkpoint's \(checkpointSize): it is no extension of it"
+        case .logRootDiffers(let checkpointSize, let logRoot, let checkpointRoot):
+            "the log's first \(checkpointSize) leaves hash to \(logRoot.base64), not the checkpoint's root "
+                + "\(checkpointRoot.base64): they changed since it was signed"
         }
     }
 }
@@ -112,5 +121,23 @@ extension MerkleTree {
         guard sn == 0 else { throw .wrongProofLength(found: proof.count, expected: expectedLength) }
         guard fr == oldRoot else { throw .oldRootMismatch(computed: fr, stated: oldRoot) }
         guard sr == newRoot else { throw .newRootMismatch(computed: sr, stated: newRoot) }
+    }
+}
+
+extension MerkleTree {
+    /// Checks that the log of `logSize` leaves in `source` is a consistent extension of `checkpoint`:
+    /// it holds at least the checkpoint's leaves, and the first of them still hash to its root. What
+    /// `ledger verify --checkpoint` asks of the ledger itself, in O(log n) reads.
+    public static func verifyExtension(
+        of checkpoint: Checkpoint, logSize: UInt64, in source: some SubtreeHashSource
+    ) throws {
+        guard checkpoint.size <= logSize else {
+            throw ProofFailure.logShorterThanCheckpoint(logSize: logSize, checkpointSize: checkpoint.size)
+        }
+        let logRoot = try root(ofSize: checkpoint.size, in: source)
+        guard logRoot == checkpoint.root else {
+            throw ProofFailure.logRootDiffers(
+                checkpointSize: checkpoint.size, logRoot: logRoot, checkpointRoot: checkpoint.root)
+        }
     }
 }

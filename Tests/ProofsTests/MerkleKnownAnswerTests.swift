@@ -236,3 +236,42 @@ struct MerkleKnownAnswerTests {
         }
     }
 }
+
+@Suite("Merkle tree: what the store and the CLI build on")
+struct MerkleStoreContractTests {
+    @Test func storageKeysSortByLevelThenIndexAndReadBack() {
+        let addresses = [(0, 0), (0, 1), (0, 255), (0, 256), (0, UInt64.max), (1, 0), (5, 7), (63, 1)].map {
+            SubtreeAddress(level: $0.0, index: $0.1)
+        }
+        for address in addresses {
+            #expect(address.storageKey.count == 9)
+            #expect(SubtreeAddress(storageKey: address.storageKey) == address)
+        }
+        let keys = addresses.map(\.storageKey)
+        #expect(keys == keys.sorted { $0.lexicographicallyPrecedes($1) })
+        #expect(SubtreeAddress(storageKey: [64] + [UInt8](repeating: 0, count: 8)) == nil)
+        #expect(SubtreeAddress(storageKey: [0, 1]) == nil)
+    }
+
+    @Test func aLogExtendsItsCheckpointsUntilItLosesOrChangesALeaf() throws {
+        var leaves = sampleLeaves(30, seed: 4)
+        let store = MemorySubtreeStore(leaves: leaves)
+        let checkpoint = try Checkpoint(
+            origin: "ledger.example/test", size: 21, root: MerkleTree.referenceRoot(ofLeaves: Array(leaves.prefix(21))))
+        try MerkleTree.verifyExtension(of: checkpoint, logSize: 30, in: store)
+        try MerkleTree.verifyExtension(of: checkpoint, logSize: 21, in: store)
+        #expect(throws: ProofFailure.logShorterThanCheckpoint(logSize: 20, checkpointSize: 21)) {
+            try MerkleTree.verifyExtension(of: checkpoint, logSize: 20, in: MemorySubtreeStore(leaves: Array(leaves.prefix(20))))
+        }
+        leaves[20] = Array("{\"changed\":true}".utf8)
+        let changed = MemorySubtreeStore(leaves: leaves)
+        #expect(throws: ProofFailure.logRootDiffers(
+            checkpointSize: 21, logRoot: try MerkleTree.root(ofSize: 21, in: changed), checkpointRoot: checkpoint.root)) {
+            try MerkleTree.verifyExtension(of: checkpoint, logSize: 30, in: changed)
+        }
+        // A change after the checkpoint's leaves is the log's own business.
+        leaves[20] = sampleLeaves(30, seed: 4)[20]
+        leaves[25] = Array("{\"later\":true}".utf8)
+        try MerkleTree.verifyExtension(of: checkpoint, logSize: 30, in: MemorySubtreeStore(leaves: leaves))
+    }
+}

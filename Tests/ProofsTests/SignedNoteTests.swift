@@ -46,6 +46,22 @@ struct SignedNoteTests {
         }
     }
 
+    /// docs/verifying-format.md's example, made with Python's `cryptography` (not by this code), over the
+    /// first 42 of the test leaves.
+    @Test func theDocumentedCheckpointMadeInPythonVerifiesHere() throws {
+        let note = try SignedNote(
+            parsing: "ledger.example/chu-nantes\n42\nFRmh8fsNFVbQjn6BgSRpq8BWNScRN/W2Cr9S5YJhhTw=\n\n"
+                + "\u{2014} ledger.example/chu-nantes KTHi0Sg9Bg8Eb5kHXm4WgFKZludtQv5WTLlQ0/Uova8wOn5bE5QdO2ZVwEwRk6Xty4jJPV9mcmSJaUhUmZ2qn1riUwI=\n"
+                + "\u{2014} cnil.example/witness aW8bkWlMwDMzVz7BZg/XuCW7iV0gbTnoq+MaVH8IIaJ3sF/2lNwT4eEVwLybGLjWwOswQEW+fqpszFWtK3nLlXQyVgI=\n")
+        let log = try NoteVerifierKey(encoded: "ledger.example/chu-nantes+2931e2d1+AT56p/VyUrVaKUmQbOsCk150V6AeCUxot1KmDkbDzUhG")
+        let witness = try NoteVerifierKey(encoded: "cnil.example/witness+696f1b91+AQwJRDLo9cYpWsMY/wtwvDnZ3zWMUZEmXRtjvr2pRXVV")
+        let (checkpoint, signers) = try Checkpoint.verified(note, trusting: [witness, log])
+        #expect(signers == [log, witness])
+        #expect(checkpoint.size == 42)
+        #expect(checkpoint.root == MerkleTree.referenceRoot(ofLeaves: sampleLeaves(42, seed: 1)))
+        #expect(try MerkleTree.root(ofSize: 42, in: MemorySubtreeStore(leaves: sampleLeaves(42, seed: 1))) == checkpoint.root)
+    }
+
     @Test func signingGosTextWithGosKeyGivesANoteGoVerifies() throws {
         let signer = try NoteSignerKey(encoded: Self.goSignerKey)
         let note = try SignedNote(signing: Self.goText, with: [signer])
