@@ -41,7 +41,7 @@ let package = Package(
         .executableTarget(
             name: "LedgerCLI",
             dependencies: [
-                "EventStore", "IncidentDomain", "Projections",
+                "EventStore", "IncidentDomain", "Projections", "LedgerProofs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // The demo's dataset is compiled into the binary: `ledger demo` works from any folder.

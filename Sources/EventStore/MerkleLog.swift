@@ -9,10 +9,6 @@ import LedgerProofs
 /// proof and a consistency proof each read O(log n) of them. The hash chain still orders the log; the tree
 /// gives short proofs that a checkpoint signed today covers what was signed before.
 extension EventStore {
-    static func merkleKey(_ address: SubtreeAddress) -> [UInt8] {
-        [UInt8(address.level)] + Keys.bigEndian(address.index)
-    }
-
     /// The subtrees on the tree's right edge for `size` leaves, by address: the left siblings that the next
     /// appends combine with. Read once per commit (O(log n) gets), not per event.
     func treeFrontier(ofSize size: UInt64, in txn: borrowing some ReadableTransaction & ~Copyable) throws -> [SubtreeAddress:
@@ -27,7 +23,7 @@ extension EventStore {
 
     /// One stored subtree hash; a missing or malformed one is damage, named.
     func subtreeHash(_ address: SubtreeAddress, in txn: borrowing some ReadableTransaction & ~Copyable) throws -> MerkleHash {
-        let key = Self.merkleKey(address)
+        let key = address.storageKey
         guard let bytes = try key.withUnsafeBytes({ try txn.get(tables.merkle, key: $0) }) else {
             throw EventStoreError(.corrupted, field: "merkle", "the tree lacks \(address)")
         }
@@ -43,7 +39,7 @@ extension EventStore {
         _ canonical: [UInt8], position: UInt64, frontier: inout [SubtreeAddress: MerkleHash], in txn: borrowing WriteTransaction
     ) throws {
         for subtree in try Self.subtreesCompleted(by: canonical, at: position, frontier: &frontier) {
-            try txn.put(tables.merkle, key: Self.merkleKey(subtree.address), value: subtree.hash.bytes)
+            try txn.put(tables.merkle, key: subtree.address.storageKey, value: subtree.hash.bytes)
         }
     }
 

@@ -157,7 +157,7 @@ private struct ChainChecker {
         try expectEntry(
             tables.byOccurred, Keys.occurred(event.occurredAt.earliest, position: position), value: [], position, in: txn)
         for subtree in try EventStore.subtreesCompleted(by: json, at: position, frontier: &frontier) {
-            let key = EventStore.merkleKey(subtree.address)
+            let key = subtree.address.storageKey
             guard let hash = try key.withUnsafeBytes({ try txn.get(tables.merkle, key: $0) }) else {
                 throw fail(position, "the Merkle tree lacks \(subtree.address), which this event completes")
             }

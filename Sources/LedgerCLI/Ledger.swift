@@ -1,6 +1,7 @@
 import ArgumentParser
 import EventStore
 import Foundation
+import LedgerProofs
 
 /// `ledger`: record, read and verify an incident ledger from the command line.
 @main
@@ -16,7 +17,7 @@ struct Ledger: ParsableCommand {
             """,
         subcommands: [
             Init.self, Record.self, Append.self, Import.self, Read.self, State.self, Timeline.self, Deadlines.self, Audit.self,
-            Verify.self,
+            Verify.self, Key.self, CheckpointCommand.self, Prove.self,
             Stats.self, Rebuild.self, Demo.self,
         ]
     )
@@ -105,14 +106,25 @@ extension Ledger {
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an empty ledger.")
         @OptionGroup var ledger: LedgerOptions
+        @Option(
+            name: .long,
+            help: "The ledger's name, the first line of its signed checkpoints, e.g. chu-nantes.fr/incidents (default: a new unique one).")
+        var origin: String?
 
         func run() throws {
             let fm = FileManager.default
             if fm.fileExists(atPath: ledger.directory + "/data.mdb") {
                 throw CLIError("\(ledger.directory): already holds a ledger", exitCode: CLIError.ledgerProblem)
             }
-            _ = try EventStore.create(at: ledger.directory)
-            print("created an empty ledger in \(ledger.directory)")
+            var configuration = EventStoreConfiguration()
+            if let origin {
+                guard (try? LedgerProofs.Checkpoint(origin: origin, size: 0, root: MerkleTree.emptyRoot)) != nil, !origin.contains(" ") else {
+                    throw CLIError("--origin \"\(origin)\": a name without spaces or control characters", exitCode: CLIError.invalidInput)
+                }
+                configuration.origin = origin
+            }
+            let store = try EventStore.create(at: ledger.directory, configuration: configuration)
+            print("created an empty ledger in \(ledger.directory), origin \(try store.origin())")
         }
     }
 }

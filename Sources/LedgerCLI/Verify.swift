@@ -1,18 +1,46 @@
 import ArgumentParser
 import EventStore
 import Foundation
+import LedgerProofs
 
 extension Ledger {
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Recompute the hash chain and every index entry; exit 1 at the first mismatch.")
+            abstract: "Recompute the hash chain, every index entry and the Merkle tree; exit 1 at the first mismatch.",
+            discussion: """
+                With --checkpoint, the ledger must also be a consistent extension of that signed checkpoint (same origin,
+                at least its size, the same root at its size: not truncated, rewritten or forked), and the checkpoint's
+                signatures must verify against the --trust keys (at least one; every trusted signer on it must verify).
+                """)
         @OptionGroup var ledger: LedgerOptions
+        @Option(name: .long, help: "A signed checkpoint the ledger must extend.") var checkpoint: String?
+        @Option(name: .long, help: "A verifier key (or a file holding one) trusted to sign checkpoints (repeat).")
+        var trust: [String] = []
+
+        func validate() throws {
+            if checkpoint != nil, trust.isEmpty { throw ValidationError("--checkpoint needs at least one --trust key") }
+            if checkpoint == nil, !trust.isEmpty { throw ValidationError("--trust goes with --checkpoint") }
+        }
 
         func run() throws {
-            let store = try ledger.openStore()
+            let store = try ledger.openStoreForReading()
             let report = try store.verify()
             if let problem = report.problem {
                 throw CLIError("verification failed: \(problem.description)", exitCode: CLIError.verifyFailed)
+            }
+            if let checkpoint {
+                let note = try KeyFiles.note(checkpoint, option: "--checkpoint")
+                let keys = try trust.map { try KeyFiles.verifierKey($0) }
+                let verified: (checkpoint: LedgerProofs.Checkpoint, signers: [NoteVerifierKey])
+                do { verified = try LedgerProofs.Checkpoint.verified(note, trusting: keys) } catch {
+                    throw CLIError("verification failed: \(checkpoint): \(error)", exitCode: CLIError.verifyFailed)
+                }
+                if let problem = try store.consistencyProblem(with: verified.checkpoint) {
+                    throw CLIError("verification failed: \(checkpoint): \(problem)", exitCode: CLIError.verifyFailed)
+                }
+                print(
+                    "extends the checkpoint of \(verified.checkpoint.size) events signed by \(verified.signers.map(\.name).joined(separator: ", "))"
+                )
             }
             print(
                 "verified \(report.eventsChecked) events, \(report.indexEntriesChecked) index entries and \(report.subtreesChecked) Merkle subtrees; head hash \(report.headHash)"

@@ -61,14 +61,14 @@ struct MerkleLogTests {
         for i in 0..<11 { _ = try await store.append([note("n\(i)")], to: "incident:t") }
         #expect(try store.verify().subtreesChecked == 2 * 11 - 3)
         let address = SubtreeAddress(level: 1, index: 2)
-        let key = EventStore.merkleKey(address)
+        let key = address.storageKey
         let original = try #require(try store.readTransaction { txn in try txn.get(store.tables.merkle, key: key) })
         func tampered(_ change: (borrowing WriteTransaction) throws -> Void) throws -> String? {
             try store.environment.write { txn in try change(txn) }
             defer {
                 try? store.environment.write { txn in
                     try txn.put(store.tables.merkle, key: key, value: original)
-                    _ = try txn.delete(store.tables.merkle, key: EventStore.merkleKey(SubtreeAddress(level: 9, index: 0)))
+                    _ = try txn.delete(store.tables.merkle, key: SubtreeAddress(level: 9, index: 0).storageKey)
                 }
             }
             return try store.verify().problem?.description
@@ -79,7 +79,7 @@ struct MerkleLogTests {
         #expect(try tampered { _ = try $0.delete(store.tables.merkle, key: key) }?.contains("position 6: the Merkle tree lacks subtree 2 at level 1") == true)
         #expect(try tampered { try $0.put(store.tables.merkle, key: key, value: Array(original.prefix(31))) }?.contains("position 6") == true)
         #expect(
-            try tampered { try $0.put(store.tables.merkle, key: EventStore.merkleKey(SubtreeAddress(level: 9, index: 0)), value: original) }?
+            try tampered { try $0.put(store.tables.merkle, key: SubtreeAddress(level: 9, index: 0).storageKey, value: original) }?
                 .contains("the Merkle tree holds 20 subtrees; 11 events make 19") == true)
         #expect(try store.verify().isValid)
         // A proof read from a tampered tree fails against the true root.
