@@ -368,21 +368,32 @@ public final class EventStore: Sendable {
             let canonical = EnvelopeWriter.canonical(
                 event, streamId: request.streamId, position: position, streamVersion: version, recordedAt: recordedAt,
                 previousHash: head.hash)
-            let (value, hash) = EventCodec.storedValue(canonical: canonical)
-            let positionKey = Keys.position(position)
-            try txn.put(tables.events, key: positionKey, value: value, flags: .append)
-            try txn.put(tables.eventIds, key: Keys.eventId(event.eventId!), value: positionKey, flags: .noOverwrite)
-            try txn.put(
-                tables.streams, key: Keys.stream(request.streamId, version: version), value: positionKey, flags: .noOverwrite)
-            try txn.put(tables.byActor, key: Keys.named(event.actor, position: position), value: [])
-            try txn.put(tables.byType, key: Keys.named(event.eventType, position: position), value: [])
-            try txn.put(tables.byOccurred, key: Keys.occurred(event.occurredAt.earliest, position: position), value: [])
-            var frontier = head.frontier
-            try addToTree(canonical, position: position, frontier: &frontier, in: txn)
-            head = Head(position: position, hash: hash, recordedAt: recordedAt, frontier: frontier)
+            try write(
+                canonical, position: position, eventId: event.eventId!, streamId: request.streamId, version: version,
+                actor: event.actor, eventType: event.eventType, occurredAt: event.occurredAt, recordedAt: recordedAt,
+                head: &head, in: txn)
             positions.append(position)
         }
         return AppendResult(streamId: request.streamId, positions: positions, streamVersion: version, wasAlreadyStored: false)
+    }
+
+    /// Writes one event's canonical bytes at `position` with every index entry and the tree's subtrees, and moves
+    /// `head` to it: what appends, restores and merges share, so that each stores an event the same way.
+    func write(
+        _ canonical: [UInt8], position: UInt64, eventId: UUID, streamId: String, version: UInt64, actor: String,
+        eventType: String, occurredAt: OccurredAt, recordedAt: Int64, head: inout Head, in txn: borrowing WriteTransaction
+    ) throws {
+        let (value, hash) = EventCodec.storedValue(canonical: canonical)
+        let positionKey = Keys.position(position)
+        try txn.put(tables.events, key: positionKey, value: value, flags: .append)
+        try txn.put(tables.eventIds, key: Keys.eventId(eventId), value: positionKey, flags: .noOverwrite)
+        try txn.put(tables.streams, key: Keys.stream(streamId, version: version), value: positionKey, flags: .noOverwrite)
+        try txn.put(tables.byActor, key: Keys.named(actor, position: position), value: [])
+        try txn.put(tables.byType, key: Keys.named(eventType, position: position), value: [])
+        try txn.put(tables.byOccurred, key: Keys.occurred(occurredAt.earliest, position: position), value: [])
+        var frontier = head.frontier
+        try addToTree(canonical, position: position, frontier: &frontier, in: txn)
+        head = Head(position: position, hash: hash, recordedAt: recordedAt, frontier: frontier)
     }
 
     /// The version of the stream's last event: the last key of its range in `streams`; 0 when it has none.
