@@ -93,7 +93,8 @@ public struct InclusionProofDocument: Hashable, Sendable {
         if let leaf, MerkleTree.leafHash(Array(leaf.utf8)) != leafHash {
             throw ProofDocumentError("leafHash is not the hash of leaf")
         }
-        try MerkleTree.verifyInclusion(leafHash: leafHash, leafIndex: leafIndex, treeSize: treeSize, proof: hashes, root: head.root)
+        try MerkleTree.verifyInclusion(
+            leafHash: leafHash, leafIndex: leafIndex, treeSize: treeSize, proof: hashes, root: head.root)
         return (head, signers)
     }
 }

@@ -110,7 +110,8 @@ struct PythonVerifierTests {
             old: try Self.checkpoint(store, size: 50, signers: [Self.log]), new: head)
         let good = [
             try Self.verifier(["inclusion"] + Self.keyArguments([Self.log]) + [Self.write(proof.json, "good.json", in: dir)]),
-            try Self.verifier(["consistency"] + Self.keyArguments([Self.log]) + [Self.write(consistency.json, "c.json", in: dir)]),
+            try Self.verifier(
+                ["consistency"] + Self.keyArguments([Self.log]) + [Self.write(consistency.json, "c.json", in: dir)]),
         ]
         for result in good { #expect(result.status == 0, "\(result.stderr)") }
 
@@ -278,10 +279,11 @@ func fieldsOf(_ json: String) throws -> [String: ProofDocumentValue] {
             guard let integer = UInt64(number.text) else { throw ProofDocumentError("\(number.text) is not a count") }
             return .integer(integer)
         case .array(let elements):
-            return .strings(try elements.map { element in
-                guard case .string(let text) = element else { throw ProofDocumentError("not a string") }
-                return text
-            })
+            return .strings(
+                try elements.map { element in
+                    guard case .string(let text) = element else { throw ProofDocumentError("not a string") }
+                    return text
+                })
         default: throw ProofDocumentError("unexpected \(value.typeName)")
         }
     }
