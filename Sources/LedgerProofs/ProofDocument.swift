@@ -154,7 +154,7 @@ public struct ConsistencyProofDocument: Hashable, Sendable {
         guard newHead.size == newSize else {
             throw ProofDocumentError("newSize is \(newSize) but the new checkpoint is at size \(newHead.size)")
         }
-        guard oldHead.origin == newHead.origin else {
+        guard oldHead.origin.utf8.elementsEqual(newHead.origin.utf8) else {
             throw ProofDocumentError("the checkpoints are of two logs, \(oldHead.origin) and \(newHead.origin)")
         }
         try MerkleTree.verifyConsistency(

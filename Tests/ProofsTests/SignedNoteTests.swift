@@ -176,6 +176,19 @@ struct SignedNoteTests {
         #expect(throws: SignedNoteError.self) { try forged.verify(trusting: [Self.log.verifierKey]) }
     }
 
+    @Test func keyNamesMatchByteForByteNotByUnicodeEquivalence() throws {
+        let composed = try NoteSignerKey.generate(name: "h\u{00F4}pital.example")
+        let note = try SignedNote(signing: "body\n", with: [composed])
+        // The same name decomposed (o + combining circumflex): equal as Swift strings, other bytes.
+        let decomposedLine = note.signatures[0].line.replacingOccurrences(of: "\u{00F4}", with: "o\u{0302}")
+        #expect(decomposedLine.utf8.count == note.signatures[0].line.utf8.count + 1)
+        let respelled = try SignedNote(parsing: "body\n\n" + decomposedLine + "\n")
+        #expect(throws: SignedNoteError.noTrustedSignature(signers: [respelled.signatures[0].signer])) {
+            try respelled.verify(trusting: [composed.verifierKey])
+        }
+        #expect(respelled.cosigned(by: composed).signatures.count == 2)
+    }
+
     @Test func everySingleByteChangeOfASignedCheckpointIsRefusedOrDropsASigner() throws {
         let note = try Self.checkpointNote(signers: [Self.log, Self.regulator])
         let trusted = [Self.log.verifierKey, Self.regulator.verifierKey]
