@@ -1,7 +1,6 @@
 #!/usr/bin/env python3
 """Checks IncidentLedger checkpoints and proofs with no IncidentLedger code, only Python's standard library and
 PyPI's `cryptography` (formats: docs/verifying-format.md). VKEY: a signed-note verifier key, <name>+<id>+<key>.
-
   verify_proofs.py checkpoint  --key VKEY [--key ...] NOTE_FILE...
   verify_proofs.py inclusion   --key VKEY [--key ...] [--event LINE_FILE] PROOF_FILE...
   verify_proofs.py consistency --key VKEY [--key ...] PROOF_FILE...
@@ -41,14 +40,13 @@ def open_note(text, keys):
     """The body of a signed note and its trusted signers, once every trusted signature verified."""
     require(all(ord(c) >= 0x20 or c == "\n" for c in text), "the note contains a control character")
     split = text.rfind("\n\n")
-    require(split >= 0 and text.endswith("\n") and split + 2 < len(text), "the note has no signatures after a blank line")
+    require(split >= 0 and text.endswith("\n") and split + 2 < len(text), "no signature lines after a blank line")
     body, signed = text[: split + 1], []
     for line in text[split + 2 : -1].split("\n"):
         name, _, sig = line[2:].partition(" ")
         raw = b64(sig, f"the signature by {name}") if line.startswith("\u2014 ") else b""
         require(valid_name(name) and len(raw) >= 5, f"malformed signature line {line!r}")
-        key = keys.get((name, raw[:4]))
-        if key is not None:
+        if (key := keys.get((name, raw[:4]))) is not None:
             try:
                 key.verify(raw[4:], body.encode())
             except InvalidSignature:
@@ -88,7 +86,8 @@ def climb(fn, sn, start, path):
 def verify_consistency(m, n, old, new, path):
     require(m <= n, f"the old size {m} is larger than the new size {n}")
     if m == 0 or m == n:  # nothing to prove; the old root is the empty tree's, or the new root
-        require(not path and old == (hashlib.sha256(b"").digest() if m == 0 else new), f"sizes {m}, {n}: not consistent")
+        empty_or_same = hashlib.sha256(b"").digest() if m == 0 else new
+        require(not path and old == empty_or_same, f"sizes {m} and {n} take an empty proof and roots that agree")
         return
     path = [old] + path if m & (m - 1) == 0 else path  # an old tree of 2^k leaves is a node of the new one
     fn, sn = m - 1, n - 1
@@ -115,12 +114,13 @@ def check(kind, text, keys, event):
     origin, size, root, signers = checkpoint(doc["checkpoint"], keys)
     leaf_hash, leaf, index = b64(doc["leafHash"], "leafHash", 32), doc.get("leaf"), doc["leafIndex"]
     if event is not None:  # the event as `ledger read --format ndjson` prints it; the leaf is it without "hash"
-        stated = event.pop("hash")
-        leaf = json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        stated = event.get("hash")
+        unhashed = {k: v for k, v in event.items() if k != "hash"}
+        leaf = json.dumps(unhashed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         same = hashlib.sha256(leaf.encode()).hexdigest() == stated and event["position"] == index + 1
         require(same, "the event's hash is not that of its bytes, or its position is not leafIndex + 1")
     require(leaf is None or hashlib.sha256(b"\x00" + leaf.encode()).digest() == leaf_hash, "leafHash is not the leaf's")
-    require(size == doc["treeSize"] > index, f"leaf {index} of treeSize {doc['treeSize']} is not in the checkpoint's size")
+    require(size == doc["treeSize"] > index, f"leaf {index} of treeSize {doc['treeSize']} is not in the checkpoint")
     require(climb(index, size - 1, leaf_hash, hashes)[1] == root, f"the proof of leaf {index} misses the root")
     return f"leaf {index} is in {origin} at size {size}" + ("" if leaf else " (its hash only)")
 
@@ -138,10 +138,10 @@ def main():
         if args.event:
             where = args.event
             with open(args.event, encoding="utf-8") as f:
-                event = json.loads(f.readline())
+                event = dict(json.loads(f.readline()))
         for where in args.files:
             with open(where, encoding="utf-8") as f:
-                print(f"ok: {where}: {check(args.kind, f.read(), keys, event and dict(event))}")
+                print(f"ok: {where}: {check(args.kind, f.read(), keys, event)}")
     except (Failure, OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as e:
         sys.exit(f"verify_proofs: {where}: {e if isinstance(e, Failure) else f'malformed input: {e!r}'}")
 

@@ -93,7 +93,8 @@ public struct InclusionProofDocument: Hashable, Sendable {
         if let leaf, MerkleTree.leafHash(Array(leaf.utf8)) != leafHash {
             throw ProofDocumentError("leafHash is not the hash of leaf")
         }
-        try MerkleTree.verifyInclusion(leafHash: leafHash, leafIndex: leafIndex, treeSize: treeSize, proof: hashes, root: head.root)
+        try MerkleTree.verifyInclusion(
+            leafHash: leafHash, leafIndex: leafIndex, treeSize: treeSize, proof: hashes, root: head.root)
         return (head, signers)
     }
 }
@@ -153,7 +154,7 @@ public struct ConsistencyProofDocument: Hashable, Sendable {
         guard newHead.size == newSize else {
             throw ProofDocumentError("newSize is \(newSize) but the new checkpoint is at size \(newHead.size)")
         }
-        guard oldHead.origin == newHead.origin else {
+        guard oldHead.origin.utf8.elementsEqual(newHead.origin.utf8) else {
             throw ProofDocumentError("the checkpoints are of two logs, \(oldHead.origin) and \(newHead.origin)")
         }
         try MerkleTree.verifyConsistency(

@@ -44,9 +44,7 @@ enum KeyID {
         return Array(hasher.finalize()).prefix(4).reduce(0) { $0 << 8 | UInt32($1) }
     }
 
-    static func hex(_ id: UInt32) -> String {
-        Hex.encode([UInt8(id >> 24), UInt8(id >> 16 & 0xff), UInt8(id >> 8 & 0xff), UInt8(id & 0xff)])
-    }
+    static func hex(_ id: UInt32) -> String { Hex.encode(bytes(id)) }
 
     static func bytes(_ id: UInt32) -> [UInt8] {
         [UInt8(id >> 24), UInt8(id >> 16 & 0xff), UInt8(id >> 8 & 0xff), UInt8(id & 0xff)]
@@ -73,7 +71,7 @@ func keyNameProblem(_ name: some StringProtocol) -> String? {
     for scalar in name.unicodeScalars {
         if scalar == "+" { return "the key name \"\(name)\" contains '+'" }
         if scalar.properties.isWhitespace { return "the key name \"\(name)\" contains a space" }
-        if scalar.value < 0x20 || scalar.value == 0x7f { return "the key name contains a control character" }
+        if scalar.value < 0x20 { return "the key name contains a control character" }
     }
     return nil
 }
@@ -282,7 +280,7 @@ public struct SignedNote: Hashable, Sendable {
     /// The note with `signer`'s signature line added after the others, as a second party cosigns. A line
     /// already there from the same key is replaced, so cosigning twice changes nothing.
     public func cosigned(by signer: NoteSignerKey) -> SignedNote {
-        let others = signatures.filter { $0.keyName != signer.name || $0.keyID != signer.keyID }
+        let others = signatures.filter { !$0.keyName.utf8.elementsEqual(signer.name.utf8) || $0.keyID != signer.keyID }
         return SignedNote(body: body, signatures: others + [signer.signature(of: body)])
     }
 
@@ -298,7 +296,9 @@ public struct SignedNote: Hashable, Sendable {
     public func verify(trusting trustedKeys: [NoteVerifierKey]) throws(SignedNoteError) -> [NoteVerifierKey] {
         var verified: [NoteVerifierKey] = []
         for signature in signatures {
-            let candidates = Set(trustedKeys.filter { $0.name == signature.keyName && $0.keyID == signature.keyID })
+            // Names compare byte for byte, as the key ID hashes them: not by Unicode equivalence.
+            let candidates = Set(
+                trustedKeys.filter { $0.name.utf8.elementsEqual(signature.keyName.utf8) && $0.keyID == signature.keyID })
             guard let key = candidates.first else { continue }
             guard candidates.count == 1 else {
                 throw .ambiguousTrustedKey(keyName: signature.keyName, keyID: signature.keyID)

@@ -265,8 +265,10 @@ struct MerkleStoreContractTests {
         }
         leaves[20] = Array("{\"changed\":true}".utf8)
         let changed = MemorySubtreeStore(leaves: leaves)
-        #expect(throws: ProofFailure.logRootDiffers(
-            checkpointSize: 21, logRoot: try MerkleTree.root(ofSize: 21, in: changed), checkpointRoot: checkpoint.root)) {
+        #expect(
+            throws: ProofFailure.logRootDiffers(
+                checkpointSize: 21, logRoot: try MerkleTree.root(ofSize: 21, in: changed), checkpointRoot: checkpoint.root)
+        ) {
             try MerkleTree.verifyExtension(of: checkpoint, logSize: 30, in: changed)
         }
         // A change after the checkpoint's leaves is the log's own business.

@@ -67,7 +67,8 @@ struct MerklePropertyTests {
                 }
             }
             #expect(throws: ProofFailure.wrongProofLength(found: proof.count + 1, expected: proof.count)) {
-                try MerkleTree.verifyInclusion(leafHash: leafHash, leafIndex: index, treeSize: n, proof: proof + [root], root: root)
+                try MerkleTree.verifyInclusion(
+                    leafHash: leafHash, leafIndex: index, treeSize: n, proof: proof + [root], root: root)
             }
             // Another leaf's place.
             if n > 1 {

@@ -52,7 +52,8 @@ struct SignedNoteTests {
         let note = try SignedNote(
             parsing: "ledger.example/chu-nantes\n42\nFRmh8fsNFVbQjn6BgSRpq8BWNScRN/W2Cr9S5YJhhTw=\n\n"
                 + "\u{2014} ledger.example/chu-nantes KTHi0Sg9Bg8Eb5kHXm4WgFKZludtQv5WTLlQ0/Uova8wOn5bE5QdO2ZVwEwRk6Xty4jJPV9mcmSJaUhUmZ2qn1riUwI=\n"
-                + "\u{2014} cnil.example/witness aW8bkWlMwDMzVz7BZg/XuCW7iV0gbTnoq+MaVH8IIaJ3sF/2lNwT4eEVwLybGLjWwOswQEW+fqpszFWtK3nLlXQyVgI=\n")
+                + "\u{2014} cnil.example/witness aW8bkWlMwDMzVz7BZg/XuCW7iV0gbTnoq+MaVH8IIaJ3sF/2lNwT4eEVwLybGLjWwOswQEW+fqpszFWtK3nLlXQyVgI=\n"
+        )
         let log = try NoteVerifierKey(encoded: "ledger.example/chu-nantes+2931e2d1+AT56p/VyUrVaKUmQbOsCk150V6AeCUxot1KmDkbDzUhG")
         let witness = try NoteVerifierKey(encoded: "cnil.example/witness+696f1b91+AQwJRDLo9cYpWsMY/wtwvDnZ3zWMUZEmXRtjvr2pRXVV")
         let (checkpoint, signers) = try Checkpoint.verified(note, trusting: [witness, log])
@@ -175,6 +176,19 @@ struct SignedNoteTests {
         #expect(throws: SignedNoteError.self) { try forged.verify(trusting: [Self.log.verifierKey]) }
     }
 
+    @Test func keyNamesMatchByteForByteNotByUnicodeEquivalence() throws {
+        let composed = try NoteSignerKey.generate(name: "h\u{00F4}pital.example")
+        let note = try SignedNote(signing: "body\n", with: [composed])
+        // The same name decomposed (o + combining circumflex): equal as Swift strings, other bytes.
+        let decomposedLine = note.signatures[0].line.replacingOccurrences(of: "\u{00F4}", with: "o\u{0302}")
+        #expect(decomposedLine.utf8.count == note.signatures[0].line.utf8.count + 1)
+        let respelled = try SignedNote(parsing: "body\n\n" + decomposedLine + "\n")
+        #expect(throws: SignedNoteError.noTrustedSignature(signers: [respelled.signatures[0].signer])) {
+            try respelled.verify(trusting: [composed.verifierKey])
+        }
+        #expect(respelled.cosigned(by: composed).signatures.count == 2)
+    }
+
     @Test func everySingleByteChangeOfASignedCheckpointIsRefusedOrDropsASigner() throws {
         let note = try Self.checkpointNote(signers: [Self.log, Self.regulator])
         let trusted = [Self.log.verifierKey, Self.regulator.verifierKey]
@@ -213,8 +227,14 @@ struct SignedNoteTests {
             (good.replacingOccurrences(of: "\n\n", with: "\n"), "no blank line"),
             (String(good.dropLast()), "does not end with a newline"),
             (good.replacingOccurrences(of: "\u{2014} ", with: "- "), "em dash"),
-            (good.replacingOccurrences(of: "\u{2014} ledger.example/chu-nantes ", with: "\u{2014} ledger.example/chu-nantes"), "no space"),
-            (good.replacingOccurrences(of: "chu-nantes\n42", with: "chu-nantes\t\n42"), "line 1 contains the control character U+0009"),
+            (
+                good.replacingOccurrences(of: "\u{2014} ledger.example/chu-nantes ", with: "\u{2014} ledger.example/chu-nantes"),
+                "no space"
+            ),
+            (
+                good.replacingOccurrences(of: "chu-nantes\n42", with: "chu-nantes\t\n42"),
+                "line 1 contains the control character U+0009"
+            ),
             (good + "\n", "no signature line"),
             (Self.goText + "\n" + line.replacingOccurrences(of: "=\n", with: "\n"), "not base64"),
             (Self.goText + "\n\u{2014} PeterNeumann AAAA\n", "shorter than a key ID"),
