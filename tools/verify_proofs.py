@@ -113,11 +113,10 @@ def check(kind, text, keys, event):
         return f"{new[0]} at size {new[1]} extends size {old[1]}"
     origin, size, root, signers = checkpoint(doc["checkpoint"], keys)
     leaf_hash, leaf, index = b64(doc["leafHash"], "leafHash", 32), doc.get("leaf"), doc["leafIndex"]
-    if event is not None:  # the event as `ledger read --format ndjson` prints it; the leaf is it without "hash"
-        stated = event.get("hash")
+    if event is not None:  # the event as `ledger read --format ndjson` prints it: the leaf is it, without "hash"
         unhashed = {k: v for k, v in event.items() if k != "hash"}
-        leaf = json.dumps(unhashed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        same = hashlib.sha256(leaf.encode()).hexdigest() == stated and event["position"] == index + 1
+        require(leaf is not None and json.loads(leaf) == unhashed, "the proof's leaf is not this event")
+        same = hashlib.sha256(leaf.encode()).hexdigest() == event.get("hash") and event["position"] == index + 1
         require(same, "the event's hash is not that of its bytes, or its position is not leafIndex + 1")
     require(leaf is None or hashlib.sha256(b"\x00" + leaf.encode()).digest() == leaf_hash, "leafHash is not the leaf's")
     require(size == doc["treeSize"] > index, f"leaf {index} of treeSize {doc['treeSize']} is not in the checkpoint")

@@ -111,6 +111,13 @@ struct CheckpointCLITests {
             try Data(proof.stdout.utf8).write(to: URL(fileURLWithPath: path("p.json")))
             let checked = try verifyProofs(["inclusion", "--key", verifier, path("p.json")])
             #expect(checked.status == 0, "\(position): \(checked.output)")
+            // The event as exported is the proof's leaf; another event is not.
+            let lines = try ledger(["read", "--format", "ndjson", "--data-dir", dir]).stdout.split(separator: "\n")
+            let index = Int(try JSONParser.parse(proof.stdout)["leafIndex"]!.numberValue!.intValue!)
+            try Data(lines[index].utf8).write(to: URL(fileURLWithPath: path("event.ndjson")))
+            #expect(try verifyProofs(["inclusion", "--key", verifier, "--event", path("event.ndjson"), path("p.json")]).status == 0)
+            try Data(lines[(index + 1) % lines.count].utf8).write(to: URL(fileURLWithPath: path("event.ndjson")))
+            #expect(try verifyProofs(["inclusion", "--key", verifier, "--event", path("event.ndjson"), path("p.json")]).status == 1)
             // One hash of the path changed: the proof no longer reaches the root.
             let json = try JSONParser.parse(proof.stdout)
             var members = json.objectValue!

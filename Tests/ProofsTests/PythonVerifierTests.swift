@@ -191,7 +191,8 @@ struct PythonVerifierTests {
         let proof = InclusionProofDocument(
             treeSize: 9, leafIndex: 4, leafHash: MerkleTree.leafHash(leaves[4]),
             hashes: try MerkleTree.inclusionProof(leafIndex: 4, treeSize: 9, in: store),
-            checkpoint: try Self.checkpoint(store, size: 9, signers: [Self.log]))
+            checkpoint: try Self.checkpoint(store, size: 9, signers: [Self.log]),
+            leaf: String(decoding: leaves[4], as: UTF8.self))
         let proofPath = try Self.write(proof.json, "proof.json", in: dir)
 
         func exported(_ event: JSONValue) -> String {
@@ -209,12 +210,17 @@ struct PythonVerifierTests {
         let other = try Self.verifier(
             ["inclusion", "--event", Self.write(exported(events[5]), "other.ndjson", in: dir)] + Self.keyArguments([Self.log])
                 + [proofPath])
-        #expect(other.status == 1 && other.stderr.contains("or its position is not leafIndex + 1"), "\(other.stderr)")
+        #expect(other.status == 1 && other.stderr.contains("the proof's leaf is not this event"), "\(other.stderr)")
         // The right event with its text changed and the stated hash kept.
         let line = exported(events[4]).replacingOccurrences(of: "coupé", with: "rétabli")
         let edited = try Self.verifier(
             ["inclusion", "--event", Self.write(line, "edited.ndjson", in: dir)] + Self.keyArguments([Self.log]) + [proofPath])
-        #expect(edited.status == 1 && edited.stderr.contains("the event's hash is not that of its bytes"), "\(edited.stderr)")
+        #expect(edited.status == 1 && edited.stderr.contains("the proof's leaf is not this event"), "\(edited.stderr)")
+        // The right event with another stated hash.
+        let rehashed = exported(events[4]).replacingOccurrences(of: #""hash":""#, with: #""hash":"0"#)
+        let wrongHash = try Self.verifier(
+            ["inclusion", "--event", Self.write(rehashed, "rehashed.ndjson", in: dir)] + Self.keyArguments([Self.log]) + [proofPath])
+        #expect(wrongHash.status == 1 && wrongHash.stderr.contains("the event's hash is not that of its bytes"), "\(wrongHash.stderr)")
     }
 
     /// The verifier stays short enough to read whole, and imports only the standard library and
