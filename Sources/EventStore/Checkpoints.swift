@@ -72,4 +72,22 @@ extension EventStore {
         }
         return nil
     }
+
+    /// Keeps the verifier key of a key that signed a checkpoint here, so that bundles can state it.
+    public func rememberVerifierKey(_ key: NoteVerifierKey) throws {
+        try writeTransaction { txn in
+            try txn.put(tables.meta, key: Array("verifier-key:\(key.name)+\(key.keyID)".utf8), value: Array(key.encoded.utf8))
+        }
+    }
+
+    /// The verifier keys of `note`'s signers that signed here before.
+    public func knownVerifierKeys(of note: SignedNote) throws -> [NoteVerifierKey] {
+        try readTransaction { txn in
+            try note.signatures.compactMap { signature in
+                try txn.get(tables.meta, key: Array("verifier-key:\(signature.keyName)+\(signature.keyID)".utf8)).flatMap {
+                    try? NoteVerifierKey(encoded: String(decoding: $0, as: UTF8.self))
+                }
+            }
+        }
+    }
 }

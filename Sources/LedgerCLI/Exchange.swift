@@ -76,21 +76,17 @@ extension Ledger {
             }
             let head = try store.lastPosition()
             var note = try store.storedCheckpoint()
-            var signers: [NoteVerifierKey] = []
             if let stored = note, (try LedgerProofs.Checkpoint(body: stored.body)).size == head {
-                // The stored checkpoint names its signers' keys only by name and id: with --key, state its key too.
-                if let key { signers = [try KeyFiles.load(try KeyFiles.path(key)).verifierKey] }
+                // Already signed at the head: the bundle carries that checkpoint as it is.
             } else {
                 guard key != nil || ProcessInfo.processInfo.environment["LEDGER_SIGNING_KEY"] != nil else {
                     throw CLIError(
                         "--key: required: the head (position \(head)) has no checkpoint yet, and a bundle carries one",
                         exitCode: CLIError.usage)
                 }
-                let signer = try KeyFiles.load(try KeyFiles.path(key))
-                note = try signCheckpoint(of: store, with: signer)
-                signers = [signer.verifierKey]
+                note = try signCheckpoint(of: store, with: try KeyFiles.load(try KeyFiles.path(key)))
             }
-            if signers.isEmpty, let key { signers = [try KeyFiles.load(try KeyFiles.path(key)).verifierKey] }
+            let signers = try store.knownVerifierKeys(of: note!)
             var header: BundleHeader?
             try writeWhole(output) { handle in
                 header = try store.exportBundle(from: from, stream: stream, checkpoint: note!, verifierKeys: signers, to: handle)

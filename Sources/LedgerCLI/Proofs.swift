@@ -217,6 +217,7 @@ func signCheckpoint(of store: EventStore, with signer: NoteSignerKey) throws -> 
         note = stored
     }
     try store.storeCheckpoint(note)
+    try store.rememberVerifierKey(signer.verifierKey)
     return note
 }
 

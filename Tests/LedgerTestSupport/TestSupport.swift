@@ -135,6 +135,8 @@ public struct PythonRun: Error, CustomStringConvertible {
 
 /// Runs python3 with `script`, feeding `input`; returns standard output, or throws when it exits non-zero.
 public func python(_ script: String, input: String) throws -> String {
+    // A script that fails early closes its input: the write must fail, not kill the test run with SIGPIPE.
+    signal(SIGPIPE, SIG_IGN)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = ["python3", "-c", script]
@@ -145,7 +147,7 @@ public func python(_ script: String, input: String) throws -> String {
     try process.run()
     // Written from another thread: a large input must not block while python3 fills its output pipe.
     let writer = Thread {
-        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try? stdin.fileHandleForWriting.write(contentsOf: Data(input.utf8))
         try? stdin.fileHandleForWriting.close()
     }
     writer.start()
