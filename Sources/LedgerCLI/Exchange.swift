@@ -206,3 +206,27 @@ func signerText(_ verified: VerifiedBundle) -> String {
     verified.signers.map(\.name).joined(separator: ", ")
         + (verified.signersWerePinned ? "" : " (checked with the key the bundle states: pass --trust to pin it)")
 }
+
+extension Ledger {
+    struct Migrate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Copy a format-2 ledger into a new format-3 one, keeping positions, ids and recordedAt.",
+            discussion: """
+                Format 3 hashes the RFC 8785 form of each event, so the hashes are new; the old head hash and count are kept
+                in the new ledger (`migrated-from` in its meta table) and printed here, to tie old checkpoints to it. The old
+                ledger is only read.
+                """)
+        @Option(name: .long, help: "The format-2 ledger directory.") var from: String
+        @Option(name: .long, help: "The new ledger directory (must not exist).") var dataDir: String
+        @Option(name: .long, help: "The new ledger's origin name (default: a new unique one).") var origin: String?
+
+        func run() throws {
+            var configuration = EventStoreConfiguration()
+            if let origin { configuration.origin = origin }
+            let report = try EventStore.migrate(fromFormat2: from, into: dataDir, configuration: configuration)
+            print(
+                "migrated \(report.events) events from \(from) (format 2, head hash \(report.oldHeadHash)) into \(dataDir) (format 3, head hash \(report.newHeadHash))"
+            )
+        }
+    }
+}

@@ -17,7 +17,7 @@ struct Ledger: ParsableCommand {
             """,
         subcommands: [
             Init.self, Record.self, Append.self, Import.self, Read.self, State.self, Timeline.self, Deadlines.self, Audit.self,
-            Verify.self, Key.self, CheckpointCommand.self, Prove.self, Export.self, CheckBundle.self, Restore.self, Backup.self, Merge.self,
+            Verify.self, Key.self, CheckpointCommand.self, Prove.self, Export.self, CheckBundle.self, Restore.self, Backup.self, Merge.self, Migrate.self,
             Stats.self, Rebuild.self, Demo.self,
         ]
     )

@@ -1,0 +1,107 @@
+import Foundation
+import LMDB
+
+/// Copies a format-2 ledger (canonical JSON in Python's spelling, no Merkle tree) into a new format-3 ledger.
+///
+/// Positions, event ids, streams and versions, actors, sources, payloads and recordedAt are kept, so "what was
+/// known when" survives; the hashes change with the spelling, so the chain is new. The old ledger is only read:
+/// each stored event's hash is checked against its bytes and its previousHash against the event before, and the
+/// old head (count and hash) is kept in the new ledger's meta table under `migrated-from`.
+extension EventStore {
+    public struct MigrationReport: Sendable, Hashable {
+        public let events: UInt64
+        public let oldHeadHash: String
+        public let newHeadHash: String
+    }
+
+    public static func migrate(fromFormat2 source: String, into directory: String, configuration: EventStoreConfiguration = .init())
+        throws -> MigrationReport
+    {
+        guard !FileManager.default.fileExists(atPath: directory) else {
+            throw EventStoreError(.noLedger, field: directory, "already exists: a migration makes a new ledger")
+        }
+        guard FileManager.default.fileExists(atPath: source + "/data.mdb") else {
+            throw EventStoreError(.noLedger, field: source, "holds no ledger (no data.mdb)")
+        }
+        var old = EnvironmentConfiguration()
+        old.readOnly = true
+        let environment: Environment
+        let events: Database
+        let meta: Database
+        do {
+            environment = try Environment(directory: source, configuration: old)
+            events = try environment.openDatabase("events")
+            meta = try environment.openDatabase("meta")
+        } catch let error as LMDBError {
+            throw EventStoreError(.notALedger, field: source + "/data.mdb", "cannot be read as a ledger (\(error.message))")
+        }
+        let marker = (try? environment.read { txn in try txn.get(meta, key: Array("format".utf8)) }) ?? nil
+        guard let marker, String(decoding: marker, as: UTF8.self) == "IncidentLedger event store, format 2" else {
+            throw EventStoreError(.notALedger, field: source + "/data.mdb", "is not a format-2 ledger")
+        }
+        do {
+            let store = try EventStore.create(at: directory, configuration: configuration)
+            var oldPrevious = EventCodec.genesisHash
+            var count: UInt64 = 0
+            var batch: [RecordedEvent] = []
+            func flush() throws {
+                guard !batch.isEmpty else { return }
+                try store.writeTransaction { txn in
+                    var head = try store.writingHead(in: txn)
+                    for e in batch {
+                        let canonical = EnvelopeWriter.canonical(
+                            eventId: e.eventId, eventType: e.eventType, schemaVersion: e.schemaVersion, occurredAt: e.occurredAt,
+                            actor: e.actor, source: e.source, reason: e.reason, payload: e.payload, metadata: e.metadata,
+                            origin: e.origin, streamId: e.streamId, position: e.position, streamVersion: e.streamVersion,
+                            recordedAt: e.recordedAt.microseconds, previousHash: EventCodec.hex(head.hash))
+                        try store.write(
+                            canonical, position: e.position, eventId: e.eventId, streamId: e.streamId, version: e.streamVersion,
+                            actor: e.actor, eventType: e.eventType, occurredAt: e.occurredAt,
+                            recordedAt: e.recordedAt.microseconds, head: &head, in: txn)
+                    }
+                    store.remember(head)
+                }
+                batch.removeAll(keepingCapacity: true)
+            }
+            try environment.read { txn in
+                try txn.withCursor(events) { cursor in
+                    var iterator = cursor.entries().makeIterator()
+                    while let entry = iterator.next() {
+                        let position = count + 1
+                        guard entry.key.count == 8, Keys.readBigEndian(entry.key) == position else {
+                            throw EventStoreError(.corrupted, field: "\(source): position \(position)", "the old log has a gap")
+                        }
+                        let stored = entry.value
+                        guard stored.count > EventCodec.hashSize,
+                            EventCodec.digest(UnsafeRawBufferPointer(rebasing: stored[EventCodec.hashSize...]))
+                                .elementsEqual(stored[0..<EventCodec.hashSize])
+                        else {
+                            throw EventStoreError(.corrupted, field: "\(source): position \(position)", "its stored hash is not that of its bytes")
+                        }
+                        let event = try EventCodec.decode(stored: stored, position: position)
+                        guard event.previousHash == oldPrevious else {
+                            throw EventStoreError(.corrupted, field: "\(source): position \(position)", "previousHash does not match the event before")
+                        }
+                        oldPrevious = event.hash
+                        batch.append(event)
+                        count = position
+                        if batch.count == 10_000 { try flush() }
+                    }
+                    if let error = iterator.error { throw EventStoreError.storage(error) }
+                }
+            }
+            try flush()
+            try store.writeTransaction { txn in
+                try txn.put(
+                    store.tables.meta, key: Array("migrated-from".utf8),
+                    value: Array("\(source): format 2, \(count) events, head hash \(oldPrevious)".utf8))
+            }
+            let report = try store.verify()
+            if let problem = report.problem { throw EventStoreError(.corrupted, field: directory, "the migrated ledger does not verify: \(problem)") }
+            return MigrationReport(events: count, oldHeadHash: oldPrevious, newHeadHash: report.headHash)
+        } catch {
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
+        }
+    }
+}
