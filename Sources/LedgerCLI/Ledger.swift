@@ -11,8 +11,9 @@ struct Ledger: ParsableCommand {
         discussion: """
             Exit codes: 0 success; 1 verify found a mismatch; 2 usage error; 3 invalid input (malformed JSON,
             an event breaking a rule, a payload too large); 4 conflict (wrong expected version, event id
-            reused with other content); 5 no ledger, not a ledger, already a ledger, or unreadable files;
-            6 storage or I/O failure.
+            reused with other content); 5 no ledger, not a ledger, already a ledger, unreadable (permission
+            denied) or damaged files, including a command stopped by a fault signal on damaged data; 6 storage or
+            I/O failure.
             """,
         subcommands: [
             Init.self, Record.self, Append.self, Import.self, Read.self, State.self, Timeline.self, Deadlines.self, Audit.self,
@@ -23,6 +24,7 @@ struct Ledger: ParsableCommand {
 
     /// Runs the command and turns every error into one line on stderr and a documented exit code.
     static func main() {
+        Supervisor.superviseUnlessChild()
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -30,7 +32,7 @@ struct Ledger: ParsableCommand {
             FileHandle.standardError.write(Data("ledger: error: \(error.message)\n".utf8))
             Foundation.exit(error.exitCode)
         } catch let error as EventStoreError {
-            FileHandle.standardError.write(Data("ledger: error: \(error.description)\n".utf8))
+            FileHandle.standardError.write(Data("ledger: error: \(describe(error))\n".utf8))
             Foundation.exit(CLIError.exitCode(for: error))
         } catch {
             let code = exitCode(for: error)
@@ -55,7 +57,8 @@ struct LedgerOptions: ParsableArguments {
     }
 
     func openStore() throws -> EventStore {
-        try EventStore.open(at: directory)
+        Supervisor.opened(directory)
+        return try EventStore.open(at: directory)
     }
 }
 
@@ -80,7 +83,7 @@ struct CLIError: Error {
         switch error.code {
         case .invalidEvent, .payloadTooLarge: invalidInput
         case .wrongExpectedVersion, .eventIdConflict: conflict
-        case .noLedger, .notALedger, .corrupted: ledgerProblem
+        case .noLedger, .notALedger, .corrupted, .unreadable: ledgerProblem
         default: storage
         }
     }
@@ -96,6 +99,8 @@ extension Ledger {
             if fm.fileExists(atPath: ledger.directory + "/data.mdb") {
                 throw CLIError("\(ledger.directory): already holds a ledger", exitCode: CLIError.ledgerProblem)
             }
+            Supervisor.willCreate(
+                [ledger.directory, ledger.directory + "/data.mdb", ledger.directory + "/lock.mdb"].filter { !fm.fileExists(atPath: $0) })
             _ = try EventStore.create(at: ledger.directory)
             print("created an empty ledger in \(ledger.directory)")
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EventStore
 import Foundation
+import Projections
 
 extension Ledger {
     struct Verify: ParsableCommand {
@@ -9,9 +10,14 @@ extension Ledger {
         @OptionGroup var ledger: LedgerOptions
 
         func run() throws {
-            let report = try ledger.openStore().verify()
+            let store = try ledger.openStoreForReading()
+            let report = try store.verify(progress: Supervisor.reached)
             if let problem = report.problem {
                 throw CLIError("verification failed: \(problem.description)", exitCode: CLIError.verifyFailed)
+            }
+            // The saved incident index must be what the log gives, or queries would answer from something else.
+            if let problem = try IncidentIndex.verify(store) {
+                throw CLIError("verification failed: \(store.directory)/data.mdb: \(problem)", exitCode: CLIError.verifyFailed)
             }
             print(
                 "verified \(report.eventsChecked) events and \(report.indexEntriesChecked) index entries; head hash \(report.headHash)"
@@ -25,7 +31,7 @@ extension Ledger {
         @Flag(name: .long, help: "Print JSON.") var json = false
 
         func run() throws {
-            let s = try ledger.openStore().statistics()
+            let s = try ledger.openStoreForReading().statistics()
             let rows: [(String, JSONValue)] = [
                 ("events", .number(JSONNumber(lexeme: Substring(String(s.events)))!)),
                 ("streams", .number(JSONNumber(s.streams))),
