@@ -75,6 +75,10 @@ enum Supervisor {
         guard let name = faults[signal] else {
             writeAll(STDERR_FILENO, stderrBytes)
             Glibc.signal(signal, SIG_DFL)
+            var unblock = sigset_t()
+            sigemptyset(&unblock)
+            sigaddset(&unblock, signal)
+            sigprocmask(SIG_UNBLOCK, &unblock, nil)
             kill(getpid(), signal)
             exit(128 + signal)
         }

@@ -13,7 +13,8 @@ extension Ledger {
             let store = try ledger.openStoreForReading()
             let report = try store.verify(progress: Supervisor.reached)
             if let problem = report.problem {
-                throw CLIError("verification failed: \(problem.description)", exitCode: CLIError.verifyFailed)
+                throw CLIError(
+                    "verification failed: \(store.directory)/data.mdb: \(problem.description)", exitCode: CLIError.verifyFailed)
             }
             // The saved incident index must be what the log gives, or queries would answer from something else.
             if let problem = try IncidentIndex.verify(store) {
