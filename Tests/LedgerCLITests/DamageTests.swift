@@ -326,3 +326,45 @@ struct DamageTests {
         }
     }
 }
+
+@Suite("readers and writers")
+struct ReaderWriterTests {
+    @Test func readersFinishWhileAnotherProcessHoldsTheWriteLock() throws {
+        let base = try demoLedger()
+        let env = try Environment(directory: base.path)
+        let meta = try env.openDatabase("meta")
+        let holding = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let writerDone = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            // A write transaction left open, as an import between two batches of its long commit.
+            try? env.write { txn in
+                try txn.put(meta, key: Array("probe".utf8), value: [1])
+                holding.signal()
+                release.wait()
+                throw CancellationError()
+            }
+            writerDone.signal()
+        }
+        holding.wait()
+        defer {
+            release.signal()
+            writerDone.wait()
+        }
+        for command in [["read", "--format", "ndjson"], ["verify"], ["stats"]] {
+            let process = Process()
+            process.executableURL = productsDirectory().appendingPathComponent("ledger")
+            process.arguments = command + ["--data-dir", base.path]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            let finished = DispatchSemaphore(value: 0)
+            process.terminationHandler = { _ in finished.signal() }
+            try process.run()
+            // Not a timing: a reader that waited for the writer would wait forever; the minute only ends the test.
+            let ended = finished.wait(timeout: .now() + 60) == .success
+            if !ended { process.terminate() }
+            #expect(ended, "\(command[0]) waited for the writer")
+            #expect(!ended || process.terminationStatus == 0, "\(command[0]) exited \(process.terminationStatus)")
+        }
+    }
+}
