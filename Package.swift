@@ -75,6 +75,6 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
-        .testTarget(name: "LedgerCLITests", dependencies: ["LedgerCLI", "EventStore", "LedgerTestSupport"]),
+        .testTarget(name: "LedgerCLITests", dependencies: ["LedgerCLI", "EventStore", "LMDB", "LedgerTestSupport"]),
     ]
 )

@@ -37,6 +37,9 @@ public final class EventStore: Sendable {
     /// commit reuses it instead of reading it again, unless another process appended meanwhile.
     let frontierCache = Mutex<(size: UInt64, frontier: [SubtreeAddress: MerkleHash])?>(nil)
 
+    /// Whether the store was opened read-only: every write fails, and projections must be caught up in memory.
+    public var isReadOnly: Bool { configuration.environment.readOnly }
+
     /// The text stored under `format` in the meta table of every ledger.
     public static let formatMarker = "IncidentLedger event store, format 3"
 
@@ -64,16 +67,14 @@ public final class EventStore: Sendable {
         let projections: ProjectionTables
 
         init(_ env: Environment) throws {
-            events = try env.openDatabase("events")
-            eventIds = try env.openDatabase("event-ids")
-            streams = try env.openDatabase("streams")
-            byActor = try env.openDatabase("by-actor")
-            byType = try env.openDatabase("by-type")
-            byOccurred = try env.openDatabase("by-occurred")
-            meta = try env.openDatabase("meta")
-            merkle = try env.openDatabase("merkle")
-            checkpoints = try env.openDatabase("checkpoints")
-            projections = try ProjectionTables(env)
+            // One read transaction opens them all (a write one only for those missing): see openDatabases.
+            let all = try env.openDatabases([
+                "events", "event-ids", "streams", "by-actor", "by-type", "by-occurred", "meta", "projection-entries",
+                "projection-checkpoints", "merkle", "checkpoints",
+            ])
+            (events, eventIds, streams, byActor, byType, byOccurred, meta) = (all[0], all[1], all[2], all[3], all[4], all[5], all[6])
+            projections = ProjectionTables(entries: all[7], checkpoints: all[8])
+            (merkle, checkpoints) = (all[9], all[10])
         }
 
         var indexes: [Database] { [eventIds, streams, byActor, byType, byOccurred] }
@@ -84,6 +85,7 @@ public final class EventStore: Sendable {
     public static func create(at directory: String, configuration: EventStoreConfiguration = .init()) throws -> EventStore {
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
+        var createdDirectory = false
         if fm.fileExists(atPath: directory, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else {
                 throw EventStoreError(.noLedger, field: directory, "exists and is not a directory")
@@ -95,38 +97,65 @@ public final class EventStore: Sendable {
             do {
                 try fm.createDirectory(
                     atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                createdDirectory = true
             } catch {
                 throw EventStoreError(.storage, field: directory, "cannot create the directory: \(error.localizedDescription)")
             }
         }
-        let store = try EventStore(directory: directory, configuration: configuration)
+        let hadLockFile = access(directory + "/lock.mdb", F_OK) == 0
         do {
+            let store = try EventStore(directory: directory, configuration: configuration)
             try store.environment.write { txn in
                 try txn.put(store.tables.meta, key: Array("format".utf8), value: Array(formatMarker.utf8))
                 try txn.put(store.tables.meta, key: Array("origin".utf8), value: Array(configuration.origin.utf8))
             }
-        } catch let error as LMDBError {
-            throw EventStoreError.storage(error)
+            try store.markClockProvenance()
+            return store
+        } catch {
+            // A creation that failed (a full disk, no permission) leaves nothing behind: a half-made data.mdb
+            // would later be taken for a damaged ledger. The store is released by now: its files are closed.
+            unlink(directory + "/data.mdb")
+            if !hadLockFile { unlink(directory + "/lock.mdb") }
+            if createdDirectory { rmdir(directory) }
+            if let error = error as? LMDBError { throw EventStoreError.storage(error, in: directory) }
+            throw error
         }
-        try store.markClockProvenance()
-        return store
     }
 
     /// Opens an existing ledger.
     /// - Throws: ``EventStoreError`` `.noLedger` when `directory` is missing or empty, `.notALedger` when its
-    ///   LMDB files are not a ledger's, `.corrupted` when `data.mdb` is not an LMDB file.
-    public static func open(at directory: String, configuration: EventStoreConfiguration = .init()) throws -> EventStore {
-        let fm = FileManager.default
-        var isDirectory: ObjCBool = false
-        guard fm.fileExists(atPath: directory, isDirectory: &isDirectory) else {
+    ///   LMDB files are not a ledger's, `.corrupted` when `data.mdb` is not an LMDB file or is truncated,
+    ///   `.unreadable` when this user may not read them. A missing or empty `data.mdb` is refused, never created.
+    ///
+    /// With `readOnly`, nothing is written: LMDB opens the files with `MDB_RDONLY`, and without a lock file
+    /// when `lock.mdb` cannot be written (an archived copy, a read-only mount); writes then fail.
+    public static func open(at directory: String, configuration: EventStoreConfiguration = .init(), readOnly: Bool = false)
+        throws -> EventStore
+    {
+        var configuration = configuration
+        configuration.environment.mustExist = true
+        if readOnly { configuration.environment.readOnly = true }
+        var st = stat()
+        guard stat(directory, &st) == 0 else {
+            if errno == EACCES { throw EventStoreError(.unreadable, field: directory, "permission denied") }
             throw EventStoreError(.noLedger, field: directory, "no such directory (create a ledger with `ledger init`)")
         }
-        guard isDirectory.boolValue else { throw EventStoreError(.noLedger, field: directory, "is not a directory") }
-        guard fm.fileExists(atPath: directory + "/data.mdb") else {
+        guard st.st_mode & S_IFMT == S_IFDIR else { throw EventStoreError(.noLedger, field: directory, "is not a directory") }
+        guard stat(directory + "/data.mdb", &st) == 0 else {
+            if errno == EACCES { throw EventStoreError(.unreadable, field: directory, "permission denied (cannot look inside the directory)") }
             throw EventStoreError(.noLedger, field: directory, "holds no ledger (no data.mdb; create one with `ledger init`)")
         }
-        let store = try EventStore(directory: directory, configuration: configuration)
-        let marker = try store.readTransaction { txn in try txn.get(store.tables.meta, key: Array("format".utf8)) }
+        if access(directory + "/data.mdb", readOnly ? R_OK : R_OK | W_OK) != 0, errno == EACCES {
+            throw EventStoreError(
+                .unreadable, field: directory + "/data.mdb", "permission denied (cannot \(readOnly ? "read" : "read and write") it)")
+        }
+        let store = try EventStore(directory: directory, configuration: configuration, checkingFormat: true)
+        if !configuration.environment.readOnly { try store.markClockProvenance() }
+        return store
+    }
+
+    /// Refuses a ledger of another format by name, before any of its tables is opened (or created).
+    private static func checkFormat(_ marker: [UInt8]?, in directory: String) throws {
         guard let marker, marker == Array(formatMarker.utf8) else {
             let text = marker.map { String(decoding: $0, as: UTF8.self) } ?? ""
             if text.hasPrefix("IncidentLedger event store, format ") {
@@ -140,27 +169,31 @@ public final class EventStore: Sendable {
             }
             throw EventStoreError(.notALedger, field: directory + "/data.mdb", "is an LMDB file but not an IncidentLedger ledger")
         }
-        if !configuration.environment.readOnly { try store.markClockProvenance() }
-        return store
     }
 
-    private init(directory: String, configuration: EventStoreConfiguration) throws {
+    private init(directory: String, configuration: EventStoreConfiguration, checkingFormat: Bool = false) throws {
         self.directory = directory
         self.configuration = configuration
         do {
             environment = try Environment(directory: directory, configuration: configuration.environment)
+            if checkingFormat {
+                let meta = try environment.openDatabases(["meta"])[0]
+                try Self.checkFormat(try environment.read { txn in try txn.get(meta, key: Array("format".utf8)) }, in: directory)
+            }
             tables = try Tables(environment)
+        } catch let problem as DataFileProblem {
+            throw EventStoreError.damaged(problem)
         } catch let error as LMDBError {
             switch error.code {
             case .invalid, .versionMismatch:
                 throw EventStoreError(
                     .corrupted, field: directory + "/data.mdb", "is not a readable LMDB file (\(error.message))")
             case .permissionDenied:
-                throw EventStoreError(.storage, field: directory, "permission denied")
+                throw EventStoreError(.unreadable, field: directory, "permission denied (\(error.operation))")
             case .notFound where configuration.environment.readOnly:
                 throw EventStoreError(.notALedger, field: directory + "/data.mdb", "lacks the ledger's tables")
             default:
-                throw EventStoreError.storage(error)
+                throw EventStoreError.storage(error, in: directory)
             }
         }
         committer = GroupCommitter()
@@ -171,7 +204,7 @@ public final class EventStore: Sendable {
         do {
             return try environment.read(body)
         } catch let error as LMDBError {
-            throw EventStoreError.storage(error)
+            throw EventStoreError.storage(error, in: directory)
         }
     }
 
@@ -262,7 +295,7 @@ public final class EventStore: Sendable {
         do {
             return try environment.write(body)
         } catch let error as LMDBError {
-            throw EventStoreError.storage(error)
+            throw EventStoreError.storage(error, in: directory)
         }
     }
 
@@ -402,7 +435,7 @@ public final class EventStore: Sendable {
         return try txn.withCursor(tables.streams) { cursor in
             var iterator = cursor.entries(withPrefix: prefix, reverse: true).makeIterator()
             guard let last = iterator.next() else {
-                if let error = iterator.error { throw EventStoreError.storage(error) }
+                if let error = iterator.error { throw EventStoreError.storage(error, in: directory) }
                 return 0
             }
             guard last.key.count == prefix.count + 8 else {

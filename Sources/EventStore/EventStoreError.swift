@@ -7,7 +7,7 @@ public struct EventStoreError: Error, Sendable, Hashable, CustomStringConvertibl
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Kind: String, Sendable, Hashable {
             case invalidEvent, wrongExpectedVersion, eventIdConflict, payloadTooLarge
-            case noLedger, notALedger, corrupted, storage
+            case noLedger, notALedger, corrupted, storage, unreadable
         }
         private let kind: Kind
         /// An event breaks a rule of the envelope or its payload; nothing was written.
@@ -26,6 +26,8 @@ public struct EventStoreError: Error, Sendable, Hashable, CustomStringConvertibl
         public static let corrupted = Code(kind: .corrupted)
         /// LMDB or the file system failed.
         public static let storage = Code(kind: .storage)
+        /// The ledger's directory or files exist but this user may not read (or, to write, open) them.
+        public static let unreadable = Code(kind: .unreadable)
         public var description: String { kind.rawValue }
     }
 
@@ -47,7 +49,27 @@ public struct EventStoreError: Error, Sendable, Hashable, CustomStringConvertibl
 
     /// Wraps an LMDB failure.
     public static func storage(_ error: LMDBError) -> EventStoreError {
-        EventStoreError(.storage, field: error.context, error.description)
+        EventStoreError(kind(of: error), field: error.context, error.description)
+    }
+
+    /// Permission denied is an unreadable ledger, a page of the wrong kind a damaged one, the rest storage.
+    private static func kind(of error: LMDBError) -> Code {
+        switch error.code {
+        case .permissionDenied: .unreadable
+        case .corrupted, .pageNotFound: .corrupted
+        default: .storage
+        }
+    }
+
+    /// Wraps an LMDB failure in the ledger at `directory`: the message names its `data.mdb` (LMDB's own
+    /// context, a database name, follows in the message).
+    public static func storage(_ error: LMDBError, in directory: String) -> EventStoreError {
+        EventStoreError(kind(of: error), field: directory + "/data.mdb", error.description)
+    }
+
+    /// Damage found in `data.mdb` before or instead of mapping it.
+    public static func damaged(_ problem: DataFileProblem) -> EventStoreError {
+        EventStoreError(.corrupted, field: problem.file, (problem.offset.map { "at byte \($0): " } ?? "") + problem.reason)
     }
 
     public var description: String { field.isEmpty ? message : "\(field): \(message)" }

@@ -51,7 +51,7 @@ extension EventStore {
                         if position > snapshotHead { continue }
                         page.append(try loadEvent(at: position, in: txn))
                     }
-                    if let error = iterator.error { throw EventStoreError.storage(error) }
+                    if let error = iterator.error { throw EventStoreError.storage(error, in: directory) }
                 }
             }
             for event in page {
@@ -91,7 +91,7 @@ extension EventStore {
                     last = current
                     count += 1
                 }
-                if let error = iterator.error { throw EventStoreError.storage(error) }
+                if let error = iterator.error { throw EventStoreError.storage(error, in: directory) }
                 return last
             }
         }

@@ -39,7 +39,7 @@ extension EventStore {
             while true {
                 var iterator = cursor.entries(from: lower).makeIterator()
                 guard let entry = iterator.next() else {
-                    if let error = iterator.error { throw EventStoreError.storage(error) }
+                    if let error = iterator.error { throw EventStoreError.storage(error, in: directory) }
                     return count
                 }
                 count += 1

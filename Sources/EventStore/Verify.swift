@@ -24,10 +24,25 @@ public struct VerificationReport: Sendable, Hashable {
 
 extension EventStore {
     /// Recomputes the whole chain and every index entry, in one read snapshot, and reports the first
-    /// position whose bytes, order or hash do not match. Never changes the ledger.
-    public func verify() throws -> VerificationReport {
-        try readTransaction { txn in
-            var checker = ChainChecker(store: self)
+    /// position whose bytes, order or hash do not match; then checks the seal of every saved projection.
+    /// Never changes the ledger.
+    ///
+    /// Before LMDB follows any page, every B-tree of `data.mdb` is walked with ordinary reads and each page
+    /// checked (``Environment/checkPages()``): LMDB keeps no checksums, and a damaged page would otherwise
+    /// stop the process with a signal.
+    /// - Parameter progress: called now and then with the last position checked (for a supervisor that
+    ///   names where a crash happened).
+    /// - Throws: ``EventStoreError`` `.corrupted` naming `data.mdb` and the byte offset of a damaged page.
+    public func verify(progress: ((UInt64) -> Void)? = nil) throws -> VerificationReport {
+        do {
+            _ = try environment.checkPages()
+        } catch let problem as DataFileProblem {
+            throw EventStoreError.damaged(problem)
+        } catch let error as LMDBError {
+            throw EventStoreError.storage(error, in: directory)
+        }
+        let report = try readTransaction { txn in
+            var checker = ChainChecker(store: self, progress: progress)
             do {
                 try checker.run(in: txn)
             } catch let problem as VerificationReport.Problem {
@@ -35,6 +50,15 @@ extension EventStore {
             }
             return checker.report(nil)
         }
+        guard report.isValid else { return report }
+        for name in try projectionNames() {
+            if case .mismatch(let reason) = try checkProjection(name) {
+                return VerificationReport(
+                    eventsChecked: report.eventsChecked, indexEntriesChecked: report.indexEntriesChecked,
+                    subtreesChecked: report.subtreesChecked, headHash: report.headHash, problem: .init(position: 0, message: "saved projection \(name): \(reason)"))
+            }
+        }
+        return report
     }
 }
 
@@ -50,8 +74,12 @@ private struct ChainChecker {
     var streamVersions: [String: UInt64] = [:]
     /// The Merkle tree's right edge as recomputed from the events so far.
     var frontier: [SubtreeAddress: MerkleHash] = [:]
+    let progress: ((UInt64) -> Void)?
 
-    init(store: EventStore) { self.store = store }
+    init(store: EventStore, progress: ((UInt64) -> Void)?) {
+        self.store = store
+        self.progress = progress
+    }
 
     func report(_ problem: VerificationReport.Problem?) -> VerificationReport {
         VerificationReport(
@@ -75,10 +103,11 @@ private struct ChainChecker {
                 guard position == expected else {
                     throw fail(expected, "the log jumps from position \(eventsChecked) to \(position)")
                 }
+                if position % 1024 == 1 { progress?(position) }
                 try checkEvent(entry.value, at: position, in: txn)
                 eventsChecked = position
             }
-            if let error = iterator.error { throw EventStoreError.storage(error) }
+            if let error = iterator.error { throw EventStoreError.storage(error, in: store.directory) }
         }
         let head = try store.head(in: txn)
         guard head.position == eventsChecked, head.hash == previousHash else {

@@ -19,8 +19,12 @@ public struct EnvironmentConfiguration: Sendable, Hashable {
     public var maximumReaders: UInt32 = 254
     /// The mode of `data.mdb` and `lock.mdb` when LMDB creates them.
     public var fileMode: mode_t = 0o600
-    /// Opens the files read-only: every write transaction then fails with `EACCES`.
+    /// Opens the files read-only: every write transaction then fails with `EACCES`, a missing or empty
+    /// `data.mdb` is refused rather than created, and when `lock.mdb` cannot be written (an archived copy, a
+    /// read-only mount) the environment is opened without locks (`MDB_NOLOCK`).
     public var readOnly: Bool = false
+    /// Refuses a missing or empty `data.mdb` instead of creating one (always so when ``readOnly``).
+    public var mustExist: Bool = false
     /// When false, commits skip `fsync` (`MDB_NOSYNC`): faster and not durable. Only for throwaway data.
     public var durable: Bool = true
 
@@ -66,8 +70,34 @@ public final class Environment: @unchecked Sendable {
     /// The version of the LMDB library linked in, e.g. `LMDB 0.9.24: (July 24, 2019)`.
     public static var libraryVersion: String { String(cString: mdb_version(nil, nil, nil)) }
 
+    /// Whether this environment was opened without a lock file (`MDB_NOLOCK`): nothing coordinates it
+    /// with writers in other processes, which is why it is only done for read-only opens of files this
+    /// process cannot write.
+    public let lockless: Bool
+
     /// Opens (creating the files if needed) the environment in an existing directory.
+    ///
+    /// An existing `data.mdb` is checked first with ordinary reads (``DataFile/checkSize(_:)``): a file
+    /// shorter than its meta page says would make the map fault with SIGBUS on the first page past its end.
+    /// - Throws: ``DataFileProblem`` for a damaged, truncated or (with ``EnvironmentConfiguration/mustExist``)
+    ///   empty `data.mdb`; ``LMDBError`` otherwise.
     public init(directory: String, configuration: EnvironmentConfiguration = .init()) throws {
+        let dataPath = directory + "/data.mdb"
+        let lockPath = directory + "/lock.mdb"
+        var st = stat()
+        if stat(dataPath, &st) == 0 {
+            if st.st_size > 0 || configuration.readOnly || configuration.mustExist { try DataFile.checkSize(dataPath) }
+        } else if errno != ENOENT || configuration.readOnly || configuration.mustExist {
+            throw LMDBError(code: errno, operation: "stat", context: dataPath)
+        }
+        // A reader that cannot write the lock file (nor create it) opens without one, instead of failing
+        // with EACCES or EROFS.
+        let lockless =
+            configuration.readOnly
+            && (access(lockPath, F_OK) == 0 ? access(lockPath, W_OK) != 0 : access(directory, W_OK) != 0)
+        if !configuration.readOnly, access(lockPath, F_OK) != 0, access(directory, W_OK) == 0 {
+            try Self.preallocateLockFile(lockPath, readers: configuration.maximumReaders, mode: configuration.fileMode)
+        }
         var env: OpaquePointer?
         try check(mdb_env_create(&env), "mdb_env_create")
         guard let env else { throw LMDBError(code: MDB_PANIC, operation: "mdb_env_create") }
@@ -77,6 +107,7 @@ public final class Environment: @unchecked Sendable {
             try check(mdb_env_set_maxreaders(env, configuration.maximumReaders), "mdb_env_set_maxreaders")
             var flags = UInt32(MDB_NOTLS)
             if configuration.readOnly { flags |= UInt32(MDB_RDONLY) }
+            if lockless { flags |= UInt32(MDB_NOLOCK) }
             if !configuration.durable { flags |= UInt32(MDB_NOSYNC) }
             try check(mdb_env_open(env, directory, flags, configuration.fileMode), "mdb_env_open", directory)
             // Free the reader slots of processes that died while reading (a killed CLI, a crashed server).
@@ -87,6 +118,7 @@ public final class Environment: @unchecked Sendable {
             throw error
         }
         self.handle = env
+        self.lockless = lockless
         self.path = directory
         self.configuration = configuration
         self.dataFile = Self.resolvedPath(directory + "/data.mdb")
@@ -99,16 +131,68 @@ public final class Environment: @unchecked Sendable {
     /// Opens a named database, creating it unless the environment is read-only.
     /// - Throws: ``LMDBError`` with `.notFound` when it does not exist and cannot be created.
     public func openDatabase(_ name: String) throws -> Database {
-        let flags = configuration.readOnly ? 0 : UInt32(MDB_CREATE)
-        let open = { (txn: OpaquePointer) throws -> Database in
-            var dbi: MDB_dbi = 0
-            try check(mdb_dbi_open(txn, name, flags, &dbi), "mdb_dbi_open", name)
-            return Database(dbi: dbi, name: name)
+        try openDatabases([name])[0]
+    }
+
+    /// Opens named databases, creating the missing ones unless the environment is read-only.
+    ///
+    /// Those that exist are opened in a read transaction, which never waits for a writer (a write
+    /// transaction would queue behind an import in another process); it ends with a commit, because an
+    /// abort would close the handles it opened. Only missing databases need a write transaction.
+    /// - Throws: ``LMDBError`` with `.notFound` when one does not exist and cannot be created.
+    public func openDatabases(_ names: [String]) throws -> [Database] {
+        var found: [String: Database] = [:]
+        try gate.shared {
+            let txn = try ReadTransaction(beginIn: handle)
+            for name in names {
+                var dbi: MDB_dbi = 0
+                let result = mdb_dbi_open(txn.pointer, name, 0, &dbi)
+                if result == MDB_NOTFOUND { continue }
+                try check(result, "mdb_dbi_open", name)
+                found[name] = Database(dbi: dbi, name: name)
+            }
+            try txn.commit()
         }
-        if configuration.readOnly {
-            return try read { txn in try open(txn.pointer) }
+        let missing = names.filter { found[$0] == nil }
+        if let first = missing.first {
+            guard !configuration.readOnly else { throw LMDBError(code: MDB_NOTFOUND, operation: "mdb_dbi_open", context: first) }
+            try write { txn in
+                for name in missing {
+                    var dbi: MDB_dbi = 0
+                    try check(mdb_dbi_open(txn.pointer, name, UInt32(MDB_CREATE), &dbi), "mdb_dbi_open", name)
+                    found[name] = Database(dbi: dbi, name: name)
+                }
+            }
         }
-        return try write { txn in try open(txn.pointer) }
+        return names.map { found[$0]! }
+    }
+
+    /// Walks every B-tree of `data.mdb` with ordinary reads, checking each page before following it, in the
+    /// snapshot of a read transaction held meanwhile (so that no writer reuses the pages walked).
+    /// - Throws: ``DataFileProblem`` at the first damaged page.
+    public func checkPages() throws -> PageWalkReport {
+        try read { txn in try DataFile.walk(path + "/data.mdb", transactionId: txn.id) }
+    }
+
+    /// The size of `lock.mdb` LMDB 0.9 gives `readers` slots on 64-bit Linux: a 192-byte header (two
+    /// cache lines and the first slot) and 64 bytes per further slot.
+    static func lockFileSize(readers: UInt32) -> Int { 192 + 64 * (Int(max(readers, 1)) - 1) }
+
+    /// Creates `lock.mdb` with its blocks allocated. LMDB would make it with `ftruncate` (a sparse file) and
+    /// write it through a shared map: on a full file system that write dies with SIGBUS. Allocated here,
+    /// a full disk is an ordinary ENOSPC error, and the file is removed again.
+    private static func preallocateLockFile(_ path: String, readers: UInt32, mode: mode_t) throws {
+        let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else {
+            if errno == EEXIST { return }
+            throw LMDBError(code: errno, operation: "create lock file", context: path)
+        }
+        let result = posix_fallocate(fd, 0, off_t(lockFileSize(readers: readers)))
+        close(fd)
+        if result != 0 {
+            unlink(path)
+            throw LMDBError(code: result, operation: "allocate lock file", context: path)
+        }
     }
 
     /// Runs `body` inside a read-only transaction over a consistent snapshot, then ends it.

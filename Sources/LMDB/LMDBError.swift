@@ -17,6 +17,10 @@ public struct LMDBError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let versionMismatch = Code(rawValue: MDB_VERSION_MISMATCH)
         public static let readersFull = Code(rawValue: MDB_READERS_FULL)
         public static let badValueSize = Code(rawValue: MDB_BAD_VALSIZE)
+        /// `MDB_CORRUPTED`: a page LMDB followed is not of the kind it expected.
+        public static let corrupted = Code(rawValue: MDB_CORRUPTED)
+        /// `MDB_PAGE_NOTFOUND`: a page number points nowhere.
+        public static let pageNotFound = Code(rawValue: MDB_PAGE_NOTFOUND)
         /// `EACCES`: a write in a read-only environment or transaction, or a file without permission.
         public static let permissionDenied = Code(rawValue: 13)
         /// `ENOENT`: the directory does not exist.

@@ -51,6 +51,16 @@ public struct ReadTransaction: ~Copyable, ReadableTransaction {
         pointer = txn!
     }
 
+    /// The id of the snapshot: the transaction id of the commit it sees.
+    public var id: UInt64 { UInt64(mdb_txn_id(pointer)) }
+
+    /// Ends the transaction keeping the database handles opened in it (an abort would close them).
+    consuming func commit() throws {
+        let result = mdb_txn_commit(pointer)
+        discard self
+        try check(result, "commit (read)")
+    }
+
     deinit {
         // A read transaction has nothing to keep: aborting releases its snapshot.
         mdb_txn_abort(pointer)

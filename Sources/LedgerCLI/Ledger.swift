@@ -12,8 +12,9 @@ struct Ledger: ParsableCommand {
         discussion: """
             Exit codes: 0 success; 1 verify found a mismatch; 2 usage error; 3 invalid input (malformed JSON,
             an event breaking a rule, a payload too large); 4 conflict (wrong expected version, event id
-            reused with other content); 5 no ledger, not a ledger, already a ledger, or unreadable files;
-            6 storage or I/O failure.
+            reused with other content); 5 no ledger, not a ledger, already a ledger, unreadable (permission
+            denied) or damaged files, including a command stopped by a fault signal on damaged data; 6 storage or
+            I/O failure.
             """,
         subcommands: [
             Init.self, Record.self, Append.self, Import.self, Read.self, State.self, Timeline.self, Deadlines.self, Audit.self,
@@ -32,14 +33,16 @@ struct Ledger: ParsableCommand {
                 Foundation.exit(CLIError.invalidInput)
             }
         }
+        Supervisor.superviseUnlessChild()
         do {
             var command = try parseAsRoot()
             try command.run()
+            if let pendingNote { FileHandle.standardError.write(Data(pendingNote.utf8)) }
         } catch let error as CLIError {
             FileHandle.standardError.write(Data("ledger: error: \(error.message)\n".utf8))
             Foundation.exit(error.exitCode)
         } catch let error as EventStoreError {
-            FileHandle.standardError.write(Data("ledger: error: \(error.description)\n".utf8))
+            FileHandle.standardError.write(Data("ledger: error: \(describe(error))\n".utf8))
             Foundation.exit(CLIError.exitCode(for: error))
         } catch {
             let code = exitCode(for: error)
@@ -63,17 +66,24 @@ struct LedgerOptions: ParsableArguments {
         dataDir ?? ProcessInfo.processInfo.environment["LEDGER_DATA_DIR"] ?? "ledger-data"
     }
 
-    /// Opens the ledger; one note on stderr when its recordedAt times were set by a dataset, so that no output
-    /// of such a ledger passes for the ledger's own record of when things were known.
+    /// Opens the ledger to write.
     func openStore() throws -> EventStore {
-        let store = try EventStore.open(at: directory)
-        if let setBy = try store.clockProvenance() {
-            FileHandle.standardError.write(
-                Data("ledger: note: \(directory): recordedAt times were set by \(setBy), not by the ledger's clock\n".utf8))
-        }
-        return store
+        Supervisor.opened(directory)
+        return try noteClock(EventStore.open(at: directory))
     }
 }
+
+/// Says once on stderr when the ledger's recordedAt times were set by a dataset, so that no output of such a
+/// ledger passes for the ledger's own record of when things were known. Printed after the command succeeds, so that an error stays the one line on stderr.
+func noteClock(_ store: EventStore) throws -> EventStore {
+    if let setBy = try store.clockProvenance() {
+        pendingNote = "ledger: note: \(store.directory): recordedAt times were set by \(setBy), not by the ledger's clock\n"
+    }
+    return store
+}
+
+/// The note of the ledger the command opened, if any (one command, one thread).
+nonisolated(unsafe) var pendingNote: String?
 
 /// An error the CLI reports itself, with its exit code.
 struct CLIError: Error {
@@ -96,7 +106,7 @@ struct CLIError: Error {
         switch error.code {
         case .invalidEvent, .payloadTooLarge: invalidInput
         case .wrongExpectedVersion, .eventIdConflict: conflict
-        case .noLedger, .notALedger, .corrupted: ledgerProblem
+        case .noLedger, .notALedger, .corrupted, .unreadable: ledgerProblem
         default: storage
         }
     }
@@ -116,6 +126,8 @@ extension Ledger {
             if fm.fileExists(atPath: ledger.directory + "/data.mdb") {
                 throw CLIError("\(ledger.directory): already holds a ledger", exitCode: CLIError.ledgerProblem)
             }
+            Supervisor.willCreate(
+                [ledger.directory, ledger.directory + "/data.mdb", ledger.directory + "/lock.mdb"].filter { !fm.fileExists(atPath: $0) })
             var configuration = EventStoreConfiguration()
             if let origin {
                 guard (try? LedgerProofs.Checkpoint(origin: origin, size: 0, root: MerkleTree.emptyRoot)) != nil, !origin.contains(" ") else {

@@ -62,7 +62,7 @@ extension Ledger {
         @Option(name: .long, help: "text or json.") var format: ViewFormat = .text
 
         func run() throws {
-            let store = try ledger.openStore()
+            let store = try ledger.openStoreForQueries()
             let queries = LedgerQueries(store: store)
             let states = try queries.states(incident: incident, at: try time.queryTime())
             let names = try queries.index().establishments()
@@ -176,7 +176,7 @@ extension Ledger {
                     "--hospital: \"\(hospital)\" is not a FINESS number (9 characters: département 01-95, 2A, 2B or 97, then 7 digits)",
                     exitCode: CLIError.invalidInput)
             }
-            let store = try ledger.openStore()
+            let store = try ledger.openStoreForQueries()
             let timelines = try LedgerQueries(store: store).timelines(establishment: hospital, at: try time.queryTime())
             let text: String
             switch format {
@@ -227,7 +227,7 @@ extension Ledger {
                     throw CLIError("\(rules): \(error)", exitCode: CLIError.invalidInput)
                 }
             }
-            let store = try ledger.openStore()
+            let store = try ledger.openStoreForQueries()
             let all = try LedgerQueries(store: store).deadlines(incident: incident, rules: ruleSet, at: try time.queryTime())
             if format == .json {
                 write(
@@ -294,7 +294,7 @@ extension Ledger {
                 }
                 sinceMicros = parsed
             }
-            let store = try ledger.openStore()
+            let store = try ledger.openStoreForQueries()
             let entries = try LedgerQueries(store: store).audit(
                 AuditTrail.Filter(actor: actor, incident: incident, since: sinceMicros), at: try time.queryTime())
             if format == .json {

@@ -50,7 +50,7 @@ extension Ledger {
             } else {
                 selection = .log(fromPosition: fromPosition)
             }
-            let store = try ledger.openStore()
+            let store = try ledger.openStoreForReading()
             var printer = EventPrinter(format: format)
             if let eventId {
                 guard let id = UUID(text: eventId) else {

@@ -2,6 +2,7 @@ import ArgumentParser
 import EventStore
 import Foundation
 import LedgerProofs
+import Projections
 
 extension Ledger {
     struct Verify: ParsableCommand {
@@ -24,9 +25,14 @@ extension Ledger {
 
         func run() throws {
             let store = try ledger.openStoreForReading()
-            let report = try store.verify()
+            let report = try store.verify(progress: Supervisor.reached)
             if let problem = report.problem {
-                throw CLIError("verification failed: \(problem.description)", exitCode: CLIError.verifyFailed)
+                throw CLIError(
+                    "verification failed: \(store.directory)/data.mdb: \(problem.description)", exitCode: CLIError.verifyFailed)
+            }
+            // The saved incident index must be what the log gives, or queries would answer from something else.
+            if let problem = try IncidentIndex.verify(store) {
+                throw CLIError("verification failed: \(store.directory)/data.mdb: \(problem)", exitCode: CLIError.verifyFailed)
             }
             if let checkpoint {
                 let note = try KeyFiles.note(checkpoint, option: "--checkpoint")
@@ -57,7 +63,7 @@ extension Ledger {
         @Flag(name: .long, help: "Print JSON.") var json = false
 
         func run() throws {
-            let store = try ledger.openStore()
+            let store = try ledger.openStoreForReading()
             let s = try store.statistics()
             let rows: [(String, JSONValue)] = [
                 ("recordedAtSetBy", try store.clockProvenance().map(JSONValue.string) ?? .string("the ledger's clock")),

@@ -211,6 +211,88 @@ public enum IncidentIndex {
         }
     }
 
+    /// Loads the incident list and the registrations.
+    public static func snapshot(_ store: EventStore) throws -> Snapshot {
+        let incidents = try store.loadProjection(projectionName, prefix: "i:")
+        let registrations = try store.loadProjection(projectionName, prefix: "e:")
+        return try Snapshot(checkpoint: incidents.checkpoint, incidents: incidents.entries, registrations: registrations.entries, links: nil)
+    }
+
+    /// The incident streams that name `finess` somewhere in their facts.
+    public static func incidents(touching finess: String, in store: EventStore) throws -> [String] {
+        let prefix = "t:\(finess)/"
+        return try store.loadProjection(projectionName, prefix: prefix).entries.keys.map { String($0.dropFirst(prefix.count)) }
+            .sorted()
+    }
+
+    /// The incident streams that name `finess`: from `snapshot` when it was folded in memory, else as saved.
+    public static func incidents(touching finess: String, in store: EventStore, snapshot: Snapshot) throws -> [String] {
+        guard let links = snapshot.links else { return try incidents(touching: finess, in: store) }
+        return links[finess] ?? []
+    }
+
+    /// Whether the saved index is sound: its entries match the digest of its last save and its checkpoint is
+    /// an event of this log (see ``EventStore/checkProjection(_:)``).
+    public static func integrity(_ store: EventStore) throws -> EventStore.ProjectionIntegrity {
+        try store.checkProjection(projectionName)
+    }
+
+    /// Every entry the index holds after folding positions `from` through the last (or `through`), in memory.
+    static func fold(_ store: EventStore, from position: UInt64, through last: UInt64 = .max) throws -> [String: [UInt8]] {
+        var pending = PendingEntries()
+        var next = position
+        while next <= last,
+            let scanned = try store.scanLog(
+                fromPosition: next, limit: Int(min(UInt64(eventsPerRead), last - next + 1)),
+                { position, canonical in try addEntries(of: canonical, at: position, to: &pending) })
+        {
+            next = scanned + 1
+            store.releaseResidentPages()
+        }
+        return pending.entries
+    }
+
+    /// The index caught up with the log in memory, saving nothing: for a read-only ledger. Starts from the
+    /// saved index when it is sound, else folds the whole log.
+    public static func snapshotInMemory(_ store: EventStore) throws -> Snapshot {
+        let head = try store.lastPosition()
+        var entries: [String: [UInt8]] = [:]
+        var from: UInt64 = 1
+        if case .sound(let checkpoint) = try integrity(store), checkpoint <= head {
+            entries = try store.loadProjection(projectionName).entries
+            from = checkpoint + 1
+        }
+        if from <= head { entries.merge(try fold(store, from: from), uniquingKeysWith: { _, new in new }) }
+        var links: [String: [String]] = [:]
+        for key in entries.keys where key.hasPrefix("t:") {
+            let parts = key.dropFirst(2).split(separator: "/", maxSplits: 1)
+            if parts.count == 2 { links[String(parts[0]), default: []].append(String(parts[1])) }
+        }
+        for finess in links.keys { links[finess]!.sort() }
+        return try Snapshot(
+            checkpoint: head, incidents: entries.filter { $0.key.hasPrefix("i:") },
+            registrations: entries.filter { $0.key.hasPrefix("e:") }, links: links)
+    }
+
+    /// Compares the saved index with the log: its seal, then every entry against a fold of the log up to its
+    /// checkpoint, in memory. Returns what differs first, or nil when it matches (or was never saved).
+    public static func verify(_ store: EventStore) throws -> String? {
+        let checkpoint: UInt64
+        switch try integrity(store) {
+        case .neverSaved: return nil
+        case .mismatch(let reason): return "saved projection \(projectionName): \(reason)"
+        case .sound(let c), .unsealed(let c): checkpoint = c
+        }
+        let saved = try store.loadProjection(projectionName)
+        let folded = checkpoint == 0 ? [:] : try fold(store, from: 1, through: checkpoint)
+        for key in Set(saved.entries.keys).union(folded.keys).sorted() where saved.entries[key] != folded[key] {
+            let what =
+                saved.entries[key] == nil ? "lacks" : folded[key] == nil ? "holds an entry the log does not give," : "differs from the log at"
+            return "saved projection \(projectionName) (checkpoint \(checkpoint)) \(what) \(key)"
+        }
+        return nil
+    }
+
     /// The index as saved: establishments as known at `position` (their latest registration up to it), and
     /// the incident streams.
     public struct Snapshot: Sendable {
@@ -218,6 +300,32 @@ public enum IncidentIndex {
         public let incidents: [String]
         /// Registrations in key order (by FINESS, then position), decoded once when the index is loaded.
         let registrations: [(finess: String, position: UInt64, establishment: Establishment?)]
+        /// The incidents naming each establishment, when the index was folded in memory (nil: read them from
+        /// the saved index).
+        let links: [String: [String]]?
+
+        /// Builds the snapshot from `i:` and `e:` entries.
+        init(checkpoint: UInt64, incidents: [String: [UInt8]], registrations: [String: [UInt8]], links: [String: [String]]?)
+            throws
+        {
+            self.checkpoint = checkpoint
+            self.incidents = incidents.keys.map { String($0.dropFirst(2)) }.sorted()
+            self.links = links
+            self.registrations = try registrations.keys.sorted().map { key in
+                let parts = key.dropFirst(2).split(separator: "/")
+                let position = parts.count == 2 ? UInt64(parts[1]) ?? 0 : 0
+                let payload = try JSONParser.parse(registrations[key]!)
+                var establishment: Establishment?
+                if case .establishmentRegistered(let e)? = try? IncidentEvent(
+                    eventType: "establishment.registered", payload: payload)
+                {
+                    establishment = Establishment(
+                        finess: e.finess, name: e.name, city: e.city, group: e.group,
+                        essentialOperator: e.essentialOperator ?? false, nis2Entity: e.nis2Entity, registeredAt: position)
+                }
+                return (finess: String(parts.first ?? ""), position: position, establishment: establishment)
+            }
+        }
 
         public func establishments(upTo position: UInt64 = .max) -> [String: Establishment] {
             var result: [String: Establishment] = [:]
@@ -227,34 +335,5 @@ public enum IncidentIndex {
             }
             return result
         }
-    }
-
-    /// Loads the incident list and the registrations.
-    public static func snapshot(_ store: EventStore) throws -> Snapshot {
-        let incidents = try store.loadProjection(projectionName, prefix: "i:")
-        let registrations = try store.loadProjection(projectionName, prefix: "e:")
-        let parsed = try registrations.entries.keys.sorted().map { key in
-            let parts = key.dropFirst(2).split(separator: "/")
-            let position = UInt64(parts[1]) ?? 0
-            let payload = try JSONParser.parse(registrations.entries[key]!)
-            var establishment: Establishment?
-            if case .establishmentRegistered(let e)? = try? IncidentEvent(eventType: "establishment.registered", payload: payload)
-            {
-                establishment = Establishment(
-                    finess: e.finess, name: e.name, city: e.city, group: e.group, essentialOperator: e.essentialOperator ?? false,
-                    nis2Entity: e.nis2Entity, registeredAt: position)
-            }
-            return (finess: String(parts[0]), position: position, establishment: establishment)
-        }
-        return Snapshot(
-            checkpoint: incidents.checkpoint, incidents: incidents.entries.keys.map { String($0.dropFirst(2)) }.sorted(),
-            registrations: parsed)
-    }
-
-    /// The incident streams that name `finess` somewhere in their facts.
-    public static func incidents(touching finess: String, in store: EventStore) throws -> [String] {
-        let prefix = "t:\(finess)/"
-        return try store.loadProjection(projectionName, prefix: prefix).entries.keys.map { String($0.dropFirst(prefix.count)) }
-            .sorted()
     }
 }

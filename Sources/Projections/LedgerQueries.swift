@@ -31,7 +31,24 @@ public final class LedgerQueries: Sendable {
     }
 
     /// The index, caught up with the log (reloaded only when the log moved).
+    ///
+    /// A read-only store is caught up in memory and nothing is saved. Otherwise the saved index is checked
+    /// once against its seal before it is first answered from, and folded again from the log when it does
+    /// not match, so that a damaged or edited index never answers.
     public func index() throws -> IncidentIndex.Snapshot {
+        if store.isReadOnly {
+            let head = try store.lastPosition()
+            if let cached = indexCache.withLock({ $0 }), cached.snapshot.checkpoint == head { return cached.snapshot }
+            let snapshot = try IncidentIndex.snapshotInMemory(store)
+            indexCache.withLock { $0 = (snapshot, [:]) }
+            return snapshot
+        }
+        if indexCache.withLock({ $0 == nil }) {
+            switch try IncidentIndex.integrity(store) {
+            case .sound, .neverSaved: break
+            case .mismatch, .unsealed: try IncidentIndex.rebuild(store)
+            }
+        }
         let checkpoint = try IncidentIndex.catchUp(store)
         if let cached = indexCache.withLock({ $0 }), cached.snapshot.checkpoint == checkpoint { return cached.snapshot }
         let snapshot = try IncidentIndex.snapshot(store)
@@ -131,7 +148,7 @@ public final class LedgerQueries: Sendable {
         let snapshot = try index()
         let position = try position(at: time)
         let establishments = establishments(snapshot, upTo: position)
-        return try IncidentIndex.incidents(touching: finess, in: store).compactMap { stream in
+        return try IncidentIndex.incidents(touching: finess, in: store, snapshot: snapshot).compactMap { stream in
             guard let recovery = try recoveryFacts(stream, finess: finess, upTo: position), recovery.namesEstablishment
             else { return nil }
             return RecoveryTimeline.compute(establishment: establishments[finess], incidentId: stream, from: recovery, at: time)

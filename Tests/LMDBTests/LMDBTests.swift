@@ -222,3 +222,73 @@ struct LMDBTests {
         #expect(Environment.libraryVersion.hasPrefix("LMDB 0.9"))
     }
 }
+
+@Suite("LMDB files checked before mapping")
+struct DataFileTests {
+    private func populated() throws -> (String, Environment) {
+        let dir = NSTemporaryDirectory() + "lmdb-datafile-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let env = try Environment(directory: dir)
+        let db = try env.openDatabase("things")
+        try env.write { txn in
+            for i in 0..<2000 { try txn.put(db, key: Array("key-\(i)".utf8), value: Array(repeating: UInt8(i % 251), count: 100)) }
+            // A value larger than a page lives in overflow pages, which the walk checks too.
+            try txn.put(db, key: Array("big".utf8), value: Array(repeating: 7, count: 20000))
+        }
+        return (dir, env)
+    }
+
+    @Test func aHealthyFileWalksCleanlyAndItsLockFileIsAllocatedAtLMDBsSize() throws {
+        let (dir, env) = try populated()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let report = try env.checkPages()
+        #expect(report.databases["things"] == 2001)
+        #expect(report.pagesChecked > 10)
+        let meta = try DataFile.checkSize(dir + "/data.mdb")
+        #expect(meta.requiredSize == env.info.usedBytes)
+        // LMDB kept the lock file allocated for it (it grows a smaller one with ftruncate, a sparse file).
+        var st = stat()
+        #expect(stat(dir + "/lock.mdb", &st) == 0)
+        #expect(st.st_size == 16384)
+        #expect(Int(st.st_blocks) * 512 >= 16384, "lock.mdb is sparse: a full disk would fault in LMDB's map of it")
+    }
+
+    @Test func readOnlyEnvironmentsKeepTheirDatabaseHandlesAndRefuseAMissingFile() throws {
+        let (dir, writer) = try populated()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = writer
+        var configuration = EnvironmentConfiguration()
+        configuration.readOnly = true
+        let env = try Environment(directory: dir, configuration: configuration)
+        let db = try env.openDatabase("things")
+        // The handle was opened in a read transaction: it must survive that transaction's end.
+        #expect(try env.read { txn in try txn.get(db, key: Array("key-7".utf8)) } == Array(repeating: 7, count: 100))
+        let missing = NSTemporaryDirectory() + "lmdb-missing-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: missing, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: missing) }
+        #expect(throws: LMDBError.self) { try Environment(directory: missing, configuration: configuration) }
+        #expect(!FileManager.default.fileExists(atPath: missing + "/data.mdb"))
+    }
+
+    @Test func aShortFileOrABrokenPageIsAProblemNamingTheFileAndOffset() throws {
+        let (dir, env) = try populated()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = dir + "/data.mdb"
+        let used = env.info.usedBytes
+        let copy = dir + "/copy"
+        try FileManager.default.createDirectory(atPath: copy, withIntermediateDirectories: true)
+        let original = try Data(contentsOf: URL(fileURLWithPath: file))
+        try original.prefix(used - 4096).write(to: URL(fileURLWithPath: copy + "/data.mdb"))
+        let short = #expect(throws: DataFileProblem.self) { try Environment(directory: copy) }
+        #expect(short?.file == copy + "/data.mdb")
+        #expect(short?.reason.contains("\(used - 4096) bytes") == true)
+        #expect(short?.reason.contains("\(used) bytes") == true)
+        // Page 3's header says it is another page: the walk stops there, at its offset.
+        var broken = original
+        broken[3 * 4096] ^= 0x01
+        try broken.write(to: URL(fileURLWithPath: copy + "/data.mdb"))
+        let walked = #expect(throws: DataFileProblem.self) { try DataFile.walk(copy + "/data.mdb") }
+        #expect(walked?.offset == 3 * 4096)
+        #expect(walked?.reason.contains("page 3") == true)
+    }
+}

@@ -153,7 +153,7 @@ struct CLITests {
         try bytes.write(to: file)
         let result = try ledger("verify", "--data-dir", dir.path)
         #expect(result.status == 1)
-        #expect(result.stderr.hasPrefix("ledger: error: verification failed: position 2: hash mismatch"))
+        #expect(result.stderr.hasPrefix("ledger: error: verification failed: \(dir.path)/data.mdb: position 2: hash mismatch"))
     }
 
     /// The CLI in another process appends to the ledger this process has open and is appending to.

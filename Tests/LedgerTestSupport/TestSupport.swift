@@ -47,8 +47,18 @@ public func runProduct(
     _ name: String, _ arguments: [String], input: String? = nil, environment: [String: String] = [:],
     currentDirectory: String? = nil
 ) throws -> ProcessOutput {
+    try runExecutable(
+        productsDirectory().appendingPathComponent(name).path, arguments, input: input, environment: environment,
+        currentDirectory: currentDirectory)
+}
+
+/// Runs any executable (a system tool, or a product through `setpriv`) the way ``runProduct(_:_:input:environment:currentDirectory:)`` does.
+public func runExecutable(
+    _ path: String, _ arguments: [String], input: String? = nil, environment: [String: String] = [:],
+    currentDirectory: String? = nil
+) throws -> ProcessOutput {
     let process = Process()
-    process.executableURL = productsDirectory().appendingPathComponent(name)
+    process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
     var env = ProcessInfo.processInfo.environment
     env.removeValue(forKey: "LEDGER_DATA_DIR")
