@@ -16,6 +16,14 @@ public struct EventStoreConfiguration: Sendable {
     /// The name a new ledger gets, the first line of its signed checkpoints (C2SP tlog-checkpoint origin): a
     /// schema-less URL-like name, unique to this ledger (`ledger init --origin` sets it).
     public var origin: String = "incidentledger.invalid/" + UUID().uuidString.lowercased()
+    /// Whether a new ledger keeps its Merkle tree. This exists only to measure what the tree costs (tools/bench):
+    /// leave it true.
+    ///
+    /// A ledger created with `false` stores no subtrees, says so in its meta table (`merkle-tree` = `off`) and
+    /// stays that way: every later open appends without the tree whatever this says, ``EventStore/verify(progress:)``
+    /// reports it as a problem, and roots, proofs, checkpoints and bundles of it throw. When a ledger is opened,
+    /// its meta table decides, not this setting.
+    public var keepsMerkleTree: Bool = true
 
     public init() {}
 }
@@ -36,12 +44,18 @@ public final class EventStore: Sendable {
     /// The tree's right edge after the last commit of this process, with the log size it belongs to: the next
     /// commit reuses it instead of reading it again, unless another process appended meanwhile.
     let frontierCache = Mutex<(size: UInt64, frontier: [SubtreeAddress: MerkleHash])?>(nil)
+    /// False only for a benchmark ledger created without its Merkle tree (`merkle-tree` = `off` in meta).
+    let keepsTree: Bool
 
     /// Whether the store was opened read-only: every write fails, and projections must be caught up in memory.
     public var isReadOnly: Bool { configuration.environment.readOnly }
 
     /// The text stored under `format` in the meta table of every ledger.
     public static let formatMarker = "IncidentLedger event store, format 3"
+
+    /// The meta key of a ledger created without its Merkle tree, and its value (``EventStoreConfiguration/keepsMerkleTree``).
+    static let merkleTreeKey = Array("merkle-tree".utf8)
+    static let merkleTreeOff = Array("off".utf8)
 
     /// The named LMDB databases of a ledger.
     struct Tables: Sendable {
@@ -108,6 +122,7 @@ public final class EventStore: Sendable {
             try store.environment.write { txn in
                 try txn.put(store.tables.meta, key: Array("format".utf8), value: Array(formatMarker.utf8))
                 try txn.put(store.tables.meta, key: Array("origin".utf8), value: Array(configuration.origin.utf8))
+                if !configuration.keepsMerkleTree { try txn.put(store.tables.meta, key: merkleTreeKey, value: merkleTreeOff) }
             }
             try store.markClockProvenance()
             return store
@@ -173,7 +188,7 @@ public final class EventStore: Sendable {
 
     private init(directory: String, configuration: EventStoreConfiguration, checkingFormat: Bool = false) throws {
         self.directory = directory
-        self.configuration = configuration
+        var configuration = configuration
         do {
             environment = try Environment(directory: directory, configuration: configuration.environment)
             if checkingFormat {
@@ -181,6 +196,14 @@ public final class EventStore: Sendable {
                 try Self.checkFormat(try environment.read { txn in try txn.get(meta, key: Array("format".utf8)) }, in: directory)
             }
             tables = try Tables(environment)
+            // An existing ledger says whether it keeps its tree; a new one follows the configuration.
+            if checkingFormat {
+                let meta = tables.meta
+                let marker = try environment.read { txn in try txn.get(meta, key: Self.merkleTreeKey) }
+                configuration.keepsMerkleTree = marker != Self.merkleTreeOff
+            }
+            keepsTree = configuration.keepsMerkleTree
+            self.configuration = configuration
         } catch let problem as DataFileProblem {
             throw EventStoreError.damaged(problem)
         } catch let error as LMDBError {
@@ -313,6 +336,7 @@ public final class EventStore: Sendable {
     /// last commit when the log has not moved since, else read from the tree.
     func writingHead(in txn: borrowing some ReadableTransaction & ~Copyable) throws -> Head {
         var head = try head(in: txn)
+        guard keepsTree else { return head }
         if let cached = frontierCache.withLock({ $0 }), cached.size == head.position {
             head.frontier = cached.frontier
         } else {
@@ -425,7 +449,7 @@ public final class EventStore: Sendable {
         try txn.put(tables.byType, key: Keys.named(eventType, position: position), value: [])
         try txn.put(tables.byOccurred, key: Keys.occurred(occurredAt.earliest, position: position), value: [])
         var frontier = head.frontier
-        try addToTree(canonical, position: position, frontier: &frontier, in: txn)
+        if keepsTree { try addToTree(canonical, position: position, frontier: &frontier, in: txn) }
         head = Head(position: position, hash: hash, recordedAt: recordedAt, frontier: frontier)
     }
 

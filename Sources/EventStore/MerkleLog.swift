@@ -70,7 +70,8 @@ extension EventStore {
 
     /// Runs `body` with the stored subtrees of one read transaction as a ``SubtreeHashSource``.
     func withStoredTree<T>(_ body: (_ size: UInt64, _ source: StoredSubtrees) throws -> T) throws -> T {
-        try readTransaction { txn in
+        guard keepsTree else { throw Self.noTree(directory) }
+        return try readTransaction { txn in
             let size = try head(in: txn).position
             // The algorithms ask for a handful of subtrees: gather them from this transaction, then answer.
             var recorded: [SubtreeAddress: MerkleHash] = [:]
@@ -87,6 +88,13 @@ extension EventStore {
                 return hash
             })
         }
+    }
+
+    /// What roots, proofs, checkpoints and bundles of a ledger created without its tree throw.
+    static func noTree(_ directory: String) -> EventStoreError {
+        EventStoreError(
+            .invalidEvent, field: directory,
+            "was written without its Merkle tree (a benchmark ledger): it has no roots, proofs or checkpoints")
     }
 
     /// The root of the tree of the first `size` events (the whole log when nil).
