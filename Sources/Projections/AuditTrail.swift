@@ -47,6 +47,12 @@ public enum AuditTrail {
             self.incident = incident
             self.since = since
         }
+
+        /// Whether an event of `stream` recorded by `actor` at `recordedAt` passes the filter.
+        func admits(stream: String, actor: String, recordedAt: Timestamp) -> Bool {
+            (incident == nil || incident == stream) && (self.actor == nil || self.actor == actor)
+                && (since == nil || recordedAt.microseconds >= since!)
+        }
     }
 
     /// Computes the audit of the incidents in `book` (already restricted to what was known at K). Facts
@@ -89,8 +95,7 @@ public enum AuditTrail {
             }
             for item in items.sorted(by: { $0.position < $1.position }) {
                 let probe = item.make([])
-                if let actor = filter.actor, probe.actor != actor { continue }
-                if let since = filter.since, probe.recordedAt.microseconds < since { continue }
+                guard filter.admits(stream: stream, actor: probe.actor, recordedAt: probe.recordedAt) else { continue }
                 let before = IncidentState.compute(
                     incidentId: stream, facts: book.knownAt(position: item.position - 1).incidents[stream] ?? [], at: .now)
                 let after = IncidentState.compute(
@@ -98,25 +103,27 @@ public enum AuditTrail {
                 entries.append(item.make(diff(before.flattened, after.flattened)))
             }
         }
-        // Establishment registrations change no incident's state.
-        for fact in book.registrations where filter.incident == nil || filter.incident == fact.streamId {
-            if let actor = filter.actor, fact.actor != actor { continue }
-            if let since = filter.since, fact.recordedAt.microseconds < since { continue }
+        // Establishment registrations change no incident's state; events that changed nothing are listed too:
+        // the audit shows every event, whatever its kind.
+        func unchanging(
+            _ position: UInt64, _ eventId: UUID, _ stream: String, _ type: String, _ recordedAt: Timestamp, _ actor: String,
+            _ source: String, _ reason: String?, summary: String
+        ) {
+            guard filter.admits(stream: stream, actor: actor, recordedAt: recordedAt) else { return }
             entries.append(
                 AuditEntry(
-                    position: fact.position, eventId: fact.eventId, streamId: fact.streamId, eventType: fact.eventType,
-                    recordedAt: fact.recordedAt, actor: fact.actor, source: fact.source, reason: fact.reason,
-                    summary: FactSummary.describe(fact), target: nil, changes: [], laterRevisions: []))
+                    position: position, eventId: eventId, streamId: stream, eventType: type, recordedAt: recordedAt, actor: actor,
+                    source: source, reason: reason, summary: summary, target: nil, changes: [], laterRevisions: []))
         }
-        // Events that changed nothing are listed too: the audit shows every event, whatever its kind.
-        for event in book.inert where filter.incident == nil || filter.incident == event.streamId {
-            if let actor = filter.actor, event.actor != actor { continue }
-            if let since = filter.since, event.recordedAt.microseconds < since { continue }
-            entries.append(
-                AuditEntry(
-                    position: event.position, eventId: event.eventId, streamId: event.streamId, eventType: event.eventType,
-                    recordedAt: event.recordedAt, actor: event.actor, source: event.source, reason: event.reason,
-                    summary: "\(event.eventType), no effect: \(event.why)", target: nil, changes: [], laterRevisions: []))
+        for f in book.registrations {
+            unchanging(
+                f.position, f.eventId, f.streamId, f.eventType, f.recordedAt, f.actor, f.source, f.reason,
+                summary: FactSummary.describe(f))
+        }
+        for e in book.inert {
+            unchanging(
+                e.position, e.eventId, e.streamId, e.eventType, e.recordedAt, e.actor, e.source, e.reason,
+                summary: "\(e.eventType), no effect: \(e.why)")
         }
         return entries.sorted { $0.position < $1.position }
     }

@@ -9,15 +9,8 @@ private func ledger(_ arguments: [String], input: String? = nil) throws -> Proce
 
 /// Runs tools/verify_proofs.py, the regulator's offline check, with no code of ours.
 private func verifyProofs(_ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", packageRoot() + "/tools/verify_proofs.py"] + arguments
-    let out = Pipe()
-    (process.standardOutput, process.standardError) = (out, out)
-    try process.run()
-    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return (process.terminationStatus, text)
+    let run = try runExecutable("/usr/bin/env", ["python3", packageRoot() + "/tools/verify_proofs.py"] + arguments)
+    return (run.status, run.stdout + run.stderr)
 }
 
 /// Signed checkpoints, proofs and the attacks a checkpoint exists to catch, through the CLI.

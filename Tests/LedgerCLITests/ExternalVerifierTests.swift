@@ -21,18 +21,14 @@ struct ExternalVerifierTests {
 
     /// Runs the verifier on `input` (bytes), with a locale that is not UTF-8.
     func verify(_ input: [UInt8]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["LC_ALL=C", "PYTHONIOENCODING=ascii", "python3", packageRoot() + "/tools/verify_chain.py"]
-        let stdin = Pipe()
-        let out = Pipe()
-        (process.standardInput, process.standardOutput, process.standardError) = (stdin, out, out)
-        try process.run()
-        stdin.fileHandleForWriting.write(Data(input))
-        try stdin.fileHandleForWriting.close()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
+        // Bytes that are not UTF-8 cannot travel in a String: the input goes through a file.
+        let file = NSTemporaryDirectory() + "verify-chain-\(UUID().uuidString).ndjson"
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try Data(input).write(to: URL(fileURLWithPath: file))
+        let run = try runExecutable(
+            "/bin/sh", ["-c", #"exec python3 "$0" < "$1""#, packageRoot() + "/tools/verify_chain.py", file],
+            environment: ["LC_ALL": "C", "PYTHONIOENCODING": "ascii"])
+        return (run.status, run.stdout + run.stderr)
     }
 
     /// Rewrites the export with `edit` applied to the parsed events, then recomputes every hash and

@@ -72,9 +72,15 @@ public func runExecutable(
     process.standardOutput = stdout
     process.standardError = stderr
     process.standardInput = stdin
+    // A child that exits early closes its input: the write must fail, not kill the test run with SIGPIPE.
+    signal(SIGPIPE, SIG_IGN)
     try process.run()
-    if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-    try stdin.fileHandleForWriting.close()
+    // Written from another thread: a large input must not block while the child fills its output pipe.
+    let writer = Thread {
+        if let input { try? stdin.fileHandleForWriting.write(contentsOf: Data(input.utf8)) }
+        try? stdin.fileHandleForWriting.close()
+    }
+    writer.start()
     // Read both pipes to the end before waiting, so a large output cannot block the child.
     let group = DispatchGroup()
     nonisolated(unsafe) var errData = Data()
@@ -137,43 +143,13 @@ public func ledgerWithManualClock(_ dir: TemporaryDirectory) throws -> (EventSto
 
 /// What python3 printed running `script` on `input`.
 public struct PythonRun: Error, CustomStringConvertible {
-    public let status: Int32
-    public let stdout: String
-    public let stderr: String
-    public var description: String { "python3 exited \(status): \(stderr)" }
+    public let output: ProcessOutput
+    public var description: String { "python3 exited \(output.status): \(output.stderr)" }
 }
 
 /// Runs python3 with `script`, feeding `input`; returns standard output, or throws when it exits non-zero.
 public func python(_ script: String, input: String) throws -> String {
-    // A script that fails early closes its input: the write must fail, not kill the test run with SIGPIPE.
-    signal(SIGPIPE, SIG_IGN)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", script]
-    let stdin = Pipe()
-    let stdout = Pipe()
-    let stderr = Pipe()
-    (process.standardInput, process.standardOutput, process.standardError) = (stdin, stdout, stderr)
-    try process.run()
-    // Written from another thread: a large input must not block while python3 fills its output pipe.
-    let writer = Thread {
-        try? stdin.fileHandleForWriting.write(contentsOf: Data(input.utf8))
-        try? stdin.fileHandleForWriting.close()
-    }
-    writer.start()
-    nonisolated(unsafe) var err = Data()
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async {
-        err = stderr.fileHandleForReading.readDataToEndOfFile()
-        group.leave()
-    }
-    let out = stdout.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    process.waitUntilExit()
-    let run = PythonRun(
-        status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
-        stderr: String(decoding: err, as: UTF8.self))
-    guard run.status == 0 else { throw run }
+    let run = try runExecutable("/usr/bin/env", ["python3", "-c", script], input: input)
+    guard run.status == 0 else { throw PythonRun(output: run) }
     return run.stdout
 }
