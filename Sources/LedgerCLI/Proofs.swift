@@ -61,6 +61,10 @@ enum KeyFiles {
             }
             data = contents
         }
+        // A checkpoint is a few lines and at most 100 signatures: a file far larger is none.
+        guard data.count <= 1 << 20 else {
+            throw CLIError("\(option) \(path): \(data.count) bytes, too large for a signed checkpoint", exitCode: CLIError.invalidInput)
+        }
         do {
             return try SignedNote(parsing: Array(data))
         } catch {

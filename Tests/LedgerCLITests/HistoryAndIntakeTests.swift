@@ -155,6 +155,11 @@ struct HistoryAndIntakeTests {
         #expect(result.status == 4, "\(result.stdout)")
         #expect(result.stderr.contains("standard input line 21: $.eventId"), "\(result.stderr)")
         #expect(try EventStore.open(at: dir.path).statistics().events == 32)
+        // A line longer than any event (an endless one) is refused before it takes the memory.
+        result = try ledger(
+            ["import", "--file", "-", "--data-dir", dir.path], input: good + String(repeating: "x", count: 5 << 20) + "\n")
+        #expect(result.status == 3 && result.stderr.contains("standard input line 31: longer than 4 MiB"), "\(result.stderr)")
+        #expect(try EventStore.open(at: dir.path).statistics().events == 32)
         // An empty pipe holds no event: an error, not "imported 0".
         result = try ledger(["import", "--file", "-", "--data-dir", dir.path], input: "")
         #expect(result.status == 3 && result.stderr.contains("standard input: holds no event"))
