@@ -16,6 +16,7 @@ let package = Package(
             dependencies: [
                 .product(name: "EventStore", package: "IncidentLedger"),
                 .product(name: "IncidentDomain", package: "IncidentLedger"),
+                .product(name: "LedgerProofs", package: "IncidentLedger"),
                 .product(name: "Projections", package: "IncidentLedger"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

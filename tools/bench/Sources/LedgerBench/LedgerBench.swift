@@ -57,20 +57,15 @@ struct LedgerBench: AsyncParsableCommand {
         // them back during the durable-append phases and every fsync waits behind it.
         sync()
 
-        // 1. Single durable appends, one event per transaction, one writer.
-        do {
-            let store = try EventStore.create(at: work + "/singles")
-            var latencies: [Double] = []
-            let start = now()
-            for (stream, event) in sample.prefix(singleCount) {
-                let t = now()
-                _ = try await store.append([event], to: stream)
-                latencies.append((now() - t) * 1e6)
-            }
-            report.ledger["single_events_per_s"] = Double(singleCount) / (now() - start)
-            report.ledger["single_p50_us"] = percentile(latencies, 0.5)
-            report.ledger["single_p99_us"] = percentile(latencies, 0.99)
-            log("single appends: \(fmt(report.ledger["single_events_per_s"]!)) events/s")
+        // 1. Single durable appends, one event per transaction, one writer; then the same on a ledger without
+        // its Merkle tree (a benchmark ledger): the difference is what the tree costs.
+        for (suffix, tree) in [("", true), ("_notree", false)] {
+            let store = try EventStore.create(at: work + "/singles" + suffix, configuration: Self.configuration(tree: tree))
+            let run = try await measureSingleAppends(store, Array(sample.prefix(singleCount)))
+            report.ledger["single\(suffix)_events_per_s"] = run.eventsPerSecond
+            report.ledger["single\(suffix)_p50_us"] = run.p50
+            report.ledger["single\(suffix)_p99_us"] = run.p99
+            log("single appends\(tree ? "" : ", without the tree"): \(fmt(run.eventsPerSecond)) events/s")
         }
         // The same through the synchronous API, which commits in the caller's thread: the difference is the
         // cost of the hop to the group-commit writer and back.
@@ -88,31 +83,15 @@ struct LedgerBench: AsyncParsableCommand {
             log("single appends, synchronous API: \(fmt(report.ledger["single_sync_events_per_s"]!)) events/s")
         }
 
-        // 2. Concurrent durable appends from `tasks` tasks: the group commit.
-        do {
-            let store = try EventStore.create(at: work + "/concurrent")
-            let batches = Array(sample.dropFirst(singleCount).prefix(concurrentCount))
-            let perTask = batches.count / tasks
-            let taskCount = tasks
-            let start = now()
-            let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
-                for t in 0..<taskCount {
-                    let mine = Array(batches[(t * perTask)..<((t + 1) * perTask)])
-                    group.addTask {
-                        var own: [Double] = []
-                        for (stream, event) in mine {
-                            let begin = now()
-                            _ = try await store.append([event], to: stream)
-                            own.append((now() - begin) * 1e6)
-                        }
-                        return own
-                    }
-                }
-                return try await group.reduce(into: [Double]()) { $0 += $1 }
-            }
-            report.ledger["concurrent_events_per_s"] = Double(latencies.count) / (now() - start)
-            report.ledger["concurrent_p99_us"] = percentile(latencies, 0.99)
-            log("concurrent appends (\(tasks) tasks): \(fmt(report.ledger["concurrent_events_per_s"]!)) events/s")
+        // 2. Concurrent durable appends from `tasks` tasks: the group commit; with the tree, then without.
+        for (suffix, tree) in [("", true), ("_notree", false)] {
+            let store = try EventStore.create(at: work + "/concurrent" + suffix, configuration: Self.configuration(tree: tree))
+            let run = try await measureConcurrentAppends(
+                store, Array(sample.dropFirst(singleCount).prefix(concurrentCount)), tasks: tasks)
+            report.ledger["concurrent\(suffix)_events_per_s"] = run.eventsPerSecond
+            report.ledger["concurrent\(suffix)_p99_us"] = run.p99
+            log(
+                "concurrent appends (\(tasks) tasks)\(tree ? "" : ", without the tree"): \(fmt(run.eventsPerSecond)) events/s")
         }
         if appendsOnly {
             try? FileManager.default.removeItem(atPath: work)
@@ -148,6 +127,10 @@ struct LedgerBench: AsyncParsableCommand {
             guard verified.isValid else { throw BenchError("verify failed: \(verified.problem!)") }
             report.ledger["verify_events_per_s"] = Double(verified.eventsChecked) / (now() - start)
             log("verify: \(fmt(report.ledger["verify_events_per_s"]!)) events/s")
+            // 7. Format 3 on the same ledger: proofs, checkpoint signing, then export and restore.
+            try measureProofs(store, into: &report)
+            let signed = try measureCheckpointSigning(store, into: &report)
+            try measureExportAndRestore(store, signed, work: work, into: &report)
         }
 
         // The comparators, on the same workload file.
@@ -185,10 +168,64 @@ struct LedgerBench: AsyncParsableCommand {
         try? FileManager.default.removeItem(atPath: work)
     }
 
+    /// A new ledger's configuration: the default, or a benchmark ledger without its Merkle tree.
+    static func configuration(tree: Bool) -> EventStoreConfiguration {
+        var configuration = EventStoreConfiguration()
+        configuration.keepsMerkleTree = tree
+        return configuration
+    }
+
     /// The benchmark's workload of `total` events.
     func workload(_ total: Int) -> Workload {
         Workload(events: total, establishments: 200, incidents: max(10, total / 1000), seed: 2024)
     }
+}
+
+/// What a run of durable appends measured: events/s and latencies in µs.
+struct AppendRun {
+    let eventsPerSecond: Double
+    let p50: Double
+    let p99: Double
+}
+
+/// Part 1: `sample` appended one event per durable transaction through the group-commit API, one writer.
+func measureSingleAppends(_ store: EventStore, _ sample: [(String, ProposedEvent)]) async throws -> AppendRun {
+    var latencies: [Double] = []
+    let start = now()
+    for (stream, event) in sample {
+        let t = now()
+        _ = try await store.append([event], to: stream)
+        latencies.append((now() - t) * 1e6)
+    }
+    return AppendRun(
+        eventsPerSecond: Double(sample.count) / (now() - start), p50: percentile(latencies, 0.5),
+        p99: percentile(latencies, 0.99))
+}
+
+/// Part 2: `batches` split between `tasks` tasks, each appending one event at a time (the group commit).
+func measureConcurrentAppends(_ store: EventStore, _ batches: [(String, ProposedEvent)], tasks: Int) async throws
+    -> AppendRun
+{
+    let perTask = batches.count / tasks
+    let start = now()
+    let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
+        for t in 0..<tasks {
+            let mine = Array(batches[(t * perTask)..<((t + 1) * perTask)])
+            group.addTask {
+                var own: [Double] = []
+                for (stream, event) in mine {
+                    let begin = now()
+                    _ = try await store.append([event], to: stream)
+                    own.append((now() - begin) * 1e6)
+                }
+                return own
+            }
+        }
+        return try await group.reduce(into: [Double]()) { $0 += $1 }
+    }
+    return AppendRun(
+        eventsPerSecond: Double(latencies.count) / (now() - start), p50: percentile(latencies, 0.5),
+        p99: percentile(latencies, 0.99))
 }
 
 /// Part 5: 201 as-of timeline queries for `hospital` (the first one cold), and where a warm query's time goes.
