@@ -1,20 +1,23 @@
 #!/usr/bin/env python3
-"""Checks IncidentLedger checkpoints and proofs with no IncidentLedger code, only Python's standard library and
-PyPI's `cryptography` (formats: docs/verifying-format.md). VKEY: a signed-note verifier key, <name>+<id>+<key>.
-  verify_proofs.py checkpoint  --key VKEY [--key ...] NOTE_FILE...
-  verify_proofs.py inclusion   --key VKEY [--key ...] [--event LINE_FILE] PROOF_FILE...
-  verify_proofs.py consistency --key VKEY [--key ...] PROOF_FILE...
+"""Checks IncidentLedger checkpoints and proofs with no IncidentLedger code: Python's standard library and PyPI's
+`cryptography` (formats: docs/verifying-format.md). VKEY is a signed-note verifier key, <name>+<id>+<key>.
+Usage: verify_proofs.py checkpoint|inclusion|consistency --key VKEY [--key ...] [--event LINE_FILE] FILE...
 Exit 0 when all verify, 1 naming the first that does not, 2 on bad usage."""
 import argparse, base64, binascii, hashlib, json, sys
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-class Failure(Exception):
-    """Why a check failed, in one line."""
-
+class Failure(Exception): pass  # why a check failed, in one line
 def require(condition, reason):
-    if not condition:
-        raise Failure(reason)
+    if not condition: raise Failure(reason)
+
+def strict(text):  # JSON with no duplicate key
+    return json.loads(text, object_pairs_hook=lambda p: require(len({k for k, _ in p}) == len(p), "a duplicate key") or dict(p))
+
+def same(a, b):  # JSON equality that keeps types apart: true is not 1, 1 is not 1.0
+    if isinstance(a, dict) and type(b) is dict:
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    return type(a) is type(b) and (len(a) == len(b) and all(map(same, a, b)) if isinstance(a, list) else a == b)
 
 def b64(text, what, size=None):  # strict: only the canonical spelling, so that no value has two
     try:
@@ -100,24 +103,22 @@ def check(kind, text, keys, event):
     if kind == "checkpoint":
         origin, size, _, signers = checkpoint(text, keys)
         return f"{origin} at size {size}, signed by {', '.join(signers)}"
-    doc = json.loads(text)
+    doc = strict(text)
     require(doc.get("type") == kind, f"the proof's type is {doc.get('type')!r}, not {kind!r}")
     for member in ("treeSize", "leafIndex") if kind == "inclusion" else ("oldSize", "newSize"):
         require(type(doc[member]) is int and doc[member] >= 0, f"{member} is not a non-negative integer")
     hashes = [b64(h, f"hashes[{i}]", 32) for i, h in enumerate(doc["hashes"])]
     if kind == "consistency":
         old, new = checkpoint(doc["old"], keys), checkpoint(doc["new"], keys)
-        same = old[0] == new[0] and (old[1], new[1]) == (doc["oldSize"], doc["newSize"])
-        require(same, "the checkpoints are not of one log at oldSize and newSize")
+        require(old[0] == new[0] and (old[1], new[1]) == (doc["oldSize"], doc["newSize"]), "the checkpoints are not of one log at oldSize and newSize")
         verify_consistency(old[1], new[1], old[2], new[2], hashes)
         return f"{new[0]} at size {new[1]} extends size {old[1]}"
     origin, size, root, signers = checkpoint(doc["checkpoint"], keys)
     leaf_hash, leaf, index = b64(doc["leafHash"], "leafHash", 32), doc.get("leaf"), doc["leafIndex"]
     if event is not None:  # the event as `ledger read --format ndjson` prints it: the leaf is it, without "hash"
-        unhashed = {k: v for k, v in event.items() if k != "hash"}
-        require(leaf is not None and json.loads(leaf) == unhashed, "the proof's leaf is not this event")
-        same = hashlib.sha256(leaf.encode()).hexdigest() == event.get("hash") and event["position"] == index + 1
-        require(same, "the event's hash is not that of its bytes, or its position is not leafIndex + 1")
+        require(leaf is not None and same(strict(leaf), {k: v for k, v in event.items() if k != "hash"}), "the proof's leaf is not this event")
+        ok = hashlib.sha256(leaf.encode()).hexdigest() == event.get("hash") and same(event["position"], index + 1)
+        require(ok, "the event's hash is not that of its bytes, or its position is not leafIndex + 1")
     require(leaf is None or hashlib.sha256(b"\x00" + leaf.encode()).digest() == leaf_hash, "leafHash is not the leaf's")
     require(size == doc["treeSize"] > index, f"leaf {index} of treeSize {doc['treeSize']} is not in the checkpoint")
     require(climb(index, size - 1, leaf_hash, hashes)[1] == root, f"the proof of leaf {index} misses the root")
@@ -137,7 +138,7 @@ def main():
         if args.event:
             where = args.event
             with open(args.event, encoding="utf-8") as f:
-                event = dict(json.loads(f.readline()))
+                require(isinstance(event := strict(f.readline()), dict), "the event is not a JSON object")
         for where in args.files:
             with open(where, encoding="utf-8") as f:
                 print(f"ok: {where}: {check(args.kind, f.read(), keys, event)}")

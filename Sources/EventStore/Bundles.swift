@@ -29,8 +29,6 @@ public struct BundleHeader: Sendable, Hashable {
     /// The verifier keys of the checkpoint's signers, as the exporting ledger states them: a reader pins its own
     /// (`--trust`); without, the signature is checked against these and the reader is told so.
     public let verifierKeys: [String]
-    /// When a dataset, not the origin ledger's clock, set its recordedAt times: a replica says so too.
-    public let recordedAtSetBy: String?
 
     var json: JSONValue {
         var members: [String: JSONValue] = [
@@ -41,17 +39,16 @@ public struct BundleHeader: Sendable, Hashable {
         ]
         if let stream { members["stream"] = .string(stream) }
         if let previousHash { members["previousHash"] = .string(previousHash) }
-        if let recordedAtSetBy { members["recordedAtSetBy"] = .string(recordedAtSetBy) }
         return .object(members)
     }
 
     init(
         origin: String, fromPosition: UInt64, toPosition: UInt64, treeSize: UInt64, stream: String?, eventCount: UInt64,
-        previousHash: String?, frontier: [MerkleHash], verifierKeys: [String], recordedAtSetBy: String?
+        previousHash: String?, frontier: [MerkleHash], verifierKeys: [String]
     ) {
         (self.origin, self.fromPosition, self.toPosition, self.treeSize) = (origin, fromPosition, toPosition, treeSize)
         (self.stream, self.eventCount, self.previousHash, self.frontier) = (stream, eventCount, previousHash, frontier)
-        (self.verifierKeys, self.recordedAtSetBy) = (verifierKeys, recordedAtSetBy)
+        self.verifierKeys = verifierKeys
     }
 
     init(json: JSONValue, file: String) throws(EventStoreError) {
@@ -79,8 +76,7 @@ public struct BundleHeader: Sendable, Hashable {
         self.init(
             origin: origin, fromPosition: try count("fromPosition"), toPosition: try count("toPosition"),
             treeSize: try count("treeSize"), stream: json["stream"]?.stringValue, eventCount: try count("events"),
-            previousHash: json["previousHash"]?.stringValue, frontier: frontier, verifierKeys: keys,
-            recordedAtSetBy: json["recordedAtSetBy"]?.stringValue)
+            previousHash: json["previousHash"]?.stringValue, frontier: frontier, verifierKeys: keys)
         guard fromPosition >= 1, fromPosition <= toPosition || eventCount == 0, toPosition <= treeSize else {
             throw fail("toPosition", "positions \(fromPosition)-\(toPosition) do not fit a tree of \(treeSize)")
         }
@@ -88,7 +84,7 @@ public struct BundleHeader: Sendable, Hashable {
 }
 
 /// A bundle whose every byte, hash, subtree and signature checked out.
-public struct VerifiedBundle: Sendable {
+public struct VerifiedBundle: Sendable, Equatable {
     public let header: BundleHeader
     public let checkpoint: Checkpoint
     public let note: SignedNote
@@ -97,6 +93,17 @@ public struct VerifiedBundle: Sendable {
     public let signersWerePinned: Bool
     /// The hash of the bundle's last event.
     public let lastHash: String
+    /// What set the origin ledger's recordedAt when it was not its own clock, from the signed checkpoint.
+    public var recordedAtSetBy: String? {
+        checkpoint.extensionLines.first { $0.hasPrefix(Checkpoint.recordedAtSetByPrefix) }.map {
+            String($0.dropFirst(Checkpoint.recordedAtSetByPrefix.count))
+        }
+    }
+}
+
+extension Checkpoint {
+    /// The extension line a checkpoint of a ledger whose clock a dataset set carries: signed with the rest.
+    public static let recordedAtSetByPrefix = "recordedAt set by: "
 }
 
 extension EventStore {
@@ -140,8 +147,7 @@ extension EventStore {
         let header = BundleHeader(
             origin: checkpoint.origin, fromPosition: first, toPosition: last, treeSize: size, stream: stream,
             eventCount: stream == nil ? (size == 0 ? 0 : size - first + 1) : UInt64(positions.count),
-            previousHash: previousHash, frontier: frontier, verifierKeys: verifierKeys.map(\.encoded),
-            recordedAtSetBy: try clockProvenance())
+            previousHash: previousHash, frontier: frontier, verifierKeys: verifierKeys.map(\.encoded))
         var buffer = CanonicalJSON.encode(header.json) + [0x0A]
         func flush(force: Bool = false) throws {
             guard force || buffer.count > 1 << 20 else { return }
@@ -232,6 +238,11 @@ extension EventStore {
             guard hash == event.hash else {
                 throw fail("position \(event.position): its hash \(event.hash) is not that of its bytes (\(hash))")
             }
+            // What would be stored must read back: a recordedAt whose year leaves 0001-9999 once in UTC would not.
+            guard Timestamp.supportedRange.contains(event.recordedAt.microseconds),
+                event.origin.map({ Timestamp.supportedRange.contains($0.recordedAt.microseconds) }) ?? true,
+                (try? EventCodec.decode(json: try JSONParser.parse(canonical), hash: hash, requireHash: false)) != nil
+            else { throw fail("position \(event.position): its bytes would not read back (\(Timestamp.outOfRangeReason)?)") }
             if known.stream == nil {
                 guard event.position == expectedPosition else {
                     throw fail("position \(event.position) where \(expectedPosition) was expected")
@@ -251,10 +262,16 @@ extension EventStore {
                 }
                 _ = try subtreesCompleted(by: canonical, at: event.position, frontier: &frontier)
             } else {
-                guard event.streamId == known.stream, event.position >= expectedPosition else {
-                    throw fail("position \(event.position) of \(event.streamId) is not the next event of \(known.stream!)")
+                // Every event of the stream from its first: a version missing is an event dropped.
+                guard event.streamId == known.stream, event.position >= expectedPosition,
+                    event.streamVersion == (versions[event.streamId] ?? 0) + 1
+                else {
+                    throw fail("position \(event.position) (\(event.streamId) version \(event.streamVersion)) is not the next event of \(known.stream!)")
                 }
                 leaves[event.position] = MerkleTree.leafHash(canonical)
+            }
+            if count == 0, event.position != known.fromPosition {
+                throw fail("the first event is at position \(event.position); the header says \(known.fromPosition)")
             }
             expectedPosition = event.position + 1
             previous = event.hash
@@ -267,8 +284,10 @@ extension EventStore {
         guard let trailer, let text = trailer["checkpoint"]?.stringValue else {
             throw EventStoreError(.invalidEvent, field: path, "ends without its checkpoint (a truncated bundle?)")
         }
-        guard count == header.eventCount else {
-            throw EventStoreError(.invalidEvent, field: path, "holds \(count) events; its header says \(header.eventCount)")
+        guard count == header.eventCount, count == 0 || expectedPosition - 1 == header.toPosition else {
+            throw EventStoreError(
+                .invalidEvent, field: path,
+                "holds \(count) events up to position \(expectedPosition - 1); its header says \(header.eventCount) up to \(header.toPosition)")
         }
         let note: SignedNote
         let checkpoint: Checkpoint
@@ -325,8 +344,9 @@ extension EventStore {
     // MARK: - Restore
 
     /// Makes an exact replica of the ledger a full bundle holds in `directory`, which must not exist: same
-    /// positions, recordedAt, hashes, head and checkpoint. The bundle is checked whole first; the replica is then
-    /// written, verified, and removed if anything fails.
+    /// positions, recordedAt, hashes, head and checkpoint. The bundle is checked whole first; the replica is built
+    /// in a directory of its own beside `directory`, verified, and only then renamed into place, so that a failure
+    /// (or a kill) never leaves a ledger at `directory` and never touches what another process put there.
     public static func restore(bundle path: String, into directory: String, trusting trusted: [NoteVerifierKey]) throws
         -> VerifiedBundle
     {
@@ -339,36 +359,16 @@ extension EventStore {
                 .invalidEvent, field: path,
                 "holds \(verified.header.stream.map { "only \($0)" } ?? "positions from \(verified.header.fromPosition)"): a restore needs a whole ledger (export without --from or --stream)")
         }
-        do {
+        try building(directory) { partial in
             var configuration = EventStoreConfiguration()
             configuration.origin = verified.checkpoint.origin
-            let store = try EventStore.create(at: directory, configuration: configuration)
-            var batch: [RecordedEvent] = []
-            func flush() throws {
-                guard !batch.isEmpty else { return }
-                try store.writeTransaction { txn in
-                    var head = try store.writingHead(in: txn)
-                    for event in batch {
-                        guard event.position == head.position + 1, event.previousHash == EventCodec.hex(head.hash) else {
-                            throw EventStoreError(.invalidEvent, field: path, "changed while it was restored (position \(event.position))")
-                        }
-                        try store.write(
-                            EnvelopeWriter.canonical(event), position: event.position, eventId: event.eventId,
-                            streamId: event.streamId, version: event.streamVersion, actor: event.actor, eventType: event.eventType,
-                            occurredAt: event.occurredAt, recordedAt: event.recordedAt.microseconds, head: &head, in: txn)
-                    }
-                    store.remember(head)
-                }
-                batch.removeAll(keepingCapacity: true)
-                store.releaseResidentPages()
-            }
-            // The second read of the file: what it writes is checked again by verify() below.
-            _ = try verifyBundle(at: path, trusting: verified.signers) { event in
-                batch.append(event)
-                if batch.count == 10_000 { try flush() }
-            }
-            try flush()
-            if let setBy = verified.header.recordedAtSetBy {
+            let store = try EventStore.create(at: partial, configuration: configuration)
+            var batch = StoredBatch(store: store, rechaining: false)
+            // The second read of the file, checked again; it must be the bundle the first read verified.
+            let again = try verifyBundle(at: path, trusting: verified.signers) { event in try batch.add(event) }
+            guard again == verified else { throw EventStoreError(.invalidEvent, field: path, "changed while it was restored") }
+            try batch.flush()
+            if let setBy = verified.recordedAtSetBy {
                 try store.writeTransaction { txn in try txn.put(store.tables.meta, key: Self.clockProvenanceKey, value: Array(setBy.utf8)) }
             }
             try store.storeCheckpoint(verified.note)
@@ -377,10 +377,73 @@ extension EventStore {
             guard report.headHash == verified.lastHash || verified.header.eventCount == 0 else {
                 throw EventStoreError(.corrupted, field: directory, "the replica's head is not the bundle's")
             }
-            return verified
+        }
+        return verified
+    }
+
+    /// Builds a new ledger with `body` in a fresh directory beside `directory` (`NAME.partial-XXXXXX`), then
+    /// renames it to `directory`, which must still not hold anything. Whatever fails, only the fresh directory
+    /// is removed.
+    static func building(_ directory: String, _ body: (String) throws -> Void) throws {
+        let parent = (directory as NSString).deletingLastPathComponent
+        if !parent.isEmpty, !FileManager.default.fileExists(atPath: parent) {
+            do { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) } catch {
+                throw EventStoreError(.storage, field: parent, "cannot create the directory: \(error.localizedDescription)")
+            }
+        }
+        var template = Array((directory + ".partial-XXXXXX").utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw EventStoreError(.storage, field: directory, "cannot create a directory beside it: \(String(cString: strerror(errno)))")
+        }
+        let partial = String(cString: made)
+        do {
+            try body(partial)
+            // rename(2) replaces an empty directory and fails on any other: nothing someone else made is lost.
+            guard rename(partial, directory) == 0 else {
+                throw EventStoreError(.noLedger, field: directory, "appeared meanwhile (\(String(cString: strerror(errno)))): left as it is")
+            }
         } catch {
-            try? FileManager.default.removeItem(atPath: directory)
+            try? FileManager.default.removeItem(atPath: partial)
             throw error
+        }
+    }
+
+    /// Events written 10,000 a transaction into a new ledger, their recordedAt kept: as they are (a restore, each
+    /// checked to follow the one before) or with a new chain (a migration).
+    struct StoredBatch {
+        let store: EventStore
+        let rechaining: Bool
+        var events: [RecordedEvent] = []
+
+        mutating func add(_ event: RecordedEvent) throws {
+            events.append(event)
+            if events.count == 10_000 { try flush() }
+        }
+
+        mutating func flush() throws {
+            guard !events.isEmpty else { return }
+            let (store, events, rechaining) = (self.store, self.events, self.rechaining)
+            let head = try store.writeTransaction { txn in
+                var head = try store.writingHead(in: txn)
+                for e in events {
+                    guard e.position == head.position + 1, rechaining || e.previousHash == EventCodec.hex(head.hash) else {
+                        throw EventStoreError(.invalidEvent, field: "position \(e.position)", "does not follow the event before it")
+                    }
+                    let canonical = EnvelopeWriter.canonical(
+                        eventId: e.eventId, eventType: e.eventType, schemaVersion: e.schemaVersion, occurredAt: e.occurredAt,
+                        actor: e.actor, source: e.source, reason: e.reason, payload: e.payload, metadata: e.metadata,
+                        origin: e.origin, streamId: e.streamId, position: e.position, streamVersion: e.streamVersion,
+                        recordedAt: e.recordedAt.microseconds, previousHash: EventCodec.hex(head.hash))
+                    try store.write(
+                        canonical, position: e.position, eventId: e.eventId, streamId: e.streamId, version: e.streamVersion,
+                        actor: e.actor, eventType: e.eventType, occurredAt: e.occurredAt, recordedAt: e.recordedAt.microseconds,
+                        head: &head, in: txn)
+                }
+                return head
+            }
+            store.remember(head)
+            self.events.removeAll(keepingCapacity: true)
+            store.releaseResidentPages()
         }
     }
 }
@@ -394,23 +457,16 @@ extension EventStore {
         guard !FileManager.default.fileExists(atPath: directory) else {
             throw EventStoreError(.noLedger, field: directory, "already exists: a backup goes into a new directory")
         }
-        do {
-            try FileManager.default.createDirectory(
-                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        } catch {
-            throw EventStoreError(.storage, field: directory, "cannot create the directory: \(error.localizedDescription)")
-        }
-        do {
-            do { try environment.copy(to: directory) } catch let error as LMDBError {
+        var report: VerificationReport?
+        try Self.building(directory) { partial in
+            do { try environment.copy(to: partial) } catch let error as LMDBError {
                 throw EventStoreError(.storage, field: directory, "the copy failed: \(error.description)")
             }
-            let report = try EventStore.open(at: directory).verify()
-            if let problem = report.problem { throw EventStoreError(.corrupted, field: directory, "the copy does not verify: \(problem)") }
-            return report
-        } catch {
-            try? FileManager.default.removeItem(atPath: directory)
-            throw error
+            let checked = try EventStore.open(at: partial, readOnly: true).verify()
+            if let problem = checked.problem { throw EventStoreError(.corrupted, field: directory, "the copy does not verify: \(problem)") }
+            report = checked
         }
+        return report!
     }
 
     static func mergeStateKey(_ origin: String) -> [UInt8] { Array("merged:".utf8) + Array(origin.utf8) }
@@ -452,6 +508,11 @@ extension EventStore {
             throw EventStoreError(.invalidEvent, field: path, "is a bundle of this very ledger: nothing to merge")
         }
         let state = try mergeState(of: header.origin)
+        guard state != nil || header.fromPosition == 1 else {
+            throw EventStoreError(
+                .invalidEvent, field: path,
+                "starts at position \(header.fromPosition) of \(header.origin), which was never merged here: export it from position 1")
+        }
         if let state {
             if header.fromPosition > state.position + 1 {
                 throw EventStoreError(
@@ -467,7 +528,7 @@ extension EventStore {
         var events: [(String, ProposedEvent)] = []
         var mergedBefore = 0
         var alreadyHere = 0
-        _ = try Self.verifyBundle(at: path, trusting: verified.signers) { event in
+        let again = try Self.verifyBundle(at: path, trusting: verified.signers) { event in
             if let state, event.position <= state.position {
                 if event.position == state.position, event.hash != state.hash {
                     throw EventStoreError(
@@ -494,6 +555,7 @@ extension EventStore {
                 ledger: header.origin, position: event.position, hash: event.hash, recordedAt: event.recordedAt)
             events.append((event.streamId, proposed))
         }
+        guard again == verified else { throw EventStoreError(.invalidEvent, field: path, "changed while it was read") }
         return (events, mergedBefore, alreadyHere)
     }
 

@@ -21,8 +21,10 @@ extension EventStore {
     public func currentCheckpoint() throws -> Checkpoint {
         let origin = try origin()
         let (size, root) = try treeRoot()
+        // A dataset's clock is said inside what is signed: a replica made from it cannot drop the fact.
+        let lines = try clockProvenance().map { [Checkpoint.recordedAtSetByPrefix + $0] } ?? []
         do {
-            return try Checkpoint(origin: origin, size: size, root: root)
+            return try Checkpoint(origin: origin, size: size, root: root, extensionLines: lines)
         } catch {
             throw EventStoreError(.corrupted, field: "meta", "the origin name cannot head a checkpoint: \(error)")
         }

@@ -415,6 +415,13 @@ public final class EventStore: Sendable {
             )
         }
 
+        // A clock set by hand (a dataset's) could name a year no reader takes: refused before the first write.
+        let firstRecordedAt = max(now, head.recordedAt + 1)
+        guard Timestamp.supportedRange.contains(firstRecordedAt),
+            Timestamp.supportedRange.contains(firstRecordedAt + Int64(request.events.count))
+        else {
+            throw EventStoreError(.storage, field: "recordedAt", "the ledger's clock says \(firstRecordedAt) µs, \(Timestamp.outOfRangeReason)")
+        }
         var positions: [UInt64] = []
         positions.reserveCapacity(request.events.count)
         var version = current
@@ -440,6 +447,9 @@ public final class EventStore: Sendable {
         _ canonical: [UInt8], position: UInt64, eventId: UUID, streamId: String, version: UInt64, actor: String,
         eventType: String, occurredAt: OccurredAt, recordedAt: Int64, head: inout Head, in txn: borrowing WriteTransaction
     ) throws {
+        // The subtrees first: the only step that can refuse (a damaged right edge) runs before the first put.
+        var frontier = head.frontier
+        let subtrees = keepsTree ? try Self.subtreesCompleted(by: canonical, at: position, frontier: &frontier) : []
         let (value, hash) = EventCodec.storedValue(canonical: canonical)
         let positionKey = Keys.position(position)
         try txn.put(tables.events, key: positionKey, value: value, flags: .append)
@@ -448,8 +458,9 @@ public final class EventStore: Sendable {
         try txn.put(tables.byActor, key: Keys.named(actor, position: position), value: [])
         try txn.put(tables.byType, key: Keys.named(eventType, position: position), value: [])
         try txn.put(tables.byOccurred, key: Keys.occurred(occurredAt.earliest, position: position), value: [])
-        var frontier = head.frontier
-        if keepsTree { try addToTree(canonical, position: position, frontier: &frontier, in: txn) }
+        for subtree in subtrees {
+            try txn.put(tables.merkle, key: subtree.address.storageKey, value: subtree.hash.bytes)
+        }
         head = Head(position: position, hash: hash, recordedAt: recordedAt, frontier: frontier)
     }
 

@@ -33,16 +33,6 @@ extension EventStore {
         return hash
     }
 
-    /// Adds the event at `position` (canonical bytes `canonical`) to the tree inside the append's transaction,
-    /// updating `frontier` (the right edge before it) to the right edge after it.
-    func addToTree(
-        _ canonical: [UInt8], position: UInt64, frontier: inout [SubtreeAddress: MerkleHash], in txn: borrowing WriteTransaction
-    ) throws {
-        for subtree in try Self.subtreesCompleted(by: canonical, at: position, frontier: &frontier) {
-            try txn.put(tables.merkle, key: subtree.address.storageKey, value: subtree.hash.bytes)
-        }
-    }
-
     /// The subtrees the event at `position` completes, given the right edge before it; `frontier` becomes the
     /// right edge after it. Pure: the append writes these, `verify` compares them with what is stored.
     static func subtreesCompleted(
@@ -69,19 +59,19 @@ extension EventStore {
     static func storedSubtreeCount(ofSize size: UInt64) -> UInt64 { 2 * size - UInt64(size.nonzeroBitCount) }
 
     /// Runs `body` with the stored subtrees of one read transaction as a ``SubtreeHashSource``.
-    func withStoredTree<T>(_ body: (_ size: UInt64, _ source: StoredSubtrees) throws -> T) throws -> T {
+    func withStoredTree<T>(_ body: (_ size: UInt64, _ source: SubtreeHashReader) throws -> T) throws -> T {
         guard keepsTree else { throw Self.noTree(directory) }
         return try readTransaction { txn in
             let size = try head(in: txn).position
             // The algorithms ask for a handful of subtrees: gather them from this transaction, then answer.
             var recorded: [SubtreeAddress: MerkleHash] = [:]
-            let probe = StoredSubtrees { address in
+            let probe = SubtreeHashReader { address in
                 recorded[address] = MerkleTree.emptyRoot
                 return MerkleTree.emptyRoot
             }
             _ = try? body(size, probe)
             for address in recorded.keys { recorded[address] = try subtreeHash(address, in: txn) }
-            return try body(size, StoredSubtrees { address in
+            return try body(size, SubtreeHashReader { address in
                 guard let hash = recorded[address] else {
                     throw EventStoreError(.corrupted, field: "merkle", "the tree lacks \(address)")
                 }
@@ -141,11 +131,4 @@ struct FrontierSource: SubtreeHashSource {
         }
         return hash
     }
-}
-
-/// Stored subtree hashes read through a closure (the read transaction's answers).
-struct StoredSubtrees: SubtreeHashSource {
-    let read: (SubtreeAddress) throws -> MerkleHash
-    init(_ read: @escaping (SubtreeAddress) throws -> MerkleHash) { self.read = read }
-    func hash(of subtree: SubtreeAddress) throws -> MerkleHash { try read(subtree) }
 }

@@ -39,30 +39,12 @@ extension EventStore {
         guard let marker, String(decoding: marker, as: UTF8.self) == "IncidentLedger event store, format 2" else {
             throw EventStoreError(.notALedger, field: source + "/data.mdb", "is not a format-2 ledger")
         }
-        do {
-            let store = try EventStore.create(at: directory, configuration: configuration)
+        var report: MigrationReport?
+        try building(directory) { partial in
+            let store = try EventStore.create(at: partial, configuration: configuration)
             var oldPrevious = EventCodec.genesisHash
             var count: UInt64 = 0
-            var batch: [RecordedEvent] = []
-            func flush() throws {
-                guard !batch.isEmpty else { return }
-                try store.writeTransaction { txn in
-                    var head = try store.writingHead(in: txn)
-                    for e in batch {
-                        let canonical = EnvelopeWriter.canonical(
-                            eventId: e.eventId, eventType: e.eventType, schemaVersion: e.schemaVersion, occurredAt: e.occurredAt,
-                            actor: e.actor, source: e.source, reason: e.reason, payload: e.payload, metadata: e.metadata,
-                            origin: e.origin, streamId: e.streamId, position: e.position, streamVersion: e.streamVersion,
-                            recordedAt: e.recordedAt.microseconds, previousHash: EventCodec.hex(head.hash))
-                        try store.write(
-                            canonical, position: e.position, eventId: e.eventId, streamId: e.streamId, version: e.streamVersion,
-                            actor: e.actor, eventType: e.eventType, occurredAt: e.occurredAt,
-                            recordedAt: e.recordedAt.microseconds, head: &head, in: txn)
-                    }
-                    store.remember(head)
-                }
-                batch.removeAll(keepingCapacity: true)
-            }
+            var batch = StoredBatch(store: store, rechaining: true)
             try environment.read { txn in
                 try txn.withCursor(events) { cursor in
                     var iterator = cursor.entries().makeIterator()
@@ -78,30 +60,33 @@ extension EventStore {
                         else {
                             throw EventStoreError(.corrupted, field: "\(source): position \(position)", "its stored hash is not that of its bytes")
                         }
-                        let event = try EventCodec.decode(stored: stored, position: position)
+                        let event: RecordedEvent
+                        do { event = try EventCodec.decode(stored: stored, position: position) } catch {
+                            // Format 2 kept integers of any size; format 3 takes ±(2^53−1): such an event cannot move.
+                            throw EventStoreError(
+                                .invalidEvent, field: "\(source): position \(position)",
+                                "cannot be carried into format 3: \(error)")
+                        }
                         guard event.previousHash == oldPrevious else {
                             throw EventStoreError(.corrupted, field: "\(source): position \(position)", "previousHash does not match the event before")
                         }
                         oldPrevious = event.hash
-                        batch.append(event)
+                        try batch.add(event)
                         count = position
-                        if batch.count == 10_000 { try flush() }
                     }
                     if let error = iterator.error { throw EventStoreError.storage(error) }
                 }
             }
-            try flush()
+            try batch.flush()
             try store.writeTransaction { txn in
                 try txn.put(
                     store.tables.meta, key: Array("migrated-from".utf8),
                     value: Array("\(source): format 2, \(count) events, head hash \(oldPrevious)".utf8))
             }
-            let report = try store.verify()
-            if let problem = report.problem { throw EventStoreError(.corrupted, field: directory, "the migrated ledger does not verify: \(problem)") }
-            return MigrationReport(events: count, oldHeadHash: oldPrevious, newHeadHash: report.headHash)
-        } catch {
-            try? FileManager.default.removeItem(atPath: directory)
-            throw error
+            let checked = try store.verify()
+            if let problem = checked.problem { throw EventStoreError(.corrupted, field: directory, "the migrated ledger does not verify: \(problem)") }
+            report = MigrationReport(events: count, oldHeadHash: oldPrevious, newHeadHash: checked.headHash)
         }
+        return report!
     }
 }

@@ -104,8 +104,9 @@ extension Ledger {
             discussion: """
                 The bundle is checked whole before anything is written: every event's bytes and hash, the chain, the
                 Merkle root against its checkpoint, and the checkpoint's signature (against --trust keys; without them,
-                against the keys the bundle states, which proves only that it is intact). Then the replica is written and
-                verified; if anything fails, nothing is left behind.
+                against the keys the bundle states, which proves only that it is intact). The replica is built in a
+                directory of its own beside the target, verified, and renamed into place: if anything fails (or the
+                command is killed), nothing is left at the target.
                 """)
         @Argument(help: "The bundle file.") var bundle: String
         @Option(name: .long, help: "The new ledger directory (must not exist).") var dataDir: String
@@ -142,12 +143,17 @@ extension Ledger {
                 ids, actors and sources; the domain's rules apply to them as to any input. Events this ledger already holds
                 (its own, back from a replica) and events merged before are skipped, so merging the same bundle again
                 writes nothing. A bundle that does not extend what was merged before from its origin is refused, naming the
-                first event that differs. All or nothing.
+                first event that differs; the first merge from an origin starts at its position 1. All or nothing.
                 """)
         @OptionGroup var ledger: LedgerOptions
         @Argument(help: "The bundle file.") var bundle: String
-        @Option(name: .long, help: "A verifier key (or a file holding one) trusted to sign the bundle's checkpoint (repeat).")
+        @Option(name: .long, help: "A verifier key (or a file holding one) trusted to sign the bundle's checkpoint (repeat; required).")
         var trust: [String] = []
+
+        func validate() throws {
+            // A merge writes on the strength of the signature: the keys must be the reader's, not the bundle's.
+            guard !trust.isEmpty else { throw ValidationError("--trust: required: the verifier key of the ledger the bundle comes from") }
+        }
 
         func run() throws {
             let store = try ledger.openStore()

@@ -171,6 +171,13 @@ extension Ledger {
         @Option(name: .long, help: "A ledger to check the checkpoint against.") var dataDir: String?
         @Option(name: .long, help: "Write the cosigned checkpoint here.") var output: String?
 
+        func validate() throws {
+            // A witness that checks nothing witnesses nothing.
+            guard !trust.isEmpty || dataDir != nil else {
+                throw ValidationError("give --trust (the keys already on it) or --data-dir (a ledger it must match), or both")
+            }
+        }
+
         func run() throws {
             let signer = try KeyFiles.load(try KeyFiles.path(key))
             let note = try KeyFiles.note(file, option: "checkpoint")

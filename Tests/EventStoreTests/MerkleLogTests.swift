@@ -105,3 +105,39 @@ struct MerkleLogTests {
         #expect(try first.treeRoot().root == MerkleTree.referenceRoot(ofLeaves: try leaves(first)))
     }
 }
+
+/// A bundle whose every hash and signature is right but whose bytes would not read back once stored.
+@Suite("Bundles that would poison the ledger")
+struct PoisonBundleTests {
+    @Test func aRecordedAtThatLeavesTheYearsInUTCIsRefused() async throws {
+        let dir = TemporaryDirectory()
+        let store = try EventStore.create(at: dir.path)
+        _ = try await store.append([note("one")], to: "incident:p")
+        let stored = try #require(try store.allEvents().first)
+        // The attacker's event: recordedAt spelled in an offset that puts it in year 0 in UTC, hashed, in a tree
+        // of its own, signed with a key the reader is made to trust.
+        var members = try #require(stored.json.objectValue)
+        members["recordedAt"] = .string("0001-01-01T00:00:00+01:00")
+        members.removeValue(forKey: "hash")
+        let forged = try EventCodec.decode(json: .object(members), hash: nil, requireHash: false)
+        let canonical = EnvelopeWriter.canonical(forged)
+        #expect(String(decoding: canonical, as: UTF8.self).contains("0000-12-31T23:00:00.000000Z"))
+        let hash = canonical.withUnsafeBytes { EventCodec.hex(EventCodec.digest($0)) }
+        members["hash"] = .string(hash)
+        let signer = try NoteSignerKey.generate(name: "attacker.example")
+        let checkpoint = try Checkpoint(origin: try store.origin(), size: 1, root: MerkleTree.leafHash(canonical))
+        let note = try checkpoint.signed(by: [signer])
+        let header = #"{"bundle":"IncidentLedger bundle 1","events":1,"fromPosition":1,"frontier":[],"origin":"\#(try store.origin())","previousHash":"\#(EventCodec.genesisHash)","toPosition":1,"treeSize":1,"verifierKeys":[]}"#
+        let bundle = dir.path + "-poison.bundle"
+        defer { try? FileManager.default.removeItem(atPath: bundle) }
+        try Data(
+            [header, CanonicalJSON.string(.object(members)), CanonicalJSON.string(.object(["checkpoint": .string(note.text)]))]
+                .joined(separator: "\n").utf8
+        ).write(to: URL(fileURLWithPath: bundle))
+        let error = #expect(throws: EventStoreError.self) { try EventStore.verifyBundle(at: bundle, trusting: [signer.verifierKey]) }
+        #expect(error?.description.contains("its bytes would not read back") == true, "\(String(describing: error))")
+        let target = TemporaryDirectory()
+        #expect(throws: EventStoreError.self) { try EventStore.restore(bundle: bundle, into: target.path, trusting: [signer.verifierKey]) }
+        #expect(!FileManager.default.fileExists(atPath: target.path))
+    }
+}

@@ -62,6 +62,21 @@ struct ExchangeCLITests {
         #expect(try ledger(["check-bundle", path("tail.bundle"), "--trust", verifier]).stdout.contains("30 events (positions 40-69)"))
         #expect(try ledger(["export", "--data-dir", origin, "--output", path("one.bundle"), "--stream", "incident:aphp-2021-09"]).status == 0)
         #expect(try ledger(["check-bundle", path("one.bundle"), "--trust", verifier]).status == 0)
+        // One event dropped from the stream's bundle, with its proof and the count: the versions tell.
+        let dropped = try python(
+            """
+            import json, sys
+            lines = [json.loads(l) for l in sys.stdin.buffer if l.strip()]
+            header, events, trailer = lines[0], lines[1:-1], lines[-1]
+            gone = events.pop(4)
+            trailer["inclusion"] = [p for p in trailer["inclusion"] if p["position"] != gone["position"]]
+            header["events"] -= 1
+            for line in [header] + events + [trailer]:
+                print(json.dumps(line, ensure_ascii=False))
+            """, input: try String(contentsOfFile: path("one.bundle"), encoding: .utf8))
+        try Data(dropped.utf8).write(to: URL(fileURLWithPath: path("dropped.bundle")))
+        let gap = try ledger(["check-bundle", path("dropped.bundle"), "--trust", verifier])
+        #expect(gap.status == 3 && gap.stderr.contains("version 6) is not the next event"), "\(gap.stderr)")
         for partial in ["tail.bundle", "one.bundle"] {
             let refused = try ledger(["restore", path(partial), "--data-dir", path("partial")])
             #expect(refused.status == 3 && refused.stderr.contains("a restore needs a whole ledger"), "\(refused.stderr)")
@@ -112,10 +127,20 @@ struct ExchangeCLITests {
             #expect(restore.status == 3, "\(name): \(restore.stdout)")
             #expect(restore.stderr.split(separator: "\n").count == 1, "\(name): \(restore.stderr)")
             #expect(!FileManager.default.fileExists(atPath: path("restored")), "\(name)")
-            let merge = try ledger(["merge", path("bad.bundle"), "--data-dir", target] + trust)
+            let merge = try ledger(["merge", path("bad.bundle"), "--data-dir", target] + (trust.isEmpty ? ["--trust", verifier] : trust))
             #expect(merge.status == 3, "\(name): \(merge.stdout)")
             #expect(try ndjson(target) == before, "\(name) wrote something")
         }
+        // A merge without the reader's own key is refused: the keys a bundle states are the sender's word.
+        let unpinned = try ledger(["merge", path("good.bundle"), "--data-dir", target])
+        #expect(unpinned.status == 2 && unpinned.stderr.contains("--trust: required"), "\(unpinned.stderr)")
+        // A header whose positions do not match its events (the merge state would pair a position with
+        // another event's hash) is refused.
+        let shifted = lines[0].replacingOccurrences(of: #""toPosition":12"#, with: #""toPosition":10"#)
+        try Data(([shifted] + lines.dropFirst()).joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: path("shifted.bundle")))
+        let mismatch = try ledger(["merge", path("shifted.bundle"), "--data-dir", target, "--trust", verifier])
+        #expect(mismatch.status == 3 && mismatch.stderr.contains("its header says 12 up to 10"), "\(mismatch.stderr)")
+        #expect(try ndjson(target) == before)
         // And the good one merges once, pinned to the source's key.
         #expect(try ledger(["merge", path("good.bundle"), "--data-dir", target, "--trust", verifier]).status == 0)
     }
@@ -178,6 +203,12 @@ struct ExchangeCLITests {
         #expect(gap.status == 3 && gap.stderr.contains("export from 12"), "\(gap.stderr)")
         // A bundle of this very ledger is refused.
         #expect(try ledger(["export", "--data-dir", hospital, "--output", path("self.bundle"), "--key", hospitalKey]).status == 0)
-        #expect(try ledger(["merge", path("self.bundle"), "--data-dir", hospital]).stderr.contains("this very ledger"))
+        #expect(
+            try ledger(["merge", path("self.bundle"), "--data-dir", hospital, "--trust", hospitalVerifier]).stderr.contains("this very ledger"))
+        // A first merge of an origin must start at its position 1: a suffix would skip the rest for good.
+        let fresh = path("fresh")
+        #expect(try ledger(["init", "--data-dir", fresh]).status == 0)
+        let suffix = try ledger(["merge", path("l2.bundle"), "--data-dir", fresh, "--trust", laptopVerifier])
+        #expect(suffix.status == 3 && suffix.stderr.contains("never merged here: export it from position 1"), "\(suffix.stderr)")
     }
 }
