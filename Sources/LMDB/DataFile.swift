@@ -203,14 +203,18 @@ private struct PageWalker {
     }
 
     /// Walks one tree; returns its entry count. `named`: the main database, whose leaves describe the others.
-    mutating func walkTree(_ root: UInt64, depth: Int, database: String, named: Bool) throws -> Int {
-        guard depth >= 1, depth <= 64 else { throw fail(root, database, "the tree claims a depth of \(depth)") }
-        return try walkPage(root, level: 1, depth: depth, database: database, named: named)
+    /// `parent`: the main database's leaf that describes this tree (nil for the trees the meta page names).
+    mutating func walkTree(_ root: UInt64, depth: Int, database: String, named: Bool, from parent: UInt64? = nil) throws -> Int {
+        guard depth >= 1, depth <= 64 else { throw fail(parent ?? root, database, "the tree claims a depth of \(depth)") }
+        return try walkPage(root, level: 1, depth: depth, database: database, named: named, from: parent)
     }
 
-    mutating func walkPage(_ number: UInt64, level: Int, depth: Int, database: String, named: Bool) throws -> Int {
+    /// `parent`: the branch page pointing here, which is where a wild pointer is (nil for a tree's root).
+    mutating func walkPage(_ number: UInt64, level: Int, depth: Int, database: String, named: Bool, from parent: UInt64?) throws
+        -> Int
+    {
         guard number >= 2, number <= meta.lastPage else {
-            throw fail(number, database, "a pointer to page \(number), outside pages 2...\(meta.lastPage)")
+            throw fail(parent ?? number, database, "a pointer to page \(number), outside pages 2...\(meta.lastPage)")
         }
         try mark(number, database)
         let psize = meta.pageSize
@@ -261,7 +265,7 @@ private struct PageWalker {
             }
             if isBranch {
                 let child = lo | hi << 16 | UInt64(nodeFlags) << 32
-                entries += try walkPage(child, level: level + 1, depth: depth, database: database, named: named)
+                entries += try walkPage(child, level: level + 1, depth: depth, database: database, named: named, from: number)
                 continue
             }
             entries += 1
@@ -269,7 +273,7 @@ private struct PageWalker {
             let dataStart = node + 8 + keySize
             if nodeFlags & DataFile.bigData != 0 {
                 guard dataStart + 8 <= psize else { throw fail(number, database, "entry \(i)'s overflow pointer runs past the page") }
-                try checkOverflow(DataFile.u64(page, dataStart), size: dataSize, database: database)
+                try checkOverflow(DataFile.u64(page, dataStart), size: dataSize, database: database, from: number)
                 continue
             }
             guard dataStart + dataSize <= psize else { throw fail(number, database, "entry \(i)'s value runs past the page") }
@@ -281,16 +285,16 @@ private struct PageWalker {
                 let root = DataFile.u64(db, 40)
                 databases[name] =
                     root == DataFile.invalidPage
-                    ? 0 : try walkTree(root, depth: Int(DataFile.u16(db, 6)), database: name, named: false)
+                    ? 0 : try walkTree(root, depth: Int(DataFile.u16(db, 6)), database: name, named: false, from: number)
             }
         }
         return entries
     }
 
-    mutating func checkOverflow(_ first: UInt64, size: Int, database: String) throws {
+    mutating func checkOverflow(_ first: UInt64, size: Int, database: String, from leaf: UInt64) throws {
         let psize = meta.pageSize
         guard first >= 2, first <= meta.lastPage else {
-            throw fail(first, database, "a pointer to overflow page \(first), outside pages 2...\(meta.lastPage)")
+            throw fail(leaf, database, "a pointer to overflow page \(first), outside pages 2...\(meta.lastPage)")
         }
         guard let header = try DataFile.readBytes(fd, at: Int(first) * psize, count: DataFile.pageHeaderSize, path: path) else {
             throw fail(first, database, "the file ends inside it")
