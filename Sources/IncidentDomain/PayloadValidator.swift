@@ -72,7 +72,7 @@ public enum PayloadValidator {
         case .finess:
             let s = try text()
             guard isFINESS(s) else {
-                throw .invalid(path, "\"\(s)\" is not a FINESS number (9 characters: département, then 7 digits)")
+                throw .invalid(path, "\"\(s)\" is not a FINESS number (9 characters: département 01-95, 2A, 2B or 97, then 7 digits)")
             }
         case .service:
             let s = try text()

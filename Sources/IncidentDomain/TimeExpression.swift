@@ -69,8 +69,10 @@ public enum TimeExpression {
                     + "\(trimmed.replacingOccurrences(of: " ", with: "T"))\(parts.count == 5 ? ":00" : "")+02:00 or +01:00"
             }
         }
-        if let whole = parse(trimmed), !Timestamp.supportedRange.contains(whole.earliest)
-            || whole.latest > Timestamp.supportedRange.upperBound
+        let halves = trimmed.split(separator: "/").map { Timestamp(rfc3339: String($0), unbounded: ()) }
+        let outside = halves.contains { $0.map { !Timestamp.supportedRange.contains($0.microseconds) } ?? false }
+        if outside || parse(trimmed).map({ !Timestamp.supportedRange.contains($0.earliest) || $0.latest > Timestamp.supportedRange.upperBound })
+            ?? false
         {
             return "\"\(text)\" is \(Timestamp.outOfRangeReason)"
         }
