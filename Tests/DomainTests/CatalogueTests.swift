@@ -87,7 +87,7 @@ struct CatalogueTests {
                 "service.degraded",
                 .object(["establishment": .string("44000028"), "service": .string("telephony"), "status": .string("down")]))?
                 .description
-                == "$.payload.establishment: \"44000028\" is not a FINESS number (9 characters: département, then 7 digits)")
+                == "$.payload.establishment: \"44000028\" is not a FINESS number (9 characters: département 01-95, 2A, 2B or 97, then 7 digits)")
         #expect(
             error(
                 "service.degraded",
