@@ -2,6 +2,7 @@ import ArgumentParser
 import EventStore
 import Foundation
 import IncidentDomain
+import LedgerProofs
 import Projections
 
 extension Ledger {
@@ -141,9 +142,40 @@ extension Ledger {
                 report.isValid
                 ? "\(report.eventsChecked) events, \(report.indexEntriesChecked) index entries and \(report.subtreesChecked) Merkle subtrees check out; head hash \(report.headHash)\n"
                 : "FAILED: \(report.problem!)\n"
+            if report.isValid { out += try signedCheckpointAndProof(store, in: directory) }
             out += "\nTry: ledger state --data-dir \(directory) --incident incident:aphp-2021-09 --known-at 2021-09-15\n"
             write(out)
             if !report.isValid { throw CLIError("verification failed", exitCode: CLIError.verifyFailed) }
+        }
+
+        /// Signs the head with a key made for the demo, and proves the first corrected fact is in it: the files a
+        /// regulator would be handed, checked here with the same algorithms tools/verify_proofs.py uses.
+        private func signedCheckpointAndProof(_ store: EventStore, in directory: String) throws -> String {
+            let signer: NoteSignerKey
+            do { signer = try NoteSignerKey.generate(name: try store.origin()) } catch {
+                throw CLIError("demo key: \(error)", exitCode: CLIError.storage)
+            }
+            try KeyFiles.write(signer.encoded + "\n", to: directory + "/demo-signer.key", mode: 0o600, replacing: false)
+            try KeyFiles.write(signer.verifierKey.encoded + "\n", to: directory + "/demo-signer.pub")
+            let note = try signCheckpoint(of: store, with: signer)
+            try KeyFiles.write(note.text, to: directory + "/checkpoint.txt")
+            let size = try store.lastPosition()
+            // Position 25: the DPO's correction of the AP-HP count, the first entry of the audit above.
+            let position: UInt64 = min(25, size)
+            var leaf: [UInt8] = []
+            _ = try store.scanLog(fromPosition: position, limit: 1) { _, canonical in leaf = Array(canonical) }
+            let hashes = try store.inclusionProof(position: position, size: size)
+            let document = InclusionProofDocument(
+                treeSize: size, leafIndex: position - 1, leafHash: MerkleTree.leafHash(leaf), hashes: hashes,
+                checkpoint: note.text, leaf: String(decoding: leaf, as: UTF8.self))
+            let proofPath = directory + "/proof-\(position).json"
+            try KeyFiles.write(document.json + "\n", to: proofPath)
+            let checked = (try? document.verify(trusting: [signer.verifierKey])) != nil
+            var out = "\n== Signed checkpoint (ledger checkpoint) and an inclusion proof (ledger prove \(position))\n"
+            out += note.text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map { "   " + $0 }.joined(separator: "\n") + "\n"
+            out += "   event \(position) is in it: \(hashes.count) hashes, \(checked ? "checked" : "FAILED") against the root\n"
+            out += "   offline: python3 tools/verify_proofs.py inclusion --key \"$(cat \(directory)/demo-signer.pub)\" \(proofPath)\n"
+            return out
         }
 
         private func serviceFacts(_ book: FactBook, _ finess: String) -> Int {
