@@ -44,7 +44,7 @@ extension Ledger {
         @Option(name: .long, help: "Export from this position on.") var from: UInt64 = 1
         @Option(name: .long, help: "Export only this stream.") var stream: String?
         @Option(name: .long, help: "bundle or cloudevents.") var format: ExportFormat = .bundle
-        @Option(name: .long, help: "The signing key file, when the head has no checkpoint yet (default: $LEDGER_SIGNING_KEY).")
+        @Option(name: .long, help: "A signing key file: its signature goes on the head's checkpoint (needed when the head has none yet; default: $LEDGER_SIGNING_KEY).")
         var key: String?
 
         func run() throws {
@@ -76,7 +76,10 @@ extension Ledger {
             }
             let head = try store.lastPosition()
             var note = try store.storedCheckpoint()
-            if let stored = note, (try LedgerProofs.Checkpoint(body: stored.body)).size == head {
+            if key != nil {
+                // A key given: its signature goes on the head's checkpoint (added to one already stored there).
+                note = try signCheckpoint(of: store, with: try KeyFiles.load(try KeyFiles.path(key)))
+            } else if let stored = note, (try LedgerProofs.Checkpoint(body: stored.body)).size == head {
                 // Already signed at the head: the bundle carries that checkpoint as it is.
             } else {
                 guard key != nil || ProcessInfo.processInfo.environment["LEDGER_SIGNING_KEY"] != nil else {
