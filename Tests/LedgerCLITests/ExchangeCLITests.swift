@@ -116,6 +116,11 @@ struct ExchangeCLITests {
             ("an event dropped", (lines.prefix(5) + lines.dropFirst(6)).joined(separator: "\n") + "\n", []),
             ("the wrong key", lines.joined(separator: "\n") + "\n", ["--trust", stranger]),
             ("not a bundle", "{\"hello\":1}\n", []),
+            (
+                "a foreign origin",
+                ([lines[0].replacingOccurrences(of: "chu-test.example/source", with: "chu-test.example/elsewhere")] + lines.dropFirst())
+                    .joined(separator: "\n") + "\n", []
+            ),
         ]
         bad.append(("empty", "", []))
         let target = path("target")
