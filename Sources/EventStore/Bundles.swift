@@ -388,6 +388,10 @@ extension EventStore {
     /// renames it to `directory`, which must still not hold anything. Whatever fails, only the fresh directory
     /// is removed.
     static func building(_ directory: String, _ body: (String) throws -> Void) throws {
+        // "out/" names the directory out: the sibling is out.partial-…, not out/.partial-….
+        var directory = directory
+        while directory.count > 1, directory.hasSuffix("/") { directory.removeLast() }
+        guard !directory.isEmpty else { throw EventStoreError(.noLedger, field: "--data-dir", "is empty") }
         let parent = (directory as NSString).deletingLastPathComponent
         if !parent.isEmpty, !FileManager.default.fileExists(atPath: parent) {
             do { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) } catch {
@@ -403,7 +407,11 @@ extension EventStore {
             try body(partial)
             // rename(2) replaces an empty directory and fails on any other: nothing someone else made is lost.
             guard rename(partial, directory) == 0 else {
-                throw EventStoreError(.noLedger, field: directory, "appeared meanwhile (\(String(cString: strerror(errno)))): left as it is")
+                let code = errno
+                if code == EEXIST || code == ENOTEMPTY || code == ENOTDIR {
+                    throw EventStoreError(.noLedger, field: directory, "appeared meanwhile: left as it is")
+                }
+                throw EventStoreError(.storage, field: directory, "cannot be made: \(String(cString: strerror(code)))")
             }
         } catch {
             try? FileManager.default.removeItem(atPath: partial)
@@ -504,6 +512,10 @@ extension EventStore {
         events: [(streamId: String, event: ProposedEvent)], mergedBefore: Int, alreadyHere: Int
     ) {
         let header = verified.header
+        // A merge writes on the strength of the signature: checked against the reader's keys, not the bundle's.
+        guard verified.signersWerePinned else {
+            throw EventStoreError(.invalidEvent, field: path, "a merge needs the origin's verifier key from the reader (--trust)")
+        }
         guard header.stream == nil else {
             throw EventStoreError(.invalidEvent, field: path, "holds only \(header.stream!): a merge takes a whole or --from export")
         }

@@ -22,7 +22,10 @@ extension EventStore {
         let origin = try origin()
         let (size, root) = try treeRoot()
         // A dataset's clock is said inside what is signed: a replica made from it cannot drop the fact.
-        let lines = try clockProvenance().map { [Checkpoint.recordedAtSetByPrefix + $0] } ?? []
+        let lines = try clockProvenance().map { text in
+            // A note's line holds no control character: a tab in a dataset's path becomes a space.
+            [Checkpoint.recordedAtSetByPrefix + String(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : Character($0) })]
+        } ?? []
         do {
             return try Checkpoint(origin: origin, size: size, root: root, extensionLines: lines)
         } catch {

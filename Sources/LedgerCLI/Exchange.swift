@@ -76,18 +76,15 @@ extension Ledger {
             }
             let head = try store.lastPosition()
             var note = try store.storedCheckpoint()
-            if key != nil {
+            let current = try store.currentCheckpoint()
+            if key != nil || ProcessInfo.processInfo.environment["LEDGER_SIGNING_KEY"] != nil {
                 // A key given: its signature goes on the head's checkpoint (added to one already stored there).
                 note = try signCheckpoint(of: store, with: try KeyFiles.load(try KeyFiles.path(key)))
-            } else if let stored = note, (try LedgerProofs.Checkpoint(body: stored.body)).size == head {
+            } else if let stored = note, stored.body == current.body {
                 // Already signed at the head: the bundle carries that checkpoint as it is.
             } else {
-                guard key != nil || ProcessInfo.processInfo.environment["LEDGER_SIGNING_KEY"] != nil else {
-                    throw CLIError(
-                        "--key: required: the head (position \(head)) has no checkpoint yet, and a bundle carries one",
-                        exitCode: CLIError.usage)
-                }
-                note = try signCheckpoint(of: store, with: try KeyFiles.load(try KeyFiles.path(key)))
+                throw CLIError(
+                    "--key: required: the head (position \(head)) has no checkpoint yet, and a bundle carries one", exitCode: CLIError.usage)
             }
             let signers = try store.knownVerifierKeys(of: note!)
             var header: BundleHeader?
@@ -105,11 +102,12 @@ extension Ledger {
         static let configuration = CommandConfiguration(
             abstract: "Make an exact replica of a bundle's ledger in a new directory: same positions, recordedAt, hashes, head.",
             discussion: """
-                The bundle is checked whole before anything is written: every event's bytes and hash, the chain, the
-                Merkle root against its checkpoint, and the checkpoint's signature (against --trust keys; without them,
-                against the keys the bundle states, which proves only that it is intact). The replica is built in a
-                directory of its own beside the target, verified, and renamed into place: if anything fails (or the
-                command is killed), nothing is left at the target.
+                Every event's bytes and hash, the chain, the Merkle root against its checkpoint, and the checkpoint's
+                signature (against --trust keys; without them, against the keys the bundle states, which proves only that
+                it is intact) are checked in one read while the replica is written into a directory of its own beside the
+                target (NAME.partial-XXXXXX); only once all of them held, and the replica's own root and head agree, is it
+                renamed into place. If anything fails nothing is left at the target; a killed restore leaves its
+                NAME.partial-* directory, which can be removed.
                 """)
         @Argument(help: "The bundle file.") var bundle: String
         @Option(name: .long, help: "The new ledger directory (must not exist).") var dataDir: String
@@ -205,6 +203,7 @@ extension Ledger {
             let h = verified.header
             print(
                 "\(bundle): \(h.eventCount) events (positions \(h.fromPosition)-\(h.toPosition)\(h.stream.map { " of \($0)" } ?? "")) of \(h.origin) check out against the checkpoint of \(h.treeSize) events signed by \(signerText(verified))"
+                    + (h.stream == nil ? "" : "; each is proved in the ledger, versions 1-\(h.eventCount) with no gap; that none came after is the exporter's word")
             )
         }
     }

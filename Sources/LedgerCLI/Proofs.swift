@@ -50,16 +50,21 @@ enum KeyFiles {
 
     /// A signed note read from a file ('-': standard input).
     static func note(_ path: String, option: String) throws -> SignedNote {
-        let data: Data
+        let handle: FileHandle
         if path == "-" {
-            data = FileHandle.standardInput.readDataToEndOfFile()
+            handle = FileHandle.standardInput
         } else {
-            guard let contents = FileManager.default.contents(atPath: path) else {
+            guard let opened = FileHandle(forReadingAtPath: path) else {
                 throw CLIError(
                     "\(option) \(path): \(FileManager.default.fileExists(atPath: path) ? "cannot be read" : "no such file")",
                     exitCode: CLIError.invalidInput)
             }
-            data = contents
+            handle = opened
+        }
+        // At most one byte past the limit is read: /dev/zero or an endless pipe takes no memory.
+        let data: Data
+        do { data = try handle.read(upToCount: (1 << 20) + 1) ?? Data() } catch {
+            throw CLIError("\(option) \(path): cannot be read: \(error.localizedDescription)", exitCode: CLIError.invalidInput)
         }
         // A checkpoint is a few lines and at most 100 signatures: a file far larger is none.
         guard data.count <= 1 << 20 else {
@@ -220,12 +225,9 @@ func signCheckpoint(of store: EventStore, with signer: NoteSignerKey) throws -> 
     do { note = try checkpoint.signed(by: [signer]) } catch {
         throw CLIError("checkpoint: \(error)", exitCode: CLIError.invalidInput)
     }
-    if let stored = try store.storedCheckpoint(size: checkpoint.size), stored.body == note.body,
-        !stored.signatures.contains(where: { $0.keyID == signer.keyID && $0.keyName == signer.name })
-    {
+    // The same checkpoint already stored: this key's line is added, or replaces one it had (never trusted as is).
+    if let stored = try store.storedCheckpoint(size: checkpoint.size), stored.body == note.body {
         note = stored.cosigned(by: signer)
-    } else if let stored = try store.storedCheckpoint(size: checkpoint.size), stored.body == note.body {
-        note = stored
     }
     try store.storeCheckpoint(note)
     try store.rememberVerifierKey(signer.verifierKey)

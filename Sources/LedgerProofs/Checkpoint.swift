@@ -13,7 +13,7 @@ public struct Checkpoint: Hashable, Sendable {
     public let size: UInt64
     /// The tree's root at that size.
     public let root: MerkleHash
-    /// Opaque lines after the root, each non-empty; the ledger writes none.
+    /// Opaque lines after the root, each non-empty; the ledger writes one when a dataset set its clock.
     public let extensionLines: [String]
 
     /// A checkpoint of these values; refuses an origin or extension line a body cannot carry.

@@ -67,6 +67,9 @@ struct CheckpointCLITests {
             #expect(verify.status == 0, "\(verify.stderr)")
             #expect(try verifyProofs(["checkpoint"] + trusted.flatMap { ["--key", $0] } + [path("cp2.txt")]).status == 0)
         }
+        // An endless file is no checkpoint, and is not read whole.
+        let endless = try ledger(["verify", "--data-dir", dir, "--checkpoint", "/dev/zero", "--trust", verifier])
+        #expect(endless.status == 3 && endless.stderr.contains("too large for a signed checkpoint"), "\(endless.stderr)")
         // Someone else's key proves nothing.
         let stranger = try ledger(["key", "init", "--name", "stranger.example", "--output", path("s.key")]).stdout
             .trimmingCharacters(in: .newlines)

@@ -50,8 +50,11 @@ struct ExchangeCLITests {
         #expect(stats["recordedAtSetBy"]?.stringValue?.contains("ledger demo") == true)
         #expect(try ledger(["state", "--incident", "incident:aphp-2021-09", "--known-at", "2021-09-15", "--data-dir", replica]).stdout
             == ledger(["state", "--incident", "incident:aphp-2021-09", "--known-at", "2021-09-15", "--data-dir", origin]).stdout)
-        // Into a directory that exists: refused.
+        // Into a directory that exists: refused. A trailing slash names the same directory.
         #expect(try ledger(["restore", path("all.bundle"), "--data-dir", replica]).status == 5)
+        let slashed = try ledger(["restore", path("all.bundle"), "--data-dir", path("slashed") + "/", "--trust", verifier])
+        #expect(slashed.status == 0, "\(slashed.stderr)")
+        #expect(try ndjson(path("slashed")) == ndjson(origin))
 
         let backup = try ledger(["backup", "--data-dir", origin, "--output", path("backup")])
         #expect(backup.status == 0, "\(backup.stderr)")
