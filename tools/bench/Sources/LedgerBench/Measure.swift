@@ -75,10 +75,14 @@ func runMeasured(_ program: String, _ arguments: [String]) throws -> ChildRun {
         let done = wait4(pid, &status, WNOHANG, &usage)
         if done == pid { break }
         if done < 0 && errno != EINTR { break }
-        if let memory = residentMemory(pid) {
-            peak = max(peak, memory.highWater)
-            peakAnonymous = max(peakAnonymous, memory.anonymous)
-            peakFile = max(peakFile, memory.file)
+        // `ledger` runs each command in a supervised child: the process that imports is the child, so its
+        // figures are sampled with the parent's, and the largest kept.
+        for process in [pid] + children(of: pid) {
+            if let memory = residentMemory(process) {
+                peak = max(peak, memory.highWater)
+                peakAnonymous = max(peakAnonymous, memory.anonymous)
+                peakFile = max(peakFile, memory.file)
+            }
         }
         usleep(10_000)
     }
@@ -88,6 +92,12 @@ func runMeasured(_ program: String, _ arguments: [String]) throws -> ChildRun {
     return ChildRun(
         status: exitStatus, seconds: seconds, peakMemoryMiB: peak / 1024,
         peakAnonymousMiB: peakAnonymous / 1024, peakFileMiB: peakFile / 1024, output: output)
+}
+
+/// The direct children of `pid`, from /proc (empty when the kernel does not list them).
+func children(of pid: pid_t) -> [pid_t] {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8) else { return [] }
+    return text.split(separator: " ").compactMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
 }
 
 struct BenchError: Error, CustomStringConvertible {
