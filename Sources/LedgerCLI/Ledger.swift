@@ -10,11 +10,7 @@ struct Ledger: ParsableCommand {
         commandName: "ledger",
         abstract: "An append-only, hash-chained ledger of what happened during a hospital cyberattack.",
         discussion: """
-            Exit codes: 0 success; 1 verify found a mismatch; 2 usage error; 3 invalid input (malformed JSON,
-            an event breaking a rule, a payload too large); 4 conflict (wrong expected version, event id
-            reused with other content); 5 no ledger, not a ledger, already a ledger, unreadable (permission
-            denied) or damaged files, including a command stopped by a fault signal on damaged data; 6 storage or
-            I/O failure.
+            Exit codes, the same for every command: 0 success; 1 verify found a mismatch; 2 the command line's shape (an unknown command, option or event type, a missing option, a value outside an option's fixed choices); 3 a value that breaks its rule (a time, a FINESS, a field, malformed JSON, a number outside ±(2^53−1), blank text, an argument that is not UTF-8, an event breaking a rule, a payload over 1 MiB); 4 conflict (wrong expected version, an event id reused with other content); 5 the ledger's files (none there, not a ledger, already a ledger, another format, unreadable or damaged, permission denied, a command stopped by a fault signal on damaged data); 6 storage or I/O failure (a full disk, a failed write).
             """,
         subcommands: [
             Init.self, Record.self, Append.self, Import.self, Read.self, State.self, Timeline.self, Deadlines.self, Audit.self,
