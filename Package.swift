@@ -16,6 +16,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // Debian's liblmdb-dev, found through pkg-config; nothing vendored.
@@ -38,10 +42,23 @@ let package = Package(
         .target(name: "IncidentDomain", dependencies: ["EventStore"]),
         // Pure folds of the ordered events into state, timelines, clocks and audit, persisted with a checkpoint.
         .target(name: "Projections", dependencies: ["IncidentDomain", "EventStore"]),
+        // The HTTP service: authenticated principals, roles and scope, the API, live subscriptions, the web page.
+        .target(
+            name: "LedgerServer",
+            dependencies: [
+                "EventStore", "IncidentDomain", "Projections", "LedgerProofs",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            resources: [.embedInCode("Resources/index.html"), .embedInCode("Resources/openapi.json")]
+        ),
         .executableTarget(
             name: "LedgerCLI",
             dependencies: [
-                "EventStore", "IncidentDomain", "Projections", "LedgerProofs",
+                "EventStore", "IncidentDomain", "Projections", "LedgerProofs", "LedgerServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // The demo's dataset is compiled into the binary: `ledger demo` works from any folder.
@@ -73,6 +90,13 @@ let package = Package(
                 "LedgerProofs", "EventStore", "LedgerTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "LedgerServer", "EventStore", "IncidentDomain", "LedgerTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
         .testTarget(name: "LedgerCLITests", dependencies: ["LedgerCLI", "EventStore", "LMDB", "LedgerTestSupport"]),

@@ -53,70 +53,8 @@ extension Ledger {
     }
 }
 
-/// Turns input events into append requests, checking the envelope and the domain's rules (payload,
-/// stream, corrections) for each, and naming the input, line and JSON path of the first one that fails.
-struct IncidentIntake {
-    let store: EventStore
-    /// An explicit `--actor`: it is every event's actor, and an event naming another is refused.
-    var principal: String? = nil
-
-    func requests(from input: InputEvents, defaultStream: String?, defaultActor: String, expected: ExpectedVersion) throws
-        -> [AppendRequest]
-    {
-        var requests: [AppendRequest] = []
-        var earlier: [UUID: DomainRules.Target] = [:]
-        let inLedger = DomainRules.lookup(in: store)
-        for item in input.items {
-            let parsed: (event: ProposedEvent, streamId: String?)
-            do {
-                parsed = try ProposedEvent.fromJSON(item.json, path: item.path, defaultActor: defaultActor, principal: principal)
-            } catch {
-                throw CLIError("\(input.name)\(item.location): \(error.description)", exitCode: CLIError.exitCode(for: error))
-            }
-            if let defaultStream, let named = parsed.streamId, named != defaultStream {
-                throw CLIError(
-                    "\(input.name)\(item.location): \(item.path).streamId: \"\(named)\" differs from --stream \(defaultStream)",
-                    exitCode: CLIError.invalidInput)
-            }
-            guard let streamId = parsed.streamId ?? defaultStream else {
-                throw CLIError(
-                    "\(input.name)\(item.location): \(item.path).streamId: required (or give --stream)",
-                    exitCode: CLIError.invalidInput)
-            }
-            var event = parsed.event
-            event.eventId = event.eventId ?? UUID.timeOrdered()
-            do {
-                try DomainRules().check(event, streamId: streamId, path: item.path) { id in try earlier[id] ?? inLedger(id) }
-            } catch let error as EventStoreError {
-                throw CLIError("\(input.name)\(item.location): \(error.description)", exitCode: CLIError.exitCode(for: error))
-            }
-            try DomainRules.note(event, streamId: streamId, in: &earlier, lookup: inLedger)
-            if let last = requests.last, last.streamId == streamId {
-                requests[requests.count - 1].events.append(event)
-            } else {
-                requests.append(AppendRequest(streamId: streamId, events: [event], expectedVersion: expected))
-            }
-        }
-        guard !requests.isEmpty else { throw CLIError("\(input.name): holds no event", exitCode: CLIError.invalidInput) }
-        if expected != .any, Set(requests.map(\.streamId)).count > 1 {
-            throw CLIError("--expected-version \(expected) needs the events of a single stream", exitCode: CLIError.usage)
-        }
-        return requests
-    }
-}
-
-/// Events read from a file or standard input, each with where it came from for error messages.
-struct InputEvents {
-    struct Item {
-        let json: JSONValue
-        /// `$` or `$[3]`: the JSON path of the event.
-        let path: String
-        /// "" or " line 4": where in the input.
-        let location: String
-    }
-    let name: String
-    let items: [Item]
-
+/// Reads events from a file or standard input for `append`.
+extension InputEvents {
     static func read(file: String?) throws -> InputEvents {
         let name = (file == nil || file == "-") ? "standard input" : file!
         let data: Data
@@ -129,25 +67,6 @@ struct InputEvents {
         } else {
             data = FileHandle.standardInput.readDataToEndOfFile()
         }
-        // One JSON document (an object or an array) first; otherwise NDJSON, one event a line.
-        if let whole = try? JSONParser.parse(data) {
-            switch whole {
-            case .array(let elements):
-                return InputEvents(
-                    name: name, items: elements.enumerated().map { Item(json: $1, path: "$[\($0)]", location: "") })
-            default:
-                return InputEvents(name: name, items: [Item(json: whole, path: "$", location: "")])
-            }
-        }
-        var items: [Item] = []
-        for (number, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
-            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-            do {
-                items.append(Item(json: try JSONParser.parse(line), path: "$", location: " line \(number + 1)"))
-            } catch {
-                throw CLIError("\(name) line \(number + 1): \(error.description)", exitCode: CLIError.invalidInput)
-            }
-        }
-        return InputEvents(name: name, items: items)
+        return try parse(data, name: name)
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EventStore
 import Foundation
+import IncidentDomain
 import LedgerProofs
 
 /// `ledger`: record, read and verify an incident ledger from the command line.
@@ -15,7 +16,7 @@ struct Ledger: ParsableCommand {
         subcommands: [
             Init.self, Record.self, Append.self, Import.self, Read.self, State.self, Timeline.self, Deadlines.self, Audit.self,
             Verify.self, Key.self, CheckpointCommand.self, Prove.self, Export.self, CheckBundle.self, Restore.self, Backup.self, Merge.self, Migrate.self,
-            Stats.self, Rebuild.self, Demo.self,
+            Stats.self, Rebuild.self, Serve.self, Token.self, Demo.self,
         ]
     )
 
@@ -29,7 +30,8 @@ struct Ledger: ParsableCommand {
                 Foundation.exit(CLIError.invalidInput)
             }
         }
-        Supervisor.superviseUnlessChild()
+        // A server logs as it runs and stops on SIGTERM itself: it runs unsupervised.
+        if CommandLine.arguments.dropFirst().first != "serve" { Supervisor.superviseUnlessChild() }
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -40,6 +42,10 @@ struct Ledger: ParsableCommand {
         } catch let error as EventStoreError {
             FileHandle.standardError.write(Data("ledger: error: \(describe(error))\n".utf8))
             Foundation.exit(CLIError.exitCode(for: error))
+        } catch let error as IntakeError {
+            let cli = CLIError(error)
+            FileHandle.standardError.write(Data("ledger: error: \(cli.message)\n".utf8))
+            Foundation.exit(cli.exitCode)
         } catch {
             let code = exitCode(for: error)
             if code == .success {
@@ -98,8 +104,15 @@ struct CLIError: Error {
         self.exitCode = exitCode
     }
 
-    static func exitCode(for error: EventStoreError) -> Int32 {
-        switch error.code {
+    static func exitCode(for error: EventStoreError) -> Int32 { exitCode(for: error.code) }
+
+    /// An intake's refusal, with the exit code of its kind (a multi-stream expected version is the command line's shape).
+    init(_ error: IntakeError) {
+        self.init(error.message, exitCode: error.field == "expectedVersion" ? CLIError.usage : CLIError.exitCode(for: error.code))
+    }
+
+    static func exitCode(for code: EventStoreError.Code) -> Int32 {
+        switch code {
         case .invalidEvent, .payloadTooLarge: invalidInput
         case .wrongExpectedVersion, .eventIdConflict: conflict
         case .noLedger, .notALedger, .corrupted, .unreadable: ledgerProblem

@@ -41,17 +41,6 @@ func write(_ text: String) {
     FileHandle.standardOutput.write(Data(text.utf8))
 }
 
-func number(_ value: Double?) -> JSONValue {
-    value.flatMap(JSONNumber.init).map(JSONValue.number) ?? .null
-}
-
-func summaryJSON(_ s: FactSummary) -> JSONValue {
-    .object([
-        "eventId": .string(s.eventId.lowercasedString), "eventType": .string(s.eventType), "occurredAt": s.occurredAt.json,
-        "possible": .bool(s.possible), "summary": .string(s.summary), "corrected": .bool(s.corrected),
-    ])
-}
-
 extension Ledger {
     struct State: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -67,91 +56,12 @@ extension Ledger {
             let states = try queries.states(incident: incident, at: try time.queryTime())
             let names = try queries.index().establishments()
             if format == .json {
-                write(CanonicalJSON.string(.array(states.map { stateJSON($0) })) + "\n")
+                write(CanonicalJSON.string(.array(states.map(QueryViews.stateJSON))) + "\n")
                 return
             }
-            var out = time.header()
-            if states.isEmpty { out += "no incident\n" }
-            for s in states {
-                out += "\(s.incidentId): \(s.title)\n  phase: \(s.phase.rawValue)"
-                out +=
-                    s.possibleCount > 0
-                    ? " (\(s.factCount) facts, \(s.possibleCount) only possible at that time)\n" : " (\(s.factCount) facts)\n"
-                let hit = s.establishments.map { names[$0].map { "\($0.name) (\($0.finess))" } ?? $0 }
-                if !hit.isEmpty { out += "  establishments: \(hit.joined(separator: ", "))\n" }
-                for (label, fact) in [
-                    ("intrusion", s.intrusion), ("detected", s.detectedAt), ("crisis cell", s.crisisCell),
-                    ("contained", s.containedAt),
-                    ("closed", s.closedAt),
-                ] {
-                    if let fact {
-                        out += "  \(label): \(TimelineRendering.describe(fact.occurredAt))\(fact.possible ? " (possible)" : "")\n"
-                    }
-                }
-                if !s.servicesNotNormal.isEmpty {
-                    out += "  services not working normally:\n"
-                    for c in s.servicesNotNormal {
-                        let name = names[c.establishment]?.name ?? c.establishment
-                        out +=
-                            "    \(name) / \(Services.label(c.service)): \(c.status.rawValue.replacingOccurrences(of: "_", with: " "))"
-                        out += (c.status == .down ? "" : c.capacityPercent.map { " (\(FigureText.of($0)) %)" } ?? "")
-                        out += " since \(c.since.inZone().humanReadable)\n"
-                    }
-                }
-                if !s.servicesRestored.isEmpty {
-                    out +=
-                        "  services restored: " + s.servicesRestored.map { Services.label($0.service) }.joined(separator: ", ")
-                        + "\n"
-                }
-                let lists: [(String, [FactSummary])] = [
-                    ("data", s.dataBreach), ("ransom", s.ransom), ("claims", s.claims), ("complaints", s.complaints),
-                    ("notifications", s.notifications), ("investigations", s.investigations), ("care impact", s.careImpacts),
-                    ("people informed", s.personsNotified),
-                ]
-                for (label, list) in lists where !list.isEmpty {
-                    out += "  \(label):\n"
-                    for item in list {
-                        out +=
-                            "    - \(item.summary) [\(TimelineRendering.describe(item.occurredAt))]\(item.corrected ? " (corrected)" : "")\n"
-                    }
-                }
-                out += "\n"
-            }
-            write(out)
+            write(time.header() + QueryViews.stateText(states, names: names))
         }
 
-        func stateJSON(_ s: IncidentState) -> JSONValue {
-            func condition(_ c: ServiceCondition) -> JSONValue {
-                .object([
-                    "establishment": .string(c.establishment), "service": .string(c.service),
-                    "status": .string(c.status.rawValue),
-                    "capacityPercent": number(c.capacityPercent), "since": .string(c.since.rfc3339),
-                    "possible": .bool(c.possible),
-                ])
-            }
-            var m: [String: JSONValue] = [
-                "incident": .string(s.incidentId), "title": .string(s.title), "phase": .string(s.phase.rawValue),
-                "establishments": .array(s.establishments.map { .string($0) }),
-                "servicesNotNormal": .array(s.servicesNotNormal.map(condition)),
-                "servicesRestored": .array(s.servicesRestored.map(condition)),
-                "facts": .number(JSONNumber(s.factCount)), "possibleFacts": .number(JSONNumber(s.possibleCount)),
-            ]
-            for (key, fact) in [
-                ("intrusion", s.intrusion), ("detected", s.detectedAt), ("crisisCell", s.crisisCell),
-                ("contained", s.containedAt),
-                ("closed", s.closedAt),
-            ] {
-                m[key] = fact.map(summaryJSON) ?? .null
-            }
-            let lists: [(String, [FactSummary])] = [
-                ("dataBreach", s.dataBreach), ("ransom", s.ransom), ("claims", s.claims), ("complaints", s.complaints),
-                ("notifications", s.notifications), ("investigations", s.investigations), ("careImpacts", s.careImpacts),
-                ("personsNotified", s.personsNotified),
-            ]
-            for (key, list) in lists { m[key] = .array(list.map(summaryJSON)) }
-            m["peopleAffected"] = s.peopleAffected.map { .number(JSONNumber($0)) } ?? .null
-            return .object(m)
-        }
     }
 
     struct Timeline: ParsableCommand {
@@ -231,49 +141,13 @@ extension Ledger {
             let all = try LedgerQueries(store: store).deadlines(incident: incident, rules: ruleSet, at: try time.queryTime())
             if format == .json {
                 write(
-                    CanonicalJSON.string(.array(all.flatMap { entry in entry.clocks.map { clockJSON($0, entry.incident) } }))
+                    CanonicalJSON.string(.array(all.flatMap { entry in entry.clocks.map { QueryViews.clockJSON($0, incident: entry.incident) } }))
                         + "\n")
                 return
             }
-            var out = time.header()
-            for (incident, clocks) in all {
-                out += "\(incident)\n"
-                if clocks.isEmpty { out += "  no obligation applies yet\n" }
-                for c in clocks {
-                    out +=
-                        "  \(c.status.rawValue.uppercased().replacingOccurrences(of: "_", with: " ").padding(toLength: 15, withPad: " ", startingAt: 0))"
-                    out += "\(c.rule.title) (\(c.rule.legalBasis), to \(c.rule.recipient))\n"
-                    out += "                 started \(TimelineRendering.describe(c.startedAt))"
-                    if let deadline = c.deadline { out += ", deadline \(deadline.inZone().humanReadable)" }
-                    if let done = c.satisfiedAt { out += ", done \(TimelineRendering.describe(done))" }
-                    if let decision = c.notRequiredBy {
-                        out += ", not required from \(TimelineRendering.describe(decision.occurredAt))"
-                    }
-                    let closed = c.satisfiedAt != nil || c.notRequiredBy != nil
-                    out += ", \(TimelineRendering.formatHours(c.elapsedHours)) \(closed ? "after the start" : "elapsed")\n"
-                    out += "                 started by: \(c.startedBySummary)\n"
-                    if let decision = c.notRequiredBy { out += "                 not required: \(decision.summary)\n" }
-                }
-            }
-            write(out)
+            write(time.header() + QueryViews.deadlinesText(all))
         }
 
-        func clockJSON(_ c: ObligationClock, _ incident: String) -> JSONValue {
-            .object([
-                "incident": .string(incident), "rule": .string(c.rule.id), "title": .string(c.rule.title),
-                "legalBasis": .string(c.rule.legalBasis), "recipient": .string(c.rule.recipient),
-                "status": .string(c.status.rawValue),
-                "startedBy": .string(c.startedBy.lowercasedString), "startedAt": c.startedAt.json,
-                "startedBySummary": .string(c.startedBySummary),
-                "deadline": c.deadline.map { .string($0.inZone().rfc3339) } ?? .null,
-                "satisfiedBy": c.satisfiedBy.map { .string($0.lowercasedString) } ?? .null,
-                "satisfiedAt": c.satisfiedAt?.json ?? .null,
-                "notRequiredBy": c.notRequiredBy.map { .string($0.eventId.lowercasedString) } ?? .null,
-                "notRequiredAt": c.notRequiredBy?.occurredAt.json ?? .null,
-                "notRequiredReason": c.notRequiredBy.map { .string($0.summary) } ?? .null,
-                "elapsedHours": number(c.elapsedHours),
-            ])
-        }
     }
 
     struct Audit: ParsableCommand {
@@ -298,50 +172,12 @@ extension Ledger {
             let entries = try LedgerQueries(store: store).audit(
                 AuditTrail.Filter(actor: actor, incident: incident, since: sinceMicros), at: try time.queryTime())
             if format == .json {
-                write(CanonicalJSON.string(.array(entries.map(entryJSON))) + "\n")
+                write(CanonicalJSON.string(.array(entries.map(QueryViews.auditJSON))) + "\n")
                 return
             }
-            var out = time.header()
-            if entries.isEmpty { out += "no recorded event matches\n" }
-            for e in entries {
-                out += "#\(e.position) \(e.recordedAt.inZone().humanReadable)  \(e.actor)  \(e.streamId)\n"
-                out += "  \(e.eventType): \(e.summary)\n  source: \(e.source)\n"
-                if let reason = e.reason { out += "  reason: \(reason)\n" }
-                for change in e.changes {
-                    out += "  changed \(change.field): \(change.before ?? "(none)") -> \(change.after ?? "(none)")\n"
-                }
-                for revision in e.laterRevisions {
-                    out +=
-                        "  later \(revision.kind.rawValue) by \(revision.actor) at #\(revision.position) (\(revision.recordedAt.inZone().humanReadable)): \(revision.reason)\n"
-                }
-            }
-            write(out)
+            write(time.header() + QueryViews.auditText(entries))
         }
 
-        func entryJSON(_ e: AuditEntry) -> JSONValue {
-            .object([
-                "position": .number(JSONNumber(e.position)),
-                "eventId": .string(e.eventId.lowercasedString),
-                "streamId": .string(e.streamId), "eventType": .string(e.eventType),
-                "recordedAt": .string(e.recordedAt.rfc3339Micros),
-                "actor": .string(e.actor), "source": .string(e.source), "reason": e.reason.map { .string($0) } ?? .null,
-                "summary": .string(e.summary), "target": e.target.map { .string($0.lowercasedString) } ?? .null,
-                "changes": .array(
-                    e.changes.map {
-                        .object([
-                            "field": .string($0.field), "before": $0.before.map { .string($0) } ?? .null,
-                            "after": $0.after.map { .string($0) } ?? .null,
-                        ])
-                    }),
-                "laterRevisions": .array(
-                    e.laterRevisions.map {
-                        .object([
-                            "kind": .string($0.kind.rawValue), "eventId": .string($0.eventId.lowercasedString),
-                            "actor": .string($0.actor), "reason": .string($0.reason),
-                        ])
-                    }),
-            ])
-        }
     }
 
     struct Rebuild: ParsableCommand {

@@ -46,41 +46,18 @@ extension Ledger {
                     "--expected-version: \"\(expectedVersion)\" is not any, no-stream, stream-exists or a number",
                     exitCode: CLIError.usage)
             }
-            guard let occurred = TimeExpression.occurredAt(at) else {
-                throw CLIError("--at: \(TimeExpression.refusal(at))", exitCode: CLIError.invalidInput)
-            }
-            var payload: [String: JSONValue] = [:]
+            var pairs: [(name: String, value: String)] = []
             for assignment in fields {
                 guard let equals = assignment.firstIndex(of: "=") else {
                     throw CLIError("--set \(assignment): expected field=value", exitCode: CLIError.usage)
                 }
-                let name = String(assignment[..<equals])
-                let text = String(assignment[assignment.index(after: equals)...])
-                guard let field = spec.field(name) else {
-                    throw CLIError(
-                        "--set \(name): unknown field for \(eventType) (fields: \(spec.fields.map(\.name).joined(separator: ", ")))",
-                        exitCode: CLIError.invalidInput)
-                }
-                guard payload[name] == nil else {
-                    throw CLIError("--set \(name): given twice; give each field once", exitCode: CLIError.invalidInput)
-                }
-                payload[name] = try value(text, field)
+                pairs.append((String(assignment[..<equals]), String(assignment[assignment.index(after: equals)...])))
             }
-            let stream: String
-            if spec.streamKind == .establishment {
-                stream = StreamKind.establishment.prefix + (payload["finess"]?.stringValue ?? "")
-            } else {
-                guard let incident else { throw CLIError("--incident: required for \(eventType)", exitCode: CLIError.usage) }
-                stream = incident
-            }
-            var event: [String: JSONValue] = [
-                "streamId": .string(stream), "eventType": .string(eventType), "occurredAt": occurred.json,
-                "source": .string(source), "payload": .object(payload),
-            ]
-            if let reason { event["reason"] = .string(reason) }
-            if let eventId { event["eventId"] = .string(eventId) }
+            let form = RecordForm(
+                eventType: eventType, incident: incident, at: at, source: source, reason: reason, eventId: eventId, fields: pairs)
+            let (event, stream) = try form.event(naming: .commandLine)
             let store = try ledger.openStore()
-            let input = InputEvents(name: "record", items: [InputEvents.Item(json: .object(event), path: "$", location: "")])
+            let input = InputEvents(name: "record", items: [InputEvents.Item(json: event, path: "$", location: "")])
             let requests = try IncidentIntake(store: store, principal: actor).requests(
                 from: input, defaultStream: nil, defaultActor: defaultActor(actor), expected: expected)
             let result = try store.appendAtomically(requests)[0]
@@ -90,33 +67,6 @@ extension Ledger {
                 )
             } else {
                 print("recorded \(eventType) at position \(result.positions[0]), \(stream) version \(result.streamVersion)")
-            }
-        }
-
-        /// Converts a flag value by the field's kind; the payload rules then check it like any other input.
-        private func value(_ text: String, _ field: FieldSpec) throws -> JSONValue {
-            func fail(_ why: String) -> CLIError {
-                CLIError("--set \(field.name)=\(text): \(why)", exitCode: CLIError.invalidInput)
-            }
-            switch field.kind {
-            case .text, .finess, .service, .currency, .eventId, .oneOf: return .string(text)
-            case .finessList, .textList:
-                return .array(text.split(separator: ",").map { .string($0.trimmingCharacters(in: .whitespaces)) })
-            case .percent, .amount, .count:
-                guard let number = JSONNumber(lexeme: Substring(text)) else {
-                    throw fail(JSONNumber.refusal(ofLexeme: Substring(text)).map { "expected a number: \($0)" } ?? "expected a number")
-                }
-                return .number(number)
-            case .boolean:
-                guard let b = Bool(text) else { throw fail("expected true or false") }
-                return .bool(b)
-            case .changes:
-                do {
-                    return try JSONParser.parse(text)
-                } catch { throw fail("expected a JSON object: \(error)") }
-            case .occurredAt:
-                guard let time = TimeExpression.occurredAt(text) else { throw fail(TimeExpression.refusal(text)) }
-                return time.json
             }
         }
     }

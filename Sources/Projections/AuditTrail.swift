@@ -123,7 +123,7 @@ public enum AuditTrail {
         for e in book.inert {
             unchanging(
                 e.position, e.eventId, e.streamId, e.eventType, e.recordedAt, e.actor, e.source, e.reason,
-                summary: "\(e.eventType), no effect: \(e.why)")
+                summary: e.streamId == AccessEvents.stream ? e.why : "\(e.eventType), no effect: \(e.why)")
         }
         return entries.sorted { $0.position < $1.position }
     }

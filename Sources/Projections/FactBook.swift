@@ -61,6 +61,11 @@ public struct FactBook: Sendable, Equatable {
     public mutating func apply(_ recorded: RecordedEvent) {
         guard recorded.position > checkpoint else { return }
         checkpoint = recorded.position
+        // Grants and revocations of access change no incident; the audit shows them.
+        if recorded.streamId == AccessEvents.stream {
+            inert.append(InertEvent(recorded, why: AccessEvents.summary(eventType: recorded.eventType, payload: recorded.payload)))
+            return
+        }
         // Events the domain does not know are skipped: a generic store may hold others.
         let event: IncidentEvent
         do {

@@ -1,0 +1,140 @@
+import EventStore
+import Foundation
+
+/// What a principal may do on the shared ledger. Each role includes the reading of the one before it,
+/// within its scope of establishments.
+public enum AccessRole: String, Sendable, Hashable, CaseIterable, Codable {
+    /// Reads the incidents that name one of its establishments.
+    case reader
+    /// A reader that also records facts on those incidents and opens new ones for its establishments.
+    case recorder
+    /// Reads everything in its scope, including the audit, the ledger's statistics and its verification; writes nothing.
+    case auditor
+    /// A recorder that also registers establishments and issues and revokes tokens, within its scope.
+    case admin
+
+    public var reads: Bool { true }
+    public var records: Bool { self == .recorder || self == .admin }
+    public var audits: Bool { self == .auditor || self == .admin }
+    public var administers: Bool { self == .admin }
+}
+
+/// The establishments a principal reaches: a list of FINESS numbers, or all of them.
+public enum AccessScope: Sendable, Hashable {
+    case all
+    case establishments(Set<String>)
+
+    public func covers(_ finess: String) -> Bool {
+        switch self {
+        case .all: true
+        case .establishments(let set): set.contains(finess)
+        }
+    }
+
+    /// An incident is visible when it names one of the scope's establishments (or the scope is all).
+    public func reaches(anyOf establishments: some Sequence<String>) -> Bool {
+        switch self {
+        case .all: true
+        case .establishments(let set): establishments.contains(where: set.contains)
+        }
+    }
+
+    public var json: JSONValue {
+        switch self {
+        case .all: .string("all")
+        case .establishments(let set): .array(set.sorted().map { .string($0) })
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .all: "all establishments"
+        case .establishments(let set): set.sorted().joined(separator: ", ")
+        }
+    }
+}
+
+/// A token granted to a principal, as the `access:tokens` stream records it. The ledger keeps only the token's
+/// SHA-256; the token itself is shown once, to whoever issued it.
+public struct AccessGrant: Sendable, Hashable {
+    /// A short public name of the token (the first 16 hex digits of its hash), for listing and revoking.
+    public let tokenId: String
+    /// The SHA-256 of the token, in lowercase hex.
+    public let tokenHash: String
+    public let principal: String
+    public let role: AccessRole
+    public let scope: AccessScope
+    /// Who granted it, when (recordedAt, µs) and at which position.
+    public let grantedBy: String
+    public let grantedAt: Int64
+    public let position: UInt64
+    public var revokedBy: String?
+    public var revokedAt: Int64?
+
+    public var isRevoked: Bool { revokedAt != nil }
+}
+
+/// Tokens issued and revoked are events of the ledger, in one stream, so that the audit shows who granted
+/// what to whom, and when. They sit outside the incident catalogue: only the `token` command and the
+/// service's admin routes write them, never `record` or `append`.
+public enum AccessEvents {
+    public static let stream = "access:tokens"
+    public static let granted = "access.granted"
+    public static let revoked = "access.revoked"
+
+    public static func grant(
+        tokenId: String, tokenHash: String, principal: String, role: AccessRole, scope: AccessScope, actor: String,
+        source: String
+    ) -> ProposedEvent {
+        ProposedEvent(
+            eventId: UUID.timeOrdered(), eventType: granted, occurredAt: .instant(Timestamp(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000))), actor: actor, source: source,
+            payload: .object([
+                "tokenId": .string(tokenId), "tokenHash": .string(tokenHash), "principal": .string(principal),
+                "role": .string(role.rawValue), "establishments": scope.json,
+            ]))
+    }
+
+    public static func revoke(_ grant: AccessGrant, actor: String, reason: String) -> ProposedEvent {
+        ProposedEvent(
+            eventId: UUID.timeOrdered(), eventType: revoked, occurredAt: .instant(Timestamp(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000))), actor: actor, source: "ledger token revoke",
+            reason: reason, payload: .object(["tokenId": .string(grant.tokenId), "principal": .string(grant.principal)]))
+    }
+
+    /// Every grant of the ledger, by token hash, with its revocation if any.
+    public static func grants(in store: EventStore) throws -> [String: AccessGrant] {
+        var byHash: [String: AccessGrant] = [:]
+        var hashById: [String: String] = [:]
+        try store.read(.stream(stream)) { event in
+            let p = event.payload
+            if event.eventType == granted, let id = p["tokenId"]?.stringValue, let hash = p["tokenHash"]?.stringValue,
+                let principal = p["principal"]?.stringValue, let role = p["role"]?.stringValue.flatMap(AccessRole.init)
+            {
+                let scope: AccessScope =
+                    p["establishments"]?.arrayValue.map { .establishments(Set($0.compactMap(\.stringValue))) } ?? .all
+                byHash[hash] = AccessGrant(
+                    tokenId: id, tokenHash: hash, principal: principal, role: role, scope: scope, grantedBy: event.actor,
+                    grantedAt: event.recordedAt.microseconds, position: event.position)
+                hashById[id] = hash
+            } else if event.eventType == revoked, let id = p["tokenId"]?.stringValue, let hash = hashById[id] {
+                byHash[hash]?.revokedBy = event.actor
+                byHash[hash]?.revokedAt = event.recordedAt.microseconds
+            }
+            return true
+        }
+        return byHash
+    }
+
+    /// One line for the audit: who was granted what, or whose token was revoked.
+    public static func summary(eventType: String, payload: JSONValue) -> String {
+        let principal = payload["principal"]?.stringValue ?? "?"
+        let id = payload["tokenId"]?.stringValue ?? "?"
+        if eventType == granted {
+            let role = payload["role"]?.stringValue ?? "?"
+            let scope =
+                payload["establishments"]?.arrayValue.map { $0.compactMap(\.stringValue).joined(separator: ", ") }
+                ?? "all establishments"
+            return "granted \(role) on \(scope) to \(principal) (token \(id))"
+        }
+        return "revoked token \(id) of \(principal)"
+    }
+}

@@ -1,0 +1,113 @@
+import EventStore
+import Foundation
+
+/// One fact given as text fields, the way a person types it (`ledger record`, the web page's form, the
+/// CLI speaking to a server): each value is converted by its field's kind, the time is read as
+/// `TimeExpression` reads it, and the result is the event JSON every intake checks.
+public struct RecordForm: Sendable {
+    public var eventType: String
+    public var incident: String?
+    public var at: String
+    public var source: String
+    public var reason: String?
+    public var eventId: String?
+    /// `field=value` pairs in the order given.
+    public var fields: [(name: String, value: String)]
+
+    /// How errors name the inputs: `--set` and `--at` on the command line, `fields.x` and `at` over HTTP.
+    public struct Naming: Sendable {
+        public let field: @Sendable (_ name: String, _ value: String) -> String
+        public let at: String
+        public let incident: String
+        public init(field: @escaping @Sendable (String, String) -> String, at: String, incident: String) {
+            self.field = field
+            self.at = at
+            self.incident = incident
+        }
+        public static let commandLine = Naming(field: { "--set \($0)=\($1)" }, at: "--at", incident: "--incident")
+        public static let json = Naming(field: { name, _ in "fields.\(name)" }, at: "at", incident: "incident")
+    }
+
+    public init(
+        eventType: String, incident: String?, at: String, source: String, reason: String? = nil, eventId: String? = nil,
+        fields: [(name: String, value: String)]
+    ) {
+        self.eventType = eventType
+        self.incident = incident
+        self.at = at
+        self.source = source
+        self.reason = reason
+        self.eventId = eventId
+        self.fields = fields
+    }
+
+    /// The event as JSON and the stream it goes to.
+    public func event(naming: Naming) throws(IntakeError) -> (json: JSONValue, streamId: String) {
+        guard let spec = Catalogue.spec(for: eventType) else {
+            throw IntakeError(
+                "\(eventType): unknown event type (one of: \(Catalogue.all.map(\.eventType).joined(separator: ", ")))",
+                field: "eventType")
+        }
+        guard let occurred = TimeExpression.occurredAt(at) else {
+            throw IntakeError("\(naming.at): \(TimeExpression.refusal(at))", field: "at")
+        }
+        var payload: [String: JSONValue] = [:]
+        for (name, text) in fields {
+            let label = naming.field(name, text)
+            guard let field = spec.field(name) else {
+                throw IntakeError(
+                    "\(label): unknown field for \(eventType) (fields: \(spec.fields.map(\.name).joined(separator: ", ")))",
+                    field: "fields.\(name)")
+            }
+            guard payload[name] == nil else {
+                throw IntakeError("\(label): given twice; give each field once", field: "fields.\(name)")
+            }
+            do {
+                payload[name] = try Self.value(text, field)
+            } catch {
+                throw IntakeError("\(label): \(error.message)", field: "fields.\(name)")
+            }
+        }
+        let stream: String
+        if spec.streamKind == .establishment {
+            stream = StreamKind.establishment.prefix + (payload["finess"]?.stringValue ?? "")
+        } else {
+            guard let incident, !incident.isEmpty else {
+                throw IntakeError("\(naming.incident): required for \(eventType)", field: "incident")
+            }
+            stream = incident
+        }
+        var event: [String: JSONValue] = [
+            "streamId": .string(stream), "eventType": .string(eventType), "occurredAt": occurred.json,
+            "source": .string(source), "payload": .object(payload),
+        ]
+        if let reason { event["reason"] = .string(reason) }
+        if let eventId { event["eventId"] = .string(eventId) }
+        return (.object(event), stream)
+    }
+
+    /// Converts a typed value by the field's kind; the payload rules then check it like any other input.
+    static func value(_ text: String, _ field: FieldSpec) throws(IntakeError) -> JSONValue {
+        switch field.kind {
+        case .text, .finess, .service, .currency, .eventId, .oneOf: return .string(text)
+        case .finessList, .textList:
+            return .array(text.split(separator: ",").map { .string($0.trimmingCharacters(in: .whitespaces)) })
+        case .percent, .amount, .count:
+            guard let number = JSONNumber(lexeme: Substring(text)) else {
+                throw IntakeError(
+                    JSONNumber.refusal(ofLexeme: Substring(text)).map { "expected a number: \($0)" } ?? "expected a number")
+            }
+            return .number(number)
+        case .boolean:
+            guard let b = Bool(text) else { throw IntakeError("expected true or false") }
+            return .bool(b)
+        case .changes:
+            do {
+                return try JSONParser.parse(text)
+            } catch { throw IntakeError("expected a JSON object: \(error)") }
+        case .occurredAt:
+            guard let time = TimeExpression.occurredAt(text) else { throw IntakeError(TimeExpression.refusal(text)) }
+            return time.json
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The request context of the service: Hummingbird's core storage and the principal the bearer token
+/// authenticated, if any.
+public struct LedgerRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public var principal: Principal?
+
+    public init(source: Source) {
+        self.coreContext = .init(source: source)
+    }
+}
+
+/// The outermost middleware: refuses new requests once shutdown has begun, authenticates the bearer token,
+/// turns every error into a problem document, and logs one line per request (principal, status, duration).
+struct FrontDoor: RouterMiddleware {
+    let service: LedgerService
+
+    func handle(
+        _ request: Request, context: LedgerRequestContext, next: (Request, LedgerRequestContext) async throws -> Response
+    ) async throws -> Response {
+        let started = ContinuousClock.now
+        var context = context
+        var response: Response
+        do {
+            if service.isDraining {
+                var problem = Problem(.serviceUnavailable, "shutting-down", "the service is shutting down: retry on its next start")
+                problem.headers[.retryAfter] = "5"
+                throw problem
+            }
+            if let header = request.headers[.authorization] {
+                guard header.hasPrefix("Bearer "), header.count > 7 else {
+                    throw Problem.unauthorized("Authorization: expected \"Bearer <token>\"")
+                }
+                guard let principal = try service.access.principal(token: String(header.dropFirst(7))) else {
+                    throw Problem.unauthorized("Authorization: unknown or revoked token")
+                }
+                context.principal = principal
+            }
+            response = try await next(request, context)
+        } catch {
+            let problem = Problem.from(error)
+            if problem.status == .internalServerError {
+                context.logger.error("internal error", metadata: ["error": "\(error)"])
+            }
+            response = problem.response
+        }
+        let elapsed = ContinuousClock.now - started
+        let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+        context.logger.info(
+            "request",
+            metadata: [
+                "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(response.status.code)",
+                "principal": "\(context.principal?.name ?? "-")", "durationMicros": "\(micros)",
+            ])
+        return response
+    }
+}

@@ -1,0 +1,160 @@
+import EventStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import IncidentDomain
+import NIOCore
+import Projections
+import Synchronization
+
+/// Watches the ledger's head and wakes the live subscriptions when it moves: at once after an append of
+/// this process, and within `interval` after an append by another process on the same directory (the CLI).
+///
+/// Subscribers pull the events from the log themselves, from their own last position, so that no buffer
+/// sits between the writer and them: a slow subscriber only falls behind, and never slows the writer.
+final class HeadWatcher: Sendable {
+    private let store: EventStore
+    private let state = Mutex<(head: UInt64, stopped: Bool, waiters: [UInt64: CheckedContinuation<Void, Never>], next: UInt64)>(
+        (0, false, [:], 0))
+    static let interval: Duration = .milliseconds(10)
+
+    init(store: EventStore) { self.store = store }
+
+    /// Polls the head until cancelled.
+    func run() async throws {
+        while !Task.isCancelled {
+            refresh()
+            try await Task.sleep(for: Self.interval)
+        }
+    }
+
+    /// Reads the head now (after an append of this process).
+    func poke() { refresh() }
+
+    private func refresh() {
+        guard let head = try? store.lastPosition() else { return }
+        let woken: [CheckedContinuation<Void, Never>] = state.withLock { s in
+            guard head > s.head else { return [] }
+            s.head = head
+            defer { s.waiters.removeAll() }
+            return Array(s.waiters.values)
+        }
+        for continuation in woken { continuation.resume() }
+    }
+
+    func stop() {
+        let woken = state.withLock { s in
+            s.stopped = true
+            defer { s.waiters.removeAll() }
+            return Array(s.waiters.values)
+        }
+        for continuation in woken { continuation.resume() }
+    }
+
+    var isStopped: Bool { state.withLock { $0.stopped } }
+
+    /// Returns when the head passes `position`, when the watcher stops, or after `timeout`.
+    func wait(beyond position: UInt64, timeout: Duration) async {
+        let id: UInt64 = state.withLock { s in
+            s.next += 1
+            return s.next
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    let ready = self.state.withLock { s -> Bool in
+                        if s.stopped || s.head > position { return true }
+                        s.waiters[id] = continuation
+                        return false
+                    }
+                    if ready { continuation.resume() }
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                let waiting = self.state.withLock { $0.waiters.removeValue(forKey: id) }
+                waiting?.resume()
+            }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+}
+
+extension LedgerService {
+    /// Seconds between keep-alive comments on an idle subscription.
+    static let keepAlive: Duration = .seconds(15)
+
+    func addLiveRoutes(to router: Router<LedgerRequestContext>) {
+        router.get("/events/live") { request, context in
+            let p = try self.principal(context)
+            var from = try Self.number(request, "from", default: 1, range: 1...UInt64(Int64.max))
+            if let last = request.headers[HTTPField.Name("Last-Event-ID")!] {
+                guard let position = UInt64(last.trimmingCharacters(in: .whitespaces)) else {
+                    throw Problem.badRequest("Last-Event-ID: \"\(last)\" is not a position", field: "Last-Event-ID")
+                }
+                from = position + 1
+            }
+            let stream = Self.parameter(request, "stream")
+            let establishment = Self.parameter(request, "establishment")
+            if let establishment {
+                guard PayloadValidator.isFINESS(establishment) else {
+                    throw Problem.badRequest("establishment: \"\(establishment)\" is not a FINESS number", field: "establishment")
+                }
+                guard p.scope.covers(establishment) else { throw Problem.forbidden("\(p.name) does not reach establishment \(establishment)") }
+            }
+            let seen = try await self.blocking { try self.visibility(p) }
+            if let stream, !seen.sees(stream: stream) { throw Problem.forbidden("\(p.name) does not reach \(stream)") }
+            let start = from
+            let body = ResponseBody { writer in
+                var next = start
+                var accessVersion = try self.store.streamVersion(of: AccessEvents.stream)
+                var visibility = seen
+                var filter = try await self.blocking { try self.establishmentFilter(establishment) }
+                while !self.isDraining {
+                    let position = next
+                    let page: [RecordedEvent] = try await self.blocking {
+                        try self.store.events(.log(fromPosition: position), limit: 256)
+                    }
+                    if page.isEmpty {
+                        await self.live.wait(beyond: next - 1, timeout: Self.keepAlive)
+                        if self.isDraining { break }
+                        if try await self.blocking({ try self.store.lastPosition() }) < next {
+                            try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                        }
+                        continue
+                    }
+                    // A new incident, or a revoked token, changes what this principal may see.
+                    let version = try self.store.streamVersion(of: AccessEvents.stream)
+                    if page.contains(where: { $0.eventType == "incident.opened" }) || version != accessVersion {
+                        accessVersion = version
+                        guard try await self.blocking({ try self.access.principal(tokenId: p.tokenId) }) != nil else { break }
+                        visibility = try await self.blocking { try self.visibility(p) }
+                        filter = try await self.blocking { try self.establishmentFilter(establishment) }
+                    }
+                    var chunk = ""
+                    for event in page {
+                        next = event.position + 1
+                        guard visibility.sees(stream: event.streamId) else { continue }
+                        if let stream, event.streamId != stream { continue }
+                        if let filter, !filter.contains(event.streamId) { continue }
+                        chunk += "id: \(event.position)\nevent: ledger-event\ndata: \(CanonicalJSON.string(event.json))\n\n"
+                    }
+                    if !chunk.isEmpty { try await writer.write(ByteBuffer(string: chunk)) }
+                }
+                try await writer.finish(nil)
+            }
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/event-stream", .cacheControl: "no-store", HTTPField.Name("X-Accel-Buffering")!: "no"],
+                body: body)
+        }
+    }
+
+    /// The streams an establishment filter keeps: its registration and the incidents touching it.
+    func establishmentFilter(_ finess: String?) throws -> Set<String>? {
+        guard let finess else { return nil }
+        let snapshot = try queries.index()
+        return Set(try IncidentIndex.incidents(touching: finess, in: store, snapshot: snapshot) + [StreamKind.establishment.prefix + finess])
+    }
+}

@@ -1,0 +1,344 @@
+import EventStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import IncidentDomain
+import NIOCore
+import Projections
+
+extension LedgerService {
+    // MARK: - Query parameters
+
+    static func parameter(_ request: Request, _ name: String) -> String? {
+        request.uri.queryParameters.get(name)
+    }
+
+    /// `asOf` and `knownAt`, read exactly as the CLI's `--as-of` and `--known-at`.
+    static func queryTime(_ request: Request) throws -> QueryTime {
+        func instant(_ name: String) throws -> Int64? {
+            guard let text = parameter(request, name) else { return nil }
+            guard let value = TimeExpression.queryInstant(text) else {
+                throw Problem.badRequest("\(name): \(TimeExpression.refusal(text))", field: name)
+            }
+            return value
+        }
+        return QueryTime(asOf: try instant("asOf"), knownAt: try instant("knownAt"))
+    }
+
+    static func header(_ request: Request) -> String {
+        QueryViews.header(asOf: parameter(request, "asOf"), knownAt: parameter(request, "knownAt"))
+    }
+
+    static func format(_ request: Request, _ allowed: [String]) throws -> String {
+        let format = parameter(request, "format") ?? allowed[0]
+        guard allowed.contains(format) else {
+            throw Problem.badRequest("format: \"\(format)\" is not one of \(allowed.joined(separator: ", "))", field: "format")
+        }
+        return format
+    }
+
+    static func number(_ request: Request, _ name: String, default value: UInt64, range: ClosedRange<UInt64>) throws -> UInt64 {
+        guard let text = parameter(request, name) else { return value }
+        guard let number = UInt64(text), range.contains(number) else {
+            throw Problem.badRequest("\(name): \"\(text)\" is not a whole number from \(range.lowerBound) to \(range.upperBound)", field: name)
+        }
+        return number
+    }
+
+    // MARK: - Public routes
+
+    func addPublicRoutes(to router: Router<LedgerRequestContext>) {
+        router.get("/") { _, _ in
+            Self.body(String(decoding: PackageResources.index_html, as: UTF8.self), type: "text/html; charset=utf-8")
+        }
+        router.get("/openapi.json") { _, _ in
+            Self.body(String(decoding: PackageResources.openapi_json, as: UTF8.self), type: "application/json")
+        }
+        router.get("/healthz") { _, _ in
+            Self.json(.object(["status": .string(self.isDraining ? "draining" : "ok")]))
+        }
+        router.get("/catalogue") { _, _ in Self.json(Self.catalogueJSON) }
+    }
+
+    /// The event catalogue with each field's kind and allowed values: what a form needs to ask for a fact.
+    static let catalogueJSON: JSONValue = .array(
+        Catalogue.all.map { spec in
+            .object([
+                "eventType": .string(spec.eventType), "summary": .string(spec.summary),
+                "streamKind": .string(spec.streamKind.rawValue), "requiresReason": .bool(spec.requiresReason),
+                "fields": .array(
+                    spec.fields.map { field in
+                        var m: [String: JSONValue] = [
+                            "name": .string(field.name), "required": .bool(field.required), "summary": .string(field.kind.summary),
+                            "kind": .string(kindName(field.kind)),
+                        ]
+                        if case .oneOf(let values) = field.kind { m["values"] = .array(values.map { .string($0) }) }
+                        if case .service = field.kind { m["values"] = .array(Services.standard.map { .string($0.id) }) }
+                        if field.name == "authority" { m["values"] = .array(Catalogue.authorities.map { .string($0) }) }
+                        return .object(m)
+                    }),
+            ])
+        })
+
+    static func kindName(_ kind: FieldKind) -> String {
+        switch kind {
+        case .text: "text"
+        case .finess: "finess"
+        case .finessList: "finessList"
+        case .service: "service"
+        case .percent: "percent"
+        case .count: "count"
+        case .amount: "amount"
+        case .boolean: "boolean"
+        case .currency: "currency"
+        case .eventId: "eventId"
+        case .textList: "textList"
+        case .oneOf: "oneOf"
+        case .changes: "changes"
+        case .occurredAt: "occurredAt"
+        }
+    }
+
+    // MARK: - Reading
+
+    func addReadRoutes(to router: Router<LedgerRequestContext>) {
+        router.get("/whoami") { _, context in
+            let p = try self.principal(context)
+            return Self.json(
+                .object([
+                    "principal": .string(p.name), "role": .string(p.role.rawValue), "establishments": p.scope.json,
+                    "tokenId": .string(p.tokenId),
+                ]))
+        }
+        router.get("/incidents") { request, context in
+            let p = try self.principal(context)
+            let time = try Self.queryTime(request)
+            let format = try Self.format(request, ["json", "text"])
+            return try await self.blocking {
+                let seen = try self.visibility(p)
+                let states = try self.queries.states(at: time).filter { seen.sees(stream: $0.incidentId) }
+                if format == "text" {
+                    let names = try self.queries.index().establishments()
+                    return Self.body(Self.header(request) + QueryViews.stateText(states, names: names), type: "text/plain; charset=utf-8")
+                }
+                return Self.json(.array(states.map(QueryViews.stateJSON)))
+            }
+        }
+        router.get("/incidents/{incident}") { request, context in
+            let (p, incident) = try self.incident(request, context)
+            let time = try Self.queryTime(request)
+            let format = try Self.format(request, ["json", "text"])
+            return try await self.blocking {
+                try self.requireIncident(incident, for: p)
+                guard let state = try self.queries.states(incident: incident, at: time).first else {
+                    throw Problem.notFound("\(incident): no such incident")
+                }
+                if format == "text" {
+                    let names = try self.queries.index().establishments()
+                    return Self.body(Self.header(request) + QueryViews.stateText([state], names: names), type: "text/plain; charset=utf-8")
+                }
+                return Self.json(QueryViews.stateJSON(state))
+            }
+        }
+        router.get("/incidents/{incident}/deadlines") { request, context in
+            let (p, incident) = try self.incident(request, context)
+            return try await self.deadlines(request, p, incident: incident)
+        }
+        router.get("/deadlines") { request, context in
+            try await self.deadlines(request, try self.principal(context), incident: nil)
+        }
+        router.get("/incidents/{incident}/audit") { request, context in
+            let (p, incident) = try self.incident(request, context)
+            return try await self.audit(request, p, incident: incident)
+        }
+        router.get("/audit") { request, context in
+            let p = try self.principal(context)
+            if let incident = Self.parameter(request, "incident") { return try await self.audit(request, p, incident: incident) }
+            return try await self.audit(request, p, incident: nil)
+        }
+        router.get("/establishments") { _, context in
+            let p = try self.principal(context)
+            return try await self.blocking {
+                let all = try self.queries.index().establishments()
+                return Self.json(
+                    .array(
+                        all.values.filter { p.scope.covers($0.finess) }.sorted { $0.finess < $1.finess }.map { e in
+                            .object([
+                                "finess": .string(e.finess), "name": .string(e.name), "city": .string(e.city),
+                                "group": e.group.map { .string($0) } ?? .null, "essentialOperator": .bool(e.essentialOperator),
+                            ])
+                        }))
+            }
+        }
+        router.get("/establishments/{finess}/timeline") { request, context in
+            let p = try self.principal(context)
+            let finess = try context.parameters.require("finess")
+            guard PayloadValidator.isFINESS(finess) else {
+                throw Problem.badRequest(
+                    "finess: \"\(finess)\" is not a FINESS number (9 characters: département 01-95, 2A, 2B or 97, then 7 digits)",
+                    field: "finess")
+            }
+            guard p.scope.covers(finess) else { throw Problem.forbidden("\(p.name) does not reach establishment \(finess)") }
+            let time = try Self.queryTime(request)
+            let format = try Self.format(request, ["json", "svg", "html", "text"])
+            let width = Int(try Self.number(request, "width", default: 60, range: 20...400))
+            return try await self.blocking {
+                let timelines = try self.queries.timelines(establishment: finess, at: time)
+                if timelines.isEmpty, try self.queries.index().establishments()[finess] == nil {
+                    throw Problem.notFound("\(finess): no establishment registered and no incident touches it")
+                }
+                switch format {
+                case "svg":
+                    guard let first = timelines.first else { throw Problem.notFound("no incident touches \(finess): nothing to draw") }
+                    return Self.body(TimelineRendering.svg(first), type: "image/svg+xml")
+                case "html": return Self.body(TimelineRendering.html(timelines), type: "text/html; charset=utf-8")
+                case "text":
+                    let text =
+                        timelines.isEmpty
+                        ? "no incident touches \(finess)\n" : timelines.map { TimelineRendering.terminal($0, width: width) }.joined(separator: "\n")
+                    return Self.body(Self.header(request) + text, type: "text/plain; charset=utf-8")
+                default: return Self.json(.array(timelines.map(TimelineRendering.json)))
+                }
+            }
+        }
+        router.get("/events") { request, context in
+            let p = try self.principal(context)
+            let from = try Self.number(request, "from", default: 1, range: 1...UInt64(Int64.max))
+            let limit = Int(try Self.number(request, "limit", default: 100, range: 1...UInt64(Self.pageLimit)))
+            let stream = Self.parameter(request, "stream")
+            return try await self.blocking {
+                let seen = try self.visibility(p)
+                if let stream, !seen.sees(stream: stream) { throw Problem.forbidden("\(p.name) does not reach \(stream)") }
+                var events: [JSONValue] = []
+                var next: UInt64? = nil
+                let head = try self.store.lastPosition()
+                if let stream {
+                    // A stream read by position: its events at or after `from`.
+                    for event in try self.store.events(.stream(stream)) where event.position >= from {
+                        if events.count == limit { next = event.position; break }
+                        events.append(event.json)
+                    }
+                } else {
+                    var scanned = 0
+                    try self.store.read(.log(fromPosition: from)) { event in
+                        scanned += 1
+                        if events.count == limit || scanned > limit * 20 {
+                            next = event.position
+                            return false
+                        }
+                        if seen.sees(stream: event.streamId) { events.append(event.json) }
+                        return true
+                    }
+                }
+                let link = next.map { "/events?from=\($0)&limit=\(limit)" + (stream.map { "&stream=\(Self.escape($0))" } ?? "") }
+                var headers: HTTPFields = [:]
+                if let link { headers[HTTPField.Name("Link")!] = "<\(link)>; rel=\"next\"" }
+                return Self.json(
+                    .object(["events": .array(events), "next": link.map { .string($0) } ?? .null, "head": .number(JSONNumber(head))]),
+                    headers: headers)
+            }
+        }
+        router.get("/streams/{stream}/events") { request, context in
+            let p = try self.principal(context)
+            let stream = try context.parameters.require("stream")
+            let from = try Self.number(request, "from", default: 1, range: 1...UInt64(Int64.max))
+            let limit = Int(try Self.number(request, "limit", default: 100, range: 1...UInt64(Self.pageLimit)))
+            return try await self.blocking {
+                guard try self.visibility(p).sees(stream: stream) else { throw Problem.forbidden("\(p.name) does not reach \(stream)") }
+                let version = try self.store.streamVersion(of: stream)
+                guard version > 0 else { throw Problem.notFound("\(stream): no such stream") }
+                let events = try self.store.events(.stream(stream, fromVersion: from), limit: limit + 1)
+                let next = events.count > limit ? "/streams/\(Self.escape(stream))/events?from=\(from + UInt64(limit))&limit=\(limit)" : nil
+                var headers: HTTPFields = [:]
+                if let next { headers[HTTPField.Name("Link")!] = "<\(next)>; rel=\"next\"" }
+                return Self.json(
+                    .object([
+                        "events": .array(events.prefix(limit).map(\.json)), "next": next.map { .string($0) } ?? .null,
+                        "streamVersion": .number(JSONNumber(version)),
+                    ]), headers: headers)
+            }
+        }
+        router.get("/verify") { _, context in
+            let p = try self.principal(context)
+            guard p.role.audits else { throw Problem.forbidden("verify: for auditors and admins; \(p.name) is a \(p.role.rawValue)") }
+            return try await self.blocking {
+                let report = try self.store.verify()
+                var problem = report.problem?.description
+                if problem == nil { problem = try IncidentIndex.verify(self.store) }
+                return Self.json(
+                    .object([
+                        "valid": .bool(problem == nil), "problem": problem.map { .string($0) } ?? .null,
+                        "events": .number(JSONNumber(report.eventsChecked)),
+                        "indexEntries": .number(JSONNumber(report.indexEntriesChecked)),
+                        "subtrees": .number(JSONNumber(report.subtreesChecked)), "headHash": .string(report.headHash),
+                    ]))
+            }
+        }
+        router.get("/stats") { _, context in
+            let p = try self.principal(context)
+            guard p.role.audits else { throw Problem.forbidden("stats: for auditors and admins; \(p.name) is a \(p.role.rawValue)") }
+            return try await self.blocking {
+                let s = try self.store.statistics()
+                return Self.json(
+                    .object([
+                        "events": .number(JSONNumber(s.events)), "streams": .number(JSONNumber(s.streams)),
+                        "headHash": .string(s.headHash), "lastRecordedAt": s.lastRecordedAt.map { .string($0.rfc3339Micros) } ?? .null,
+                        "mapSize": .number(JSONNumber(s.mapSize)), "usedBytes": .number(JSONNumber(s.usedBytes)),
+                        "fileSize": .number(JSONNumber(s.fileSize)), "lmdbVersion": .string(s.lmdbVersion),
+                        "recordedAtSetBy": try self.store.clockProvenance().map(JSONValue.string) ?? .string("the ledger's clock"),
+                    ]))
+            }
+        }
+    }
+
+    static func escape(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~:"))) ?? text
+    }
+
+    /// The principal and the `{incident}` of the path.
+    func incident(_ request: Request, _ context: LedgerRequestContext) throws -> (Principal, String) {
+        (try principal(context), try context.parameters.require("incident"))
+    }
+
+    /// 404 for an incident that does not exist, 403 for one the principal does not reach.
+    func requireIncident(_ incident: String, for p: Principal) throws {
+        guard try queries.index().incidents.contains(incident) else { throw Problem.notFound("\(incident): no such incident") }
+        guard try visibility(p).sees(stream: incident) else {
+            throw Problem.forbidden("\(p.name) does not reach \(incident): it names none of \(p.scope.description)")
+        }
+    }
+
+    func deadlines(_ request: Request, _ p: Principal, incident: String?) async throws -> Response {
+        let time = try Self.queryTime(request)
+        let format = try Self.format(request, ["json", "text"])
+        return try await blocking {
+            if let incident { try self.requireIncident(incident, for: p) }
+            let seen = try self.visibility(p)
+            let all = try self.queries.deadlines(incident: incident, at: time).filter { seen.sees(stream: $0.incident) }
+            if format == "text" { return Self.body(Self.header(request) + QueryViews.deadlinesText(all), type: "text/plain; charset=utf-8") }
+            return Self.json(.array(all.flatMap { entry in entry.clocks.map { QueryViews.clockJSON($0, incident: entry.incident) } }))
+        }
+    }
+
+    func audit(_ request: Request, _ p: Principal, incident: String?) async throws -> Response {
+        let time = try Self.queryTime(request)
+        let format = try Self.format(request, ["json", "text"])
+        var since: Int64?
+        if let text = Self.parameter(request, "since") {
+            guard let start = TimeExpression.occurredAt(text)?.earliest else {
+                throw Problem.badRequest("since: \(TimeExpression.refusal(text))", field: "since")
+            }
+            since = start
+        }
+        let actor = Self.parameter(request, "actor")
+        let start = since
+        return try await blocking {
+            if let incident { try self.requireIncident(incident, for: p) }
+            let seen = try self.visibility(p)
+            let entries = try self.queries.audit(AuditTrail.Filter(actor: actor, incident: incident, since: start), at: time)
+                .filter { seen.sees(stream: $0.streamId) }
+            if format == "text" { return Self.body(Self.header(request) + QueryViews.auditText(entries), type: "text/plain; charset=utf-8") }
+            return Self.json(.array(entries.map(QueryViews.auditJSON)))
+        }
+    }
+}
