@@ -43,7 +43,10 @@ struct FrontDoor: RouterMiddleware {
             }
             response = try await next(request, context)
         } catch {
-            let problem = Problem.from(error)
+            var problem = Problem.from(error)
+            if problem.kind == "http", problem.status == .notFound {
+                problem = Problem.notFound("\(request.method) \(request.uri.path): no such route (the routes are in /openapi.json)")
+            }
             if problem.status == .internalServerError {
                 context.logger.error("internal error", metadata: ["error": "\(error)"])
             }
