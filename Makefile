@@ -19,6 +19,7 @@ test: deps
 	$(SWIFT) build --build-tests
 	tools/check-demo $(LEDGER)
 	$(SWIFT) test --skip-build
+	tools/browser-test $(LEDGER)
 
 format:
 	swift-format format --in-place --recursive Sources Tests Package.swift tools/bench/Sources tools/bench/Package.swift
