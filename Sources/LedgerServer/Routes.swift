@@ -107,7 +107,7 @@ extension LedgerService {
             return Self.json(
                 .object([
                     "principal": .string(p.name), "role": .string(p.role.rawValue), "establishments": p.scope.json,
-                    "tokenId": .string(p.tokenId),
+                    "tokenId": .string(p.tokenId), "head": .number(JSONNumber(try self.store.lastPosition())),
                 ]))
         }
         router.get("/incidents") { request, context in
@@ -189,8 +189,13 @@ extension LedgerService {
                 }
                 switch format {
                 case "svg":
-                    guard let first = timelines.first else { throw Problem.notFound("no incident touches \(finess): nothing to draw") }
-                    return Self.body(TimelineRendering.svg(first), type: "image/svg+xml")
+                    // One chart per incident: `incident=` chooses which, else the first that touches the establishment.
+                    let incident = Self.parameter(request, "incident")
+                    guard let chosen = timelines.first(where: { incident == nil || $0.incidentId == incident }) else {
+                        throw Problem.notFound(
+                            incident.map { "\($0) does not touch \(finess): nothing to draw" } ?? "no incident touches \(finess): nothing to draw")
+                    }
+                    return Self.body(TimelineRendering.svg(chosen), type: "image/svg+xml")
                 case "html": return Self.body(TimelineRendering.html(timelines), type: "text/html; charset=utf-8")
                 case "text":
                     let text =

@@ -1,0 +1,159 @@
+import EventStore
+import Foundation
+import IncidentDomain
+import LedgerServer
+import LedgerTestSupport
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `ledger serve` as a child process on a real loopback socket.
+@Suite(.serialized, .timeLimit(.minutes(2))) struct LiveServerTests {
+    /// The server answers over TCP, sees what the CLI appends to the same directory meanwhile, and exits 0 on SIGTERM.
+    @Test func servesOverASocketBesideTheCLI() throws {
+        let ledger = try TwoHospitals()
+        let server = try ServerProcess(directory: ledger.directory.path)
+        let recorder = ledger.tokens["recorder"]!
+        #expect(try SocketClient.request(port: server.port, "GET", "/healthz").status == 200)
+        #expect(try SocketClient.request(port: server.port, "GET", "/whoami").status == 401)
+        let posted = try SocketClient.request(
+            port: server.port, "POST", "/streams/\(TwoHospitals.incidentA)/events", token: recorder, body: noteBody("over TCP"))
+        #expect(posted.status == 201, "\(posted.body)")
+        let cli = try runProduct(
+            "ledger",
+            [
+                "record", "note.added", "--data-dir", ledger.directory.path, "--incident", TwoHospitals.incidentA, "--at", "2024-01-16",
+                "--source", "CLI", "--set", "text=from the CLI while the server runs", "--actor", "scribe@chu-nantes.fr",
+            ])
+        #expect(cli.status == 0, "\(cli.stderr)")
+        let log = try SocketClient.request(port: server.port, "GET", "/streams/\(TwoHospitals.incidentA)/events", token: recorder)
+        #expect(log.body.contains("over TCP") && log.body.contains("from the CLI while the server runs"))
+        server.kill(SIGTERM)
+        #expect(server.wait() == 0)
+    }
+
+    /// A subscriber that drops mid-stream and resumes with Last-Event-ID gets every event once, in order,
+    /// including those another process appended, and new events as they commit.
+    @Test func liveSubscriptionResumesWithoutGapsOrDuplicates() throws {
+        let ledger = try TwoHospitals()
+        let server = try ServerProcess(directory: ledger.directory.path)
+        let auditor = ledger.tokens["auditorAll"]!
+        let recorder = ledger.tokens["recorder"]!
+        for i in 0..<5 {
+            _ = try SocketClient.request(
+                port: server.port, "POST", "/streams/\(TwoHospitals.incidentA)/events", token: recorder, body: noteBody("before \(i)"))
+        }
+        var received: [UInt64] = []
+        let first = try SocketClient(port: server.port)
+        try first.send("GET", "/events/live?from=1", headers: ["Authorization": "Bearer \(auditor)"])
+        #expect(try first.head().status == 200)
+        received += try first.events(count: 7).map(\.id)
+        // Dropped. Meanwhile another process (the CLI) and the API append.
+        let cli = try runProduct(
+            "ledger",
+            [
+                "record", "note.added", "--data-dir", ledger.directory.path, "--incident", TwoHospitals.incidentB, "--at", "2024-01-16",
+                "--source", "CLI", "--set", "text=while nobody listened",
+            ])
+        #expect(cli.status == 0, "\(cli.stderr)")
+        let second = try SocketClient(port: server.port)
+        try second.send(
+            "GET", "/events/live?from=1", headers: ["Authorization": "Bearer \(auditor)", "Last-Event-ID": "\(received.last!)"])
+        #expect(try second.head().status == 200)
+        let head = try ledger.store.lastPosition()
+        received += try second.events(count: Int(head) - received.count).map(\.id)
+        // Now live: an event appended after the subscriber caught up reaches it.
+        _ = try SocketClient.request(
+            port: server.port, "POST", "/streams/\(TwoHospitals.incidentA)/events", token: recorder, body: noteBody("live"))
+        let live = try second.events(count: 1)
+        #expect(live.first?.data.contains("\"live\"") == true)
+        received += live.map(\.id)
+        #expect(received == Array(1...(head + 1)), "every position once, in order")
+
+        // A reader of A sees only A's incident and A's registration, never B's events nor the tokens.
+        let reader = try SocketClient(port: server.port)
+        try reader.send("GET", "/events/live?from=1", headers: ["Authorization": "Bearer \(ledger.tokens["reader"]!)"])
+        _ = try reader.head()
+        let seen = try reader.events(count: 9)
+        #expect(seen.allSatisfy { $0.data.contains(TwoHospitals.incidentA) || $0.data.contains("establishment:\(TwoHospitals.a)") })
+    }
+
+    /// Clients append concurrently; SIGKILL at a random moment; every event that got a 201 is in the ledger
+    /// after the restart, and verify passes. Several rounds on the same ledger.
+    @Test(arguments: 0..<3) func everyAcknowledgedAppendSurvivesSIGKILL(round: Int) throws {
+        let ledger = try TwoHospitals()
+        let recorder = ledger.tokens["recorder"]!
+        var acknowledged: [UUID] = []
+        for restart in 0..<2 {
+            let server = try ServerProcess(directory: ledger.directory.path)
+            let port = server.port
+            let acks = Mutex<[UUID]>([])
+            let stop = Atomic<Bool>(false)
+            let clients = (0..<4).map { client in
+                Thread {
+                    while !stop.load(ordering: .relaxed) {
+                        let id = UUID.timeOrdered()
+                        guard
+                            let response = try? SocketClient.request(
+                                port: port, "POST", "/streams/\(TwoHospitals.incidentA)/events", token: recorder,
+                                body: noteBody("round \(round).\(restart) client \(client)", id: id))
+                        else { continue }
+                        if response.status == 201 { acks.withLock { $0.append(id) } }
+                    }
+                }
+            }
+            clients.forEach { $0.start() }
+            usleep(UInt32.random(in: 200_000...900_000))
+            server.kill(SIGKILL)
+            _ = server.wait()
+            stop.store(true, ordering: .relaxed)
+            while clients.contains(where: { !$0.isFinished }) { usleep(10_000) }
+            acknowledged += acks.withLock { $0 }
+        }
+        #expect(acknowledged.count > 0, "some appends were acknowledged before the kill")
+        let reopened = try EventStore.open(at: ledger.directory.path)
+        for id in acknowledged { #expect(try reopened.position(of: id) != nil, "acknowledged \(id) is missing") }
+        #expect(try reopened.verify().isValid)
+        let verify = try runProduct("ledger", ["verify", "--data-dir", ledger.directory.path])
+        #expect(verify.status == 0, "\(verify.stderr)")
+    }
+
+    /// SIGTERM while clients append: the server exits 0, and every append it answered 201 is stored.
+    @Test func sigtermFinishesInFlightAppendsAndExitsZero() throws {
+        let ledger = try TwoHospitals()
+        let recorder = ledger.tokens["recorder"]!
+        let server = try ServerProcess(directory: ledger.directory.path)
+        let port = server.port
+        let acks = Mutex<[UUID]>([])
+        let statuses = Mutex<Set<Int>>([])
+        let stop = Atomic<Bool>(false)
+        let clients = (0..<4).map { _ in
+            Thread {
+                while !stop.load(ordering: .relaxed) {
+                    let id = UUID.timeOrdered()
+                    guard
+                        let response = try? SocketClient.request(
+                            port: port, "POST", "/streams/\(TwoHospitals.incidentA)/events", token: recorder,
+                            body: noteBody("before shutdown", id: id))
+                    else { continue }
+                    statuses.withLock { _ = $0.insert(response.status) }
+                    if response.status == 201 { acks.withLock { $0.append(id) } }
+                }
+            }
+        }
+        clients.forEach { $0.start() }
+        usleep(400_000)
+        server.kill(SIGTERM)
+        #expect(server.wait() == 0)
+        stop.store(true, ordering: .relaxed)
+        while clients.contains(where: { !$0.isFinished }) { usleep(10_000) }
+        #expect(statuses.withLock { $0.isSubset(of: [201, 503]) }, "\(statuses.withLock { $0 })")
+        let reopened = try EventStore.open(at: ledger.directory.path)
+        let ids = acks.withLock { $0 }
+        #expect(!ids.isEmpty)
+        for id in ids { #expect(try reopened.position(of: id) != nil) }
+    }
+}
