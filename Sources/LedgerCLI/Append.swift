@@ -36,6 +36,20 @@ extension Ledger {
                     exitCode: CLIError.usage)
             }
             let input = try InputEvents.read(file: file)
+            if let remote = Remote.current {
+                guard let stream else { throw CLIError("--stream: required with --server (the API appends to one stream)", exitCode: CLIError.usage) }
+                guard actor == nil else {
+                    throw CLIError("--actor: through --server the actor is the token's principal; give none", exitCode: CLIError.usage)
+                }
+                let result = try remote.append(.array(input.items.map(\.json)), to: stream, expected: expected)
+                let range =
+                    result.positions.count == 1
+                    ? "position \(result.positions[0])" : "positions \(result.positions.first ?? 0)-\(result.positions.last ?? 0)"
+                print(
+                    "\(result.wasAlreadyStored ? "already stored" : "appended") \(result.positions.count) event(s) to \(result.streamId): \(range), stream version \(result.streamVersion)"
+                )
+                return
+            }
             let store = try ledger.openStore()
             let requests = try IncidentIntake(store: store, principal: actor).requests(
                 from: input, defaultStream: stream, defaultActor: defaultActor(actor), expected: expected)

@@ -33,7 +33,13 @@ struct Ledger: ParsableCommand {
         // A server logs as it runs and stops on SIGTERM itself: it runs unsupervised.
         if CommandLine.arguments.dropFirst().first != "serve" { Supervisor.superviseUnlessChild() }
         do {
-            var command = try parseAsRoot()
+            let arguments = try Remote.extract(from: Array(CommandLine.arguments.dropFirst()))
+            if Remote.current != nil, let first = arguments.first, !first.hasPrefix("-"), !Remote.commands.contains(first) {
+                throw CLIError(
+                    "\(first): works on a ledger directory, not through --server (through it: \(Remote.commands.sorted().joined(separator: ", ")))",
+                    exitCode: CLIError.usage)
+            }
+            var command = try parseAsRoot(arguments)
             try command.run()
             if let pendingNote { FileHandle.standardError.write(Data(pendingNote.utf8)) }
         } catch let error as CLIError {

@@ -24,6 +24,11 @@ struct QueryOptions: ParsableArguments {
         return QueryTime(asOf: try instant(asOf, "--as-of"), knownAt: try instant(knownAt, "--known-at"))
     }
 
+    /// The times as the server's query parameters, with `more`.
+    func remoteQuery(_ more: [String: String?]) -> [String: String?] {
+        more.merging(["asOf": asOf, "knownAt": knownAt]) { a, _ in a }
+    }
+
     /// A line saying which times a view shows.
     func header() -> String {
         var parts: [String] = []
@@ -51,6 +56,14 @@ extension Ledger {
         @Option(name: .long, help: "text or json.") var format: ViewFormat = .text
 
         func run() throws {
+            if let remote = Remote.current {
+                let query = time.remoteQuery(["format": format.rawValue])
+                guard let incident else { return try remote.printView("incidents", query: query) }
+                let body = try remote.call("GET", "incidents/\(incident)", query: query).body
+                // One incident comes back as an object; `state --format json` prints a list.
+                write(format == .json ? "[" + String(decoding: body, as: UTF8.self).trimmingCharacters(in: .newlines) + "]\n" : String(decoding: body, as: UTF8.self))
+                return
+            }
             let store = try ledger.openStoreForQueries()
             let queries = LedgerQueries(store: store)
             let states = try queries.states(incident: incident, at: try time.queryTime())
@@ -86,9 +99,13 @@ extension Ledger {
                     "--hospital: \"\(hospital)\" is not a FINESS number (9 characters: département 01-95, 2A, 2B or 97, then 7 digits)",
                     exitCode: CLIError.invalidInput)
             }
+            let text: String
+            if let remote = Remote.current {
+                let query = time.remoteQuery(["format": format.rawValue, "width": String(width)])
+                text = String(decoding: try remote.call("GET", "establishments/\(hospital)/timeline", query: query).body, as: UTF8.self)
+            } else {
             let store = try ledger.openStoreForQueries()
             let timelines = try LedgerQueries(store: store).timelines(establishment: hospital, at: try time.queryTime())
-            let text: String
             switch format {
             case .text:
                 text =
@@ -103,6 +120,7 @@ extension Ledger {
                 }
                 text = TimelineRendering.svg(first)
             case .html: text = TimelineRendering.html(timelines)
+            }
             }
             if let output {
                 guard FileManager.default.createFile(atPath: output, contents: Data(text.utf8)) else {
@@ -126,6 +144,13 @@ extension Ledger {
         @Option(name: .long, help: "text or json.") var format: ViewFormat = .text
 
         func run() throws {
+            if let remote = Remote.current {
+                guard rules == nil else {
+                    throw CLIError("--rules: the server uses its own rule set; give none with --server", exitCode: CLIError.usage)
+                }
+                return try remote.printView(
+                    incident.map { "incidents/\($0)/deadlines" } ?? "deadlines", query: time.remoteQuery(["format": format.rawValue]))
+            }
             var ruleSet = ObligationRules.defaultRules
             if let rules {
                 guard let data = FileManager.default.contents(atPath: rules) else {
@@ -167,6 +192,10 @@ extension Ledger {
                     throw CLIError("--since: \(TimeExpression.refusal(since))", exitCode: CLIError.invalidInput)
                 }
                 sinceMicros = parsed
+            }
+            if let remote = Remote.current {
+                return try remote.printView(
+                    "audit", query: time.remoteQuery(["format": format.rawValue, "actor": actor, "incident": incident, "since": since]))
             }
             let store = try ledger.openStoreForQueries()
             let entries = try LedgerQueries(store: store).audit(

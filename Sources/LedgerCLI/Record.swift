@@ -56,17 +56,29 @@ extension Ledger {
             let form = RecordForm(
                 eventType: eventType, incident: incident, at: at, source: source, reason: reason, eventId: eventId, fields: pairs)
             let (event, stream) = try form.event(naming: .commandLine)
+            if let remote = Remote.current {
+                guard actor == nil else {
+                    throw CLIError("--actor: through --server the actor is the token's principal; give none", exitCode: CLIError.usage)
+                }
+                let result = try remote.append(event, to: stream, expected: expected)
+                report(positions: result.positions, streamVersion: result.streamVersion, alreadyStored: result.wasAlreadyStored, stream: stream)
+                return
+            }
             let store = try ledger.openStore()
             let input = InputEvents(name: "record", items: [InputEvents.Item(json: event, path: "$", location: "")])
             let requests = try IncidentIntake(store: store, principal: actor).requests(
                 from: input, defaultStream: nil, defaultActor: defaultActor(actor), expected: expected)
             let result = try store.appendAtomically(requests)[0]
-            if result.wasAlreadyStored {
+            report(positions: result.positions, streamVersion: result.streamVersion, alreadyStored: result.wasAlreadyStored, stream: stream)
+        }
+
+        private func report(positions: [UInt64], streamVersion: UInt64, alreadyStored: Bool, stream: String) {
+            if alreadyStored {
                 print(
-                    "already stored: \(eventType) \(eventId ?? "") is at position \(result.positions[0]); nothing written (\(stream) is at version \(result.streamVersion))"
+                    "already stored: \(eventType) \(eventId ?? "") is at position \(positions.first ?? 0); nothing written (\(stream) is at version \(streamVersion))"
                 )
             } else {
-                print("recorded \(eventType) at position \(result.positions[0]), \(stream) version \(result.streamVersion)")
+                print("recorded \(eventType) at position \(positions.first ?? 0), \(stream) version \(streamVersion)")
             }
         }
     }

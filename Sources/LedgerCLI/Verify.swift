@@ -24,6 +24,20 @@ extension Ledger {
         }
 
         func run() throws {
+            if let remote = Remote.current {
+                guard checkpoint == nil else {
+                    throw CLIError("--checkpoint: check a checkpoint on a copy of the ledger (ledger backup), not through --server", exitCode: CLIError.usage)
+                }
+                let report = try JSONParser.parse(try remote.call("GET", "verify").body)
+                if let problem = report["problem"]?.stringValue {
+                    throw CLIError("verification failed: \(remote.base.absoluteString): \(problem)", exitCode: CLIError.verifyFailed)
+                }
+                func n(_ key: String) -> String { report[key]?.numberValue?.text ?? "?" }
+                print(
+                    "verified \(n("events")) events, \(n("indexEntries")) index entries and \(n("subtrees")) Merkle subtrees; head hash \(report["headHash"]?.stringValue ?? "?")"
+                )
+                return
+            }
             let store = try ledger.openStoreForReading()
             let report = try store.verify(progress: Supervisor.reached)
             if let problem = report.problem {
@@ -63,6 +77,16 @@ extension Ledger {
         @Flag(name: .long, help: "Print JSON.") var json = false
 
         func run() throws {
+            if let remote = Remote.current {
+                let body = try remote.call("GET", "stats").body
+                if json { return write(String(decoding: body, as: UTF8.self)) }
+                guard case .object(let members) = try JSONParser.parse(body) else { return }
+                for name in members.keys.sorted() {
+                    let value = members[name]!
+                    print(name.padding(toLength: 16, withPad: " ", startingAt: 0) + (value.stringValue ?? CanonicalJSON.string(value)))
+                }
+                return
+            }
             let store = try ledger.openStoreForReading()
             let s = try store.statistics()
             let rows: [(String, JSONValue)] = [

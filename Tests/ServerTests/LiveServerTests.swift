@@ -156,4 +156,51 @@ import Testing
         #expect(!ids.isEmpty)
         for id in ids { #expect(try reopened.position(of: id) != nil) }
     }
+
+    /// `ledger --server URL --token T` records on the service and prints the views exactly as a local run does.
+    @Test func theCLIWorksAsAClientOfTheService() throws {
+        let ledger = try TwoHospitals()
+        let server = try ServerProcess(directory: ledger.directory.path)
+        let url = "http://127.0.0.1:\(server.port)/"
+        let recorder = ledger.tokens["recorder"]!
+        let remote = ["--server", url, "--token", recorder]
+        let recorded = try runProduct(
+            "ledger",
+            remote + [
+                "record", "service.degraded", "--incident", TwoHospitals.incidentA, "--at", "2024-01-15 03:00", "--source", "IT desk",
+                "--set", "establishment=\(TwoHospitals.a)", "--set", "service=laboratory", "--set", "status=down",
+            ])
+        #expect(recorded.status == 0, "\(recorded.stderr)")
+        #expect(recorded.stdout.hasPrefix("recorded service.degraded at position"))
+        let stored = try ledger.store.event(at: try ledger.store.lastPosition())!
+        #expect(stored.actor == "recorder@chu-nantes.fr" && stored.eventType == "service.degraded")
+
+        // Refusals keep the local exit codes and change nothing.
+        let before = try ledger.store.lastPosition()
+        let bad = try runProduct(
+            "ledger",
+            remote + [
+                "record", "service.degraded", "--incident", TwoHospitals.incidentA, "--at", "2024-01-15 03:00", "--source", "IT",
+                "--set", "establishment=\(TwoHospitals.a)", "--set", "service=laboratory", "--set", "status=gone",
+            ])
+        #expect(bad.status == 3 && bad.stderr.contains("\"gone\" is not one of"), "\(bad.stderr)")
+        let other = try runProduct(
+            "ledger", remote + ["record", "note.added", "--incident", TwoHospitals.incidentB, "--at", "2024-01-16", "--source", "x", "--set", "text=y"])
+        #expect(other.status == 5 && other.stderr.contains("does not reach"), "\(other.stderr)")
+        let directoryOnly = try runProduct("ledger", remote + ["export", "--output", "/tmp/x"])
+        #expect(directoryOnly.status == 2, "\(directoryOnly.stderr)")
+        #expect(try ledger.store.lastPosition() == before)
+
+        // The views through the server are the local views (scoped to what the token reaches).
+        for view in [
+            ["state", "--incident", TwoHospitals.incidentA], ["state", "--incident", TwoHospitals.incidentA, "--format", "json"],
+            ["timeline", "--hospital", TwoHospitals.a, "--as-of", "2024-01-15 12:00"], ["timeline", "--hospital", TwoHospitals.a, "--format", "svg"],
+            ["deadlines", "--incident", TwoHospitals.incidentA, "--format", "json", "--as-of", "2024-01-16"], ["audit", "--incident", TwoHospitals.incidentA],
+        ] {
+            let local = try runProduct("ledger", view + ["--data-dir", ledger.directory.path])
+            let through = try runProduct("ledger", view, environment: ["LEDGER_SERVER": url, "LEDGER_TOKEN": recorder])
+            #expect(local.status == 0 && through.status == 0, "\(view): \(local.stderr) \(through.stderr)")
+            #expect(through.stdout == local.stdout, "\(view.joined(separator: " ")) differs through --server")
+        }
+    }
 }
