@@ -30,12 +30,7 @@ struct QueryOptions: ParsableArguments {
     }
 
     /// A line saying which times a view shows.
-    func header() -> String {
-        var parts: [String] = []
-        if let asOf { parts.append("as of \(asOf)") }
-        if let knownAt { parts.append("as known at \(knownAt)") }
-        return parts.isEmpty ? "" : "(\(parts.joined(separator: ", ")))\n"
-    }
+    func header() -> String { QueryViews.header(asOf: asOf, knownAt: knownAt) }
 }
 
 enum ViewFormat: String, ExpressibleByArgument, CaseIterable {
