@@ -95,7 +95,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "LedgerServer", "EventStore", "IncidentDomain", "LedgerTestSupport",
+                "LedgerServer", "EventStore", "IncidentDomain", "Projections", "LedgerProofs", "LedgerTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -27,6 +27,7 @@ public final class LedgerService: Sendable {
     let queries: LedgerQueries
     let access: AccessControl
     let live: HeadWatcher
+    let scopes: StreamScopes
     private let draining = Atomic<Bool>(false)
     let logger: Logger
 
@@ -35,6 +36,7 @@ public final class LedgerService: Sendable {
         self.queries = LedgerQueries(store: store)
         self.access = AccessControl(store: store)
         self.live = HeadWatcher(store: store)
+        self.scopes = StreamScopes(store: store)
         self.logger = logger
     }
 
@@ -100,30 +102,6 @@ public final class LedgerService: Sendable {
             throw Problem.unauthorized("Authorization: a bearer token is required (ledger token issue)")
         }
         return principal
-    }
-
-    /// What one principal may read: every stream (scope all) or the incidents naming its establishments.
-    struct Visibility: Sendable {
-        let principal: Principal
-        /// nil: every incident.
-        let incidents: Set<String>?
-
-        func sees(stream: String) -> Bool {
-            if stream == AccessEvents.stream { return principal.role.audits }
-            if stream.hasPrefix(StreamKind.establishment.prefix) {
-                return principal.scope.covers(String(stream.dropFirst(StreamKind.establishment.prefix.count)))
-            }
-            guard let incidents else { return true }
-            return incidents.contains(stream)
-        }
-    }
-
-    func visibility(_ principal: Principal) throws -> Visibility {
-        guard case .establishments(let set) = principal.scope else { return Visibility(principal: principal, incidents: nil) }
-        let snapshot = try queries.index()
-        var incidents = Set<String>()
-        for finess in set { incidents.formUnion(try IncidentIndex.incidents(touching: finess, in: store, snapshot: snapshot)) }
-        return Visibility(principal: principal, incidents: incidents)
     }
 
     // MARK: - Responses

@@ -103,14 +103,13 @@ extension LedgerService {
                 }
                 guard p.scope.covers(establishment) else { throw Problem.forbidden("\(p.name) does not reach establishment \(establishment)") }
             }
-            let seen = try await self.blocking { try self.visibility(p) }
-            if let stream, !seen.sees(stream: stream) { throw Problem.forbidden("\(p.name) does not reach \(stream)") }
+            let seen = self.visibility(p)
+            if let stream, !(try seen.sees(stream: stream)) { throw Problem.forbidden("\(p.name) does not reach \(stream)") }
             let start = from
             let body = ResponseBody { writer in
                 var next = start
                 var accessVersion = try self.store.streamVersion(of: AccessEvents.stream)
-                var visibility = seen
-                var filter = try await self.blocking { try self.establishmentFilter(establishment) }
+                let visibility = seen
                 while !self.isDraining {
                     let position = next
                     let page: [RecordedEvent] = try await self.blocking {
@@ -124,20 +123,22 @@ extension LedgerService {
                         }
                         continue
                     }
-                    // A new incident, or a revoked token, changes what this principal may see.
+                    // A revoked token ends the subscription.
                     let version = try self.store.streamVersion(of: AccessEvents.stream)
-                    if page.contains(where: { $0.eventType == "incident.opened" }) || version != accessVersion {
+                    if version != accessVersion {
                         accessVersion = version
                         guard try await self.blocking({ try self.access.principal(tokenId: p.tokenId) }) != nil else { break }
-                        visibility = try await self.blocking { try self.visibility(p) }
-                        filter = try await self.blocking { try self.establishmentFilter(establishment) }
                     }
                     var chunk = ""
                     for event in page {
                         next = event.position + 1
-                        guard visibility.sees(stream: event.streamId) else { continue }
+                        guard try visibility.sees(stream: event.streamId) else { continue }
                         if let stream, event.streamId != stream { continue }
-                        if let filter, !filter.contains(event.streamId) { continue }
+                        if let establishment, event.streamId != StreamKind.establishment.prefix + establishment,
+                            !(try self.scopes.establishments(of: event.streamId).contains(establishment))
+                        {
+                            continue
+                        }
                         chunk += "id: \(event.position)\nevent: ledger-event\ndata: \(CanonicalJSON.string(event.json))\n\n"
                     }
                     if !chunk.isEmpty { try await writer.write(ByteBuffer(string: chunk)) }
@@ -149,12 +150,5 @@ extension LedgerService {
                 headers: [.contentType: "text/event-stream", .cacheControl: "no-store", HTTPField.Name("X-Accel-Buffering")!: "no"],
                 body: body)
         }
-    }
-
-    /// The streams an establishment filter keeps: its registration and the incidents touching it.
-    func establishmentFilter(_ finess: String?) throws -> Set<String>? {
-        guard let finess else { return nil }
-        let snapshot = try queries.index()
-        return Set(try IncidentIndex.incidents(touching: finess, in: store, snapshot: snapshot) + [StreamKind.establishment.prefix + finess])
     }
 }

@@ -82,7 +82,11 @@ extension LedgerService {
         router.post("/tokens") { request, context in
             let p = try self.principal(context)
             guard p.role.administers else { throw Problem.forbidden("tokens: for admins; \(p.name) is a \(p.role.rawValue)") }
-            let data = Data(buffer: try await request.body.collect(upTo: 64 * 1024))
+            let data: Data
+            do { data = Data(buffer: try await request.body.collect(upTo: 64 * 1024)) } catch is NIOTooManyBytesError {
+                // Not the event routes' limit, which Problem.from(_:) names.
+                throw Problem(.contentTooLarge, "payload-too-large", "request body: over the limit of \(64 * 1024) bytes")
+            }
             let body: JSONValue
             do { body = try JSONParser.parse(data) } catch { throw Problem.badRequest("request body: \(error)") }
             guard let name = body["name"]?.stringValue else { throw Problem.invalid("name: required, a principal's name", field: "name") }
@@ -114,7 +118,7 @@ extension LedgerService {
         router.delete("/tokens/{tokenId}") { request, context in
             let p = try self.principal(context)
             guard p.role.administers else { throw Problem.forbidden("tokens: for admins; \(p.name) is a \(p.role.rawValue)") }
-            let id = try context.parameters.require("tokenId")
+            let id = try Self.pathParameter(context, "tokenId")
             return try await self.blocking {
                 let grants = try AccessEvents.grants(in: self.store).values
                 guard let target = grants.first(where: { $0.tokenId == id }) else { throw Problem.notFound("token \(id): no such token") }

@@ -115,8 +115,8 @@ extension LedgerService {
             let time = try Self.queryTime(request)
             let format = try Self.format(request, ["json", "text"])
             return try await self.blocking {
-                let seen = try self.visibility(p)
-                let states = try self.queries.states(at: time).filter { seen.sees(stream: $0.incidentId) }
+                let seen = self.visibility(p)
+                let states = try self.queries.states(at: time).filter { try seen.sees(stream: $0.incidentId) }
                 if format == "text" {
                     let names = try self.queries.index().establishments()
                     return Self.body(Self.header(request) + QueryViews.stateText(states, names: names), type: "text/plain; charset=utf-8")
@@ -172,7 +172,7 @@ extension LedgerService {
         }
         router.get("/establishments/{finess}/timeline") { request, context in
             let p = try self.principal(context)
-            let finess = try context.parameters.require("finess")
+            let finess = try Self.pathParameter(context, "finess")
             guard PayloadValidator.isFINESS(finess) else {
                 throw Problem.badRequest(
                     "finess: \"\(finess)\" is not a FINESS number (9 characters: département 01-95, 2A, 2B or 97, then 7 digits)",
@@ -212,8 +212,8 @@ extension LedgerService {
             let limit = Int(try Self.number(request, "limit", default: 100, range: 1...UInt64(Self.pageLimit)))
             let stream = Self.parameter(request, "stream")
             return try await self.blocking {
-                let seen = try self.visibility(p)
-                if let stream, !seen.sees(stream: stream) { throw Problem.forbidden("\(p.name) does not reach \(stream)") }
+                let seen = self.visibility(p)
+                if let stream, !(try seen.sees(stream: stream)) { throw Problem.forbidden("\(p.name) does not reach \(stream)") }
                 var events: [JSONValue] = []
                 var next: UInt64? = nil
                 let head = try self.store.lastPosition()
@@ -231,7 +231,7 @@ extension LedgerService {
                             next = event.position
                             return false
                         }
-                        if seen.sees(stream: event.streamId) { events.append(event.json) }
+                        if try seen.sees(stream: event.streamId) { events.append(event.json) }
                         return true
                     }
                 }
@@ -245,7 +245,7 @@ extension LedgerService {
         }
         router.get("/streams/{stream}/events") { request, context in
             let p = try self.principal(context)
-            let stream = try context.parameters.require("stream")
+            let stream = try Self.pathParameter(context, "stream")
             let from = try Self.number(request, "from", default: 1, range: 1...UInt64(Int64.max))
             let limit = Int(try Self.number(request, "limit", default: 100, range: 1...UInt64(Self.pageLimit)))
             return try await self.blocking {
@@ -300,9 +300,19 @@ extension LedgerService {
         text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~:"))) ?? text
     }
 
+    /// A path parameter, percent-decoded: Hummingbird gives the raw segment, and clients encode the `:` of
+    /// stream ids (`incident%3Aaphp-2021-09`, as encodeURIComponent does).
+    static func pathParameter(_ context: LedgerRequestContext, _ name: String) throws -> String {
+        let raw = try context.parameters.require(name)
+        guard let decoded = raw.removingPercentEncoding else {
+            throw Problem.badRequest("\(name): \"\(raw)\" is not percent-encoded UTF-8", field: name)
+        }
+        return decoded
+    }
+
     /// The principal and the `{incident}` of the path.
     func incident(_ request: Request, _ context: LedgerRequestContext) throws -> (Principal, String) {
-        (try principal(context), try context.parameters.require("incident"))
+        (try principal(context), try Self.pathParameter(context, "incident"))
     }
 
     /// 404 for an incident that does not exist, 403 for one the principal does not reach.
@@ -318,8 +328,8 @@ extension LedgerService {
         let format = try Self.format(request, ["json", "text"])
         return try await blocking {
             if let incident { try self.requireIncident(incident, for: p) }
-            let seen = try self.visibility(p)
-            let all = try self.queries.deadlines(incident: incident, at: time).filter { seen.sees(stream: $0.incident) }
+            let seen = self.visibility(p)
+            let all = try self.queries.deadlines(incident: incident, at: time).filter { try seen.sees(stream: $0.incident) }
             if format == "text" { return Self.body(Self.header(request) + QueryViews.deadlinesText(all), type: "text/plain; charset=utf-8") }
             return Self.json(.array(all.flatMap { entry in entry.clocks.map { QueryViews.clockJSON($0, incident: entry.incident) } }))
         }
@@ -339,9 +349,9 @@ extension LedgerService {
         let start = since
         return try await blocking {
             if let incident { try self.requireIncident(incident, for: p) }
-            let seen = try self.visibility(p)
+            let seen = self.visibility(p)
             let entries = try self.queries.audit(AuditTrail.Filter(actor: actor, incident: incident, since: start), at: time)
-                .filter { seen.sees(stream: $0.streamId) }
+                .filter { try seen.sees(stream: $0.streamId) }
             if format == "text" { return Self.body(Self.header(request) + QueryViews.auditText(entries), type: "text/plain; charset=utf-8") }
             return Self.json(.array(entries.map(QueryViews.auditJSON)))
         }

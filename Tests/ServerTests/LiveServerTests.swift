@@ -79,6 +79,14 @@ import Testing
         _ = try reader.head()
         let seen = try reader.events(count: 9)
         #expect(seen.allSatisfy { $0.data.contains(TwoHospitals.incidentA) || $0.data.contains("establishment:\(TwoHospitals.a)") })
+
+        // Filtered by establishment: B's registration, its incident's three events, nothing else.
+        let filtered = try SocketClient(port: server.port)
+        try filtered.send("GET", "/events/live?from=1&establishment=\(TwoHospitals.b)", headers: ["Authorization": "Bearer \(auditor)"])
+        _ = try filtered.head()
+        let ofB = try filtered.events(count: 4)
+        #expect(ofB.count == 4)
+        #expect(ofB.allSatisfy { $0.data.contains(TwoHospitals.incidentB) || $0.data.contains("establishment:\(TwoHospitals.b)") })
     }
 
     /// Clients append concurrently; SIGKILL at a random moment; every event that got a 201 is in the ledger
