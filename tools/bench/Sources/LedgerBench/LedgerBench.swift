@@ -21,6 +21,7 @@ struct LedgerBench: AsyncParsableCommand {
     @Flag(help: "Skip the Python comparators (SQLite, eventsourcing).") var skipPython = false
     @Option(help: "Only write the workload to this file, and stop (for profiling).") var workloadOnly: String?
     @Flag(help: "Only the durable-append phases (1 and 2), then stop (for profiling).") var appendsOnly = false
+    @Flag(help: "Only the concurrent in-process appends and the HTTP phase (8), on a small ledger.") var httpOnly = false
     @Option(help: "Only run the timeline queries (part 5) against this existing ledger, and print the figures.")
     var queryOnly: String?
 
@@ -97,6 +98,14 @@ struct LedgerBench: AsyncParsableCommand {
             try? FileManager.default.removeItem(atPath: work)
             return
         }
+        if httpOnly {
+            try measureHTTP(
+                binary: ledger, work: work, clients: tasks, perClient: quick ? 200 : 1000, bigLedger: nil, hospital: workload.finess(7),
+                into: &report)
+            print(report.markdown())
+            try? FileManager.default.removeItem(atPath: work)
+            return
+        }
 
         sync()
         // 3. Bulk import through `ledger import`, and 4. the projection rebuild, each in its own process so
@@ -132,6 +141,10 @@ struct LedgerBench: AsyncParsableCommand {
             let signed = try measureCheckpointSigning(store, into: &report)
             try measureExportAndRestore(store, signed, work: work, into: &report)
         }
+        // 8. The HTTP service: appends from keep-alive clients, live delivery, timelines on this ledger.
+        try measureHTTP(
+            binary: ledger, work: work, clients: tasks, perClient: quick ? 200 : 1000, bigLedger: ledgerDir, hospital: workload.finess(7),
+            into: &report)
 
         // The comparators, on the same workload file.
         let raw = try runMeasured(rawLMDB, ["--dir", work + "/raw", "--input", workloadPath, "--singles", String(singleCount)])

@@ -66,6 +66,13 @@ struct Report {
         Row(operation: "checkpoint signed and stored p99", unit: "µs", ledgerKey: "checkpoint_p99_us", otherKey: nil),
         Row(operation: "export (bundle of the whole ledger)", unit: "events/s", ledgerKey: "export_events_per_s", otherKey: nil),
         Row(operation: "restore (from that bundle)", unit: "events/s", ledgerKey: "restore_events_per_s", otherKey: nil),
+        Row(operation: "HTTP durable appends (keep-alive clients)", unit: "events/s", ledgerKey: "http_append_events_per_s", otherKey: nil),
+        Row(operation: "HTTP append p50", unit: "µs", ledgerKey: "http_append_p50_us", otherKey: nil),
+        Row(operation: "HTTP append p99", unit: "µs", ledgerKey: "http_append_p99_us", otherKey: nil),
+        Row(operation: "live delivery after the 201, p50", unit: "ms", ledgerKey: "sse_delay_p50_ms", otherKey: nil),
+        Row(operation: "live delivery after the 201, p99", unit: "ms", ledgerKey: "sse_delay_p99_ms", otherKey: nil),
+        Row(operation: "HTTP timeline request p50", unit: "ms", ledgerKey: "http_timeline_p50_ms", otherKey: nil),
+        Row(operation: "HTTP timeline request p99", unit: "ms", ledgerKey: "http_timeline_p99_ms", otherKey: nil),
         Row(operation: "peak RSS, bulk import", unit: "MiB", ledgerKey: "bulk_peak_mib", otherKey: nil),
         Row(operation: "  of which anonymous (heap)", unit: "MiB", ledgerKey: "bulk_peak_anon_mib", otherKey: nil),
         Row(operation: "  of which mapped ledger file", unit: "MiB", ledgerKey: "bulk_peak_file_mib", otherKey: nil),
@@ -94,6 +101,7 @@ struct Report {
         let bulk = ratio(l["bulk_events_per_s"], raw["bulk_events_per_s"])
         let replay = ratio(l["rebuild_events_per_s"], es["scan_events_per_s"])
         let restore = ratio(l["restore_events_per_s"], l["bulk_events_per_s"])
+        let http = ratio(l["http_append_events_per_s"], l["concurrent_events_per_s"])
         return [
             ("single appends ÷ raw LMDB single commits", single, "≥ 0.8", check(single) { $0 >= 0.8 }),
             ("concurrent ÷ ledger single", concurrentSelf, "≥ 10", check(concurrentSelf) { $0 >= 10 }),
@@ -122,6 +130,9 @@ struct Report {
                 check(l["consistency_proof_p99_us"]) { $0 < 1000 }
             ),
             ("restore ÷ bulk import", restore, "≥ 1", check(restore) { $0 >= 1 }),
+            // Issue 9.
+            ("HTTP appends ÷ in-process concurrent appends", http, "≥ 0.5", check(http) { $0 >= 0.5 }),
+            ("live delivery p99 (ms)", l["sse_delay_p99_ms"], "< 50", check(l["sse_delay_p99_ms"]) { $0 < 50 }),
         ]
     }
 
