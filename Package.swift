@@ -52,6 +52,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             resources: [.embedInCode("Resources/index.html"), .embedInCode("Resources/openapi.json")]
         ),
@@ -96,6 +97,7 @@ let package = Package(
             name: "ServerTests",
             dependencies: [
                 "LedgerServer", "EventStore", "IncidentDomain", "Projections", "LedgerProofs", "LedgerTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -17,19 +17,32 @@ extension Ledger {
         @OptionGroup var ledger: LedgerOptions
         @Option(name: .long, help: "The address to listen on.") var host: String = "127.0.0.1"
         @Option(name: .long, help: "The port (0: any free port; the URL is printed).") var port: Int = 8080
+        @Option(name: .long, help: "Also accept JWTs from this issuer (the iss claim; needs --jwt-key).") var jwtIssuer: String?
+        @Option(name: .long, help: "The issuer's public key, a PEM file (RSA for RS256, EC P-256 for ES256).") var jwtKey: String?
+        @Option(name: .long, help: "The audience a JWT must name (aud), if any.") var jwtAudience: String?
 
         func validate() throws {
             guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
+            guard (jwtIssuer == nil) == (jwtKey == nil) else { throw ValidationError("--jwt-issuer and --jwt-key go together") }
         }
 
         func run() throws {
+            var jwt: JWTVerifier?
+            if let jwtIssuer, let jwtKey {
+                guard let pem = try? String(contentsOfFile: jwtKey, encoding: .utf8) else {
+                    throw CLIError("--jwt-key \(jwtKey): cannot be read", exitCode: CLIError.invalidInput)
+                }
+                do { jwt = try JWTVerifier(issuer: jwtIssuer, publicKeyPEM: pem, audience: jwtAudience) } catch {
+                    throw CLIError("--jwt-key \(jwtKey): \(error)", exitCode: CLIError.invalidInput)
+                }
+            }
             let store = try ledger.openStore()
             LoggingSystem.bootstrap { label in
                 var handler = StreamLogHandler.standardError(label: label)
                 handler.logLevel = .info
                 return handler
             }
-            let service = LedgerService(store: store, logger: Logger(label: "incidentledger"))
+            let service = LedgerService(store: store, logger: Logger(label: "incidentledger"), jwt: jwt)
             let host = host
             let port = port
             let origin = try store.origin()

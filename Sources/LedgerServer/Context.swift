@@ -36,10 +36,15 @@ struct FrontDoor: RouterMiddleware {
                 guard header.hasPrefix("Bearer "), header.count > 7 else {
                     throw Problem.unauthorized("Authorization: expected \"Bearer <token>\"")
                 }
-                guard let principal = try service.access.principal(token: String(header.dropFirst(7))) else {
-                    throw Problem.unauthorized("Authorization: unknown or revoked token")
+                let token = String(header.dropFirst(7))
+                if let jwt = service.jwt, JWTVerifier.isJWT(token) {
+                    context.principal = try jwt.principal(token)
+                } else {
+                    guard let principal = try service.access.principal(token: token) else {
+                        throw Problem.unauthorized("Authorization: unknown or revoked token")
+                    }
+                    context.principal = principal
                 }
-                context.principal = principal
             }
             response = try await next(request, context)
         } catch {

