@@ -18,6 +18,7 @@ demo: build
 test: deps
 	$(SWIFT) build --build-tests
 	tools/check-demo $(LEDGER)
+	tools/api-contract-test $(LEDGER)
 	$(SWIFT) test --skip-build
 	tools/browser-test $(LEDGER)
 
