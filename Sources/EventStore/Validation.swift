@@ -8,7 +8,8 @@ public enum EnvelopeRules {
     static let maximumStreamIdLength = 200
     static let maximumTextLength = 4000
 
-    static func checkStreamId(_ id: String, field: String) throws(EventStoreError) {
+    /// A stream id's rule (length, characters, a known prefix form), for ids that arrive outside an event.
+    public static func checkStreamId(_ id: String, field: String) throws(EventStoreError) {
         let bytes = Array(id.utf8)
         guard !bytes.isEmpty, bytes.count <= maximumStreamIdLength else {
             throw .invalid(field, "must be 1 to \(maximumStreamIdLength) characters")

@@ -105,6 +105,16 @@ public struct IncidentIntake {
                 throw IntakeError("\(input.name)\(item.location): \(item.path).streamId: required (or give --stream)", field: "streamId")
             }
             var event = parsed.event
+            // A retry of an event already stored is the store's to judge (the same content: nothing written; other
+            // content: a conflict): the rules would judge it against its own effect (a retraction "already retracted").
+            if let id = event.eventId, (try? store.position(of: id)) ?? nil != nil {
+                if let last = requests.last, last.streamId == streamId {
+                    requests[requests.count - 1].events.append(event)
+                } else {
+                    requests.append(AppendRequest(streamId: streamId, events: [event], expectedVersion: expected))
+                }
+                continue
+            }
             event.eventId = event.eventId ?? UUID.timeOrdered()
             do {
                 try DomainRules().check(event, streamId: streamId, path: item.path) { id in try earlier[id] ?? inLedger(id) }

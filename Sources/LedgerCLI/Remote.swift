@@ -112,6 +112,7 @@ struct Remote: Sendable {
     struct Appended {
         let streamId: String
         let positions: [UInt64]
+        let eventIds: [String]
         let streamVersion: UInt64
         let wasAlreadyStored: Bool
     }
@@ -133,7 +134,8 @@ struct Remote: Sendable {
         func number(_ value: JSONValue?) -> UInt64 { value?.numberValue.flatMap { UInt64(exactly: $0.doubleValue) } ?? 0 }
         return Appended(
             streamId: result["streamId"]?.stringValue ?? stream,
-            positions: result["positions"]?.arrayValue?.map(number) ?? [], streamVersion: number(result["streamVersion"]),
+            positions: result["positions"]?.arrayValue?.map(number) ?? [],
+            eventIds: result["eventIds"]?.arrayValue?.compactMap(\.stringValue) ?? [], streamVersion: number(result["streamVersion"]),
             wasAlreadyStored: result["alreadyStored"] == .bool(true))
     }
 }

@@ -36,6 +36,9 @@ extension Ledger {
                 print(
                     "verified \(n("events")) events, \(n("indexEntries")) index entries and \(n("subtrees")) Merkle subtrees; head hash \(report["headHash"]?.stringValue ?? "?")"
                 )
+                if let setBy = report["recordedAtSetBy"]?.stringValue {
+                    print("recordedAt times were set by \(setBy), not by the ledger's clock: the chain holds, the times are the dataset's")
+                }
                 return
             }
             let store = try ledger.openStoreForReading()
@@ -81,11 +84,7 @@ extension Ledger {
                 let body = try remote.call("GET", "stats").body
                 if json { return write(String(decoding: body, as: UTF8.self)) }
                 guard case .object(let members) = try JSONParser.parse(body) else { return }
-                for name in members.keys.sorted() {
-                    let value = members[name]!
-                    print(name.padding(toLength: 16, withPad: " ", startingAt: 0) + (value.stringValue ?? CanonicalJSON.string(value)))
-                }
-                return
+                return printRows(Self.order.map { ($0, members[$0] ?? .null) })
             }
             let store = try ledger.openStoreForReading()
             let s = try store.statistics()
@@ -105,10 +104,20 @@ extension Ledger {
             if json {
                 print(CanonicalJSON.string(.object(Dictionary(uniqueKeysWithValues: rows))))
             } else {
-                for (name, value) in rows {
-                    let text = value.stringValue ?? (value == .null ? "-" : CanonicalJSON.string(value))
-                    print(name.padding(toLength: 16, withPad: " ", startingAt: 0) + text)
-                }
+                printRows(rows)
+            }
+        }
+
+        /// The rows in the order the local command prints them (also for the service's answer).
+        static let order = [
+            "recordedAtSetBy", "events", "streams", "headHash", "lastRecordedAt", "mapSize", "usedBytes", "fileSize", "readersInUse",
+            "maximumReaders", "lmdbVersion",
+        ]
+
+        func printRows(_ rows: [(String, JSONValue)]) {
+            for (name, value) in rows {
+                let text = value.stringValue ?? (value == .null ? "-" : CanonicalJSON.string(value))
+                print(name.padding(toLength: 16, withPad: " ", startingAt: 0) + text)
             }
         }
     }

@@ -85,12 +85,14 @@ public final class LedgerService: Sendable {
     /// get 503, live subscriptions end, and the call returns.
     public func run(host: String, port: Int, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let app = application(host: host, port: port, onRunning: onRunning)
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [
-                    .init(service: app), .init(service: DrainOnShutdown(service: self), successTerminationBehavior: .ignore),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var configuration = ServiceGroupConfiguration(
+            services: [
+                .init(service: app), .init(service: DrainOnShutdown(service: self), successTerminationBehavior: .ignore),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // A subscriber that stops reading must not hold the shutdown for ever: after 10 s, what is left is cancelled.
+        configuration.maximumGracefulShutdownDuration = .seconds(10)
+        let group = ServiceGroup(configuration: configuration)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await self.live.run() }
             try await group.run()

@@ -14,8 +14,9 @@ import Synchronization
 /// sits between the writer and them: a slow subscriber only falls behind, and never slows the writer.
 final class HeadWatcher: Sendable {
     private let store: EventStore
-    private let state = Mutex<(head: UInt64, stopped: Bool, waiters: [UInt64: CheckedContinuation<Void, Never>], next: UInt64)>(
-        (0, false, [:], 0))
+    private let state = Mutex<
+        (head: UInt64, stopped: Bool, waiters: [UInt64: CheckedContinuation<Void, Never>], next: UInt64, expired: Set<UInt64>)
+    >((0, false, [:], 0, []))
     static let interval: Duration = .milliseconds(10)
 
     init(store: EventStore) { self.store = store }
@@ -62,8 +63,9 @@ final class HeadWatcher: Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await withCheckedContinuation { continuation in
+                    // A timeout that fired before this registration leaves its mark: resume at once.
                     let ready = self.state.withLock { s -> Bool in
-                        if s.stopped || s.head > position { return true }
+                        if s.stopped || s.head > position || s.expired.remove(id) != nil { return true }
                         s.waiters[id] = continuation
                         return false
                     }
@@ -72,12 +74,19 @@ final class HeadWatcher: Sendable {
             }
             group.addTask {
                 try? await Task.sleep(for: timeout)
-                let waiting = self.state.withLock { $0.waiters.removeValue(forKey: id) }
+                let waiting = self.state.withLock { s -> CheckedContinuation<Void, Never>? in
+                    guard let waiting = s.waiters.removeValue(forKey: id) else {
+                        s.expired.insert(id)
+                        return nil
+                    }
+                    return waiting
+                }
                 waiting?.resume()
             }
             await group.next()
             group.cancelAll()
         }
+        _ = state.withLock { $0.expired.remove(id) }
     }
 }
 
@@ -90,12 +99,12 @@ extension LedgerService {
             let p = try self.principal(context)
             var from = try Self.number(request, "from", default: 1, range: 1...UInt64(Int64.max))
             if let last = request.headers[HTTPField.Name("Last-Event-ID")!] {
-                guard let position = UInt64(last.trimmingCharacters(in: .whitespaces)) else {
+                guard let position = UInt64(last.trimmingCharacters(in: .whitespaces)), position < UInt64(Int64.max) else {
                     throw Problem.badRequest("Last-Event-ID: \"\(last)\" is not a position", field: "Last-Event-ID")
                 }
                 from = position + 1
             }
-            let stream = Self.parameter(request, "stream")
+            let stream = try Self.parameter(request, "stream").map { try Self.streamId($0, "stream") }
             let establishment = Self.parameter(request, "establishment")
             if let establishment {
                 guard PayloadValidator.isFINESS(establishment) else {
@@ -104,23 +113,26 @@ extension LedgerService {
                 guard p.scope.covers(establishment) else { throw Problem.forbidden("\(p.name) does not reach establishment \(establishment)") }
             }
             let seen = self.visibility(p)
-            if let stream, !(try seen.sees(stream: stream)) { throw Problem.forbidden("\(p.name) does not reach \(stream)") }
+            if let stream, !(try seen.sees(stream: stream)) { throw Problem.notFound("\(stream): no such stream (of those you reach)") }
             let start = from
             let body = ResponseBody { writer in
                 var next = start
                 var accessVersion = try self.store.streamVersion(of: AccessEvents.stream)
                 let visibility = seen
+                var lastWrite = ContinuousClock.now
                 while !self.isDraining {
                     let position = next
                     let page: [RecordedEvent] = try await self.blocking {
                         try self.store.events(.log(fromPosition: position), limit: 256)
                     }
+                    // A comment when nothing was written for a while (an idle ledger, or a filter that keeps
+                    // nothing of a busy one): proxies keep the connection, and a client gone is noticed.
+                    if ContinuousClock.now - lastWrite >= Self.keepAlive {
+                        try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                        lastWrite = ContinuousClock.now
+                    }
                     if page.isEmpty {
                         await self.live.wait(beyond: next - 1, timeout: Self.keepAlive)
-                        if self.isDraining { break }
-                        if try await self.blocking({ try self.store.lastPosition() }) < next {
-                            try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
-                        }
                         continue
                     }
                     // A revoked token ends the subscription.
@@ -141,7 +153,10 @@ extension LedgerService {
                         }
                         chunk += "id: \(event.position)\nevent: ledger-event\ndata: \(CanonicalJSON.string(event.json))\n\n"
                     }
-                    if !chunk.isEmpty { try await writer.write(ByteBuffer(string: chunk)) }
+                    if !chunk.isEmpty {
+                        try await writer.write(ByteBuffer(string: chunk))
+                        lastWrite = ContinuousClock.now
+                    }
                 }
                 try await writer.finish(nil)
             }

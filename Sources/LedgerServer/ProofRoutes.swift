@@ -27,9 +27,9 @@ extension LedgerService {
             let position = try Self.number(request, "position", default: 1, range: 1...UInt64(Int64.max))
             let size = try Self.parameter(request, "size").map { _ in try Self.number(request, "size", default: 0, range: 1...UInt64(Int64.max)) }
             return try await self.blocking {
-                guard let event = try self.store.event(at: position) else { throw Problem.notFound("position \(position): no such event") }
-                guard try self.visibility(p).sees(stream: event.streamId) else {
-                    throw Problem.forbidden("\(p.name) does not reach \(event.streamId)")
+                // An event the principal does not reach is answered as none: its stream names another hospital.
+                guard let event = try self.store.event(at: position), try self.visibility(p).sees(stream: event.streamId) else {
+                    throw Problem.notFound("position \(position): no such event (of those you reach)")
                 }
                 guard let note = try self.store.storedCheckpoint(size: size) else {
                     throw Problem.notFound("no signed checkpoint\(size.map { " of \($0) events" } ?? ""): ledger checkpoint signs one")

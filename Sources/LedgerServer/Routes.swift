@@ -114,9 +114,12 @@ extension LedgerService {
             let p = try self.principal(context)
             let time = try Self.queryTime(request)
             let format = try Self.format(request, ["json", "text"])
+            let incident = try Self.parameter(request, "incident").map { try Self.streamId($0, "incident") }
             return try await self.blocking {
+                // `incident=`: one incident, as `ledger state --incident` (an empty list when it was not known yet).
+                if let incident { try self.requireIncident(incident, for: p) }
                 let seen = self.visibility(p)
-                let states = try self.queries.states(at: time).filter { try seen.sees(stream: $0.incidentId) }
+                let states = try self.queries.states(incident: incident, at: time).filter { try seen.sees(stream: $0.incidentId) }
                 if format == "text" {
                     let names = try self.queries.index().establishments()
                     return Self.body(Self.header(request) + QueryViews.stateText(states, names: names), type: "text/plain; charset=utf-8")
@@ -184,7 +187,9 @@ extension LedgerService {
             let width = Int(try Self.number(request, "width", default: 60, range: 20...400))
             return try await self.blocking {
                 let timelines = try self.queries.timelines(establishment: finess, at: time)
-                if timelines.isEmpty, try self.queries.index().establishments()[finess] == nil {
+                if timelines.isEmpty, try self.queries.index().establishments()[finess] == nil,
+                    try IncidentIndex.incidents(touching: finess, in: self.store).isEmpty
+                {
                     throw Problem.notFound("\(finess): no establishment registered and no incident touches it")
                 }
                 switch format {
@@ -210,18 +215,28 @@ extension LedgerService {
             let p = try self.principal(context)
             let from = try Self.number(request, "from", default: 1, range: 1...UInt64(Int64.max))
             let limit = Int(try Self.number(request, "limit", default: 100, range: 1...UInt64(Self.pageLimit)))
-            let stream = Self.parameter(request, "stream")
+            let stream = try Self.parameter(request, "stream").map { try Self.streamId($0, "stream") }
             return try await self.blocking {
                 let seen = self.visibility(p)
-                if let stream, !(try seen.sees(stream: stream)) { throw Problem.forbidden("\(p.name) does not reach \(stream)") }
+                if let stream {
+                    let reached = try seen.sees(stream: stream)
+                    guard reached, try self.store.streamVersion(of: stream) > 0 else {
+                        throw Problem.notFound("\(stream): no such stream (of those you reach)")
+                    }
+                }
                 var events: [JSONValue] = []
                 var next: UInt64? = nil
                 let head = try self.store.lastPosition()
                 if let stream {
-                    // A stream read by position: its events at or after `from`.
-                    for event in try self.store.events(.stream(stream)) where event.position >= from {
-                        if events.count == limit { next = event.position; break }
+                    // A stream read by position: its events at or after `from`, read one at a time.
+                    try self.store.read(.stream(stream)) { event in
+                        guard event.position >= from else { return true }
+                        if events.count == limit {
+                            next = event.position
+                            return false
+                        }
                         events.append(event.json)
+                        return true
                     }
                 } else {
                     var scanned = 0
@@ -245,13 +260,14 @@ extension LedgerService {
         }
         router.get("/streams/{stream}/events") { request, context in
             let p = try self.principal(context)
-            let stream = try Self.pathParameter(context, "stream")
+            let stream = try Self.streamId(try Self.pathParameter(context, "stream"), "stream")
             let from = try Self.number(request, "from", default: 1, range: 1...UInt64(Int64.max))
             let limit = Int(try Self.number(request, "limit", default: 100, range: 1...UInt64(Self.pageLimit)))
             return try await self.blocking {
-                guard try self.visibility(p).sees(stream: stream) else { throw Problem.forbidden("\(p.name) does not reach \(stream)") }
                 let version = try self.store.streamVersion(of: stream)
-                guard version > 0 else { throw Problem.notFound("\(stream): no such stream") }
+                guard version > 0, try self.visibility(p).sees(stream: stream) else {
+                    throw Problem.notFound("\(stream): no such stream (of those you reach)")
+                }
                 let events = try self.store.events(.stream(stream, fromVersion: from), limit: limit + 1)
                 let next = events.count > limit ? "/streams/\(Self.escape(stream))/events?from=\(from + UInt64(limit))&limit=\(limit)" : nil
                 var headers: HTTPFields = [:]
@@ -276,6 +292,7 @@ extension LedgerService {
                         "events": .number(JSONNumber(report.eventsChecked)),
                         "indexEntries": .number(JSONNumber(report.indexEntriesChecked)),
                         "subtrees": .number(JSONNumber(report.subtreesChecked)), "headHash": .string(report.headHash),
+                        "recordedAtSetBy": try self.store.clockProvenance().map(JSONValue.string) ?? .null,
                     ]))
             }
         }
@@ -290,6 +307,7 @@ extension LedgerService {
                         "headHash": .string(s.headHash), "lastRecordedAt": s.lastRecordedAt.map { .string($0.rfc3339Micros) } ?? .null,
                         "mapSize": .number(JSONNumber(s.mapSize)), "usedBytes": .number(JSONNumber(s.usedBytes)),
                         "fileSize": .number(JSONNumber(s.fileSize)), "lmdbVersion": .string(s.lmdbVersion),
+                        "readersInUse": .number(JSONNumber(s.readersInUse)), "maximumReaders": .number(JSONNumber(s.maximumReaders)),
                         "recordedAtSetBy": try self.store.clockProvenance().map(JSONValue.string) ?? .string("the ledger's clock"),
                     ]))
             }
@@ -310,17 +328,27 @@ extension LedgerService {
         return decoded
     }
 
-    /// The principal and the `{incident}` of the path.
-    func incident(_ request: Request, _ context: LedgerRequestContext) throws -> (Principal, String) {
-        (try principal(context), try Self.pathParameter(context, "incident"))
+    /// A stream id from the path or the query, checked by the envelope's rule (no NUL, no control characters).
+    static func streamId(_ text: String, _ name: String) throws -> String {
+        do { try EnvelopeRules.checkStreamId(text, field: name) } catch { throw Problem.badRequest(error.description, field: name) }
+        return text
     }
 
-    /// 404 for an incident that does not exist, 403 for one the principal does not reach.
+    static func noSuchIncident(_ incident: String) -> Problem {
+        Problem.notFound("\(incident): no such incident (of those you reach)")
+    }
+
+    /// The principal and the `{incident}` of the path.
+    func incident(_ request: Request, _ context: LedgerRequestContext) throws -> (Principal, String) {
+        (try principal(context), try Self.streamId(try Self.pathParameter(context, "incident"), "incident"))
+    }
+
+        /// 404 for an incident that does not exist and for one the principal does not reach (decided first, and
+    /// without writing anything: the index is caught up only for an incident the principal may see).
     func requireIncident(_ incident: String, for p: Principal) throws {
-        guard try queries.index().incidents.contains(incident) else { throw Problem.notFound("\(incident): no such incident") }
-        guard try visibility(p).sees(stream: incident) else {
-            throw Problem.forbidden("\(p.name) does not reach \(incident): it names none of \(p.scope.description)")
-        }
+        guard incident.hasPrefix(StreamKind.incident.prefix), try store.streamVersion(of: incident) > 0,
+            try visibility(p).sees(stream: incident), try queries.index().incidents.contains(incident)
+        else { throw Self.noSuchIncident(incident) }
     }
 
     func deadlines(_ request: Request, _ p: Principal, incident: String?) async throws -> Response {

@@ -30,18 +30,33 @@ final class StreamScopes: Sendable {
         return named
     }
 
-    /// The FINESS numbers a payload names, by the catalogue's field kinds.
+    /// The FINESS numbers a payload names, by the catalogue's field kinds; for a correction, also those its
+    /// `changes` name (in any field that is an establishment in some event type), as the index counts them.
     static func establishments(named eventType: String, payload: JSONValue) -> Set<String> {
         guard let spec = Catalogue.spec(for: eventType), let members = payload.objectValue else { return [] }
         var named = Set<String>()
         for field in spec.fields {
-            switch field.kind {
-            case .finess: if let finess = members[field.name]?.stringValue { named.insert(finess) }
-            case .finessList: named.formUnion(members[field.name]?.arrayValue?.compactMap(\.stringValue) ?? [])
-            default: continue
+            named.formUnion(finess(of: field.kind, members[field.name]))
+        }
+        if case .object(let changes)? = members["changes"] {
+            for (name, value) in changes {
+                for kind in establishmentKinds[name] ?? [] { named.formUnion(finess(of: kind, value)) }
             }
         }
         return named
+    }
+
+    /// The kinds of the fields that name establishments, by field name, across the catalogue.
+    static let establishmentKinds: [String: [FieldKind]] = Catalogue.all.flatMap(\.fields).reduce(into: [:]) { kinds, field in
+        if field.kind == .finess || field.kind == .finessList { kinds[field.name, default: []].append(field.kind) }
+    }
+
+    static func finess(of kind: FieldKind, _ value: JSONValue?) -> [String] {
+        switch kind {
+        case .finess: value?.stringValue.map { [$0] } ?? []
+        case .finessList: value?.arrayValue?.compactMap(\.stringValue) ?? []
+        default: []
+        }
     }
 }
 
@@ -53,7 +68,9 @@ extension LedgerService {
         let scopes: StreamScopes
 
         func sees(stream: String) throws -> Bool {
-            if stream == AccessEvents.stream { return principal.role.audits }
+            // Grants name principals of every hospital: only an auditor or admin of all establishments reads them
+            // as events (a scoped admin lists its own through /tokens).
+            if stream == AccessEvents.stream { return principal.role.audits && principal.scope == .all }
             if stream.hasPrefix(StreamKind.establishment.prefix) {
                 return principal.scope.covers(String(stream.dropFirst(StreamKind.establishment.prefix.count)))
             }

@@ -112,15 +112,18 @@ extension LedgerService {
         guard p.role.records else { throw Problem.forbidden("\(p.name) is a \(p.role.rawValue): it records nothing") }
         // Checked in the request's own task, not on the thread pool: a few short reads, and one hop less per
         // append (the hops, not the work, dominated an append's CPU in the benchmark).
-        try authorizeWrite(input, to: stream, by: p)
+        let sawVersion = try authorizeWrite(input, to: stream, by: p)
         let request: AppendRequest
         do {
             request = try IncidentIntake(store: store, principal: p.name).requests(
                 from: input, defaultStream: stream, defaultActor: p.name, expected: expected)[0]
         } catch { throw Problem.from(error) }
+        // A stream seen empty when authorized must still be empty when written: another hospital opening the same
+        // incident id meanwhile must not hand this principal its incident.
+        let effective = expected == .any && sawVersion == 0 ? ExpectedVersion.noStream : expected
         let result: AppendResult
         do {
-            result = try await store.append(request.events, to: stream, expectedVersion: expected)
+            result = try await store.append(request.events, to: stream, expectedVersion: effective)
         } catch let error as EventStoreError where error.code == .wrongExpectedVersion {
             var problem = Problem.from(error)
             problem.extra["expectedVersion"] = .string(expected.description)
@@ -131,6 +134,7 @@ extension LedgerService {
         return Self.json(
             .object([
                 "streamId": .string(result.streamId), "positions": .array(result.positions.map { .number(JSONNumber($0)) }),
+                "eventIds": .array(request.events.compactMap { $0.eventId.map { .string($0.lowercasedString) } }),
                 "streamVersion": .number(JSONNumber(result.streamVersion)), "alreadyStored": .bool(result.wasAlreadyStored),
             ]), status: result.wasAlreadyStored ? .ok : .created,
             headers: [.location: "/streams/\(Self.escape(stream))/events?from=\(result.streamVersion)"])
@@ -139,36 +143,38 @@ extension LedgerService {
     /// Who may write where: recorders on the incidents they reach (and new incidents opened for their own
     /// establishments), admins also on establishment registrations; no one through here on access streams.
     /// Every establishment a payload names must be in the principal's scope.
-    func authorizeWrite(_ input: InputEvents, to stream: String, by p: Principal) throws {
+    /// Returns the stream's version as it was checked.
+    @discardableResult
+    func authorizeWrite(_ input: InputEvents, to stream: String, by p: Principal) throws -> UInt64 {
         if stream.hasPrefix("access:") {
             throw Problem.forbidden("\(stream): tokens are granted and revoked through /tokens, not appended")
         }
+        let version = try store.streamVersion(of: stream)
         if stream.hasPrefix(StreamKind.establishment.prefix) {
             guard p.role.administers else { throw Problem.forbidden("\(stream): registering establishments is for admins") }
-        } else if try store.streamVersion(of: stream) > 0 {
-            guard try visibility(p).sees(stream: stream) else {
-                throw Problem.forbidden("\(p.name) does not reach \(stream): it names none of \(p.scope.description)")
-            }
+        } else if version > 0 {
+            // An incident the principal does not reach is answered as one that does not exist: its existence is
+            // another hospital's information.
+            guard try visibility(p).sees(stream: stream) else { throw Self.noSuchIncident(stream) }
         } else if stream.hasPrefix(StreamKind.incident.prefix), input.items.first?.json["eventType"]?.stringValue != "incident.opened" {
             // A mistyped incident id must not open an incident nobody opened.
-            throw Problem.notFound("\(stream): no such incident; its first event must be incident.opened")
+            throw Problem.notFound("\(stream): no such incident (of those you reach); a new one's first event must be incident.opened")
         }
+        guard case .establishments = p.scope else { return version }
         for item in input.items {
-            guard let type = item.json["eventType"]?.stringValue, let spec = Catalogue.spec(for: type),
-                let payload = item.json["payload"]?.objectValue
-            else { continue }  // the intake names what is wrong
-            for field in spec.fields {
-                let named: [String]
-                switch field.kind {
-                case .finess: named = payload[field.name]?.stringValue.map { [$0] } ?? []
-                case .finessList: named = payload[field.name]?.arrayValue?.compactMap(\.stringValue) ?? []
-                default: continue
-                }
-                for finess in named where !p.scope.covers(finess) {
-                    throw Problem.forbidden(
-                        "\(item.path).payload.\(field.name): \(p.name) does not reach establishment \(finess) (\(p.scope.description))")
+            guard let type = item.json["eventType"]?.stringValue, let payload = item.json["payload"] else { continue }
+            // What the event names, and for a correction or retraction what its target names: a recorder of one
+            // hospital neither writes about another nor rewrites another's facts on a shared incident.
+            var named = StreamScopes.establishments(named: type, payload: payload)
+            for key in ["correctedEventId", "retractedEventId"] {
+                if let text = payload[key]?.stringValue, let id = UUID(uuidString: text), let target = try store.event(id: id) {
+                    named.formUnion(StreamScopes.establishments(named: target.eventType, payload: target.payload))
                 }
             }
+            for finess in named.sorted() where !p.scope.covers(finess) {
+                throw Problem.forbidden("\(item.path).payload: \(p.name) does not reach establishment \(finess) (\(p.scope.description))")
+            }
         }
+        return version
     }
 }

@@ -94,7 +94,8 @@ import Testing
             #expect(try proof.verify(trusting: [signer.verifierKey]).new.size == large)
             // A reader of A gets no proof of B's events, and unsigned sizes are 404.
             let other = try await client.execute(uri: "/proofs/inclusion?position=4", method: .get, headers: auth(reader))
-            #expect(other.status == .forbidden)
+            #expect(other.status == .notFound)
+            #expect(!String(buffer: other.body).contains(TwoHospitals.incidentB), "the refusal does not name the other hospital's stream")
             let unsigned = try await client.execute(uri: "/proofs/consistency?from=1&to=\(large)", method: .get, headers: auth(reader))
             #expect(unsigned.status == .notFound)
         }

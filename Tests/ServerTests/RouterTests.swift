@@ -25,12 +25,14 @@ import Testing
         for role in AccessRole.allCases {
             let token = role.rawValue
             cases.append(Case(token: token, incident: TwoHospitals.incidentA, write: false, status: .ok))
-            cases.append(Case(token: token, incident: TwoHospitals.incidentB, write: false, status: .forbidden))
+            // Another hospital's incident is answered as one that does not exist: its existence is not theirs to know.
+            cases.append(Case(token: token, incident: TwoHospitals.incidentB, write: false, status: .notFound))
             cases.append(Case(token: token, incident: TwoHospitals.incidentA, write: true, status: role.records ? .created : .forbidden))
-            cases.append(Case(token: token, incident: TwoHospitals.incidentB, write: true, status: .forbidden))
+            cases.append(Case(token: token, incident: TwoHospitals.incidentB, write: true, status: role.records ? .notFound : .forbidden))
         }
         cases.append(Case(token: "auditorAll", incident: TwoHospitals.incidentB, write: false, status: .ok))
         cases.append(Case(token: "auditorAll", incident: TwoHospitals.incidentB, write: true, status: .forbidden))
+        cases.append(Case(token: "adminAll", incident: TwoHospitals.incidentB, write: false, status: .ok))
         cases.append(Case(token: "adminAll", incident: TwoHospitals.incidentB, write: true, status: .created))
         return cases
     }()
@@ -80,6 +82,18 @@ import Testing
                     #expect(streams.contains(TwoHospitals.incidentA))
                     #expect(streams.contains(TwoHospitals.incidentB) == (token == "auditorAll"))
                     #expect(streams.contains(AccessEvents.stream) == (token == "auditorAll"))
+                }
+            }
+            // Grants name principals of every hospital: an auditor of one hospital does not read them as events.
+            try await client.execute(uri: "/events?limit=1000", method: .get, headers: auth(ledger.tokens["auditor"])) { response in
+                let streams = Set(try json(response)["events"]?.arrayValue?.compactMap { $0["streamId"]?.stringValue } ?? [])
+                #expect(!streams.contains(AccessEvents.stream))
+            }
+            for (token, expected) in [("reader", [TwoHospitals.incidentA])] {
+                try await client.execute(uri: "/incidents?incident=\(expected[0])", method: .get, headers: auth(ledger.tokens[token])) {
+                    response in
+                    let states = try json(response)
+                    #expect(states.arrayValue?.count == 1)
                 }
             }
             for (role, status) in [("reader", HTTPResponse.Status.forbidden), ("recorder", .forbidden), ("auditor", .ok), ("admin", .ok)] {

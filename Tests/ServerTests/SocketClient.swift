@@ -127,14 +127,14 @@ extension Array {
 final class ServerProcess {
     let process = Process()
     let port: Int
-    let stderr = Pipe()
 
     init(directory: String) throws {
         process.executableURL = productsDirectory().appendingPathComponent("ledger")
         process.arguments = ["serve", "--data-dir", directory, "--port", "0"]
         let stdout = Pipe()
         process.standardOutput = stdout
-        process.standardError = stderr
+        // The server logs a line per request: to a pipe nobody reads it would fill the pipe and stall the server.
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
         // The first line names the URL with the port the kernel chose.
         var line = [UInt8]()
