@@ -29,6 +29,11 @@ extension Timestamp {
         self.init(microseconds: chosen, offsetSeconds: Int32(zone.secondsFromGMT(for: Self.date(chosen))))
     }
 
+    /// True when the local time never happens in `zone` (skipped when clocks go forward).
+    public static func isNonexistent(_ local: LocalDateTime, zone: TimeZone = Timestamp.displayZone) -> Bool {
+        candidates(local, zone: zone).valid.isEmpty
+    }
+
     /// True when the local time happens twice in `zone` (the hour repeated when clocks go back).
     public static func isAmbiguous(_ local: LocalDateTime, zone: TimeZone = Timestamp.displayZone) -> Bool {
         candidates(local, zone: zone).valid.count > 1

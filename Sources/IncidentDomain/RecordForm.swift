@@ -16,16 +16,23 @@ public struct RecordForm: Sendable {
 
     /// How errors name the inputs: `--set` and `--at` on the command line, `fields.x` and `at` over HTTP.
     public struct Naming: Sendable {
+        /// A field with the value given (for a value that breaks its rule).
         public let field: @Sendable (_ name: String, _ value: String) -> String
+        /// A field by name alone (unknown, or given twice).
+        public let name: @Sendable (_ name: String) -> String
         public let at: String
         public let incident: String
-        public init(field: @escaping @Sendable (String, String) -> String, at: String, incident: String) {
+        public init(
+            field: @escaping @Sendable (String, String) -> String, name: @escaping @Sendable (String) -> String, at: String,
+            incident: String
+        ) {
             self.field = field
+            self.name = name
             self.at = at
             self.incident = incident
         }
-        public static let commandLine = Naming(field: { "--set \($0)=\($1)" }, at: "--at", incident: "--incident")
-        public static let json = Naming(field: { name, _ in "fields.\(name)" }, at: "at", incident: "incident")
+        public static let commandLine = Naming(field: { "--set \($0)=\($1)" }, name: { "--set \($0)" }, at: "--at", incident: "--incident")
+        public static let json = Naming(field: { name, _ in "fields.\(name)" }, name: { "fields.\($0)" }, at: "at", incident: "incident")
     }
 
     public init(
@@ -56,11 +63,11 @@ public struct RecordForm: Sendable {
             let label = naming.field(name, text)
             guard let field = spec.field(name) else {
                 throw IntakeError(
-                    "\(label): unknown field for \(eventType) (fields: \(spec.fields.map(\.name).joined(separator: ", ")))",
+                    "\(naming.name(name)): unknown field for \(eventType) (fields: \(spec.fields.map(\.name).joined(separator: ", ")))",
                     field: "fields.\(name)")
             }
             guard payload[name] == nil else {
-                throw IntakeError("\(label): given twice; give each field once", field: "fields.\(name)")
+                throw IntakeError("\(naming.name(name)): given twice; give each field once", field: "fields.\(name)")
             }
             do {
                 payload[name] = try Self.value(text, field)

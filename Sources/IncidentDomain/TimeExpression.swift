@@ -2,7 +2,8 @@ import EventStore
 
 /// Times as people type them: RFC 3339 with an offset, or local Europe/Paris time (`2024-01-15 01:20`,
 /// `2024-01-15T01:20`), a day (`2024-01-15`), a month (`2024-01`), or an interval of two of these
-/// (`2021-06-01/2021-09-12`, whose end is the end of its right-hand side: the 12th included).
+/// (`2021-06-01/2021-09-12`, whose end is the end of its right-hand side when it is a day or a month: the 12th
+/// included; a time of day ends the interval at that time).
 public enum TimeExpression {
     /// Parses an occurredAt, keeping the precision typed: a day is a `day`, an offset-less minute a `minute`.
     public static func occurredAt(_ text: String) -> OccurredAt? {
@@ -18,10 +19,13 @@ public enum TimeExpression {
             guard let from = parse(String(trimmed[..<slash])),
                 let to = parse(String(trimmed[trimmed.index(after: slash)...]))
             else { return nil }
-            let end = Timestamp(microseconds: to.latest, offsetSeconds: to.start.offsetSeconds)
+            let end = Timestamp(microseconds: intervalEnd(to), offsetSeconds: to.start.offsetSeconds)
+            guard end.microseconds > from.earliest else { return nil }
             return OccurredAt(precision: .interval, start: from.start, end: end)
         }
         if let exact = Timestamp(rfc3339: trimmed) { return .instant(exact) }
+        // To the minute with an offset (2024-01-15T01:20+01:00): a minute in that offset.
+        if let minute = minuteWithOffset(trimmed) { return minute }
         let digits = trimmed.split(whereSeparator: { "-: T".contains($0) }).map(String.init)
         // ASCII digits only: `isNumber` also takes Arabic-Indic or full-width digits, which `Int` then drops.
         guard !digits.isEmpty, digits.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }) else {
@@ -37,17 +41,17 @@ public enum TimeExpression {
             guard digits[0].count == 4, let local = LocalDateTime(year: n[0], month: n[1], day: n[2]) else { return nil }
             return OccurredAt(precision: .day, start: Timestamp(local: local))
         case 4:
-            guard let local = LocalDateTime(year: n[0], month: n[1], day: n[2], hour: n[3]), !Timestamp.isAmbiguous(local)
+            guard let local = LocalDateTime(year: n[0], month: n[1], day: n[2], hour: n[3]), Self.isUnique(local)
             else { return nil }
             return OccurredAt(precision: .hour, start: Timestamp(local: local))
         case 5:
             guard let local = LocalDateTime(year: n[0], month: n[1], day: n[2], hour: n[3], minute: n[4]),
-                !Timestamp.isAmbiguous(local)
+                Self.isUnique(local)
             else { return nil }
             return OccurredAt(precision: .minute, start: Timestamp(local: local))
         case 6:
             guard let local = LocalDateTime(year: n[0], month: n[1], day: n[2], hour: n[3], minute: n[4], second: n[5]),
-                !Timestamp.isAmbiguous(local)
+                Self.isUnique(local)
             else { return nil }
             return .instant(Timestamp(local: local))
         default:
@@ -55,9 +59,42 @@ public enum TimeExpression {
         }
     }
 
+    /// Where an interval typed up to `to` ends: a day or a month is included whole (`2021-06-01/2021-09-12` takes
+    /// in the 12th); a time of day is the end itself (`01:00/02:00` ends at 02:00, as typed, not at 02:01).
+    static func intervalEnd(_ to: OccurredAt) -> Int64 {
+        switch to.precision {
+        case .day, .month, .interval: to.latest
+        case .instant, .minute, .hour: to.earliest
+        }
+    }
+
+    /// `2024-01-15T01:20+01:00` or `…T01:20Z`: RFC 3339 but for the seconds, read as that minute.
+    static func minuteWithOffset(_ text: String) -> OccurredAt? {
+        let offsetLength = text.hasSuffix("Z") ? 1 : 6
+        guard text.count == 16 + offsetLength else { return nil }
+        let split = text.index(text.endIndex, offsetBy: -offsetLength)
+        guard let start = Timestamp(rfc3339: text[..<split] + ":00" + text[split...]) else { return nil }
+        return OccurredAt(precision: .minute, start: start)
+    }
+
+    /// A local time that happens exactly once in Paris: neither skipped nor repeated by a clock change.
+    static func isUnique(_ local: LocalDateTime) -> Bool {
+        !Timestamp.isAmbiguous(local) && !Timestamp.isNonexistent(local)
+    }
+
     /// Why `text` is not a time, in words for a one-line error.
     public static func refusal(_ text: String) -> String {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if let slash = trimmed.firstIndex(of: "/") {
+            let left = String(trimmed[..<slash])
+            let right = String(trimmed[trimmed.index(after: slash)...])
+            for half in [left, right] where parse(half) == nil {
+                return "interval \"\(text)\": " + refusal(half)
+            }
+            if let from = parse(left), let to = parse(right), intervalEnd(to) <= from.earliest {
+                return "interval \"\(text)\" ends before it starts: give the earlier time first (\(right)/\(left))"
+            }
+        }
         let parts = trimmed.split(whereSeparator: { "-: T".contains($0) })
         if parts.count >= 4, parts.allSatisfy({ $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }) {
             let n = parts.compactMap { Int($0) }
@@ -68,6 +105,15 @@ public enum TimeExpression {
                 return "\"\(text)\" happens twice in Paris (the hour repeated when clocks go back): give the offset, e.g. "
                     + "\(trimmed.replacingOccurrences(of: " ", with: "T"))\(parts.count == 5 ? ":00" : "")+02:00 or +01:00"
             }
+            if n.count == parts.count, let local = LocalDateTime(
+                year: n[0], month: n[1], day: n[2], hour: n[3], minute: n.count > 4 ? n[4] : 0, second: n.count > 5 ? n[5] : 0),
+                Timestamp.isNonexistent(local)
+            {
+                let typed = trimmed.replacingOccurrences(of: " ", with: "T") + (parts.count == 4 ? ":00:00" : parts.count == 5 ? ":00" : "")
+                return "\"\(text)\" does not exist in Paris (the hour skipped when clocks go forward): give the offset, "
+                    + "\(typed)+01:00 (winter time, which is \(Self.shifted(local, hours: 1)) summer time) or \(typed)+02:00 "
+                    + "(summer time, which is \(Self.shifted(local, hours: -1)) winter time)"
+            }
         }
         let halves = trimmed.split(separator: "/").map { Timestamp(rfc3339: String($0), unbounded: ()) }
         let outside = halves.contains { $0.map { !Timestamp.supportedRange.contains($0.microseconds) } ?? false }
@@ -77,6 +123,12 @@ public enum TimeExpression {
             return "\"\(text)\" is \(Timestamp.outOfRangeReason)"
         }
         return "\"\(text)\" is not a time (try 2024-01-15T01:20:00+01:00, 2024-01-15 01:20, 2024-01-15, 2024-01 or 2021-06-01/2021-09-12)"
+    }
+
+    /// `local` moved by `hours`, as hh:mm.
+    static func shifted(_ local: LocalDateTime, hours: Int) -> String {
+        let moved = LocalDateTime(microsecondsSinceEpoch: local.microsecondsSinceEpoch + Int64(hours) * 3_600_000_000)
+        return String(format: "%02d:%02d", moved.hour, moved.minute)
     }
 
     /// Parses a query time (`--as-of`, `--known-at`): the last instant the expression covers, so that

@@ -52,15 +52,11 @@ extension Ledger {
 
         func run() throws {
             if let remote = Remote.current {
-                let query = time.remoteQuery(["format": format.rawValue])
-                guard let incident else { return try remote.printView("incidents", query: query) }
-                let body = try remote.call("GET", "incidents/\(incident)", query: query).body
-                // One incident comes back as an object; `state --format json` prints a list.
-                write(format == .json ? "[" + String(decoding: body, as: UTF8.self).trimmingCharacters(in: .newlines) + "]\n" : String(decoding: body, as: UTF8.self))
-                return
+                return try remote.printView("incidents", query: time.remoteQuery(["format": format.rawValue, "incident": incident]))
             }
             let store = try ledger.openStoreForQueries()
             let queries = LedgerQueries(store: store)
+            try requireIncident(incident, queries)
             let states = try queries.states(incident: incident, at: try time.queryTime())
             let names = try queries.index().establishments()
             if format == .json {
@@ -101,6 +97,11 @@ extension Ledger {
             } else {
             let store = try ledger.openStoreForQueries()
             let timelines = try LedgerQueries(store: store).timelines(establishment: hospital, at: try time.queryTime())
+            if timelines.isEmpty, try LedgerQueries(store: store).index().establishments()[hospital] == nil,
+                try IncidentIndex.incidents(touching: hospital, in: store).isEmpty
+            {
+                throw CLIError("\(hospital): no establishment registered and no incident touches it", exitCode: CLIError.invalidInput)
+            }
             switch format {
             case .text:
                 text =
@@ -158,6 +159,7 @@ extension Ledger {
                 }
             }
             let store = try ledger.openStoreForQueries()
+            try requireIncident(incident, LedgerQueries(store: store))
             let all = try LedgerQueries(store: store).deadlines(incident: incident, rules: ruleSet, at: try time.queryTime())
             if format == .json {
                 write(
@@ -193,6 +195,7 @@ extension Ledger {
                     "audit", query: time.remoteQuery(["format": format.rawValue, "actor": actor, "incident": incident, "since": since]))
             }
             let store = try ledger.openStoreForQueries()
+            if let incident, incident.hasPrefix(StreamKind.incident.prefix) { try requireIncident(incident, LedgerQueries(store: store)) }
             let entries = try LedgerQueries(store: store).audit(
                 AuditTrail.Filter(actor: actor, incident: incident, since: sinceMicros), at: try time.queryTime())
             if format == .json {
@@ -214,6 +217,14 @@ extension Ledger {
                 "rebuilt the incident index from \(index.checkpoint) events: \(index.incidents.count) incidents, \(index.establishments().count) establishments"
             )
         }
+    }
+}
+
+/// A typo in `--incident` is an error, not an empty view (the service answers it 404 the same way).
+func requireIncident(_ incident: String?, _ queries: LedgerQueries) throws {
+    guard let incident else { return }
+    guard try queries.index().incidents.contains(incident) else {
+        throw CLIError("\(incident): no such incident", exitCode: CLIError.invalidInput)
     }
 }
 

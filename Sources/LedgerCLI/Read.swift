@@ -89,17 +89,13 @@ struct EventPrinter {
         case .table:
             if count == 0 {
                 buffer +=
-                    pad("POS", 7) + pad("RECORDED (PARIS)", 26) + pad("STREAM@VERSION", 36) + pad("TYPE", 30)
-                    + pad("OCCURRED (PARIS)", 36) + "ACTOR\n"
+                    pad("POS", 7) + pad("RECORDED (PARIS)", 28) + pad("STREAM@VERSION", 36) + pad("TYPE", 30)
+                    + pad("OCCURRED (PARIS)", 50) + "ACTOR\n"
             }
-            let occurred =
-                event.occurredAt.precision == .interval
-                ? "\(event.occurredAt.start.inZone().humanReadable.prefix(10))..\(event.occurredAt.end!.inZone().humanReadable.prefix(10))"
-                : "\(event.occurredAt.start.inZone().humanReadable) (\(event.occurredAt.precision.rawValue))"
             buffer +=
-                pad(String(event.position), 7) + pad(event.recordedAt.inZone().humanReadable, 26)
-                + pad("\(event.streamId)@\(event.streamVersion)", 36) + pad(event.eventType, 30) + pad(occurred, 36)
-                + event.actor + "\n"
+                pad(String(event.position), 7) + pad(event.recordedAt.inZone().humanReadable, 28)
+                + pad("\(event.streamId)@\(event.streamVersion)", 36) + pad(event.eventType, 30)
+                + pad(Self.occurred(event.occurredAt), 50) + event.actor + "\n"
         case .json:
             buffer += (count == 0 ? "[\n" : ",\n") + CanonicalJSON.string(event.json)
         case .ndjson:
@@ -118,6 +114,22 @@ struct EventPrinter {
     private mutating func flush() {
         FileHandle.standardOutput.write(Data(buffer.utf8))
         buffer = ""
+    }
+
+    /// When it happened, as entered: an interval of days as its first and last day (the end is stored as the
+    /// next midnight), an interval with times of day to the minute with its offsets.
+    static func occurred(_ occurredAt: OccurredAt) -> String {
+        guard let end = occurredAt.end else {
+            return "\(occurredAt.start.inZone().humanReadable) (\(occurredAt.precision.rawValue))"
+        }
+        let start = occurredAt.start.inZone()
+        let stop = end.inZone()
+        func midnight(_ t: Timestamp) -> Bool { t.local.hour == 0 && t.local.minute == 0 && t.local.second == 0 }
+        if midnight(start), midnight(stop) {
+            let lastDay = Timestamp(microseconds: end.microseconds - 1).inZone()
+            return "\(start.humanReadable.prefix(10))..\(lastDay.humanReadable.prefix(10)) (days)"
+        }
+        return "\(start.humanReadable)..\(stop.humanReadable)"
     }
 
     private func pad(_ text: String, _ width: Int) -> String {

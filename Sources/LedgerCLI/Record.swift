@@ -12,8 +12,10 @@ extension Ledger {
                 ledger record service.degraded --incident incident:chu-nantes-2024-01 --at "2024-01-15 01:20" \\
                   --source "Ouest-France, 15 Jan 2024" --set establishment=440000289 --set service=external_email --set status=down
                 """,
-            discussion: "Times: ISO 8601 with an offset, local Europe/Paris time (2024-01-15 01:20), a day (2024-01-15), "
-                + "a month (2024-01) or an interval (2021-06-01/2021-09-12). Lists are comma-separated.\n\nEvent types and their fields "
+            discussion: "Times: ISO 8601 with an offset, local Europe/Paris time to the minute (2024-01-15 01:20) or to the hour "
+                + "(2024-01-15 21), a day (2024-01-15), a month (2024-01) or an interval of two of these, offsets allowed "
+                + "(2021-06-01/2021-09-12, 2024-01-15T01:00+01:00/2024-01-15T03:00+01:00). A Paris time skipped or repeated by a "
+                + "clock change needs its offset. Lists are comma-separated.\n\nEvent types and their fields "
                 + "(* required):\n"
                 + Catalogue.all.map { spec in
                     "  \(spec.eventType): \(spec.summary)\n"
@@ -61,7 +63,9 @@ extension Ledger {
                     throw CLIError("--actor: through --server the actor is the token's principal; give none", exitCode: CLIError.usage)
                 }
                 let result = try remote.append(event, to: stream, expected: expected)
-                report(positions: result.positions, streamVersion: result.streamVersion, alreadyStored: result.wasAlreadyStored, stream: stream)
+                report(
+                    positions: result.positions, eventId: result.eventIds.first ?? "", streamVersion: result.streamVersion,
+                    alreadyStored: result.wasAlreadyStored, stream: stream)
                 return
             }
             let store = try ledger.openStore()
@@ -69,16 +73,19 @@ extension Ledger {
             let requests = try IncidentIntake(store: store, principal: actor).requests(
                 from: input, defaultStream: nil, defaultActor: defaultActor(actor), expected: expected)
             let result = try store.appendAtomically(requests)[0]
-            report(positions: result.positions, streamVersion: result.streamVersion, alreadyStored: result.wasAlreadyStored, stream: stream)
+            report(
+                positions: result.positions, eventId: requests[0].events[0].eventId?.lowercasedString ?? "",
+                streamVersion: result.streamVersion, alreadyStored: result.wasAlreadyStored, stream: stream)
         }
 
-        private func report(positions: [UInt64], streamVersion: UInt64, alreadyStored: Bool, stream: String) {
+        /// One line; the event id is the one a later correction or retraction names.
+        private func report(positions: [UInt64], eventId: String, streamVersion: UInt64, alreadyStored: Bool, stream: String) {
             if alreadyStored {
                 print(
-                    "already stored: \(eventType) \(eventId ?? "") is at position \(positions.first ?? 0); nothing written (\(stream) is at version \(streamVersion))"
+                    "already stored: \(eventType) \(eventId) is at position \(positions.first ?? 0); nothing written (\(stream) is at version \(streamVersion))"
                 )
             } else {
-                print("recorded \(eventType) at position \(positions.first ?? 0), \(stream) version \(streamVersion)")
+                print("recorded \(eventType) at position \(positions.first ?? 0), \(stream) version \(streamVersion), event id \(eventId)")
             }
         }
     }
