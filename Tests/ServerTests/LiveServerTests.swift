@@ -97,29 +97,11 @@ import Testing
         var acknowledged: [UUID] = []
         for restart in 0..<2 {
             let server = try ServerProcess(directory: ledger.directory.path)
-            let port = server.port
-            let acks = Mutex<[UUID]>([])
-            let stop = Atomic<Bool>(false)
-            let clients = (0..<4).map { client in
-                Thread {
-                    while !stop.load(ordering: .relaxed) {
-                        let id = UUID.timeOrdered()
-                        guard
-                            let response = try? SocketClient.request(
-                                port: port, "POST", "/streams/\(TwoHospitals.incidentA)/events", token: recorder,
-                                body: noteBody("round \(round).\(restart) client \(client)", id: id))
-                        else { continue }
-                        if response.status == 201 { acks.withLock { $0.append(id) } }
-                    }
-                }
-            }
-            clients.forEach { $0.start() }
+            let appenders = Appenders(port: server.port, token: recorder, text: "round \(round).\(restart)")
             usleep(UInt32.random(in: 200_000...900_000))
             server.kill(SIGKILL)
             _ = server.wait()
-            stop.store(true, ordering: .relaxed)
-            while clients.contains(where: { !$0.isFinished }) { usleep(10_000) }
-            acknowledged += acks.withLock { $0 }
+            acknowledged += appenders.stop().acknowledged
         }
         #expect(acknowledged.count > 0, "some appends were acknowledged before the kill")
         let reopened = try EventStore.open(at: ledger.directory.path)
@@ -134,33 +116,13 @@ import Testing
         let ledger = try TwoHospitals()
         let recorder = ledger.tokens["recorder"]!
         let server = try ServerProcess(directory: ledger.directory.path)
-        let port = server.port
-        let acks = Mutex<[UUID]>([])
-        let statuses = Mutex<Set<Int>>([])
-        let stop = Atomic<Bool>(false)
-        let clients = (0..<4).map { _ in
-            Thread {
-                while !stop.load(ordering: .relaxed) {
-                    let id = UUID.timeOrdered()
-                    guard
-                        let response = try? SocketClient.request(
-                            port: port, "POST", "/streams/\(TwoHospitals.incidentA)/events", token: recorder,
-                            body: noteBody("before shutdown", id: id))
-                    else { continue }
-                    statuses.withLock { _ = $0.insert(response.status) }
-                    if response.status == 201 { acks.withLock { $0.append(id) } }
-                }
-            }
-        }
-        clients.forEach { $0.start() }
+        let appenders = Appenders(port: server.port, token: recorder, text: "before shutdown")
         usleep(400_000)
         server.kill(SIGTERM)
         #expect(server.wait() == 0)
-        stop.store(true, ordering: .relaxed)
-        while clients.contains(where: { !$0.isFinished }) { usleep(10_000) }
-        #expect(statuses.withLock { $0.isSubset(of: [201, 503]) }, "\(statuses.withLock { $0 })")
+        let (ids, statuses) = appenders.stop()
+        #expect(statuses.isSubset(of: [201, 503]), "\(statuses)")
         let reopened = try EventStore.open(at: ledger.directory.path)
-        let ids = acks.withLock { $0 }
         #expect(!ids.isEmpty)
         for id in ids { #expect(try reopened.position(of: id) != nil) }
     }
@@ -202,7 +164,7 @@ import Testing
         // The views through the server are the local views (scoped to what the token reaches).
         for view in [
             ["state", "--incident", TwoHospitals.incidentA], ["state", "--incident", TwoHospitals.incidentA, "--format", "json"],
-            ["timeline", "--hospital", TwoHospitals.a, "--as-of", "2024-01-15 12:00"], ["timeline", "--hospital", TwoHospitals.a, "--format", "svg"],
+            ["timeline", "--hospital", TwoHospitals.a, "--as-of", "2024-01-15 12:00"], ["timeline", "--hospital", TwoHospitals.a, "--format", "svg", "--as-of", "2024-01-20"],
             ["deadlines", "--incident", TwoHospitals.incidentA, "--format", "json", "--as-of", "2024-01-16"], ["audit", "--incident", TwoHospitals.incidentA],
         ] {
             let local = try runProduct("ledger", view + ["--data-dir", ledger.directory.path])
@@ -210,5 +172,43 @@ import Testing
             #expect(local.status == 0 && through.status == 0, "\(view): \(local.stderr) \(through.stderr)")
             #expect(through.stdout == local.stdout, "\(view.joined(separator: " ")) differs through --server")
         }
+    }
+}
+
+/// Four clients appending notes to incident A in a loop, one connection a request, until stopped: the event ids
+/// the server answered 201, and every status it gave.
+final class Appenders {
+    /// What the client threads share.
+    final class Tally: Sendable {
+        let acks = Mutex<[UUID]>([])
+        let statuses = Mutex<Set<Int>>([])
+        let stopping = Atomic<Bool>(false)
+    }
+    private let tally = Tally()
+    private var threads: [Thread] = []
+
+    init(port: Int, token: String, text: String) {
+        let tally = tally
+        threads = (0..<4).map { client in
+            Thread {
+                while !tally.stopping.load(ordering: .relaxed) {
+                    let id = UUID.timeOrdered()
+                    guard
+                        let response = try? SocketClient.request(
+                            port: port, "POST", "/streams/\(TwoHospitals.incidentA)/events", token: token,
+                            body: noteBody("\(text) client \(client)", id: id))
+                    else { continue }
+                    tally.statuses.withLock { _ = $0.insert(response.status) }
+                    if response.status == 201 { tally.acks.withLock { $0.append(id) } }
+                }
+            }
+        }
+        threads.forEach { $0.start() }
+    }
+
+    func stop() -> (acknowledged: [UUID], statuses: Set<Int>) {
+        tally.stopping.store(true, ordering: .relaxed)
+        while threads.contains(where: { !$0.isFinished }) { usleep(10_000) }
+        return (tally.acks.withLock { $0 }, tally.statuses.withLock { $0 })
     }
 }

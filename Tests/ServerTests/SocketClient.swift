@@ -133,8 +133,11 @@ final class ServerProcess {
         process.arguments = ["serve", "--data-dir", directory, "--port", "0"]
         let stdout = Pipe()
         process.standardOutput = stdout
-        // The server logs a line per request: to a pipe nobody reads it would fill the pipe and stall the server.
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        // The server logs a line per request: read and dropped, or the pipe would fill and stall the server. (A
+        // FileHandle of /dev/null would be closed twice, by Process and by its own deinit, racing other tests' fds.)
+        let errors = Pipe()
+        process.standardError = errors
+        Thread { while !errors.fileHandleForReading.availableData.isEmpty {} }.start()
         try process.run()
         // The first line names the URL with the port the kernel chose.
         var line = [UInt8]()
