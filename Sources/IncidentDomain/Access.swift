@@ -87,7 +87,9 @@ public enum AccessEvents {
         source: String
     ) -> ProposedEvent {
         ProposedEvent(
-            eventId: UUID.timeOrdered(), eventType: granted, occurredAt: .instant(Timestamp(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000))), actor: actor, source: source,
+            eventId: UUID.timeOrdered(), eventType: granted,
+            occurredAt: .instant(Timestamp(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000))), actor: actor,
+            source: source,
             payload: .object([
                 "tokenId": .string(tokenId), "tokenHash": .string(tokenHash), "principal": .string(principal),
                 "role": .string(role.rawValue), "establishments": scope.json,
@@ -96,7 +98,9 @@ public enum AccessEvents {
 
     public static func revoke(_ grant: AccessGrant, actor: String, reason: String) -> ProposedEvent {
         ProposedEvent(
-            eventId: UUID.timeOrdered(), eventType: revoked, occurredAt: .instant(Timestamp(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000))), actor: actor, source: "ledger token revoke",
+            eventId: UUID.timeOrdered(), eventType: revoked,
+            occurredAt: .instant(Timestamp(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000))), actor: actor,
+            source: "ledger token revoke",
             reason: reason, payload: .object(["tokenId": .string(grant.tokenId), "principal": .string(grant.principal)]))
     }
 

@@ -87,7 +87,8 @@ public struct IncidentIntake {
         var earlier: [UUID: DomainRules.Target] = [:]
         let inLedger = DomainRules.lookup(in: store)
         func refuse(_ item: InputEvents.Item, _ error: EventStoreError) -> IntakeError {
-            IntakeError("\(input.name)\(item.location): \(error.description)", code: error.code, field: Self.relative(error.field))
+            IntakeError(
+                "\(input.name)\(item.location): \(error.description)", code: error.code, field: Self.relative(error.field))
         }
         for item in input.items {
             let parsed: (event: ProposedEvent, streamId: String?)
@@ -102,7 +103,8 @@ public struct IncidentIntake {
                     field: "streamId")
             }
             guard let streamId = parsed.streamId ?? defaultStream else {
-                throw IntakeError("\(input.name)\(item.location): \(item.path).streamId: required (or give --stream)", field: "streamId")
+                throw IntakeError(
+                    "\(input.name)\(item.location): \(item.path).streamId: required (or give --stream)", field: "streamId")
             }
             var event = parsed.event
             // A retry of an event already stored is the store's to judge (the same content: nothing written; other

@@ -31,8 +31,10 @@ public struct RecordForm: Sendable {
             self.at = at
             self.incident = incident
         }
-        public static let commandLine = Naming(field: { "--set \($0)=\($1)" }, name: { "--set \($0)" }, at: "--at", incident: "--incident")
-        public static let json = Naming(field: { name, _ in "fields.\(name)" }, name: { "fields.\($0)" }, at: "at", incident: "incident")
+        public static let commandLine = Naming(
+            field: { "--set \($0)=\($1)" }, name: { "--set \($0)" }, at: "--at", incident: "--incident")
+        public static let json = Naming(
+            field: { name, _ in "fields.\(name)" }, name: { "fields.\($0)" }, at: "at", incident: "incident")
     }
 
     public init(

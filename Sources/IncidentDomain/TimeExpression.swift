@@ -98,18 +98,24 @@ public enum TimeExpression {
         let parts = trimmed.split(whereSeparator: { "-: T".contains($0) })
         if parts.count >= 4, parts.allSatisfy({ $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }) {
             let n = parts.compactMap { Int($0) }
-            if n.count == parts.count, let local = LocalDateTime(
-                year: n[0], month: n[1], day: n[2], hour: n[3], minute: n.count > 4 ? n[4] : 0, second: n.count > 5 ? n[5] : 0),
+            if n.count == parts.count,
+                let local = LocalDateTime(
+                    year: n[0], month: n[1], day: n[2], hour: n[3], minute: n.count > 4 ? n[4] : 0, second: n.count > 5 ? n[5] : 0
+                ),
                 Timestamp.isAmbiguous(local)
             {
                 return "\"\(text)\" happens twice in Paris (the hour repeated when clocks go back): give the offset, e.g. "
                     + "\(trimmed.replacingOccurrences(of: " ", with: "T"))\(parts.count == 5 ? ":00" : "")+02:00 or +01:00"
             }
-            if n.count == parts.count, let local = LocalDateTime(
-                year: n[0], month: n[1], day: n[2], hour: n[3], minute: n.count > 4 ? n[4] : 0, second: n.count > 5 ? n[5] : 0),
+            if n.count == parts.count,
+                let local = LocalDateTime(
+                    year: n[0], month: n[1], day: n[2], hour: n[3], minute: n.count > 4 ? n[4] : 0, second: n.count > 5 ? n[5] : 0
+                ),
                 Timestamp.isNonexistent(local)
             {
-                let typed = trimmed.replacingOccurrences(of: " ", with: "T") + (parts.count == 4 ? ":00:00" : parts.count == 5 ? ":00" : "")
+                let typed =
+                    trimmed.replacingOccurrences(of: " ", with: "T")
+                    + (parts.count == 4 ? ":00:00" : parts.count == 5 ? ":00" : "")
                 return "\"\(text)\" does not exist in Paris (the hour skipped when clocks go forward): give the offset, "
                     + "\(typed)+01:00 (winter time, which is \(Self.shifted(local, hours: 1)) summer time) or \(typed)+02:00 "
                     + "(summer time, which is \(Self.shifted(local, hours: -1)) winter time)"
@@ -117,12 +123,16 @@ public enum TimeExpression {
         }
         let halves = trimmed.split(separator: "/").map { Timestamp(rfc3339: String($0), unbounded: ()) }
         let outside = halves.contains { $0.map { !Timestamp.supportedRange.contains($0.microseconds) } ?? false }
-        if outside || parse(trimmed).map({ !Timestamp.supportedRange.contains($0.earliest) || $0.latest > Timestamp.supportedRange.upperBound })
-            ?? false
+        if outside
+            || parse(trimmed).map({
+                !Timestamp.supportedRange.contains($0.earliest) || $0.latest > Timestamp.supportedRange.upperBound
+            })
+                ?? false
         {
             return "\"\(text)\" is \(Timestamp.outOfRangeReason)"
         }
-        return "\"\(text)\" is not a time (try 2024-01-15T01:20:00+01:00, 2024-01-15 01:20, 2024-01-15, 2024-01 or 2021-06-01/2021-09-12)"
+        return
+            "\"\(text)\" is not a time (try 2024-01-15T01:20:00+01:00, 2024-01-15 01:20, 2024-01-15, 2024-01 or 2021-06-01/2021-09-12)"
     }
 
     /// `local` moved by `hours`, as hh:mm.

@@ -25,7 +25,8 @@ extension Ledger {
 
         @Option(
             name: .long,
-            help: "Who records: every event's actor; an event naming another actor is refused (default: the event's own actor, else $LEDGER_ACTOR, else the OS user)."
+            help:
+                "Who records: every event's actor; an event naming another actor is refused (default: the event's own actor, else $LEDGER_ACTOR, else the OS user)."
         )
         var actor: String?
 
@@ -37,9 +38,12 @@ extension Ledger {
             }
             let input = try InputEvents.read(file: file)
             if let remote = Remote.current {
-                guard let stream else { throw CLIError("--stream: required with --server (the API appends to one stream)", exitCode: CLIError.usage) }
+                guard let stream else {
+                    throw CLIError("--stream: required with --server (the API appends to one stream)", exitCode: CLIError.usage)
+                }
                 guard actor == nil else {
-                    throw CLIError("--actor: through --server the actor is the token's principal; give none", exitCode: CLIError.usage)
+                    throw CLIError(
+                        "--actor: through --server the actor is the token's principal; give none", exitCode: CLIError.usage)
                 }
                 let result = try remote.append(.array(input.items.map(\.json)), to: stream, expected: expected)
                 let range =

@@ -15,7 +15,8 @@ struct Ledger: ParsableCommand {
             """,
         subcommands: [
             Init.self, Record.self, Append.self, Import.self, Read.self, State.self, Timeline.self, Deadlines.self, Audit.self,
-            Verify.self, Key.self, CheckpointCommand.self, Prove.self, Export.self, CheckBundle.self, Restore.self, Backup.self, Merge.self, Migrate.self,
+            Verify.self, Key.self, CheckpointCommand.self, Prove.self, Export.self, CheckBundle.self, Restore.self, Backup.self,
+            Merge.self, Migrate.self,
             Stats.self, Rebuild.self, Serve.self, Token.self, Demo.self,
         ]
     )
@@ -133,7 +134,9 @@ extension Ledger {
         @OptionGroup var ledger: LedgerOptions
         @Option(
             name: .long,
-            help: "The ledger's name, the first line of its signed checkpoints, e.g. chu-nantes.fr/incidents (default: a new unique one).")
+            help:
+                "The ledger's name, the first line of its signed checkpoints, e.g. chu-nantes.fr/incidents (default: a new unique one)."
+        )
         var origin: String?
 
         func run() throws {
@@ -142,11 +145,16 @@ extension Ledger {
                 throw CLIError("\(ledger.directory): already holds a ledger", exitCode: CLIError.ledgerProblem)
             }
             Supervisor.willCreate(
-                [ledger.directory, ledger.directory + "/data.mdb", ledger.directory + "/lock.mdb"].filter { !fm.fileExists(atPath: $0) })
+                [ledger.directory, ledger.directory + "/data.mdb", ledger.directory + "/lock.mdb"].filter {
+                    !fm.fileExists(atPath: $0)
+                })
             var configuration = EventStoreConfiguration()
             if let origin {
-                guard (try? LedgerProofs.Checkpoint(origin: origin, size: 0, root: MerkleTree.emptyRoot)) != nil, !origin.contains(" ") else {
-                    throw CLIError("--origin \"\(origin)\": a name without spaces or control characters", exitCode: CLIError.invalidInput)
+                guard (try? LedgerProofs.Checkpoint(origin: origin, size: 0, root: MerkleTree.emptyRoot)) != nil,
+                    !origin.contains(" ")
+                else {
+                    throw CLIError(
+                        "--origin \"\(origin)\": a name without spaces or control characters", exitCode: CLIError.invalidInput)
                 }
                 configuration.origin = origin
             }

@@ -52,7 +52,8 @@ extension Ledger {
 
         func run() throws {
             if let remote = Remote.current {
-                return try remote.printView("incidents", query: time.remoteQuery(["format": format.rawValue, "incident": incident]))
+                return try remote.printView(
+                    "incidents", query: time.remoteQuery(["format": format.rawValue, "incident": incident]))
             }
             let store = try ledger.openStoreForQueries()
             let queries = LedgerQueries(store: store)
@@ -93,30 +94,32 @@ extension Ledger {
             let text: String
             if let remote = Remote.current {
                 let query = time.remoteQuery(["format": format.rawValue, "width": String(width)])
-                text = String(decoding: try remote.call("GET", "establishments/\(hospital)/timeline", query: query).body, as: UTF8.self)
+                text = String(
+                    decoding: try remote.call("GET", "establishments/\(hospital)/timeline", query: query).body, as: UTF8.self)
             } else {
-            let store = try ledger.openStoreForQueries()
-            let timelines = try LedgerQueries(store: store).timelines(establishment: hospital, at: try time.queryTime())
-            if timelines.isEmpty, try LedgerQueries(store: store).index().establishments()[hospital] == nil,
-                try IncidentIndex.incidents(touching: hospital, in: store).isEmpty
-            {
-                throw CLIError("\(hospital): no establishment registered and no incident touches it", exitCode: CLIError.invalidInput)
-            }
-            switch format {
-            case .text:
-                text =
-                    time.header()
-                    + (timelines.isEmpty
-                        ? "no incident touches \(hospital)\n"
-                        : timelines.map { TimelineRendering.terminal($0, width: width) }.joined(separator: "\n"))
-            case .json: text = CanonicalJSON.string(.array(timelines.map(TimelineRendering.json))) + "\n"
-            case .svg:
-                guard let first = timelines.first else {
-                    throw CLIError("no incident touches \(hospital): nothing to draw", exitCode: CLIError.invalidInput)
+                let store = try ledger.openStoreForQueries()
+                let timelines = try LedgerQueries(store: store).timelines(establishment: hospital, at: try time.queryTime())
+                if timelines.isEmpty, try LedgerQueries(store: store).index().establishments()[hospital] == nil,
+                    try IncidentIndex.incidents(touching: hospital, in: store).isEmpty
+                {
+                    throw CLIError(
+                        "\(hospital): no establishment registered and no incident touches it", exitCode: CLIError.invalidInput)
                 }
-                text = TimelineRendering.svg(first)
-            case .html: text = TimelineRendering.html(timelines)
-            }
+                switch format {
+                case .text:
+                    text =
+                        time.header()
+                        + (timelines.isEmpty
+                            ? "no incident touches \(hospital)\n"
+                            : timelines.map { TimelineRendering.terminal($0, width: width) }.joined(separator: "\n"))
+                case .json: text = CanonicalJSON.string(.array(timelines.map(TimelineRendering.json))) + "\n"
+                case .svg:
+                    guard let first = timelines.first else {
+                        throw CLIError("no incident touches \(hospital): nothing to draw", exitCode: CLIError.invalidInput)
+                    }
+                    text = TimelineRendering.svg(first)
+                case .html: text = TimelineRendering.html(timelines)
+                }
             }
             if let output {
                 guard FileManager.default.createFile(atPath: output, contents: Data(text.utf8)) else {
@@ -145,7 +148,8 @@ extension Ledger {
                     throw CLIError("--rules: the server uses its own rule set; give none with --server", exitCode: CLIError.usage)
                 }
                 return try remote.printView(
-                    incident.map { "incidents/\($0)/deadlines" } ?? "deadlines", query: time.remoteQuery(["format": format.rawValue]))
+                    incident.map { "incidents/\($0)/deadlines" } ?? "deadlines",
+                    query: time.remoteQuery(["format": format.rawValue]))
             }
             var ruleSet = ObligationRules.defaultRules
             if let rules {
@@ -163,7 +167,8 @@ extension Ledger {
             let all = try LedgerQueries(store: store).deadlines(incident: incident, rules: ruleSet, at: try time.queryTime())
             if format == .json {
                 write(
-                    CanonicalJSON.string(.array(all.flatMap { entry in entry.clocks.map { QueryViews.clockJSON($0, incident: entry.incident) } }))
+                    CanonicalJSON.string(
+                        .array(all.flatMap { entry in entry.clocks.map { QueryViews.clockJSON($0, incident: entry.incident) } }))
                         + "\n")
                 return
             }
@@ -192,10 +197,13 @@ extension Ledger {
             }
             if let remote = Remote.current {
                 return try remote.printView(
-                    "audit", query: time.remoteQuery(["format": format.rawValue, "actor": actor, "incident": incident, "since": since]))
+                    "audit",
+                    query: time.remoteQuery(["format": format.rawValue, "actor": actor, "incident": incident, "since": since]))
             }
             let store = try ledger.openStoreForQueries()
-            if let incident, incident.hasPrefix(StreamKind.incident.prefix) { try requireIncident(incident, LedgerQueries(store: store)) }
+            if let incident, incident.hasPrefix(StreamKind.incident.prefix) {
+                try requireIncident(incident, LedgerQueries(store: store))
+            }
             let entries = try LedgerQueries(store: store).audit(
                 AuditTrail.Filter(actor: actor, incident: incident, since: sinceMicros), at: try time.queryTime())
             if format == .json {

@@ -38,7 +38,7 @@ extension Ledger {
         var expectedVersion: String = "any"
 
         func run() throws {
-            guard let spec = Catalogue.spec(for: eventType) else {
+            guard Catalogue.spec(for: eventType) != nil else {
                 throw CLIError(
                     "\(eventType): unknown event type (one of: \(Catalogue.all.map(\.eventType).joined(separator: ", ")))",
                     exitCode: CLIError.usage)
@@ -60,7 +60,8 @@ extension Ledger {
             let (event, stream) = try form.event(naming: .commandLine)
             if let remote = Remote.current {
                 guard actor == nil else {
-                    throw CLIError("--actor: through --server the actor is the token's principal; give none", exitCode: CLIError.usage)
+                    throw CLIError(
+                        "--actor: through --server the actor is the token's principal; give none", exitCode: CLIError.usage)
                 }
                 let result = try remote.append(event, to: stream, expected: expected)
                 report(
@@ -85,7 +86,9 @@ extension Ledger {
                     "already stored: \(eventType) \(eventId) is at position \(positions.first ?? 0); nothing written (\(stream) is at version \(streamVersion))"
                 )
             } else {
-                print("recorded \(eventType) at position \(positions.first ?? 0), \(stream) version \(streamVersion), event id \(eventId)")
+                print(
+                    "recorded \(eventType) at position \(positions.first ?? 0), \(stream) version \(streamVersion), event id \(eventId)"
+                )
             }
         }
     }

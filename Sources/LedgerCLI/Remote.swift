@@ -40,7 +40,9 @@ struct Remote: Sendable {
             index += 1
         }
         if let server {
-            guard let url = URL(string: server.hasSuffix("/") ? server : server + "/"), ["http", "https"].contains(url.scheme ?? "") else {
+            guard let url = URL(string: server.hasSuffix("/") ? server : server + "/"),
+                ["http", "https"].contains(url.scheme ?? "")
+            else {
                 throw CLIError("--server: \"\(server)\" is not an http:// or https:// URL", exitCode: CLIError.usage)
             }
             guard let token else { throw CLIError("--server needs --token (or $LEDGER_TOKEN)", exitCode: CLIError.usage) }
@@ -58,11 +60,15 @@ struct Remote: Sendable {
 
     /// Sends a request and returns the body of a 2xx answer; a problem becomes the CLI's one-line error
     /// with the exit code of its kind.
-    func call(_ method: String, _ path: String, query: [String: String?] = [:], headers: [String: String] = [:], body: Data? = nil)
+    func call(
+        _ method: String, _ path: String, query: [String: String?] = [:], headers: [String: String] = [:], body: Data? = nil
+    )
         throws -> (status: Int, body: Data)
     {
         var components = URLComponents(url: base.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
-        let items = query.compactMap { key, value in value.map { URLQueryItem(name: key, value: $0) } }.sorted { $0.name < $1.name }
+        let items = query.compactMap { key, value in value.map { URLQueryItem(name: key, value: $0) } }.sorted {
+            $0.name < $1.name
+        }
         if !items.isEmpty { components.queryItems = items }
         // `+` is a space in a query to most servers: encode it, for times like 2024-01-15T08:00:00+01:00.
         components.percentEncodedQuery = components.percentEncodedQuery?.replacingOccurrences(of: "+", with: "%2B")
@@ -135,7 +141,8 @@ struct Remote: Sendable {
         return Appended(
             streamId: result["streamId"]?.stringValue ?? stream,
             positions: result["positions"]?.arrayValue?.map(number) ?? [],
-            eventIds: result["eventIds"]?.arrayValue?.compactMap(\.stringValue) ?? [], streamVersion: number(result["streamVersion"]),
+            eventIds: result["eventIds"]?.arrayValue?.compactMap(\.stringValue) ?? [],
+            streamVersion: number(result["streamVersion"]),
             wasAlreadyStored: result["alreadyStored"] == .bool(true))
     }
 }

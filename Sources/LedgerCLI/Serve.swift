@@ -85,7 +85,8 @@ extension Ledger {
                         exitCode: CLIError.usage)
                 }
                 guard allEstablishments != !establishment.isEmpty else {
-                    throw CLIError("give --establishment FINESS (repeat) or --all-establishments, not both", exitCode: CLIError.usage)
+                    throw CLIError(
+                        "give --establishment FINESS (repeat) or --all-establishments, not both", exitCode: CLIError.usage)
                 }
                 let scope: AccessScope = allEstablishments ? .all : .establishments(Set(establishment))
                 let store = try ledger.openStore()
@@ -120,7 +121,8 @@ extension Ledger {
             static let configuration = CommandConfiguration(abstract: "Revoke a token by its id (or a unique prefix of it).")
             @OptionGroup var ledger: LedgerOptions
             @Argument(help: "The token id, as `ledger token list` shows it.") var tokenId: String
-            @Option(name: .long, help: "Why (recorded with the revocation).") var reason: String = "revoked with ledger token revoke"
+            @Option(name: .long, help: "Why (recorded with the revocation).") var reason: String =
+                "revoked with ledger token revoke"
             @Option(name: .long, help: "Who revokes (default: $LEDGER_ACTOR, else the OS user).") var actor: String?
 
             func run() throws {

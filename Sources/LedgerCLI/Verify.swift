@@ -26,18 +26,23 @@ extension Ledger {
         func run() throws {
             if let remote = Remote.current {
                 guard checkpoint == nil else {
-                    throw CLIError("--checkpoint: check a checkpoint on a copy of the ledger (ledger backup), not through --server", exitCode: CLIError.usage)
+                    throw CLIError(
+                        "--checkpoint: check a checkpoint on a copy of the ledger (ledger backup), not through --server",
+                        exitCode: CLIError.usage)
                 }
                 let report = try JSONParser.parse(try remote.call("GET", "verify").body)
                 if let problem = report["problem"]?.stringValue {
-                    throw CLIError("verification failed: \(remote.base.absoluteString): \(problem)", exitCode: CLIError.verifyFailed)
+                    throw CLIError(
+                        "verification failed: \(remote.base.absoluteString): \(problem)", exitCode: CLIError.verifyFailed)
                 }
                 func n(_ key: String) -> String { report[key]?.numberValue?.text ?? "?" }
                 print(
                     "verified \(n("events")) events, \(n("indexEntries")) index entries and \(n("subtrees")) Merkle subtrees; head hash \(report["headHash"]?.stringValue ?? "?")"
                 )
                 if let setBy = report["recordedAtSetBy"]?.stringValue {
-                    print("recordedAt times were set by \(setBy), not by the ledger's clock: the chain holds, the times are the dataset's")
+                    print(
+                        "recordedAt times were set by \(setBy), not by the ledger's clock: the chain holds, the times are the dataset's"
+                    )
                 }
                 return
             }
@@ -69,7 +74,9 @@ extension Ledger {
                 "verified \(report.eventsChecked) events, \(report.indexEntriesChecked) index entries and \(report.subtreesChecked) Merkle subtrees; head hash \(report.headHash)"
             )
             if let setBy = try store.clockProvenance() {
-                print("recordedAt times were set by \(setBy), not by the ledger's clock: the chain holds, the times are the dataset's")
+                print(
+                    "recordedAt times were set by \(setBy), not by the ledger's clock: the chain holds, the times are the dataset's"
+                )
             }
         }
     }
@@ -110,7 +117,8 @@ extension Ledger {
 
         /// The rows in the order the local command prints them (also for the service's answer).
         static let order = [
-            "recordedAtSetBy", "events", "streams", "headHash", "lastRecordedAt", "mapSize", "usedBytes", "fileSize", "readersInUse",
+            "recordedAtSetBy", "events", "streams", "headHash", "lastRecordedAt", "mapSize", "usedBytes", "fileSize",
+            "readersInUse",
             "maximumReaders", "lmdbVersion",
         ]
 

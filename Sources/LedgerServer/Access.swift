@@ -21,7 +21,8 @@ public enum Tokens {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         let base64 = Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(
+                of: "=", with: "")
         return "il_" + base64
     }
 
@@ -51,10 +52,13 @@ public enum Tokens {
             })
         else {
             throw IntakeError(
-                "name: \"\(name)\" must be a principal's name of at most 200 bytes, without spaces or control characters", field: "name")
+                "name: \"\(name)\" must be a principal's name of at most 200 bytes, without spaces or control characters",
+                field: "name")
         }
         if case .establishments(let set) = scope {
-            guard !set.isEmpty else { throw IntakeError("establishments: give at least one FINESS, or all", field: "establishments") }
+            guard !set.isEmpty else {
+                throw IntakeError("establishments: give at least one FINESS, or all", field: "establishments")
+            }
             for finess in set.sorted() where !PayloadValidator.isFINESS(finess) {
                 throw IntakeError("establishments: \"\(finess)\" is not a FINESS number", field: "establishments")
             }
@@ -81,7 +85,8 @@ public enum Tokens {
             throw IntakeError("token \(tokenId): \(matches.count) tokens start so; give more of the id", field: "tokenId")
         }
         guard !grant.isRevoked else {
-            throw IntakeError("token \(grant.tokenId) of \(grant.principal): already revoked", code: .wrongExpectedVersion, field: "tokenId")
+            throw IntakeError(
+                "token \(grant.tokenId) of \(grant.principal): already revoked", code: .wrongExpectedVersion, field: "tokenId")
         }
         _ = try store.appendAtomically([
             AppendRequest(streamId: AccessEvents.stream, events: [AccessEvents.revoke(grant, actor: actor, reason: reason)])

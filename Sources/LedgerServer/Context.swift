@@ -28,7 +28,8 @@ struct FrontDoor: RouterMiddleware {
         var response: Response
         do {
             if service.isDraining {
-                var problem = Problem(.serviceUnavailable, "shutting-down", "the service is shutting down: retry on its next start")
+                var problem = Problem(
+                    .serviceUnavailable, "shutting-down", "the service is shutting down: retry on its next start")
                 problem.headers[.retryAfter] = "5"
                 throw problem
             }
@@ -50,7 +51,8 @@ struct FrontDoor: RouterMiddleware {
         } catch {
             var problem = Problem.from(error)
             if problem.kind == "http", problem.status == .notFound {
-                problem = Problem.notFound("\(request.method) \(request.uri.path): no such route (the routes are in /openapi.json)")
+                problem = Problem.notFound(
+                    "\(request.method) \(request.uri.path): no such route (the routes are in /openapi.json)")
             }
             if problem.status == .internalServerError {
                 context.logger.error("internal error", metadata: ["error": "\(error)"])

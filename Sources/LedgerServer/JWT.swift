@@ -52,10 +52,13 @@ public struct JWTVerifier: Sendable {
         switch (header["alg"]?.stringValue, key) {
         case ("RS256"?, .rsa(let der)):
             guard let key = try? _RSA.Signing.PublicKey(derRepresentation: der),
-                key.isValidSignature(_RSA.Signing.RSASignature(rawRepresentation: signature), for: signed, padding: .insecurePKCS1v1_5)
+                key.isValidSignature(
+                    _RSA.Signing.RSASignature(rawRepresentation: signature), for: signed, padding: .insecurePKCS1v1_5)
             else { throw refuse("signature does not verify") }
         case ("ES256"?, .p256(let der)):
-            guard let key = try? P256.Signing.PublicKey(derRepresentation: der), let ecdsa = try? P256.Signing.ECDSASignature(rawRepresentation: signature), key.isValidSignature(ecdsa, for: signed)
+            guard let key = try? P256.Signing.PublicKey(derRepresentation: der),
+                let ecdsa = try? P256.Signing.ECDSASignature(rawRepresentation: signature),
+                key.isValidSignature(ecdsa, for: signed)
             else { throw refuse("signature does not verify") }
         case (let alg, _):
             throw refuse("alg \(alg.map { "\"\($0)\"" } ?? "missing") is not the configured key's (\(keyAlgorithm))")

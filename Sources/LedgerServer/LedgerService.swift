@@ -114,7 +114,8 @@ public final class LedgerService: Sendable {
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
         var fields = headers
         fields[.contentType] = "application/json"
-        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: CanonicalJSON.string(value) + "\n")))
+        return Response(
+            status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: CanonicalJSON.string(value) + "\n")))
     }
 
     static func body(_ text: String, type: String, status: HTTPResponse.Status = .ok) -> Response {

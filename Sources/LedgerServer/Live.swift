@@ -110,10 +110,14 @@ extension LedgerService {
                 guard PayloadValidator.isFINESS(establishment) else {
                     throw Problem.badRequest("establishment: \"\(establishment)\" is not a FINESS number", field: "establishment")
                 }
-                guard p.scope.covers(establishment) else { throw Problem.forbidden("\(p.name) does not reach establishment \(establishment)") }
+                guard p.scope.covers(establishment) else {
+                    throw Problem.forbidden("\(p.name) does not reach establishment \(establishment)")
+                }
             }
             let seen = self.visibility(p)
-            if let stream, !(try seen.sees(stream: stream)) { throw Problem.notFound("\(stream): no such stream (of those you reach)") }
+            if let stream, !(try seen.sees(stream: stream)) {
+                throw Problem.notFound("\(stream): no such stream (of those you reach)")
+            }
             let start = from
             let body = ResponseBody { writer in
                 var next = start
@@ -162,7 +166,9 @@ extension LedgerService {
             }
             return Response(
                 status: .ok,
-                headers: [.contentType: "text/event-stream", .cacheControl: "no-store", HTTPField.Name("X-Accel-Buffering")!: "no"],
+                headers: [
+                    .contentType: "text/event-stream", .cacheControl: "no-store", HTTPField.Name("X-Accel-Buffering")!: "no",
+                ],
                 body: body)
         }
     }

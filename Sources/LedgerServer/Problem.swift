@@ -72,7 +72,8 @@ public struct Problem: Error, Sendable, CustomStringConvertible {
         case let error as HTTPError:
             return Problem(error.status, "http", error.body ?? error.status.reasonPhrase)
         case is NIOTooManyBytesError:
-            return Problem(.contentTooLarge, "payload-too-large", "request body: over the limit of \(LedgerService.bodyLimit) bytes")
+            return Problem(
+                .contentTooLarge, "payload-too-large", "request body: over the limit of \(LedgerService.bodyLimit) bytes")
         default: return Problem(.internalServerError, "internal", "\(error)")
         }
     }
@@ -87,6 +88,7 @@ public struct Problem: Error, Sendable, CustomStringConvertible {
         var fields = headers
         fields[.contentType] = "application/problem+json"
         return Response(
-            status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: CanonicalJSON.string(.object(members)) + "\n")))
+            status: status, headers: fields,
+            body: .init(byteBuffer: ByteBuffer(string: CanonicalJSON.string(.object(members)) + "\n")))
     }
 }

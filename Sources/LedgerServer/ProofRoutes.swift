@@ -11,11 +11,14 @@ extension LedgerService {
         // The latest checkpoint signed with `ledger checkpoint` (or of a given size): a C2SP signed note.
         router.get("/checkpoint") { request, context in
             _ = try self.principal(context)
-            let size = try Self.parameter(request, "size").map { _ in try Self.number(request, "size", default: 0, range: 0...UInt64(Int64.max)) }
+            let size = try Self.parameter(request, "size").map { _ in
+                try Self.number(request, "size", default: 0, range: 0...UInt64(Int64.max))
+            }
             return try await self.blocking {
                 guard let note = try self.store.storedCheckpoint(size: size) else {
                     throw Problem.notFound(
-                        size.map { "no checkpoint of \($0) events was signed" } ?? "no checkpoint was signed yet: ledger checkpoint --key KEY signs one")
+                        size.map { "no checkpoint of \($0) events was signed" }
+                            ?? "no checkpoint was signed yet: ledger checkpoint --key KEY signs one")
                 }
                 return Self.body(note.text, type: "text/plain; charset=utf-8")
             }
@@ -23,20 +26,26 @@ extension LedgerService {
         // An inclusion proof of one event against a signed checkpoint (the latest, or the one of `size` events).
         router.get("/proofs/inclusion") { request, context in
             let p = try self.principal(context)
-            guard Self.parameter(request, "position") != nil else { throw Problem.badRequest("position: required", field: "position") }
+            guard Self.parameter(request, "position") != nil else {
+                throw Problem.badRequest("position: required", field: "position")
+            }
             let position = try Self.number(request, "position", default: 1, range: 1...UInt64(Int64.max))
-            let size = try Self.parameter(request, "size").map { _ in try Self.number(request, "size", default: 0, range: 1...UInt64(Int64.max)) }
+            let size = try Self.parameter(request, "size").map { _ in
+                try Self.number(request, "size", default: 0, range: 1...UInt64(Int64.max))
+            }
             return try await self.blocking {
                 // An event the principal does not reach is answered as none: its stream names another hospital.
                 guard let event = try self.store.event(at: position), try self.visibility(p).sees(stream: event.streamId) else {
                     throw Problem.notFound("position \(position): no such event (of those you reach)")
                 }
                 guard let note = try self.store.storedCheckpoint(size: size) else {
-                    throw Problem.notFound("no signed checkpoint\(size.map { " of \($0) events" } ?? ""): ledger checkpoint signs one")
+                    throw Problem.notFound(
+                        "no signed checkpoint\(size.map { " of \($0) events" } ?? ""): ledger checkpoint signs one")
                 }
                 let checkpoint = try Checkpoint(body: note.body)
                 guard position <= checkpoint.size else {
-                    throw Problem.notFound("position \(position): after the latest checkpoint's \(checkpoint.size) events; sign a newer one")
+                    throw Problem.notFound(
+                        "position \(position): after the latest checkpoint's \(checkpoint.size) events; sign a newer one")
                 }
                 var leaf: [UInt8] = []
                 _ = try self.store.scanLog(fromPosition: position, limit: 1) { _, canonical in leaf = Array(canonical) }
@@ -64,7 +73,8 @@ extension LedgerService {
                     throw Problem.notFound("to: no checkpoint of \(to) events was signed")
                 }
                 let document = ConsistencyProofDocument(
-                    oldSize: from, newSize: to, hashes: try self.store.consistencyProof(from: from, to: to), old: old.text, new: new.text)
+                    oldSize: from, newSize: to, hashes: try self.store.consistencyProof(from: from, to: to), old: old.text,
+                    new: new.text)
                 return Self.body(document.json + "\n", type: "application/json")
             }
         }
@@ -89,7 +99,9 @@ extension LedgerService {
             }
             let body: JSONValue
             do { body = try JSONParser.parse(data) } catch { throw Problem.badRequest("request body: \(error)") }
-            guard let name = body["name"]?.stringValue else { throw Problem.invalid("name: required, a principal's name", field: "name") }
+            guard let name = body["name"]?.stringValue else {
+                throw Problem.invalid("name: required, a principal's name", field: "name")
+            }
             guard let roleText = body["role"]?.stringValue, let role = AccessRole(rawValue: roleText) else {
                 throw Problem.invalid(
                     "role: one of \(AccessRole.allCases.map(\.rawValue).joined(separator: ", "))", field: "role")
@@ -102,7 +114,8 @@ extension LedgerService {
                 guard list.allSatisfy({ $0.stringValue != nil }) else {
                     throw Problem.invalid("establishments: FINESS numbers as strings, or \"all\"", field: "establishments")
                 }
-            default: throw Problem.invalid("establishments: required, a list of FINESS numbers or \"all\"", field: "establishments")
+            default:
+                throw Problem.invalid("establishments: required, a list of FINESS numbers or \"all\"", field: "establishments")
             }
             guard Self.within(p.scope, scope) else {
                 throw Problem.forbidden("establishments: \(p.name) may grant only within \(p.scope.description)")
@@ -121,10 +134,15 @@ extension LedgerService {
             let id = try Self.pathParameter(context, "tokenId")
             return try await self.blocking {
                 let grants = try AccessEvents.grants(in: self.store).values
-                guard let target = grants.first(where: { $0.tokenId == id }) else { throw Problem.notFound("token \(id): no such token") }
-                guard Self.within(p.scope, target.scope) else { throw Problem.forbidden("token \(id): outside \(p.scope.description)") }
+                guard let target = grants.first(where: { $0.tokenId == id }) else {
+                    throw Problem.notFound("token \(id): no such token")
+                }
+                guard Self.within(p.scope, target.scope) else {
+                    throw Problem.forbidden("token \(id): outside \(p.scope.description)")
+                }
                 let revoked = try Tokens.revoke(
-                    in: self.store, tokenId: id, actor: p.name, reason: Self.parameter(request, "reason") ?? "revoked through DELETE /tokens")
+                    in: self.store, tokenId: id, actor: p.name,
+                    reason: Self.parameter(request, "reason") ?? "revoked through DELETE /tokens")
                 return Self.json(Self.grantJSON(revoked))
             }
         }

@@ -40,7 +40,8 @@ extension LedgerService {
     static func number(_ request: Request, _ name: String, default value: UInt64, range: ClosedRange<UInt64>) throws -> UInt64 {
         guard let text = parameter(request, name) else { return value }
         guard let number = UInt64(text), range.contains(number) else {
-            throw Problem.badRequest("\(name): \"\(text)\" is not a whole number from \(range.lowerBound) to \(range.upperBound)", field: name)
+            throw Problem.badRequest(
+                "\(name): \"\(text)\" is not a whole number from \(range.lowerBound) to \(range.upperBound)", field: name)
         }
         return number
     }
@@ -69,7 +70,8 @@ extension LedgerService {
                 "fields": .array(
                     spec.fields.map { field in
                         var m: [String: JSONValue] = [
-                            "name": .string(field.name), "required": .bool(field.required), "summary": .string(field.kind.summary),
+                            "name": .string(field.name), "required": .bool(field.required),
+                            "summary": .string(field.kind.summary),
                             "kind": .string(kindName(field.kind)),
                         ]
                         if case .oneOf(let values) = field.kind { m["values"] = .array(values.map { .string($0) }) }
@@ -122,7 +124,8 @@ extension LedgerService {
                 let states = try self.queries.states(incident: incident, at: time).filter { try seen.sees(stream: $0.incidentId) }
                 if format == "text" {
                     let names = try self.queries.index().establishments()
-                    return Self.body(Self.header(request) + QueryViews.stateText(states, names: names), type: "text/plain; charset=utf-8")
+                    return Self.body(
+                        Self.header(request) + QueryViews.stateText(states, names: names), type: "text/plain; charset=utf-8")
                 }
                 return Self.json(.array(states.map(QueryViews.stateJSON)))
             }
@@ -138,7 +141,8 @@ extension LedgerService {
                 }
                 if format == "text" {
                     let names = try self.queries.index().establishments()
-                    return Self.body(Self.header(request) + QueryViews.stateText([state], names: names), type: "text/plain; charset=utf-8")
+                    return Self.body(
+                        Self.header(request) + QueryViews.stateText([state], names: names), type: "text/plain; charset=utf-8")
                 }
                 return Self.json(QueryViews.stateJSON(state))
             }
@@ -198,14 +202,16 @@ extension LedgerService {
                     let incident = Self.parameter(request, "incident")
                     guard let chosen = timelines.first(where: { incident == nil || $0.incidentId == incident }) else {
                         throw Problem.notFound(
-                            incident.map { "\($0) does not touch \(finess): nothing to draw" } ?? "no incident touches \(finess): nothing to draw")
+                            incident.map { "\($0) does not touch \(finess): nothing to draw" }
+                                ?? "no incident touches \(finess): nothing to draw")
                     }
                     return Self.body(TimelineRendering.svg(chosen), type: "image/svg+xml")
                 case "html": return Self.body(TimelineRendering.html(timelines), type: "text/html; charset=utf-8")
                 case "text":
                     let text =
                         timelines.isEmpty
-                        ? "no incident touches \(finess)\n" : timelines.map { TimelineRendering.terminal($0, width: width) }.joined(separator: "\n")
+                        ? "no incident touches \(finess)\n"
+                        : timelines.map { TimelineRendering.terminal($0, width: width) }.joined(separator: "\n")
                     return Self.body(Self.header(request) + text, type: "text/plain; charset=utf-8")
                 default: return Self.json(.array(timelines.map(TimelineRendering.json)))
                 }
@@ -254,7 +260,9 @@ extension LedgerService {
                 var headers: HTTPFields = [:]
                 if let link { headers[HTTPField.Name("Link")!] = "<\(link)>; rel=\"next\"" }
                 return Self.json(
-                    .object(["events": .array(events), "next": link.map { .string($0) } ?? .null, "head": .number(JSONNumber(head))]),
+                    .object([
+                        "events": .array(events), "next": link.map { .string($0) } ?? .null, "head": .number(JSONNumber(head)),
+                    ]),
                     headers: headers)
             }
         }
@@ -269,7 +277,9 @@ extension LedgerService {
                     throw Problem.notFound("\(stream): no such stream (of those you reach)")
                 }
                 let events = try self.store.events(.stream(stream, fromVersion: from), limit: limit + 1)
-                let next = events.count > limit ? "/streams/\(Self.escape(stream))/events?from=\(from + UInt64(limit))&limit=\(limit)" : nil
+                let next =
+                    events.count > limit
+                    ? "/streams/\(Self.escape(stream))/events?from=\(from + UInt64(limit))&limit=\(limit)" : nil
                 var headers: HTTPFields = [:]
                 if let next { headers[HTTPField.Name("Link")!] = "<\(next)>; rel=\"next\"" }
                 return Self.json(
@@ -281,7 +291,9 @@ extension LedgerService {
         }
         router.get("/verify") { _, context in
             let p = try self.principal(context)
-            guard p.role.audits else { throw Problem.forbidden("verify: for auditors and admins; \(p.name) is a \(p.role.rawValue)") }
+            guard p.role.audits else {
+                throw Problem.forbidden("verify: for auditors and admins; \(p.name) is a \(p.role.rawValue)")
+            }
             return try await self.blocking {
                 let report = try self.store.verify()
                 var problem = report.problem?.description
@@ -298,17 +310,22 @@ extension LedgerService {
         }
         router.get("/stats") { _, context in
             let p = try self.principal(context)
-            guard p.role.audits else { throw Problem.forbidden("stats: for auditors and admins; \(p.name) is a \(p.role.rawValue)") }
+            guard p.role.audits else {
+                throw Problem.forbidden("stats: for auditors and admins; \(p.name) is a \(p.role.rawValue)")
+            }
             return try await self.blocking {
                 let s = try self.store.statistics()
                 return Self.json(
                     .object([
                         "events": .number(JSONNumber(s.events)), "streams": .number(JSONNumber(s.streams)),
-                        "headHash": .string(s.headHash), "lastRecordedAt": s.lastRecordedAt.map { .string($0.rfc3339Micros) } ?? .null,
+                        "headHash": .string(s.headHash),
+                        "lastRecordedAt": s.lastRecordedAt.map { .string($0.rfc3339Micros) } ?? .null,
                         "mapSize": .number(JSONNumber(s.mapSize)), "usedBytes": .number(JSONNumber(s.usedBytes)),
                         "fileSize": .number(JSONNumber(s.fileSize)), "lmdbVersion": .string(s.lmdbVersion),
-                        "readersInUse": .number(JSONNumber(s.readersInUse)), "maximumReaders": .number(JSONNumber(s.maximumReaders)),
-                        "recordedAtSetBy": try self.store.clockProvenance().map(JSONValue.string) ?? .string("the ledger's clock"),
+                        "readersInUse": .number(JSONNumber(s.readersInUse)),
+                        "maximumReaders": .number(JSONNumber(s.maximumReaders)),
+                        "recordedAtSetBy": try self.store.clockProvenance().map(JSONValue.string)
+                            ?? .string("the ledger's clock"),
                     ]))
             }
         }
@@ -330,7 +347,9 @@ extension LedgerService {
 
     /// A stream id from the path or the query, checked by the envelope's rule (no NUL, no control characters).
     static func streamId(_ text: String, _ name: String) throws -> String {
-        do { try EnvelopeRules.checkStreamId(text, field: name) } catch { throw Problem.badRequest(error.description, field: name) }
+        do { try EnvelopeRules.checkStreamId(text, field: name) } catch {
+            throw Problem.badRequest(error.description, field: name)
+        }
         return text
     }
 
@@ -343,7 +362,7 @@ extension LedgerService {
         (try principal(context), try Self.streamId(try Self.pathParameter(context, "incident"), "incident"))
     }
 
-        /// 404 for an incident that does not exist and for one the principal does not reach (decided first, and
+    /// 404 for an incident that does not exist and for one the principal does not reach (decided first, and
     /// without writing anything: the index is caught up only for an incident the principal may see).
     func requireIncident(_ incident: String, for p: Principal) throws {
         guard incident.hasPrefix(StreamKind.incident.prefix), try store.streamVersion(of: incident) > 0,
@@ -358,8 +377,11 @@ extension LedgerService {
             if let incident { try self.requireIncident(incident, for: p) }
             let seen = self.visibility(p)
             let all = try self.queries.deadlines(incident: incident, at: time).filter { try seen.sees(stream: $0.incident) }
-            if format == "text" { return Self.body(Self.header(request) + QueryViews.deadlinesText(all), type: "text/plain; charset=utf-8") }
-            return Self.json(.array(all.flatMap { entry in entry.clocks.map { QueryViews.clockJSON($0, incident: entry.incident) } }))
+            if format == "text" {
+                return Self.body(Self.header(request) + QueryViews.deadlinesText(all), type: "text/plain; charset=utf-8")
+            }
+            return Self.json(
+                .array(all.flatMap { entry in entry.clocks.map { QueryViews.clockJSON($0, incident: entry.incident) } }))
         }
     }
 
@@ -380,7 +402,9 @@ extension LedgerService {
             let seen = self.visibility(p)
             let entries = try self.queries.audit(AuditTrail.Filter(actor: actor, incident: incident, since: start), at: time)
                 .filter { try seen.sees(stream: $0.streamId) }
-            if format == "text" { return Self.body(Self.header(request) + QueryViews.auditText(entries), type: "text/plain; charset=utf-8") }
+            if format == "text" {
+                return Self.body(Self.header(request) + QueryViews.auditText(entries), type: "text/plain; charset=utf-8")
+            }
             return Self.json(.array(entries.map(QueryViews.auditJSON)))
         }
     }

@@ -40,15 +40,21 @@ extension LedgerService {
                 guard let string = value.stringValue else { throw Problem.invalid("\(name): expected a string", field: name) }
                 return string
             }
-            for key in m.keys.sorted() where !["eventType", "incident", "at", "source", "reason", "eventId", "fields", "expectedVersion"].contains(key) {
-                throw Problem.invalid("\(key): not a member of a fact (eventType, incident, at, source, reason, eventId, fields, expectedVersion)", field: key)
+            for key in m.keys.sorted()
+            where !["eventType", "incident", "at", "source", "reason", "eventId", "fields", "expectedVersion"].contains(key) {
+                throw Problem.invalid(
+                    "\(key): not a member of a fact (eventType, incident, at, source, reason, eventId, fields, expectedVersion)",
+                    field: key)
             }
             var pairs: [(name: String, value: String)] = []
             if let fields = m["fields"] {
-                guard case .object(let f) = fields else { throw Problem.invalid("fields: expected an object of texts", field: "fields") }
+                guard case .object(let f) = fields else {
+                    throw Problem.invalid("fields: expected an object of texts", field: "fields")
+                }
                 for name in f.keys.sorted() {
                     guard let value = f[name]?.stringValue else {
-                        throw Problem.invalid("fields.\(name): expected a string (typed as on the command line)", field: "fields.\(name)")
+                        throw Problem.invalid(
+                            "fields.\(name): expected a string (typed as on the command line)", field: "fields.\(name)")
                     }
                     if value.isEmpty { continue }  // an empty form field is a field not given
                     pairs.append((name, value))
@@ -57,12 +63,15 @@ extension LedgerService {
             let form = RecordForm(
                 eventType: try text("eventType", required: true)!, incident: try text("incident", required: false),
                 at: try text("at", required: true)!, source: try text("source", required: true)!,
-                reason: try text("reason", required: false).flatMap { $0.isEmpty ? nil : $0 }, eventId: try text("eventId", required: false),
+                reason: try text("reason", required: false).flatMap { $0.isEmpty ? nil : $0 },
+                eventId: try text("eventId", required: false),
                 fields: pairs)
             var expected = try Self.expectedVersion(request)
             if let given = try text("expectedVersion", required: false) {
                 guard let parsed = ExpectedVersion(given) else {
-                    throw Problem.invalid("expectedVersion: \"\(given)\" is not any, no-stream, stream-exists or a number", field: "expectedVersion")
+                    throw Problem.invalid(
+                        "expectedVersion: \"\(given)\" is not any, no-stream, stream-exists or a number", field: "expectedVersion"
+                    )
                 }
                 expected = parsed
             }
@@ -156,9 +165,12 @@ extension LedgerService {
             // An incident the principal does not reach is answered as one that does not exist: its existence is
             // another hospital's information.
             guard try visibility(p).sees(stream: stream) else { throw Self.noSuchIncident(stream) }
-        } else if stream.hasPrefix(StreamKind.incident.prefix), input.items.first?.json["eventType"]?.stringValue != "incident.opened" {
+        } else if stream.hasPrefix(StreamKind.incident.prefix),
+            input.items.first?.json["eventType"]?.stringValue != "incident.opened"
+        {
             // A mistyped incident id must not open an incident nobody opened.
-            throw Problem.notFound("\(stream): no such incident (of those you reach); a new one's first event must be incident.opened")
+            throw Problem.notFound(
+                "\(stream): no such incident (of those you reach); a new one's first event must be incident.opened")
         }
         guard case .establishments = p.scope else { return version }
         for item in input.items {
@@ -172,7 +184,8 @@ extension LedgerService {
                 }
             }
             for finess in named.sorted() where !p.scope.covers(finess) {
-                throw Problem.forbidden("\(item.path).payload: \(p.name) does not reach establishment \(finess) (\(p.scope.description))")
+                throw Problem.forbidden(
+                    "\(item.path).payload: \(p.name) does not reach establishment \(finess) (\(p.scope.description))")
             }
         }
         return version

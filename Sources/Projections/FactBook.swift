@@ -35,8 +35,12 @@ public struct FactBook: Sendable, Equatable {
         public let why: String
 
         init(_ recorded: RecordedEvent, why: String) {
-            (position, eventId, streamId, eventType) = (recorded.position, recorded.eventId, recorded.streamId, recorded.eventType)
-            (recordedAt, actor, source, reason, self.why) = (recorded.recordedAt, recorded.actor, recorded.source, recorded.reason, why)
+            (position, eventId, streamId, eventType) = (
+                recorded.position, recorded.eventId, recorded.streamId, recorded.eventType
+            )
+            (recordedAt, actor, source, reason, self.why) = (
+                recorded.recordedAt, recorded.actor, recorded.source, recorded.reason, why
+            )
         }
     }
 
@@ -63,7 +67,8 @@ public struct FactBook: Sendable, Equatable {
         checkpoint = recorded.position
         // Grants and revocations of access change no incident; the audit shows them.
         if recorded.streamId == AccessEvents.stream {
-            inert.append(InertEvent(recorded, why: AccessEvents.summary(eventType: recorded.eventType, payload: recorded.payload)))
+            inert.append(
+                InertEvent(recorded, why: AccessEvents.summary(eventType: recorded.eventType, payload: recorded.payload)))
             return
         }
         // Events the domain does not know are skipped: a generic store may hold others.
@@ -180,7 +185,9 @@ public struct FactBook: Sendable, Equatable {
 
     private func originalOccurredAt(_ fact: Fact) -> OccurredAt {
         for revision in fact.revisions where revision.kind == .corrected {
-            if let time = revision.before["occurredAt"], let original = try? OccurredAt(json: time, path: "$", bounded: false) { return original }
+            if let time = revision.before["occurredAt"], let original = try? OccurredAt(json: time, path: "$", bounded: false) {
+                return original
+            }
         }
         return fact.occurredAt
     }

@@ -7,17 +7,27 @@ import Testing
 @Suite struct TimeInputTests {
     func record(_ dir: TemporaryDirectory, at: String) throws -> ProcessOutput {
         try runProduct(
-            "ledger", ["record", "note.added", "--data-dir", dir.path, "--incident", "incident:t", "--at", at, "--source", "s", "--set", "text=t"])
+            "ledger",
+            [
+                "record", "note.added", "--data-dir", dir.path, "--incident", "incident:t", "--at", at, "--source", "s", "--set",
+                "text=t",
+            ])
     }
 
     @Test func clockChangesAndIntervalsAreReadOrRefusedWithTheirReason() throws {
         let dir = TemporaryDirectory()
         #expect(try runProduct("ledger", ["init", "--data-dir", dir.path]).status == 0)
         let refusals: [(String, String)] = [
-            ("2021-03-28 02:30", "does not exist in Paris (the hour skipped when clocks go forward): give the offset, 2021-03-28T02:30:00+01:00"),
+            (
+                "2021-03-28 02:30",
+                "does not exist in Paris (the hour skipped when clocks go forward): give the offset, 2021-03-28T02:30:00+01:00"
+            ),
             ("2021-03-28 02", "2021-03-28T02:00:00+02:00 (summer time, which is 01:00 winter time)"),
             ("2022-10-30 02:30", "happens twice in Paris"),
-            ("2024-01-15 03:00/2024-01-15 01:00", "ends before it starts: give the earlier time first (2024-01-15 01:00/2024-01-15 03:00)"),
+            (
+                "2024-01-15 03:00/2024-01-15 01:00",
+                "ends before it starts: give the earlier time first (2024-01-15 01:00/2024-01-15 03:00)"
+            ),
             ("2024-01-15 01:00/2024-01-15 01:00", "ends before it starts"),
             ("2024-01-15 25:00/2024-01-16", "interval \"2024-01-15 25:00/2024-01-16\": \"2024-01-15 25:00\" is not a time"),
         ]
@@ -30,13 +40,34 @@ import Testing
 
         let accepted: [(String, JSONValue)] = [
             // An interval of times of day ends where it was typed to end, offsets allowed to the minute.
-            ("2024-01-15T01:00+01:00/2024-01-15T03:00+01:00", .object(["precision": .string("interval"), "from": .string("2024-01-15T01:00:00+01:00"), "to": .string("2024-01-15T03:00:00+01:00")])),
-            ("2024-01-15 01:00/2024-01-15 02:00", .object(["precision": .string("interval"), "from": .string("2024-01-15T01:00:00+01:00"), "to": .string("2024-01-15T02:00:00+01:00")])),
+            (
+                "2024-01-15T01:00+01:00/2024-01-15T03:00+01:00",
+                .object([
+                    "precision": .string("interval"), "from": .string("2024-01-15T01:00:00+01:00"),
+                    "to": .string("2024-01-15T03:00:00+01:00"),
+                ])
+            ),
+            (
+                "2024-01-15 01:00/2024-01-15 02:00",
+                .object([
+                    "precision": .string("interval"), "from": .string("2024-01-15T01:00:00+01:00"),
+                    "to": .string("2024-01-15T02:00:00+01:00"),
+                ])
+            ),
             // Days are included whole.
-            ("2021-06-01/2021-09-12", .object(["precision": .string("interval"), "from": .string("2021-06-01T00:00:00+02:00"), "to": .string("2021-09-13T00:00:00+02:00")])),
+            (
+                "2021-06-01/2021-09-12",
+                .object([
+                    "precision": .string("interval"), "from": .string("2021-06-01T00:00:00+02:00"),
+                    "to": .string("2021-09-13T00:00:00+02:00"),
+                ])
+            ),
             ("2024-01-15 21", .object(["precision": .string("hour"), "at": .string("2024-01-15T21:00:00+01:00")])),
             ("2024-01-15T01:20Z", .object(["precision": .string("minute"), "at": .string("2024-01-15T01:20:00Z")])),
-            ("2021-03-28T02:30:00+01:00", .object(["precision": .string("instant"), "at": .string("2021-03-28T02:30:00+01:00")])),
+            (
+                "2021-03-28T02:30:00+01:00",
+                .object(["precision": .string("instant"), "at": .string("2021-03-28T02:30:00+01:00")])
+            ),
         ]
         for (text, _) in accepted {
             let result = try record(dir, at: text)

@@ -18,18 +18,24 @@ import Testing
         let recorder = ledger.tokens["recorder"]!
         let encoded = TwoHospitals.incidentA.replacingOccurrences(of: ":", with: "%3A")
         try await ledger.test { client in
-            for uri in ["/incidents/\(encoded)", "/incidents/\(encoded)/deadlines", "/incidents/\(encoded)/audit", "/streams/\(encoded)/events"] {
+            for uri in [
+                "/incidents/\(encoded)", "/incidents/\(encoded)/deadlines", "/incidents/\(encoded)/audit",
+                "/streams/\(encoded)/events",
+            ] {
                 try await client.execute(uri: uri, method: .get, headers: auth(recorder)) { response in
                     #expect(response.status == .ok, "\(uri): \(String(buffer: response.body))")
                 }
             }
-            try await client.execute(uri: "/streams/\(encoded)/events", method: .post, headers: auth(recorder), body: body(noteBody("encoded"))) {
+            try await client.execute(
+                uri: "/streams/\(encoded)/events", method: .post, headers: auth(recorder), body: body(noteBody("encoded"))
+            ) {
                 response in
                 #expect(response.status == .created, "\(String(buffer: response.body))")
                 let result = try json(response)
                 #expect(result["streamId"]?.stringValue == TwoHospitals.incidentA)
             }
-            try await client.execute(uri: "/establishments/44%30000289/timeline", method: .get, headers: auth(recorder)) { response in
+            try await client.execute(uri: "/establishments/44%30000289/timeline", method: .get, headers: auth(recorder)) {
+                response in
                 #expect(response.status == .ok, "\(String(buffer: response.body))")
             }
             // Not UTF-8 once decoded: a 400 naming the parameter.
@@ -55,10 +61,12 @@ import Testing
     @Test func theLongestAcceptedNameRecords() async throws {
         let ledger = try TwoHospitals()
         let name = String(repeating: "é", count: 100)  // 200 bytes
-        let token = try Tokens.issue(in: ledger.store, name: name, role: .recorder, scope: .all, actor: "root", source: "test").token
+        let token = try Tokens.issue(in: ledger.store, name: name, role: .recorder, scope: .all, actor: "root", source: "test")
+            .token
         try await ledger.test { client in
             try await client.execute(
-                uri: "/streams/\(TwoHospitals.incidentA)/events", method: .post, headers: auth(token), body: body(noteBody("long name"))
+                uri: "/streams/\(TwoHospitals.incidentA)/events", method: .post, headers: auth(token),
+                body: body(noteBody("long name"))
             ) { response in
                 #expect(response.status == .created, "\(String(buffer: response.body))")
             }

@@ -78,7 +78,9 @@ import Testing
         #expect(routes.count >= 20, "the router lists only \(routes.sorted { $0.description < $1.description })")
         let undocumented = routes.subtracting(documented).map(\.description).sorted()
         let missing = documented.subtracting(routes).map(\.description).sorted()
-        #expect(undocumented.isEmpty, "routes of the server missing from schemas/openapi.json (add them to openapi.source.json): \(undocumented)")
+        #expect(
+            undocumented.isEmpty,
+            "routes of the server missing from schemas/openapi.json (add them to openapi.source.json): \(undocumented)")
         #expect(missing.isEmpty, "operations of schemas/openapi.json the server does not have: \(missing)")
     }
 
@@ -102,7 +104,8 @@ import Testing
             for (operation, secured) in operations.sorted(by: { $0.key.description < $1.key.description }) {
                 // Any value for a capture: the token is checked before the resource is looked up.
                 let uri = operation.path.replacingOccurrences(of: #"\{[^}]+\}"#, with: "440000289", options: .regularExpression)
-                try await client.execute(uri: uri, method: HTTPRequest.Method(operation.method)!, body: ByteBuffer(string: "{}")) {
+                try await client.execute(uri: uri, method: HTTPRequest.Method(operation.method)!, body: ByteBuffer(string: "{}"))
+                {
                     response in
                     if secured {
                         #expect(response.status == .unauthorized, "\(operation) without a token: \(response.status)")

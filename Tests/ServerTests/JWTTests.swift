@@ -77,7 +77,8 @@ import _CryptoExtras
     @Test func rs256TokensAuthenticate() async throws {
         let ledger = try TwoHospitals()
         let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
-        let service = LedgerService(store: ledger.store, jwt: try JWTVerifier(issuer: Self.issuer, publicKeyPEM: key.publicKey.pemRepresentation))
+        let service = LedgerService(
+            store: ledger.store, jwt: try JWTVerifier(issuer: Self.issuer, publicKeyPEM: key.publicKey.pemRepresentation))
         let token = try Self.token(alg: "RS256", Self.claims(role: "auditor", establishments: #""all""#)) {
             try key.signature(for: $0, padding: .insecurePKCS1v1_5).rawRepresentation
         }

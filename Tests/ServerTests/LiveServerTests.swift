@@ -25,7 +25,8 @@ import Testing
         let cli = try runProduct(
             "ledger",
             [
-                "record", "note.added", "--data-dir", ledger.directory.path, "--incident", TwoHospitals.incidentA, "--at", "2024-01-16",
+                "record", "note.added", "--data-dir", ledger.directory.path, "--incident", TwoHospitals.incidentA, "--at",
+                "2024-01-16",
                 "--source", "CLI", "--set", "text=from the CLI while the server runs", "--actor", "scribe@chu-nantes.fr",
             ])
         #expect(cli.status == 0, "\(cli.stderr)")
@@ -44,7 +45,8 @@ import Testing
         let recorder = ledger.tokens["recorder"]!
         for i in 0..<5 {
             _ = try SocketClient.request(
-                port: server.port, "POST", "/streams/\(TwoHospitals.incidentA)/events", token: recorder, body: noteBody("before \(i)"))
+                port: server.port, "POST", "/streams/\(TwoHospitals.incidentA)/events", token: recorder,
+                body: noteBody("before \(i)"))
         }
         var received: [UInt64] = []
         let first = try SocketClient(port: server.port)
@@ -55,7 +57,8 @@ import Testing
         let cli = try runProduct(
             "ledger",
             [
-                "record", "note.added", "--data-dir", ledger.directory.path, "--incident", TwoHospitals.incidentB, "--at", "2024-01-16",
+                "record", "note.added", "--data-dir", ledger.directory.path, "--incident", TwoHospitals.incidentB, "--at",
+                "2024-01-16",
                 "--source", "CLI", "--set", "text=while nobody listened",
             ])
         #expect(cli.status == 0, "\(cli.stderr)")
@@ -78,15 +81,18 @@ import Testing
         try reader.send("GET", "/events/live?from=1", headers: ["Authorization": "Bearer \(ledger.tokens["reader"]!)"])
         _ = try reader.head()
         let seen = try reader.events(count: 9)
-        #expect(seen.allSatisfy { $0.data.contains(TwoHospitals.incidentA) || $0.data.contains("establishment:\(TwoHospitals.a)") })
+        #expect(
+            seen.allSatisfy { $0.data.contains(TwoHospitals.incidentA) || $0.data.contains("establishment:\(TwoHospitals.a)") })
 
         // Filtered by establishment: B's registration, its incident's three events, nothing else.
         let filtered = try SocketClient(port: server.port)
-        try filtered.send("GET", "/events/live?from=1&establishment=\(TwoHospitals.b)", headers: ["Authorization": "Bearer \(auditor)"])
+        try filtered.send(
+            "GET", "/events/live?from=1&establishment=\(TwoHospitals.b)", headers: ["Authorization": "Bearer \(auditor)"])
         _ = try filtered.head()
         let ofB = try filtered.events(count: 4)
         #expect(ofB.count == 4)
-        #expect(ofB.allSatisfy { $0.data.contains(TwoHospitals.incidentB) || $0.data.contains("establishment:\(TwoHospitals.b)") })
+        #expect(
+            ofB.allSatisfy { $0.data.contains(TwoHospitals.incidentB) || $0.data.contains("establishment:\(TwoHospitals.b)") })
     }
 
     /// Clients append concurrently; SIGKILL at a random moment; every event that got a 201 is in the ledger
@@ -137,7 +143,8 @@ import Testing
         let recorded = try runProduct(
             "ledger",
             remote + [
-                "record", "service.degraded", "--incident", TwoHospitals.incidentA, "--at", "2024-01-15 03:00", "--source", "IT desk",
+                "record", "service.degraded", "--incident", TwoHospitals.incidentA, "--at", "2024-01-15 03:00", "--source",
+                "IT desk",
                 "--set", "establishment=\(TwoHospitals.a)", "--set", "service=laboratory", "--set", "status=down",
             ])
         #expect(recorded.status == 0, "\(recorded.stderr)")
@@ -155,7 +162,11 @@ import Testing
             ])
         #expect(bad.status == 3 && bad.stderr.contains("\"gone\" is not one of"), "\(bad.stderr)")
         let other = try runProduct(
-            "ledger", remote + ["record", "note.added", "--incident", TwoHospitals.incidentB, "--at", "2024-01-16", "--source", "x", "--set", "text=y"])
+            "ledger",
+            remote + [
+                "record", "note.added", "--incident", TwoHospitals.incidentB, "--at", "2024-01-16", "--source", "x", "--set",
+                "text=y",
+            ])
         #expect(other.status == 3 && other.stderr.contains("no such incident (of those you reach)"), "\(other.stderr)")
         let directoryOnly = try runProduct("ledger", remote + ["export", "--output", "/tmp/x"])
         #expect(directoryOnly.status == 2, "\(directoryOnly.stderr)")
@@ -164,8 +175,10 @@ import Testing
         // The views through the server are the local views (scoped to what the token reaches).
         for view in [
             ["state", "--incident", TwoHospitals.incidentA], ["state", "--incident", TwoHospitals.incidentA, "--format", "json"],
-            ["timeline", "--hospital", TwoHospitals.a, "--as-of", "2024-01-15 12:00"], ["timeline", "--hospital", TwoHospitals.a, "--format", "svg", "--as-of", "2024-01-20"],
-            ["deadlines", "--incident", TwoHospitals.incidentA, "--format", "json", "--as-of", "2024-01-16"], ["audit", "--incident", TwoHospitals.incidentA],
+            ["timeline", "--hospital", TwoHospitals.a, "--as-of", "2024-01-15 12:00"],
+            ["timeline", "--hospital", TwoHospitals.a, "--format", "svg", "--as-of", "2024-01-20"],
+            ["deadlines", "--incident", TwoHospitals.incidentA, "--format", "json", "--as-of", "2024-01-16"],
+            ["audit", "--incident", TwoHospitals.incidentA],
         ] {
             let local = try runProduct("ledger", view + ["--data-dir", ledger.directory.path])
             let through = try runProduct("ledger", view, environment: ["LEDGER_SERVER": url, "LEDGER_TOKEN": recorder])

@@ -15,7 +15,8 @@ import Testing
     static func sharedIncident(_ ledger: TwoHospitals) throws -> (nantes: UUID, rennes: UUID) {
         let shared = "incident:ght-2024"
         try ledger.append(
-            shared, "incident.opened", at: "2024-01-15", ["title": .string("Shared"), "establishments": .array([.string(TwoHospitals.a), .string(TwoHospitals.b)])])
+            shared, "incident.opened", at: "2024-01-15",
+            ["title": .string("Shared"), "establishments": .array([.string(TwoHospitals.a), .string(TwoHospitals.b)])])
         try ledger.append(
             shared, "service.degraded", at: "2024-01-15 02:00",
             ["establishment": .string(TwoHospitals.a), "service": .string("laboratory"), "status": .string("down")])
@@ -46,7 +47,8 @@ import Testing
                 Self.correction(rennes, changes: #"{"status":"degraded"}"#), retraction,
                 Self.correction(nantes, changes: #"{"establishment":"350005179"}"#),
             ] {
-                let response = try await client.execute(uri: "/streams/incident:ght-2024/events", method: .post, headers: auth(recorder), body: body(refused))
+                let response = try await client.execute(
+                    uri: "/streams/incident:ght-2024/events", method: .post, headers: auth(recorder), body: body(refused))
                 #expect(response.status == .forbidden, "\(String(buffer: response.body))")
             }
             // Its own fact it may correct.
@@ -66,9 +68,13 @@ import Testing
             {"eventId":"\(id.uuidString.lowercased())","eventType":"event.retracted","occurredAt":{"precision":"day","at":"2024-01-16T00:00:00+01:00"},"source":"x","reason":"r","payload":{"retractedEventId":"\(nantes.uuidString.lowercased())"}}
             """
         try await ledger.test { client in
-            let first = try await client.execute(uri: "/streams/incident:ght-2024/events", method: .post, headers: auth(ledger.tokens["recorder"]), body: body(retraction))
+            let first = try await client.execute(
+                uri: "/streams/incident:ght-2024/events", method: .post, headers: auth(ledger.tokens["recorder"]),
+                body: body(retraction))
             #expect(first.status == .created)
-            let again = try await client.execute(uri: "/streams/incident:ght-2024/events", method: .post, headers: auth(ledger.tokens["recorder"]), body: body(retraction))
+            let again = try await client.execute(
+                uri: "/streams/incident:ght-2024/events", method: .post, headers: auth(ledger.tokens["recorder"]),
+                body: body(retraction))
             #expect(again.status == .ok, "\(String(buffer: again.body))")
         }
     }
@@ -77,7 +83,8 @@ import Testing
         let ledger = try TwoHospitals()
         try await ledger.test { client in
             let overflow = try await client.execute(
-                uri: "/events/live", method: .get, headers: auth(ledger.tokens["auditorAll"], [HTTPField.Name("Last-Event-ID")!: "18446744073709551615"]))
+                uri: "/events/live", method: .get,
+                headers: auth(ledger.tokens["auditorAll"], [HTTPField.Name("Last-Event-ID")!: "18446744073709551615"]))
             #expect(overflow.status == .badRequest)
             for uri in ["/streams/incident:x%00/events", "/events?stream=incident:x%00", "/incidents/incident:x%00"] {
                 let response = try await client.execute(uri: uri, method: .get, headers: auth(ledger.tokens["auditorAll"]))

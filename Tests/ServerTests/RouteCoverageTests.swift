@@ -22,7 +22,8 @@ import Testing
             ("/catalogue", "application/json"), ("/whoami", "application/json"), ("/incidents", "application/json"),
             ("/incidents/\(incident)", "application/json"), ("/incidents/\(incident)?format=text", "text/plain; charset=utf-8"),
             ("/incidents/\(incident)/deadlines", "application/json"), ("/incidents/\(incident)/audit", "application/json"),
-            ("/deadlines", "application/json"), ("/audit?actor=scribe", "application/json"), ("/establishments", "application/json"),
+            ("/deadlines", "application/json"), ("/audit?actor=scribe", "application/json"),
+            ("/establishments", "application/json"),
             ("/establishments/\(a)/timeline", "application/json"), ("/establishments/\(a)/timeline?format=svg", "image/svg+xml"),
             ("/establishments/\(a)/timeline?format=html", "text/html; charset=utf-8"),
             ("/establishments/\(a)/timeline?format=text&width=40", "text/plain; charset=utf-8"),
@@ -42,7 +43,8 @@ import Testing
             let status = degraded?["fields"]?.arrayValue?.first { $0["name"] == .string("status") }
             #expect(status?["values"] == .array([.string("down"), .string("degraded")]) && status?["required"] == .bool(true))
             // Paging: a next link that continues where the page stopped.
-            let page = try json(try await client.execute(uri: "/streams/\(incident)/events?limit=1", method: .get, headers: auth(admin)))
+            let page = try json(
+                try await client.execute(uri: "/streams/\(incident)/events?limit=1", method: .get, headers: auth(admin)))
             #expect(page["next"] == .string("/streams/\(incident)/events?from=2&limit=1"))
         }
     }
@@ -52,16 +54,19 @@ import Testing
         let ledger = try TwoHospitals()
         try await ledger.test { client in
             let grant = #"{"name":"dpo@chu-nantes.fr","role":"reader","establishments":["440000289"]}"#
-            let issued = try await client.execute(uri: "/tokens", method: .post, headers: auth(ledger.tokens["admin"]), body: body(grant))
+            let issued = try await client.execute(
+                uri: "/tokens", method: .post, headers: auth(ledger.tokens["admin"]), body: body(grant))
             #expect(issued.status == .created)
             let token = try json(issued)["token"]?.stringValue ?? ""
             let whoami = try json(try await client.execute(uri: "/whoami", method: .get, headers: auth(token)))
             #expect(whoami["principal"] == .string("dpo@chu-nantes.fr") && whoami["role"] == .string("reader"))
             let wider = #"{"name":"x@chu-rennes.fr","role":"reader","establishments":["350005179"]}"#
-            let refused = try await client.execute(uri: "/tokens", method: .post, headers: auth(ledger.tokens["admin"]), body: body(wider))
+            let refused = try await client.execute(
+                uri: "/tokens", method: .post, headers: auth(ledger.tokens["admin"]), body: body(wider))
             #expect(refused.status == .forbidden)
             let bad = #"{"name":"x","role":"superuser","establishments":"all"}"#
-            let invalid = try await client.execute(uri: "/tokens", method: .post, headers: auth(ledger.tokens["adminAll"]), body: body(bad))
+            let invalid = try await client.execute(
+                uri: "/tokens", method: .post, headers: auth(ledger.tokens["adminAll"]), body: body(bad))
             #expect(invalid.status == .unprocessableContent)
         }
         // Only the hash is kept.
@@ -95,8 +100,11 @@ import Testing
             // A reader of A gets no proof of B's events, and unsigned sizes are 404.
             let other = try await client.execute(uri: "/proofs/inclusion?position=4", method: .get, headers: auth(reader))
             #expect(other.status == .notFound)
-            #expect(!String(buffer: other.body).contains(TwoHospitals.incidentB), "the refusal does not name the other hospital's stream")
-            let unsigned = try await client.execute(uri: "/proofs/consistency?from=1&to=\(large)", method: .get, headers: auth(reader))
+            #expect(
+                !String(buffer: other.body).contains(TwoHospitals.incidentB),
+                "the refusal does not name the other hospital's stream")
+            let unsigned = try await client.execute(
+                uri: "/proofs/consistency?from=1&to=\(large)", method: .get, headers: auth(reader))
             #expect(unsigned.status == .notFound)
         }
     }

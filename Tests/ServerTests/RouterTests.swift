@@ -27,8 +27,10 @@ import Testing
             cases.append(Case(token: token, incident: TwoHospitals.incidentA, write: false, status: .ok))
             // Another hospital's incident is answered as one that does not exist: its existence is not theirs to know.
             cases.append(Case(token: token, incident: TwoHospitals.incidentB, write: false, status: .notFound))
-            cases.append(Case(token: token, incident: TwoHospitals.incidentA, write: true, status: role.records ? .created : .forbidden))
-            cases.append(Case(token: token, incident: TwoHospitals.incidentB, write: true, status: role.records ? .notFound : .forbidden))
+            cases.append(
+                Case(token: token, incident: TwoHospitals.incidentA, write: true, status: role.records ? .created : .forbidden))
+            cases.append(
+                Case(token: token, incident: TwoHospitals.incidentB, write: true, status: role.records ? .notFound : .forbidden))
         }
         cases.append(Case(token: "auditorAll", incident: TwoHospitals.incidentB, write: false, status: .ok))
         cases.append(Case(token: "auditorAll", incident: TwoHospitals.incidentB, write: true, status: .forbidden))
@@ -72,12 +74,15 @@ import Testing
     @Test func listsAreScoped() async throws {
         let ledger = try TwoHospitals()
         try await ledger.test { client in
-            for (token, expected) in [("reader", [TwoHospitals.incidentA]), ("auditorAll", [TwoHospitals.incidentA, TwoHospitals.incidentB])] {
+            for (token, expected) in [
+                ("reader", [TwoHospitals.incidentA]), ("auditorAll", [TwoHospitals.incidentA, TwoHospitals.incidentB]),
+            ] {
                 try await client.execute(uri: "/incidents", method: .get, headers: auth(ledger.tokens[token])) { response in
                     let ids = try json(response).arrayValue?.compactMap { $0["incident"]?.stringValue }.sorted()
                     #expect(ids == expected.sorted(), "\(token)")
                 }
-                try await client.execute(uri: "/events?limit=1000", method: .get, headers: auth(ledger.tokens[token])) { response in
+                try await client.execute(uri: "/events?limit=1000", method: .get, headers: auth(ledger.tokens[token])) {
+                    response in
                     let streams = Set(try json(response)["events"]?.arrayValue?.compactMap { $0["streamId"]?.stringValue } ?? [])
                     #expect(streams.contains(TwoHospitals.incidentA))
                     #expect(streams.contains(TwoHospitals.incidentB) == (token == "auditorAll"))
@@ -85,18 +90,23 @@ import Testing
                 }
             }
             // Grants name principals of every hospital: an auditor of one hospital does not read them as events.
-            try await client.execute(uri: "/events?limit=1000", method: .get, headers: auth(ledger.tokens["auditor"])) { response in
+            try await client.execute(uri: "/events?limit=1000", method: .get, headers: auth(ledger.tokens["auditor"])) {
+                response in
                 let streams = Set(try json(response)["events"]?.arrayValue?.compactMap { $0["streamId"]?.stringValue } ?? [])
                 #expect(!streams.contains(AccessEvents.stream))
             }
             for (token, expected) in [("reader", [TwoHospitals.incidentA])] {
-                try await client.execute(uri: "/incidents?incident=\(expected[0])", method: .get, headers: auth(ledger.tokens[token])) {
+                try await client.execute(
+                    uri: "/incidents?incident=\(expected[0])", method: .get, headers: auth(ledger.tokens[token])
+                ) {
                     response in
                     let states = try json(response)
                     #expect(states.arrayValue?.count == 1)
                 }
             }
-            for (role, status) in [("reader", HTTPResponse.Status.forbidden), ("recorder", .forbidden), ("auditor", .ok), ("admin", .ok)] {
+            for (role, status) in [
+                ("reader", HTTPResponse.Status.forbidden), ("recorder", .forbidden), ("auditor", .ok), ("admin", .ok),
+            ] {
                 try await client.execute(uri: "/verify", method: .get, headers: auth(ledger.tokens[role])) { response in
                     #expect(response.status == status, "\(role)")
                     if status == .ok {
@@ -134,21 +144,25 @@ import Testing
             }
             try await expectProblem("/incidents", headers: [:], .unauthorized, detail: "bearer token is required")
             try await expectProblem("/incidents", headers: auth("il_nope"), .unauthorized, detail: "unknown or revoked token")
-            try await expectProblem("/incidents", headers: [.authorization: "Basic abc"], .unauthorized, detail: "expected \"Bearer")
+            try await expectProblem(
+                "/incidents", headers: [.authorization: "Basic abc"], .unauthorized, detail: "expected \"Bearer")
             try await expectProblem(
                 "/incidents?asOf=2024-13-45", headers: auth(recorder), .badRequest, detail: "asOf:", field: "asOf")
-            try await expectProblem("/incidents?format=xml", headers: auth(recorder), .badRequest, detail: "format:", field: "format")
+            try await expectProblem(
+                "/incidents?format=xml", headers: auth(recorder), .badRequest, detail: "format:", field: "format")
             try await expectProblem("/incidents/incident:nope", headers: auth(recorder), .notFound, detail: "no such incident")
             try await expectProblem("/nowhere", headers: auth(recorder), .notFound, detail: "GET /nowhere: no such route")
             try await expectProblem("/events?limit=0", headers: auth(recorder), .badRequest, detail: "limit:", field: "limit")
             try await expectProblem(
                 events, .post, headers: auth(recorder),
-                body: #"{"eventType":"service.degraded","occurredAt":{"precision":"day","at":"2024-01-16T00:00:00+01:00"},"source":"x","payload":{"establishment":"440000289","service":"laboratory","status":"gone"}}"#,
+                body:
+                    #"{"eventType":"service.degraded","occurredAt":{"precision":"day","at":"2024-01-16T00:00:00+01:00"},"source":"x","payload":{"establishment":"440000289","service":"laboratory","status":"gone"}}"#,
                 .unprocessableContent, detail: "\"gone\" is not one of", field: "payload.status")
             try await expectProblem(
                 events, .post, headers: auth(recorder), body: noteBody("x", extra: #""actor":"someone","#), .unprocessableContent,
                 detail: "the actor is the authenticated principal", field: "actor")
-            try await expectProblem(events, .post, headers: auth(recorder), body: "{not json", .unprocessableContent, detail: "request body")
+            try await expectProblem(
+                events, .post, headers: auth(recorder), body: "{not json", .unprocessableContent, detail: "request body")
             try await expectProblem(
                 events, .post, headers: auth(recorder, [.ifMatch: "\"1\""]), body: noteBody("late"), .conflict,
                 detail: "expected version 1")
@@ -164,11 +178,13 @@ import Testing
                 .contentTooLarge, detail: "over the limit")
             try await expectProblem(
                 "/facts", .post, headers: auth(recorder),
-                body: #"{"eventType":"service.degraded","incident":"incident:chu-nantes-2024-01","at":"2024-01-16 25:00","source":"x","fields":{}}"#,
+                body:
+                    #"{"eventType":"service.degraded","incident":"incident:chu-nantes-2024-01","at":"2024-01-16 25:00","source":"x","fields":{}}"#,
                 .unprocessableContent, detail: "at:", field: "at")
             try await expectProblem(
                 "/facts", .post, headers: auth(recorder),
-                body: #"{"eventType":"service.degraded","incident":"incident:chu-nantes-2024-01","at":"2024-01-16","source":"x","fields":{"establishment":"440000289","service":"laboratory","status":"gone"}}"#,
+                body:
+                    #"{"eventType":"service.degraded","incident":"incident:chu-nantes-2024-01","at":"2024-01-16","source":"x","fields":{"establishment":"440000289","service":"laboratory","status":"gone"}}"#,
                 .unprocessableContent, detail: "\"gone\"", field: "fields.status")
             try await expectProblem("/verify", headers: auth(recorder), .forbidden, detail: "for auditors and admins")
         }
@@ -177,7 +193,9 @@ import Testing
         // A 409 names both versions; a retry of a stored event id is 200, another content under it 409.
         let id = UUID.timeOrdered()
         try await ledger.test { client in
-            try await client.execute(uri: events, method: .post, headers: auth(recorder, [.ifMatch: "\"1\""]), body: body(noteBody("x"))) {
+            try await client.execute(
+                uri: events, method: .post, headers: auth(recorder, [.ifMatch: "\"1\""]), body: body(noteBody("x"))
+            ) {
                 let problem = try json($0)
                 #expect(problem["expectedVersion"] == .string("1") && problem["actualVersion"] == .number(JSONNumber(2)))
             }
@@ -205,7 +223,8 @@ import Testing
         let reader = ledger.tokens["reader"]!
         try await ledger.test { client in
             try await client.execute(uri: "/whoami", method: .get, headers: auth(reader)) { #expect($0.status == .ok) }
-            let id = try json(try await client.execute(uri: "/whoami", method: .get, headers: auth(reader)))["tokenId"]!.stringValue!
+            let id = try json(try await client.execute(uri: "/whoami", method: .get, headers: auth(reader)))["tokenId"]!
+                .stringValue!
             try await client.execute(uri: "/tokens/\(id)", method: .delete, headers: auth(ledger.tokens["reader"])) {
                 #expect($0.status == .forbidden)
             }
@@ -221,7 +240,8 @@ import Testing
         // The grant and the revocation are in the audit, with who did them.
         let audit = try LedgerQueries(store: ledger.store).audit(AuditTrail.Filter(), at: QueryTime())
         let access = audit.filter { $0.streamId == AccessEvents.stream }
-        #expect(access.contains { $0.summary.hasPrefix("granted reader on 440000289 to reader@chu-nantes.fr") && $0.actor == "root" })
+        #expect(
+            access.contains { $0.summary.hasPrefix("granted reader on 440000289 to reader@chu-nantes.fr") && $0.actor == "root" })
         #expect(access.contains { $0.summary.hasPrefix("revoked token") && $0.actor == "dsi@ght.fr" })
     }
 }
@@ -241,20 +261,27 @@ import Testing
             ("/incidents?knownAt=2024-01-01", ["state", "--format", "json", "--known-at", "2024-01-01"]),
             ("/deadlines?format=text", ["deadlines"]),
             ("/incidents/\(TwoHospitals.incidentA)/audit", ["audit", "--format", "json", "--incident", TwoHospitals.incidentA]),
-            ("/establishments/\(TwoHospitals.a)/timeline?format=json&asOf=2024-01-16", [
-                "timeline", "--hospital", TwoHospitals.a, "--format", "json", "--as-of", "2024-01-16",
-            ]),
+            (
+                "/establishments/\(TwoHospitals.a)/timeline?format=json&asOf=2024-01-16",
+                [
+                    "timeline", "--hospital", TwoHospitals.a, "--format", "json", "--as-of", "2024-01-16",
+                ]
+            ),
             // At a fixed time: a chart drawn up to "now" would differ between the two runs a minute apart.
-            ("/establishments/\(TwoHospitals.a)/timeline?format=svg&asOf=2024-01-20", [
-                "timeline", "--hospital", TwoHospitals.a, "--format", "svg", "--as-of", "2024-01-20",
-            ]),
+            (
+                "/establishments/\(TwoHospitals.a)/timeline?format=svg&asOf=2024-01-20",
+                [
+                    "timeline", "--hospital", TwoHospitals.a, "--format", "svg", "--as-of", "2024-01-20",
+                ]
+            ),
         ]
         for (uri, args) in cases {
             let expected = try cli(args)
             try await ledger.test { client in
                 try await client.execute(uri: uri, method: .get, headers: auth(auditor)) { response in
                     #expect(response.status == .ok, "\(uri)")
-                    #expect(String(buffer: response.body) == expected, "\(uri) differs from ledger \(args.joined(separator: " "))")
+                    #expect(
+                        String(buffer: response.body) == expected, "\(uri) differs from ledger \(args.joined(separator: " "))")
                 }
             }
         }

@@ -49,8 +49,10 @@ struct TwoHospitals {
         tokens["auditorAll"] = try Tokens.issue(
             in: store, name: "inspector@anssi.fr", role: .auditor, scope: .all, actor: "root", source: "test"
         ).token
-        tokens["adminAll"] = try Tokens.issue(in: store, name: "dsi@ght.fr", role: .admin, scope: .all, actor: "root", source: "test")
-            .token
+        tokens["adminAll"] = try Tokens.issue(
+            in: store, name: "dsi@ght.fr", role: .admin, scope: .all, actor: "root", source: "test"
+        )
+        .token
     }
 
     func append(_ stream: String, _ type: String, at time: String, _ payload: [String: JSONValue]) throws {

@@ -23,13 +23,12 @@ final class SocketClient {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else {
-            close(fd)
-            throw SocketError("connect to port \(port): errno \(errno)")
-        }
+        // No close here: a throwing init of a class whose properties are set still runs deinit, which closes it;
+        // closing twice would close whatever descriptor another thread opened meanwhile.
+        guard connected == 0 else { throw SocketError("connect to port \(port): errno \(errno)") }
     }
 
-    deinit { close(fd) }
+    deinit { if fd >= 0 { close(fd) } }
 
     func send(_ method: String, _ path: String, headers: [String: String] = [:], body: String? = nil) throws {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
@@ -70,7 +69,8 @@ final class SocketClient {
         var headers: [String: String] = [:]
         while let header = try line(), !header.isEmpty {
             if let colon = header.firstIndex(of: ":") {
-                headers[header[..<colon].lowercased()] = header[header.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                headers[header[..<colon].lowercased()] = header[header.index(after: colon)...].trimmingCharacters(
+                    in: .whitespaces)
             }
         }
         return (code, headers)

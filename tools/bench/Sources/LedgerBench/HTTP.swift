@@ -68,7 +68,9 @@ final class KeepAliveClient {
         while true {
             let header = try line()
             if header.isEmpty { break }
-            if header.lowercased().hasPrefix("content-length:") { length = Int(header.dropFirst(15).trimmingCharacters(in: .whitespaces)) ?? 0 }
+            if header.lowercased().hasPrefix("content-length:") {
+                length = Int(header.dropFirst(15).trimmingCharacters(in: .whitespaces)) ?? 0
+            }
         }
         while buffer.count < length { try fill() }
         let body = String(decoding: buffer[..<length], as: UTF8.self)
@@ -116,7 +118,12 @@ final class Server {
 }
 
 func issueToken(_ binary: String, _ directory: String, role: String) throws -> String {
-    let run = try runMeasured(binary, ["token", "issue", "--data-dir", directory, "--name", "bench-\(role)@example.org", "--role", role, "--all-establishments"])
+    let run = try runMeasured(
+        binary,
+        [
+            "token", "issue", "--data-dir", directory, "--name", "bench-\(role)@example.org", "--role", role,
+            "--all-establishments",
+        ])
     guard run.status == 0, let token = run.output.split(separator: "\n").first(where: { $0.hasPrefix("il_") }) else {
         throw BenchError("ledger token issue failed: \(run.output)")
     }
@@ -163,7 +170,9 @@ func measureHTTP(
             for i in 0..<perClient {
                 let t = now()
                 do {
-                    try connection.send("POST", "/streams/incident:bench-\(c)/events", token: token, body: noteJSON("n \(i)", id: UUID.timeOrdered()))
+                    try connection.send(
+                        "POST", "/streams/incident:bench-\(c)/events", token: token,
+                        body: noteJSON("n \(i)", id: UUID.timeOrdered()))
                     guard try connection.response().status == 201 else { throw BenchError("not 201") }
                     own.append((now() - t) * 1e6)
                 } catch {
@@ -178,7 +187,9 @@ func measureHTTP(
     let elapsed = now() - start
     let serverCPU = server.cpuSeconds - cpuBefore
     let samples = latencies.withLock { $0 }
-    guard failures.load(ordering: .relaxed) == 0 else { throw BenchError("\(failures.load(ordering: .relaxed)) HTTP appends failed") }
+    guard failures.load(ordering: .relaxed) == 0 else {
+        throw BenchError("\(failures.load(ordering: .relaxed)) HTTP appends failed")
+    }
     report.ledger["http_append_events_per_s"] = Double(samples.count) / elapsed
     report.ledger["http_append_p50_us"] = percentile(samples, 0.5)
     report.ledger["http_append_p99_us"] = percentile(samples, 0.99)
@@ -239,7 +250,9 @@ func measureHTTP(
     report.notes.append(
         "live subscriptions: \(subscribers) subscribers × \(deliveries) events appended every 10 ms through the API; delay from the writer's 201 to each delivery (\(early) of \(delays.count) deliveries arrived before the writer read its 201 and count as 0)"
     )
-    log("live delivery (\(subscribers) subscribers): p50 \(fmt(percentile(delays, 0.5))) ms, p99 \(fmt(percentile(delays, 0.99))) ms")
+    log(
+        "live delivery (\(subscribers) subscribers): p50 \(fmt(percentile(delays, 0.5))) ms, p99 \(fmt(percentile(delays, 0.99))) ms"
+    )
 
     // Timeline requests on the big ledger, through the API, at random as-of times.
     guard let bigLedger else { return }
@@ -250,9 +263,12 @@ func measureHTTP(
     var timelines: [Double] = []
     for q in 0..<201 {
         let day = 1 + random.below(400)
-        let asOf = Timestamp(microseconds: Timestamp(rfc3339: "2024-01-01T00:00:00+01:00")!.microseconds + Int64(day) * 86_400_000_000)
+        let asOf = Timestamp(
+            microseconds: Timestamp(rfc3339: "2024-01-01T00:00:00+01:00")!.microseconds + Int64(day) * 86_400_000_000)
         let t = now()
-        try connection.send("GET", "/establishments/\(hospital)/timeline?asOf=\(asOf.rfc3339.replacingOccurrences(of: "+", with: "%2B"))", token: auditor)
+        try connection.send(
+            "GET", "/establishments/\(hospital)/timeline?asOf=\(asOf.rfc3339.replacingOccurrences(of: "+", with: "%2B"))",
+            token: auditor)
         let answer = try connection.response()
         guard answer.status == 200 else { throw BenchError("timeline: HTTP \(answer.status): \(answer.body.prefix(200))") }
         if q > 0 { timelines.append((now() - t) * 1e3) }
