@@ -26,6 +26,17 @@ public struct EventStoreConfiguration: Sendable {
     public var keepsMerkleTree: Bool = true
 
     public init() {}
+
+    /// Refuses settings that cannot work, naming the field: a group of zero requests would never commit one
+    /// (every append would wait for ever), a payload limit of zero would refuse every event.
+    public func validate() throws(EventStoreError) {
+        guard maximumGroupSize > 0 else {
+            throw EventStoreError(.invalidEvent, field: "maximumGroupSize", "\(maximumGroupSize): must be at least 1")
+        }
+        guard payloadLimit > 0 else {
+            throw EventStoreError(.invalidEvent, field: "payloadLimit", "\(payloadLimit): must be at least 1 byte")
+        }
+    }
 }
 
 /// The ledger's event store: an append-only, hash-chained log of events in one LMDB environment,
@@ -97,6 +108,7 @@ public final class EventStore: Sendable {
     /// Creates a new, empty ledger in `directory` (created if missing, mode 0700).
     /// - Throws: ``EventStoreError`` when the directory already holds a ledger or cannot be written.
     public static func create(at directory: String, configuration: EventStoreConfiguration = .init()) throws -> EventStore {
+        try configuration.validate()
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
         var createdDirectory = false
@@ -147,6 +159,7 @@ public final class EventStore: Sendable {
     public static func open(at directory: String, configuration: EventStoreConfiguration = .init(), readOnly: Bool = false)
         throws -> EventStore
     {
+        try configuration.validate()
         var configuration = configuration
         configuration.environment.mustExist = true
         if readOnly { configuration.environment.readOnly = true }
