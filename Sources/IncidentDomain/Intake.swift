@@ -109,7 +109,11 @@ public struct IncidentIntake {
             var event = parsed.event
             // A retry of an event already stored is the store's to judge (the same content: nothing written; other
             // content: a conflict): the rules would judge it against its own effect (a retraction "already retracted").
-            if let id = event.eventId, (try? store.position(of: id)) ?? nil != nil {
+            let stored: Bool
+            do { stored = try event.eventId.map { try store.position(of: $0) != nil } ?? false } catch {
+                throw IntakeError("\(input.name)\(item.location): \(error)", code: .storage)
+            }
+            if stored {
                 if let last = requests.last, last.streamId == streamId {
                     requests[requests.count - 1].events.append(event)
                 } else {
