@@ -14,8 +14,8 @@ With no option it checks the schemas, tools/demo/dataset.ndjson and schemas/exam
   eventType is an error). Also: recordAt never goes back; no fact is recorded before its occurredAt starts; an
   interval ends after it starts; eventIds are unique; an establishment is registered (on stream
   establishment:<FINESS>) before an incident names it; an incident stream starts with incident.opened;
-  event.corrected / event.retracted name an earlier event of the same stream, and a correction's changes applied
-  to the corrected payload still pass the corrected type's schema.
+  event.corrected / event.updated / event.retracted name an earlier event of the same stream, and the changes
+  of a correction or an update applied to the target's payload still pass the corrected type's schema.
 - --stored: each line of `ledger read --format ndjson` must pass envelope.schema.json and its payload schema,
   with the same correction and retraction checks.
 - --examples: schemas/examples/<eventType>.json (one per event type) must pass; each file of
@@ -38,7 +38,8 @@ from referencing.jsonschema import DRAFT202012
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = ROOT / "schemas"
 BASE = "https://incidentledger.example/schemas/"
-CORRECTED, RETRACTED = "event.corrected", "event.retracted"
+CORRECTED, RETRACTED, UPDATED = "event.corrected", "event.retracted", "event.updated"
+REVISIONS = (CORRECTED, RETRACTED, UPDATED)
 LEDGER_ASSIGNED = ("position", "streamVersion", "recordedAt", "previousHash", "hash")
 MAX_MESSAGE = 300
 
@@ -253,9 +254,9 @@ class History:
     def check(self, event, stream, strict=True):
         errors = []
         event_type, payload = event.get("eventType"), event.get("payload", {})
-        if event_type not in (CORRECTED, RETRACTED) or not isinstance(payload, dict):
+        if event_type not in REVISIONS or not isinstance(payload, dict):
             return errors
-        field = "correctedEventId" if event_type == CORRECTED else "retractedEventId"
+        field = {CORRECTED: "correctedEventId", RETRACTED: "retractedEventId", UPDATED: "updatedEventId"}[event_type]
         target_id = payload.get(field)
         if not isinstance(target_id, str):
             return errors
@@ -269,18 +270,19 @@ class History:
             errors.append(f"{path}: event {target_id} is in stream {target['stream']!r}, not {stream!r}")
             return errors
         if event_type == RETRACTED:
-            if target["type"] == RETRACTED:
-                errors.append(f"{path}: a retraction cannot be retracted")
+            if target["type"] in (RETRACTED, UPDATED):
+                errors.append(f"{path}: a {target['type']} cannot be retracted")
             elif target["retracted"]:
                 errors.append(f"{path}: event {target_id} is already retracted")
             else:
                 target["retracted"] = True
             return errors
-        if target["type"] in (CORRECTED, RETRACTED):
-            errors.append(f"{path}: {target['type']} events cannot be corrected; correct the original event")
+        verb = "corrected" if event_type == CORRECTED else "updated"
+        if target["type"] in REVISIONS:
+            errors.append(f"{path}: {target['type']} events cannot be {verb}; revise the original event")
             return errors
         if target["retracted"]:
-            errors.append(f"{path}: event {target_id} was retracted and cannot be corrected")
+            errors.append(f"{path}: event {target_id} was retracted and cannot be {verb}")
             return errors
         changes = payload.get("changes")
         if isinstance(changes, dict) and target["type"] in self.schemas.catalogue:
@@ -288,7 +290,8 @@ class History:
             merged.update(changes)
             found = self.schemas.errors(self.schemas.catalogue[target["type"]]["schema"], merged, "$.payload.changes")
             errors.extend(f"{e} (after applying the changes to the {target['type']} payload)" for e in found)
-            if not found:
+            # An update's value holds from its time on: the stored payload stays as recorded.
+            if not found and event_type == CORRECTED:
                 target["payload"] = merged
         return errors
 

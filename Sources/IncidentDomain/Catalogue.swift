@@ -141,6 +141,13 @@ public enum Catalogue {
                 FieldSpec("occurredAt", .occurredAt),
             ], requiresReason: true, requiresOneOf: ["changes", "occurredAt"], streamKind: .incident),
         EventTypeSpec(
+            eventType: "event.updated",
+            summary:
+                "A value of an earlier fact changed in the world at this event's time (a lowered ransom demand, a new count); before that time the old value still holds",
+            fields: [
+                FieldSpec("updatedEventId", .eventId, required: true), FieldSpec("changes", .changes, required: true),
+            ], requiresReason: false, requiresOneOf: [], streamKind: .incident),
+        EventTypeSpec(
             eventType: "event.retracted", summary: "Withdraws an earlier event of the stream; needs a reason",
             fields: [FieldSpec("retractedEventId", .eventId, required: true)], requiresReason: true, requiresOneOf: [],
             streamKind: .incident),

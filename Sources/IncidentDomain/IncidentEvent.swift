@@ -27,6 +27,7 @@ public enum IncidentEvent: Sendable, Hashable {
     case noteAdded(NoteAdded)
     case eventCorrected(EventCorrected)
     case eventRetracted(EventRetracted)
+    case eventUpdated(EventUpdated)
 
     public struct EstablishmentRegistered: Sendable, Hashable {
         public let finess: String, name: String, city: String
@@ -93,6 +94,10 @@ public enum IncidentEvent: Sendable, Hashable {
         public let correctedEventId: UUID, changes: [String: JSONValue]?, occurredAt: OccurredAt?
     }
     public struct EventRetracted: Sendable, Hashable { public let retractedEventId: UUID }
+    /// A change in the world, not an error: `changes` hold from the update's occurredAt on.
+    public struct EventUpdated: Sendable, Hashable {
+        public let updatedEventId: UUID, changes: [String: JSONValue]
+    }
 
     /// Reads a payload that ``PayloadValidator`` accepted. Throws for unknown types or invalid payloads.
     public init(eventType: String, payload: JSONValue) throws(EventStoreError) {
@@ -184,6 +189,10 @@ public enum IncidentEvent: Sendable, Hashable {
                     }))
         case "event.retracted":
             self = .eventRetracted(.init(retractedEventId: UUID(text: p.text("retractedEventId")!)!))
+        case "event.updated":
+            self = .eventUpdated(
+                .init(
+                    updatedEventId: UUID(text: p.text("updatedEventId")!)!, changes: payload["changes"]?.objectValue ?? [:]))
         default:
             throw .invalid("$.eventType", "unknown event type \"\(eventType)\"")
         }

@@ -162,6 +162,9 @@ public struct DomainRules: Sendable {
         }
     }
 
+    /// The event types that revise another event rather than record a fact: they are not revised themselves.
+    static let revisionTypes: Set<String> = ["event.corrected", "event.retracted", "event.updated"]
+
     /// Checks one event bound for `streamId`.
     public func check(_ event: ProposedEvent, streamId: String, path: String, lookup: Lookup) throws {
         try PayloadValidator.validate(event.payload, eventType: event.eventType, path: "\(path).payload")
@@ -183,7 +186,7 @@ public struct DomainRules: Sendable {
         if spec.requiresReason, event.reason == nil {
             throw EventStoreError.invalid("\(path).reason", "required for \(event.eventType): say why")
         }
-        for key in ["correctedEventId", "retractedEventId"] {
+        for key in ["correctedEventId", "retractedEventId", "updatedEventId"] {
             guard let text = event.payload[key]?.stringValue, let id = UUID(text: text) else { continue }
             guard let target = try lookup(id) else {
                 throw EventStoreError.invalid("\(path).payload.\(key)", "no earlier event has id \(text)")
@@ -194,25 +197,32 @@ public struct DomainRules: Sendable {
             }
             // History rules: revisions act on facts; a retracted fact is withdrawn for good (record it anew if
             // it turns out true after all), and a revision is itself revised by recording another one.
-            guard target.eventType != "event.corrected", target.eventType != "event.retracted" else {
-                throw EventStoreError.invalid(
-                    "\(path).payload.\(key)",
-                    key == "correctedEventId"
-                        ? "correct the original event, not a \(target.eventType)"
-                        : "a \(target.eventType) cannot be retracted: record a new correction (or the fact again) instead")
+            guard !Self.revisionTypes.contains(target.eventType) else {
+                let message =
+                    switch key {
+                    case "correctedEventId": "correct the original event, not a \(target.eventType)"
+                    case "updatedEventId": "update the original event, not a \(target.eventType)"
+                    default:
+                        target.eventType == "event.updated"
+                            ? "an event.updated cannot be retracted: record another update at the same time instead"
+                            : "a \(target.eventType) cannot be retracted: record a new correction (or the fact again) instead"
+                    }
+                throw EventStoreError.invalid("\(path).payload.\(key)", message)
             }
             guard !target.retracted else {
-                throw EventStoreError.invalid(
-                    "\(path).payload.\(key)",
-                    key == "correctedEventId"
-                        ? "event \(text) was retracted: a retracted fact cannot be corrected (record it anew)"
-                        : "event \(text) is already retracted")
+                let message =
+                    switch key {
+                    case "correctedEventId": "event \(text) was retracted: a retracted fact cannot be corrected (record it anew)"
+                    case "updatedEventId": "event \(text) was retracted: a retracted fact cannot be updated (record it anew)"
+                    default: "event \(text) is already retracted"
+                    }
+                throw EventStoreError.invalid("\(path).payload.\(key)", message)
             }
-            guard key == "correctedEventId" else { continue }
+            guard key != "retractedEventId" else { continue }
             guard let targetSpec = Catalogue.spec(for: target.eventType) else {
-                throw EventStoreError.invalid("\(path).payload.\(key)", "correct the original event, not a \(target.eventType)")
+                throw EventStoreError.invalid("\(path).payload.\(key)", "revise the original event, not a \(target.eventType)")
             }
-            // Each replaced field must obey the corrected type's rules (changes never remove a field, so the
+            // Each replaced field must obey the revised type's rules (changes never remove a field, so the
             // required ones stay).
             for (field, value) in event.payload["changes"]?.objectValue ?? [:] {
                 guard let fieldSpec = targetSpec.field(field) else {
@@ -220,6 +230,17 @@ public struct DomainRules: Sendable {
                         "\(path).payload.changes.\(field)",
                         "unknown field for \(target.eventType) (fields: \(targetSpec.fields.map(\.name).joined(separator: ", ")))"
                     )
+                }
+                // What a fact is about does not change in the world: that would be another fact, or an error.
+                if key == "updatedEventId" {
+                    switch fieldSpec.kind {
+                    case .finess, .finessList, .service:
+                        throw EventStoreError.invalid(
+                            "\(path).payload.changes.\(field)",
+                            "names what the fact is about, which an update does not change: record a new fact, or correct an error"
+                        )
+                    default: break
+                    }
                 }
                 try PayloadValidator.check(value, fieldSpec.kind, path: "\(path).payload.changes.\(field)")
             }

@@ -49,11 +49,16 @@ extension Ledger {
         @OptionGroup var time: QueryOptions
         @Option(name: .long, help: "Only this incident stream.") var incident: String?
         @Option(name: .long, help: "text or json.") var format: ViewFormat = .text
+        @Flag(name: .long, help: "Text: each fact's source, recorder and position (json always has them).")
+        var sources = false
 
         func run() throws {
             if let remote = Remote.current {
                 return try remote.printView(
-                    "incidents", query: time.remoteQuery(["format": format.rawValue, "incident": incident]))
+                    "incidents",
+                    query: time.remoteQuery([
+                        "format": format.rawValue, "incident": incident, "sources": sources ? "true" : nil,
+                    ]))
             }
             let store = try ledger.openStoreForQueries()
             let queries = LedgerQueries(store: store)
@@ -64,7 +69,7 @@ extension Ledger {
                 write(CanonicalJSON.string(.array(states.map(QueryViews.stateJSON))) + "\n")
                 return
             }
-            write(time.header() + QueryViews.stateText(states, names: names))
+            write(time.header() + QueryViews.stateText(states, names: names, sources: sources))
         }
 
     }

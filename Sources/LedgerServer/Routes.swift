@@ -37,6 +37,15 @@ extension LedgerService {
         return format
     }
 
+    /// A `true`/`false` parameter; absent is false.
+    static func flag(_ request: Request, _ name: String) throws -> Bool {
+        switch parameter(request, name) {
+        case nil, "false": return false
+        case "true": return true
+        case let text?: throw Problem.badRequest("\(name): \"\(text)\" is not true or false", field: name)
+        }
+    }
+
     static func number(_ request: Request, _ name: String, default value: UInt64, range: ClosedRange<UInt64>) throws -> UInt64 {
         guard let text = parameter(request, name) else { return value }
         guard let number = UInt64(text), range.contains(number) else {
@@ -125,7 +134,8 @@ extension LedgerService {
                 if format == "text" {
                     let names = try self.queries.index().establishments()
                     return Self.body(
-                        Self.header(request) + QueryViews.stateText(states, names: names), type: "text/plain; charset=utf-8")
+                        Self.header(request) + QueryViews.stateText(states, names: names, sources: try Self.flag(request, "sources")),
+                        type: "text/plain; charset=utf-8")
                 }
                 return Self.json(.array(states.map(QueryViews.stateJSON)))
             }
@@ -137,12 +147,14 @@ extension LedgerService {
             return try await self.blocking {
                 try self.requireIncident(incident, for: p)
                 guard let state = try self.queries.states(incident: incident, at: time).first else {
-                    throw Problem.notFound("\(incident): no such incident")
+                    throw Problem.notFound(
+                        "\(incident): none of its facts counts at that time (it had not begun, or every fact is retracted)")
                 }
                 if format == "text" {
                     let names = try self.queries.index().establishments()
                     return Self.body(
-                        Self.header(request) + QueryViews.stateText([state], names: names), type: "text/plain; charset=utf-8")
+                        Self.header(request) + QueryViews.stateText([state], names: names, sources: try Self.flag(request, "sources")),
+                        type: "text/plain; charset=utf-8")
                 }
                 return Self.json(QueryViews.stateJSON(state))
             }

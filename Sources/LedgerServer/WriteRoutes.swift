@@ -178,7 +178,7 @@ extension LedgerService {
             // What the event names, and for a correction or retraction what its target names: a recorder of one
             // hospital neither writes about another nor rewrites another's facts on a shared incident.
             var named = StreamScopes.establishments(named: type, payload: payload)
-            for key in ["correctedEventId", "retractedEventId"] {
+            for key in ["correctedEventId", "retractedEventId", "updatedEventId"] {
                 if let text = payload[key]?.stringValue, let id = UUID(uuidString: text), let target = try store.event(id: id) {
                     named.formUnion(StreamScopes.establishments(named: target.eventType, payload: target.payload))
                 }

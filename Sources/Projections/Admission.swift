@@ -42,10 +42,13 @@ public enum Admission: String, Sendable, Hashable {
 
 extension Array where Element == Fact {
     /// The facts admitted at `time`, in the order things happened (earliest instant, then position).
+    /// Updates are applied as the world was at T: a value that changed after T shows as it was before.
     func admitted(at time: QueryTime) -> [(fact: Fact, admission: Admission)] {
         compactMap { fact in
             let admission = time.admits(fact)
-            return admission == .excluded ? nil : (fact, admission)
+            guard admission != .excluded else { return nil }
+            let (known, updatePossible) = fact.asOf(time.asOf)
+            return (known, updatePossible ? .possible : admission)
         }
         .sorted { ($0.fact.occurredAt.earliest, $0.fact.position) < ($1.fact.occurredAt.earliest, $1.fact.position) }
     }

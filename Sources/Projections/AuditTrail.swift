@@ -31,6 +31,11 @@ public struct AuditEntry: Sendable, Hashable {
     public let target: UUID?
     /// The state of the incident (as known, world as of now) just before and just after this event.
     public let changes: [StateChange]
+    /// For a correction or an update: each payload field of the target it replaces, before and after, as
+    /// views print them (`occurredAt` for a corrected time).
+    public let fieldChanges: [StateChange]
+    /// For a fact: every field it recorded, labelled, with its unit.
+    public let fields: [FieldText]
     /// Corrections and retraction of this event recorded later (up to the query's known-at).
     public let laterRevisions: [Revision]
 }
@@ -59,6 +64,7 @@ public enum AuditTrail {
     /// whose occurredAt is after the query's T are left out, like every view.
     public static func compute(book: FactBook, filter: Filter, at time: QueryTime) -> [AuditEntry] {
         var entries: [AuditEntry] = []
+        let names = book.establishments.mapValues(\.name)
         for stream in book.incidents.keys.sorted() where filter.incident == nil || filter.incident == stream {
             let facts = book.incidents[stream]!
             var items: [(position: UInt64, make: ([StateChange]) -> AuditEntry)] = []
@@ -70,8 +76,9 @@ public enum AuditTrail {
                             AuditEntry(
                                 position: fact.position, eventId: fact.eventId, streamId: stream, eventType: fact.eventType,
                                 recordedAt: fact.recordedAt, actor: fact.actor, source: fact.source, reason: fact.reason,
-                                summary: FactSummary.describe(fact), target: nil, changes: changes, laterRevisions: fact.revisions
-                            )
+                                summary: FactSummary.describe(fact), target: nil, changes: changes, fieldChanges: [],
+                                fields: FactFields.lines(eventType: fact.eventType, payload: fact.payload, names: names),
+                                laterRevisions: fact.revisions)
                         }
                     ))
                 for revision in fact.revisions {
@@ -79,16 +86,31 @@ public enum AuditTrail {
                         (
                             revision.position,
                             { changes in
+                                let fields = revision.changedFields.map { $0 == "occurredAt" ? "time" : FactFields.label($0) }
+                                    .joined(separator: ", ")
                                 let what =
-                                    revision.kind == .retracted
-                                    ? "retracts: \(FactSummary.describe(fact))"
-                                    : "corrects \(revision.changedFields.joined(separator: ", ")) of: \(FactSummary.describe(fact))"
+                                    switch revision.kind {
+                                    case .retracted: "retracts: \(FactSummary.describe(fact))"
+                                    case .corrected: "corrects \(fields) of: \(FactSummary.describe(fact)) (recorded wrong)"
+                                    case .updated:
+                                        "updates \(fields) of: \(FactSummary.describe(fact)) (changed in the world from \(revision.effective.map(TimelineRendering.describe) ?? "?"))"
+                                    }
                                 return AuditEntry(
                                     position: revision.position, eventId: revision.eventId, streamId: stream,
-                                    eventType: revision.kind == .retracted ? "event.retracted" : "event.corrected",
+                                    eventType: "event." + revision.kind.rawValue,
                                     recordedAt: revision.recordedAt, actor: revision.actor, source: revision.source,
-                                    reason: revision.reason,
-                                    summary: what, target: fact.eventId, changes: changes, laterRevisions: [])
+                                    reason: revision.kind == .updated && revision.reason.isEmpty ? nil : revision.reason,
+                                    summary: what, target: fact.eventId, changes: changes,
+                                    fieldChanges: revision.changedFields.map { field in
+                                        StateChange(
+                                            field: field,
+                                            before: FactFields.text(
+                                                of: field, eventType: fact.eventType, value: revision.before[field],
+                                                payload: fact.payload),
+                                            after: FactFields.text(
+                                                of: field, eventType: fact.eventType, value: revision.after[field],
+                                                payload: fact.payload))
+                                    }, fields: [], laterRevisions: [])
                             }
                         ))
                 }
@@ -100,7 +122,18 @@ public enum AuditTrail {
                     incidentId: stream, facts: book.knownAt(position: item.position - 1).incidents[stream] ?? [], at: .now)
                 let after = IncidentState.compute(
                     incidentId: stream, facts: book.knownAt(position: item.position).incidents[stream] ?? [], at: .now)
-                entries.append(item.make(diff(before.flattened, after.flattened)))
+                var entry = item.make(diff(before.flattened, after.flattened))
+                // A figure that another claimant gave differently is a competing claim, not a replacement: say so.
+                let rivals = after.figures.filter { figure in
+                    figure.competing && figure.claims.contains { $0.eventId == entry.eventId }
+                }
+                if !rivals.isEmpty {
+                    let others = rivals.flatMap { figure in
+                        figure.claims.filter { $0.eventId != entry.eventId }.map { "\($0.text) claimed by \($0.claimant)" }
+                    }
+                    entry = entry.withSummary(entry.summary + " — a competing claim beside " + others.joined(separator: ", "))
+                }
+                entries.append(entry)
             }
         }
         // Establishment registrations change no incident's state; events that changed nothing are listed too:
@@ -113,12 +146,17 @@ public enum AuditTrail {
             entries.append(
                 AuditEntry(
                     position: position, eventId: eventId, streamId: stream, eventType: type, recordedAt: recordedAt, actor: actor,
-                    source: source, reason: reason, summary: summary, target: nil, changes: [], laterRevisions: []))
+                    source: source, reason: reason, summary: summary, target: nil, changes: [], fieldChanges: [],
+                    fields: [], laterRevisions: []))
         }
         for f in book.registrations {
-            unchanging(
-                f.position, f.eventId, f.streamId, f.eventType, f.recordedAt, f.actor, f.source, f.reason,
-                summary: FactSummary.describe(f))
+            guard filter.admits(stream: f.streamId, actor: f.actor, recordedAt: f.recordedAt) else { continue }
+            entries.append(
+                AuditEntry(
+                    position: f.position, eventId: f.eventId, streamId: f.streamId, eventType: f.eventType,
+                    recordedAt: f.recordedAt, actor: f.actor, source: f.source, reason: f.reason,
+                    summary: FactSummary.describe(f), target: nil, changes: [], fieldChanges: [],
+                    fields: FactFields.lines(eventType: f.eventType, payload: f.payload, names: names), laterRevisions: []))
         }
         for e in book.inert {
             unchanging(
@@ -157,6 +195,20 @@ extension IncidentState {
             ("investigations", investigations), ("care impacts", careImpacts), ("people informed", personsNotified),
         ]
         for (name, list) in lists where !list.isEmpty { lines[name] = list.map(\.summary).joined(separator: "; ") }
+        for figure in figures {
+            lines["figure " + figure.figure] =
+                figure.claims.map { "\($0.text) (\($0.claimant))" }.joined(separator: " · ")
+                + (figure.competing ? " — competing claims" : "")
+        }
         return lines
+    }
+}
+
+extension AuditEntry {
+    func withSummary(_ summary: String) -> AuditEntry {
+        AuditEntry(
+            position: position, eventId: eventId, streamId: streamId, eventType: eventType, recordedAt: recordedAt,
+            actor: actor, source: source, reason: reason, summary: summary, target: target, changes: changes,
+            fieldChanges: fieldChanges, fields: fields, laterRevisions: laterRevisions)
     }
 }

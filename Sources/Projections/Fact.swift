@@ -2,9 +2,12 @@ import EventStore
 import Foundation
 import IncidentDomain
 
-/// A correction or retraction applied to a fact.
+/// A correction, an update or a retraction applied to a fact.
+///
+/// A correction says the fact was recorded wrong: the corrected value holds at every time. An update says the
+/// world changed: its value holds from `effective` on, and views of an earlier time keep the value before.
 public struct Revision: Sendable, Hashable {
-    public enum Kind: String, Sendable, Hashable { case corrected, retracted }
+    public enum Kind: String, Sendable, Hashable { case corrected, retracted, updated }
     public let kind: Kind
     /// The correcting or retracting event.
     public let eventId: UUID
@@ -18,6 +21,8 @@ public struct Revision: Sendable, Hashable {
     /// The values before and after, for each changed field (`occurredAt` as its JSON).
     public let before: [String: JSONValue]
     public let after: [String: JSONValue]
+    /// For an update: when the world changed (the update's occurredAt). nil for corrections and retractions.
+    public let effective: OccurredAt?
 }
 
 /// One fact as the ledger knows it: an incident event with the corrections recorded so far applied.
@@ -31,30 +36,37 @@ public struct Fact: Sendable, Hashable {
         let eventId: UUID, position: UInt64, streamId: String, eventType: String, recordedAt: Timestamp
         let actor: String, source: String, reason: String?
         let occurredAt: OccurredAt, payload: JSONValue, event: IncidentEvent, revisions: [Revision]
+        /// The updates folded into `payload` and `event` for a view at one time (see ``Fact/asOf(_:)``).
+        let appliedUpdates: [Revision]
         /// Whether `revisions` holds a retraction: asked of every fact by every view.
         let isRetracted: Bool
+        /// Whether `revisions` holds an update: most facts have none, and views then skip the time filter.
+        let hasUpdates: Bool
 
         init(
             eventId: UUID, position: UInt64, streamId: String, eventType: String, recordedAt: Timestamp, actor: String,
             source: String, reason: String?, occurredAt: OccurredAt, payload: JSONValue, event: IncidentEvent,
-            revisions: [Revision]
+            revisions: [Revision], appliedUpdates: [Revision]
         ) {
             (self.eventId, self.position, self.streamId, self.eventType) = (eventId, position, streamId, eventType)
             (self.recordedAt, self.actor, self.source, self.reason) = (recordedAt, actor, source, reason)
             (self.occurredAt, self.payload, self.event, self.revisions) = (occurredAt, payload, event, revisions)
+            self.appliedUpdates = appliedUpdates
             isRetracted = revisions.contains { $0.kind == .retracted }
+            hasUpdates = revisions.contains { $0.kind == .updated }
         }
     }
     private var storage: Storage
 
     public init(
         eventId: UUID, position: UInt64, streamId: String, eventType: String, recordedAt: Timestamp, actor: String,
-        source: String, reason: String?, occurredAt: OccurredAt, payload: JSONValue, event: IncidentEvent, revisions: [Revision]
+        source: String, reason: String?, occurredAt: OccurredAt, payload: JSONValue, event: IncidentEvent, revisions: [Revision],
+        appliedUpdates: [Revision] = []
     ) {
         storage = Storage(
             eventId: eventId, position: position, streamId: streamId, eventType: eventType, recordedAt: recordedAt,
             actor: actor, source: source, reason: reason, occurredAt: occurredAt, payload: payload, event: event,
-            revisions: revisions)
+            revisions: revisions, appliedUpdates: appliedUpdates)
     }
 
     public var eventId: UUID { storage.eventId }
@@ -71,8 +83,38 @@ public struct Fact: Sendable, Hashable {
     public var payload: JSONValue { storage.payload }
     /// The typed event, corrections applied.
     public var event: IncidentEvent { storage.event }
-    /// Corrections and the retraction, in the order they were recorded.
+    /// Corrections, updates and the retraction, in the order they were recorded.
     public var revisions: [Revision] { storage.revisions }
+    /// The updates whose values `payload` holds: those that had happened by the time of the view.
+    public var appliedUpdates: [Revision] { storage.appliedUpdates }
+    /// The claimant of the fact's figures: its `claimedBy`, else the source it was recorded from.
+    public var claimant: String { payload["claimedBy"]?.stringValue ?? source }
+
+    /// The fact as the world was at `asOf` (microseconds; nil: now, every update): the updates that may have
+    /// happened by then applied in the order they happened, and whether one of them is only possible then.
+    public func asOf(_ asOf: Int64?) -> (fact: Fact, possible: Bool) {
+        guard storage.hasUpdates else { return (self, false) }
+        let applied = revisions.filter { revision in
+            guard revision.kind == .updated, let effective = revision.effective else { return false }
+            return asOf.map { effective.isPossible(by: $0) } ?? true
+        }
+        .sorted { ($0.effective!.earliest, $0.position) < ($1.effective!.earliest, $1.position) }
+        guard !applied.isEmpty else { return (self, false) }
+        var members = payload.objectValue ?? [:]
+        for update in applied {
+            for (field, value) in update.after { members[field] = value }
+        }
+        let updated = JSONValue.object(members)
+        let possible = asOf.map { t in applied.contains { !$0.effective!.isCertain(by: t) } } ?? false
+        return (
+            Fact(
+                eventId: eventId, position: position, streamId: streamId, eventType: eventType, recordedAt: recordedAt,
+                actor: actor, source: source, reason: reason, occurredAt: occurredAt, payload: updated,
+                event: (try? IncidentEvent(eventType: eventType, payload: updated)) ?? event, revisions: revisions,
+                appliedUpdates: applied),
+            possible
+        )
+    }
 
     public static func == (lhs: Fact, rhs: Fact) -> Bool {
         if lhs.storage === rhs.storage { return true }
@@ -80,6 +122,7 @@ public struct Fact: Sendable, Hashable {
             && lhs.eventType == rhs.eventType && lhs.recordedAt == rhs.recordedAt && lhs.actor == rhs.actor
             && lhs.source == rhs.source && lhs.reason == rhs.reason && lhs.occurredAt == rhs.occurredAt
             && lhs.payload == rhs.payload && lhs.event == rhs.event && lhs.revisions == rhs.revisions
+            && lhs.appliedUpdates == rhs.appliedUpdates
     }
 
     public func hash(into hasher: inout Hasher) {

@@ -103,6 +103,22 @@ public struct FactBook: Sendable, Equatable {
             }
             fact.apply(revision(.corrected, recorded, before: before, after: after))
             incidents[location.streamId]![location.index] = fact
+        case .eventUpdated(let update):
+            guard let location = locations[update.updatedEventId], location.streamId == recorded.streamId else {
+                inert.append(InertEvent(recorded, why: "updates no fact of this stream"))
+                return
+            }
+            var fact = incidents[location.streamId]![location.index]
+            guard !fact.isRetracted else {
+                inert.append(InertEvent(recorded, why: "updates a retracted fact"))
+                return
+            }
+            // Before: the value the world had just before the update, earlier updates applied.
+            let current = fact.asOf(recorded.occurredAt.earliest).fact
+            var before: [String: JSONValue] = [:]
+            for field in update.changes.keys { before[field] = current.payload[field] ?? .null }
+            fact.apply(revision(.updated, recorded, before: before, after: update.changes, effective: recorded.occurredAt))
+            incidents[location.streamId]![location.index] = fact
         case .eventRetracted(let retraction):
             guard let location = locations[retraction.retractedEventId], location.streamId == recorded.streamId else {
                 inert.append(InertEvent(recorded, why: "retracts no fact of this stream"))
@@ -122,14 +138,13 @@ public struct FactBook: Sendable, Equatable {
     }
 
     private func revision(
-        _ kind: Revision.Kind, _ recorded: RecordedEvent, before: [String: JSONValue], after: [String: JSONValue]
-    )
-        -> Revision
-    {
+        _ kind: Revision.Kind, _ recorded: RecordedEvent, before: [String: JSONValue], after: [String: JSONValue],
+        effective: OccurredAt? = nil
+    ) -> Revision {
         Revision(
             kind: kind, eventId: recorded.eventId, position: recorded.position, recordedAt: recorded.recordedAt,
             actor: recorded.actor, source: recorded.source, reason: recorded.reason ?? "", changedFields: after.keys.sorted(),
-            before: before, after: after)
+            before: before, after: after, effective: effective)
     }
 
     /// The fact with this id, if it is an incident fact.

@@ -33,7 +33,8 @@ public struct ServiceCondition: Sendable, Hashable {
     public let possible: Bool
 }
 
-/// One fact in a view, with the time it happened and how sure that is at the query's T.
+/// One fact in a view, with the time it happened, how sure that is at the query's T, every field it
+/// recorded, and where it came from.
 public struct FactSummary: Sendable, Hashable {
     public let eventId: UUID
     public let eventType: String
@@ -42,6 +43,47 @@ public struct FactSummary: Sendable, Hashable {
     /// A one-line description of the fact.
     public let summary: String
     public let corrected: Bool
+    /// The payload as the view sees it: corrections and the updates that had happened by T applied.
+    public let payload: JSONValue
+    /// Provenance: who recorded it, when, from which source, at which position of the log.
+    public let actor: String
+    public let source: String
+    public let recordedAt: Timestamp
+    public let position: UInt64
+    /// Who claims its figures: `claimedBy`, else the source.
+    public let claimant: String
+    /// The corrections of the fact and the updates applied at T, in the order they were recorded.
+    public let revisions: [Revision]
+
+    /// Whether an update had changed a value by T.
+    public var updated: Bool { revisions.contains { $0.kind == .updated } }
+
+    /// Every recorded field, labelled, with its unit.
+    public var fields: [FieldText] { FactFields.lines(eventType: eventType, payload: payload) }
+}
+
+/// Values of one figure (people affected, a ransom, a count of transfers at one hospital) as each claimant
+/// gave it: side by side, never one replacing another. Competing when two claimants disagree.
+public struct FigureClaims: Sendable, Hashable {
+    /// What the figure counts, e.g. "people affected (data exfiltration confirmed)".
+    public let figure: String
+    /// The same figure for the same thing: event type, field, establishment and kind.
+    public let key: String
+    public let claims: [Claim]
+    /// True when claimants give different values.
+    public var competing: Bool { Set(claims.map(\.value)).count > 1 && Set(claims.map(\.claimant)).count > 1 }
+
+    public struct Claim: Sendable, Hashable {
+        public let value: Double
+        /// The value with its unit.
+        public let text: String
+        public let claimant: String
+        public let source: String
+        public let actor: String
+        public let eventId: UUID
+        public let occurredAt: OccurredAt
+        public let possible: Bool
+    }
 }
 
 /// The current state of one incident at a query time: the "current state" projection.
@@ -70,6 +112,8 @@ public struct IncidentState: Sendable, Hashable {
     public let investigations: [FactSummary]
     public let careImpacts: [FactSummary]
     public let personsNotified: [FactSummary]
+    /// Every figure recorded (counts and amounts), with each claimant's value.
+    public let figures: [FigureClaims]
     /// How many facts count at this time, and how many of them are only possible.
     public let factCount: Int
     public let possibleCount: Int
@@ -88,8 +132,10 @@ public struct IncidentState: Sendable, Hashable {
         var complaints: [FactSummary] = [], notifications: [FactSummary] = [], investigations: [FactSummary] = []
         var care: [FactSummary] = [], persons: [FactSummary] = []
         var peopleAffected: Int?
+        var figures = FigureBook()
         for (fact, admission) in admitted {
             let summary = FactSummary(fact, possible: admission == .possible)
+            figures.add(fact, possible: admission == .possible)
             for finess in fact.establishments where !establishments.contains(finess) { establishments.append(finess) }
             switch fact.event {
             case .incidentOpened: break
@@ -121,7 +167,7 @@ public struct IncidentState: Sendable, Hashable {
             case .careImpactReported: care.append(summary)
             case .personsNotified: persons.append(summary)
             case .crisisCellActivated: crisisCell = crisisCell ?? summary
-            case .noteAdded, .establishmentRegistered, .eventCorrected, .eventRetracted: break
+            case .noteAdded, .establishmentRegistered, .eventCorrected, .eventRetracted, .eventUpdated: break
             }
         }
         let ordered = services.values.sorted { ($0.establishment, $0.service) < ($1.establishment, $1.service) }
@@ -139,8 +185,42 @@ public struct IncidentState: Sendable, Hashable {
             detectedAt: detected, crisisCell: crisisCell, containedAt: contained, closedAt: closed, servicesNotNormal: notNormal,
             servicesRestored: ordered.filter { $0.status == .restored }, dataBreach: breach, peopleAffected: peopleAffected,
             ransom: ransom, claims: claims, complaints: complaints, notifications: notifications, investigations: investigations,
-            careImpacts: care, personsNotified: persons, factCount: admitted.count,
+            careImpacts: care, personsNotified: persons, figures: figures.all, factCount: admitted.count,
             possibleCount: admitted.filter { $0.admission == .possible }.count)
+    }
+}
+
+/// Gathers the figures of the facts of one view, by what they count.
+struct FigureBook {
+    private var order: [String] = []
+    private var byKey: [String: (figure: String, claims: [FigureClaims.Claim])] = [:]
+
+    mutating func add(_ fact: Fact, possible: Bool) {
+        guard let spec = Catalogue.spec(for: fact.eventType), let members = fact.payload.objectValue else { return }
+        for field in spec.fields where field.kind == .count || field.kind == .amount {
+            guard let value = members[field.name]?.numberValue?.doubleValue else { continue }
+            let about = [members["establishment"]?.stringValue, members["kind"]?.stringValue].compactMap { $0 }
+            let key = ([fact.eventType, field.name] + about).joined(separator: "/")
+            let what = fact.eventType.replacingOccurrences(of: "_", with: " ").replacingOccurrences(of: ".", with: " ")
+            let figure =
+                FactFields.label(field.name) + " (" + ([what] + about.map { $0.replacingOccurrences(of: "_", with: " ") })
+                .joined(separator: ", ") + ")"
+            let claim = FigureClaims.Claim(
+                value: value, text: FactFields.text(members[field.name]!, field.kind, members),
+                claimant: fact.claimant, source: fact.source, actor: fact.actor, eventId: fact.eventId,
+                occurredAt: fact.occurredAt, possible: possible)
+            if byKey[key] == nil {
+                order.append(key)
+                byKey[key] = (figure, [])
+            }
+            // One claim per claimant: a later report of the same claimant states its figure anew.
+            byKey[key]!.claims.removeAll { $0.claimant == claim.claimant }
+            byKey[key]!.claims.append(claim)
+        }
+    }
+
+    var all: [FigureClaims] {
+        order.map { FigureClaims(figure: byKey[$0]!.figure, key: $0, claims: byKey[$0]!.claims) }
     }
 }
 
@@ -148,14 +228,34 @@ extension FactSummary {
     init(_ fact: Fact, possible: Bool) {
         self.init(
             eventId: fact.eventId, eventType: fact.eventType, occurredAt: fact.occurredAt, possible: possible,
-            summary: FactSummary.describe(fact), corrected: fact.revisions.contains { $0.kind == .corrected })
+            summary: FactSummary.describe(fact), corrected: fact.revisions.contains { $0.kind == .corrected },
+            payload: fact.payload, actor: fact.actor, source: fact.source, recordedAt: fact.recordedAt,
+            position: fact.position, claimant: fact.claimant,
+            revisions: fact.revisions.filter { $0.kind == .corrected } + fact.appliedUpdates)
     }
 
     /// The same summary, certain or only possible.
     func with(possible: Bool) -> FactSummary {
         FactSummary(
             eventId: eventId, eventType: eventType, occurredAt: occurredAt, possible: possible, summary: summary,
-            corrected: corrected)
+            corrected: corrected, payload: payload, actor: actor, source: source, recordedAt: recordedAt,
+            position: position, claimant: claimant, revisions: revisions)
+    }
+
+    /// "corrected: count 3 → 12; updated from 2024-02-01 (day): amount 10000000 USD → 2000000 USD", or "".
+    public var revisionText: String {
+        revisions.map { revision in
+            let what = revision.changedFields.map { field in
+                let before = FactFields.text(of: field, eventType: eventType, value: revision.before[field], payload: payload)
+                let after = FactFields.text(of: field, eventType: eventType, value: revision.after[field], payload: payload)
+                return "\(field == "occurredAt" ? "time" : FactFields.label(field)) \(before) → \(after)"
+            }.joined(separator: ", ")
+            switch revision.kind {
+            case .updated:
+                return "updated \(revision.effective.map { "from " + TimelineRendering.describe($0) } ?? ""): \(what)"
+            default: return "\(revision.kind.rawValue): \(what)"
+            }
+        }.joined(separator: "; ")
     }
 
     /// A one-line description built from the typed event.
@@ -195,6 +295,7 @@ extension FactSummary {
         case .noteAdded(let e): return "note: \(e.text)"
         case .eventCorrected: return "correction"
         case .eventRetracted: return "retraction"
+        case .eventUpdated: return "update"
         }
     }
 }

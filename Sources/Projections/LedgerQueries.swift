@@ -138,9 +138,10 @@ public final class LedgerQueries: Sendable {
 
     /// The state of every incident (or of one) at `time`.
     public func states(incident: String? = nil, at time: QueryTime) throws -> [IncidentState] {
+        // An incident none of whose facts count (not begun by T, or every fact retracted) is not listed.
         try eachIncident(incident, at: time) { stream, facts, _ in
             IncidentState.compute(incidentId: stream, facts: facts, at: time)
-        }
+        }.filter { $0.factCount > 0 }
     }
 
     /// The recovery timeline of one establishment in every incident that names it (as known at `time`).

@@ -5,8 +5,11 @@ import IncidentDomain
 /// The views of `state`, `deadlines` and `audit` as text and JSON: one rendering, printed by the CLI and
 /// served by the HTTP service, so that both say the same thing in the same words.
 public enum QueryViews {
-    /// The text of `ledger state`.
-    public static func stateText(_ states: [IncidentState], names: [String: Establishment]) -> String {
+    /// The text of `ledger state`: each fact with every field it recorded and its corrections and updates;
+    /// with `sources`, where each came from.
+    public static func stateText(_ states: [IncidentState], names: [String: Establishment], sources: Bool = false)
+        -> String
+    {
         var out = ""
         if states.isEmpty { out += "no incident\n" }
         for s in states {
@@ -23,6 +26,7 @@ public enum QueryViews {
             ] {
                 if let fact {
                     out += "  \(label): \(TimelineRendering.describe(fact.occurredAt))\(fact.possible ? " (possible)" : "")\n"
+                    out += detailLines(fact, indent: "    ", summary: "", sources: sources, names: names.mapValues(\.name))
                 }
             }
             if !s.servicesNotNormal.isEmpty {
@@ -47,12 +51,43 @@ public enum QueryViews {
             ]
             for (label, list) in lists where !list.isEmpty {
                 out += "  \(label):\n"
-                for item in list {
-                    out +=
-                        "    - \(item.summary) [\(TimelineRendering.describe(item.occurredAt))]\(item.corrected ? " (corrected)" : "")\n"
+                for item in list { out += factLines(item, indent: "    ", sources: sources, names: names.mapValues(\.name)) }
+            }
+            if !s.figures.isEmpty {
+                out += "  figures:\n"
+                for figure in s.figures {
+                    let claims = figure.claims.map { claim in
+                        claim.text + " (\(claim.claimant == claim.source ? "source" : "claimed by") \(claim.claimant))"
+                            + (claim.possible ? " (possible)" : "")
+                    }
+                    out += "    \(figure.figure): \(claims.joined(separator: " · "))"
+                    out += figure.competing ? " — competing claims\n" : "\n"
                 }
             }
             out += "\n"
+        }
+        return out
+    }
+
+    /// A fact in a list: its summary and time, then the fields the summary does not show, its corrections
+    /// and updates, and with `sources` its provenance.
+    static func factLines(_ item: FactSummary, indent: String, sources: Bool, names: [String: String] = [:]) -> String {
+        var out = "\(indent)- \(item.summary) [\(TimelineRendering.describe(item.occurredAt))]"
+        out += item.possible ? " (possible)\n" : "\n"
+        return out + detailLines(item, indent: indent + "  ", summary: item.summary, sources: sources, names: names)
+    }
+
+    /// The fields `summary` does not show, the revisions, and with `sources` the provenance, one line each.
+    static func detailLines(_ item: FactSummary, indent: String, summary: String, sources: Bool, names: [String: String])
+        -> String
+    {
+        var out = ""
+        let details = FactFields.details(eventType: item.eventType, payload: item.payload, summary: summary, names: names)
+        if !details.isEmpty { out += "\(indent)\(details)\n" }
+        if !item.revisions.isEmpty { out += "\(indent)\(item.revisionText)\n" }
+        if sources {
+            out +=
+                "\(indent)source: \(item.source) · recorded by \(item.actor) at \(item.recordedAt.inZone().humanReadable) (#\(item.position))\n"
         }
         return out
     }
@@ -88,6 +123,7 @@ public enum QueryViews {
         ]
         for (key, list) in lists { m[key] = .array(list.map(summaryJSON)) }
         m["peopleAffected"] = s.peopleAffected.map { .number(JSONNumber($0)) } ?? .null
+        m["figures"] = .array(s.figures.map(figureJSON))
         return .object(m)
     }
 
@@ -142,6 +178,11 @@ public enum QueryViews {
             out += "#\(e.position) \(e.recordedAt.inZone().humanReadable)  \(e.actor)  \(e.streamId)\n"
             out += "  \(e.eventType): \(e.summary)\n  source: \(e.source)\n"
             if let reason = e.reason { out += "  reason: \(reason)\n" }
+            if !e.fields.isEmpty { out += "  fields: " + e.fields.map { "\($0.label): \($0.text)" }.joined(separator: " · ") + "\n" }
+            for change in e.fieldChanges {
+                let label = change.field == "occurredAt" ? "time" : FactFields.label(change.field)
+                out += "  \(label): \(change.before ?? "(none)") -> \(change.after ?? "(none)")\n"
+            }
             for change in e.changes {
                 out += "  changed \(change.field): \(change.before ?? "(none)") -> \(change.after ?? "(none)")\n"
             }
@@ -169,6 +210,14 @@ public enum QueryViews {
                         "after": $0.after.map { .string($0) } ?? .null,
                     ])
                 }),
+            "fieldChanges": .array(
+                e.fieldChanges.map {
+                    .object([
+                        "field": .string($0.field), "before": $0.before.map { .string($0) } ?? .null,
+                        "after": $0.after.map { .string($0) } ?? .null,
+                    ])
+                }),
+            "fields": .array(e.fields.map(fieldJSON)),
             "laterRevisions": .array(
                 e.laterRevisions.map {
                     .object([
@@ -179,11 +228,50 @@ public enum QueryViews {
         ])
     }
 
-    /// A fact's summary in JSON.
+    /// A fact's summary in JSON: always with its fields and its provenance.
     public static func summaryJSON(_ s: FactSummary) -> JSONValue {
         .object([
             "eventId": .string(s.eventId.lowercasedString), "eventType": .string(s.eventType), "occurredAt": s.occurredAt.json,
             "possible": .bool(s.possible), "summary": .string(s.summary), "corrected": .bool(s.corrected),
+            "updated": .bool(s.updated), "payload": s.payload,
+            "fields": .array(s.fields.map(fieldJSON)),
+            "provenance": .object([
+                "actor": .string(s.actor), "source": .string(s.source), "recordedAt": .string(s.recordedAt.rfc3339Micros),
+                "position": .number(JSONNumber(s.position)), "claimant": .string(s.claimant),
+            ]),
+            "revisions": .array(s.revisions.map(revisionJSON)),
+        ])
+    }
+
+    static func fieldJSON(_ f: FieldText) -> JSONValue {
+        .object(["name": .string(f.name), "label": .string(f.label), "text": .string(f.text)])
+    }
+
+    /// A correction or an update, with each field's value before and after.
+    static func revisionJSON(_ r: Revision) -> JSONValue {
+        .object([
+            "kind": .string(r.kind.rawValue), "eventId": .string(r.eventId.lowercasedString),
+            "position": .number(JSONNumber(r.position)), "recordedAt": .string(r.recordedAt.rfc3339Micros),
+            "actor": .string(r.actor), "source": .string(r.source), "reason": .string(r.reason),
+            "effective": r.effective?.json ?? .null,
+            "changes": .array(
+                r.changedFields.map { field in
+                    .object(["field": .string(field), "before": r.before[field] ?? .null, "after": r.after[field] ?? .null])
+                }),
+        ])
+    }
+
+    static func figureJSON(_ f: FigureClaims) -> JSONValue {
+        .object([
+            "figure": .string(f.figure), "key": .string(f.key), "competing": .bool(f.competing),
+            "claims": .array(
+                f.claims.map { c in
+                    .object([
+                        "value": number(c.value), "text": .string(c.text), "claimant": .string(c.claimant),
+                        "source": .string(c.source), "actor": .string(c.actor), "eventId": .string(c.eventId.lowercasedString),
+                        "occurredAt": c.occurredAt.json, "possible": .bool(c.possible),
+                    ])
+                }),
         ])
     }
 

@@ -1,0 +1,106 @@
+import EventStore
+import IncidentDomain
+
+/// One payload field of a fact as people read it: its label and its value with its unit.
+public struct FieldText: Sendable, Hashable {
+    /// The payload member, e.g. `capacityPercent`.
+    public let name: String
+    /// Words from the name, e.g. "capacity".
+    public let label: String
+    /// The value with its unit, e.g. "60 %".
+    public let text: String
+}
+
+/// Every payload field of a fact, labelled and with its unit, generated from the catalogue's field kinds:
+/// what a view shows needs no hand-picked list, so a field added to the catalogue shows everywhere at once.
+public enum FactFields {
+    /// The fields of `payload` in catalogue order (members the catalogue does not know last, by name).
+    /// The currency goes with the amount it counts, not on its own line; a FINESS number comes with the
+    /// establishment's name when `names` has it.
+    public static func lines(eventType: String, payload: JSONValue, names: [String: String] = [:]) -> [FieldText] {
+        let members = payload.objectValue ?? [:]
+        let spec = Catalogue.spec(for: eventType)
+        var out: [FieldText] = []
+        var seen: Set<String> = []
+        let hasAmount = spec?.fields.contains { $0.kind == .amount && members[$0.name] != nil } ?? false
+        for field in spec?.fields ?? [] {
+            guard let value = members[field.name] else { continue }
+            seen.insert(field.name)
+            if field.kind == .currency, hasAmount { continue }
+            var shown = text(value, field.kind, members)
+            if field.kind == .finess || field.kind == .finessList, !names.isEmpty {
+                shown = (value.arrayValue ?? [value]).compactMap(\.stringValue).map { finess in
+                    names[finess].map { "\($0) (\(finess))" } ?? finess
+                }.joined(separator: ", ")
+            }
+            out.append(FieldText(name: field.name, label: label(field.name), text: shown))
+        }
+        for name in members.keys.sorted() where !seen.contains(name) {
+            out.append(FieldText(name: name, label: label(name), text: text(members[name]!, nil, members)))
+        }
+        return out
+    }
+
+    /// The value of one field of a revision (`before` or `after`), as ``lines(eventType:payload:)`` prints it;
+    /// "(none)" for a field that was absent.
+    public static func text(of field: String, eventType: String, value: JSONValue?, payload: JSONValue) -> String {
+        guard let value, value != .null else { return "(none)" }
+        if field == "occurredAt", let time = try? OccurredAt(json: value, path: "$", bounded: false) {
+            return TimelineRendering.describe(time)
+        }
+        return text(value, Catalogue.spec(for: eventType)?.field(field)?.kind, payload.objectValue ?? [:])
+    }
+
+    /// The fields whose text the one-line summary does not already hold, joined for one line of text.
+    public static func details(eventType: String, payload: JSONValue, summary: String, names: [String: String] = [:])
+        -> String
+    {
+        lines(eventType: eventType, payload: payload, names: names).filter { !summary.contains($0.text) }
+            .map { "\($0.label): \($0.text)" }.joined(separator: " · ")
+    }
+
+    /// Words for a camelCase member: `peopleAffected` → "people affected"; a `…Percent` drops the word, its
+    /// unit says it.
+    public static func label(_ name: String) -> String {
+        var base = name
+        if base.hasSuffix("Percent"), base.count > 7 { base.removeLast(7) }
+        var words: [String] = []
+        var word = ""
+        for character in base {
+            if character.isUppercase, !word.isEmpty {
+                words.append(word)
+                word = ""
+            }
+            word.append(character)
+        }
+        words.append(word)
+        return words.map { w in
+            switch w.lowercased() {
+            case "url": "URL"
+            case "finess": "FINESS"
+            case "nis2": "NIS2"
+            case "id": "id"
+            default: w.lowercased()
+            }
+        }.joined(separator: " ")
+    }
+
+    static func text(_ value: JSONValue, _ kind: FieldKind?, _ payload: [String: JSONValue]) -> String {
+        switch (kind, value) {
+        case (.percent, .number(let n)): return FigureText.of(n.doubleValue) + " %"
+        case (.amount, .number(let n)):
+            return FigureText.of(n.doubleValue) + (payload["currency"]?.stringValue.map { " " + $0 } ?? "")
+        case (_, .number(let n)): return FigureText.of(n.doubleValue)
+        case (.service, .string(let id)): return Services.label(id)
+        case (.oneOf, .string(let choice)): return choice.replacingOccurrences(of: "_", with: " ")
+        case (_, .string(let text)): return text
+        case (_, .bool(let flag)): return flag ? "yes" : "no"
+        case (.occurredAt, _):
+            return (try? OccurredAt(json: value, path: "$", bounded: false)).map(TimelineRendering.describe) ?? "\(value)"
+        case (_, .array(let items)): return items.map { text($0, nil, payload) }.joined(separator: ", ")
+        case (_, .object(let members)):
+            return members.keys.sorted().map { "\(label($0)): \(text(members[$0]!, nil, payload))" }.joined(separator: ", ")
+        case (_, .null): return "(none)"
+        }
+    }
+}

@@ -1,0 +1,194 @@
+import EventStore
+import Foundation
+import LedgerTestSupport
+import Testing
+
+/// Issue 10 through the `ledger` binary: every recorded field visible with its source, before → after for each
+/// changed field, updates distinct from corrections, competing claims side by side.
+@Suite struct InvestigatorViewTests {
+    /// A ledger with one establishment and one opened incident, and a way to record into it.
+    struct Ledger {
+        let dir = TemporaryDirectory()
+
+        init() throws {
+            #expect(try runProduct("ledger", ["init", "--data-dir", dir.path]).status == 0)
+            _ = try record(
+                "establishment.registered", at: "2024-01-01", source: "FINESS",
+                ["finess=440000289", "name=CHU de Nantes", "city=Nantes"], incident: nil)
+            _ = try record("incident.opened", at: "2024-01-15 01:20", source: "log", ["title=Attack", "establishments=440000289"])
+            _ = try record("attack.detected", at: "2024-01-15 01:20", source: "log", ["description=night alert"])
+        }
+
+        /// Records a fact and returns its event id; fails the test when the record is refused.
+        @discardableResult
+        func record(
+            _ type: String, at: String, source: String, _ fields: [String], incident: String? = "incident:x",
+            reason: String? = nil
+        ) throws -> String {
+            let result = try run(recordArguments(type, at: at, source: source, fields, incident: incident, reason: reason))
+            #expect(result.status == 0, "\(type): \(result.stderr)")
+            return String(result.stdout.split(separator: " ").last ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
+        func recordArguments(
+            _ type: String, at: String, source: String, _ fields: [String], incident: String? = "incident:x",
+            reason: String? = nil
+        ) -> [String] {
+            var arguments = ["record", type, "--at", at, "--source", source]
+            if let incident { arguments += ["--incident", incident] }
+            if let reason { arguments += ["--reason", reason] }
+            for field in fields { arguments += ["--set", field] }
+            return arguments
+        }
+
+        func run(_ arguments: [String]) throws -> ProcessOutput {
+            try runProduct("ledger", arguments + ["--data-dir", dir.path], environment: ["LEDGER_ACTOR": "scribe@chu-nantes.fr"])
+        }
+
+        func json(_ arguments: [String]) throws -> JSONValue {
+            let result = try run(arguments + ["--format", "json"])
+            #expect(result.status == 0, "\(arguments): \(result.stderr)")
+            return try JSONParser.parse(result.stdout)
+        }
+    }
+
+    @Test func everyRecordedFieldShowsWithItsUnitAndACorrectionShowsBeforeAndAfter() throws {
+        let ledger = try Ledger()
+        let transfer = try ledger.record(
+            "care.impact_reported", at: "2024-01-16", source: "ARS Pays de la Loire",
+            [
+                "establishment=440000289", "kind=patients_transferred", "description=transfers to neighbours", "count=3",
+                "destination=CHU d'Angers", "sharePercent=15",
+            ])
+        try ledger.record(
+            "event.corrected", at: "2024-01-16", source: "ARS Pays de la Loire", ["correctedEventId=\(transfer)", #"changes={"count":12}"#],
+            reason: "the first count missed the night's transfers")
+
+        let state = try ledger.run(["state"]).stdout
+        #expect(state.contains("count: 12"), "\(state)")
+        #expect(state.contains("destination: CHU d'Angers"), "\(state)")
+        #expect(state.contains("share: 15 %"), "\(state)")
+        #expect(state.contains("establishment: CHU de Nantes (440000289)"), "\(state)")
+        #expect(state.contains("corrected: count 3 → 12"), "\(state)")
+
+        let json = try ledger.json(["state"])
+        let impact = json[0]?["careImpacts"]?[0]
+        #expect(impact?["payload"]?["count"] == .number(JSONNumber(12)))
+        #expect(impact?["fields"]?.arrayValue?.contains { $0["label"] == "destination" && $0["text"] == "CHU d'Angers" } == true)
+        #expect(impact?["revisions"]?[0]?["kind"] == "corrected")
+        #expect(impact?["revisions"]?[0]?["changes"]?[0]?["before"] == .number(JSONNumber(3)))
+        #expect(impact?["provenance"]?["source"] == "ARS Pays de la Loire")
+        #expect(impact?["provenance"]?["actor"] == "scribe@chu-nantes.fr")
+
+        let audit = try ledger.run(["audit"]).stdout
+        #expect(audit.contains("corrects count of: care impact (patients transferred): transfers to neighbours (recorded wrong)"), "\(audit)")
+        #expect(audit.contains("  count: 3 -> 12\n"), "\(audit)")
+        #expect(audit.contains("fields: establishment: CHU de Nantes (440000289) · kind: patients transferred"), "\(audit)")
+        let entries = try ledger.json(["audit"]).arrayValue ?? []
+        let correction = entries.first { $0["eventType"] == "event.corrected" }
+        #expect(correction?["fieldChanges"] == .array([.object(["field": "count", "before": "3", "after": "12"])]))
+    }
+
+    @Test func anUpdateChangesTheValueFromItsTimeOnWhereACorrectionRewritesThePast() throws {
+        let ledger = try Ledger()
+        let demand = try ledger.record(
+            "ransom.demanded", at: "2024-01-16", source: "Le Monde, 17 Jan 2024", ["amount=10000000", "currency=USD"])
+        try ledger.record(
+            "event.updated", at: "2024-02-01", source: "the attackers' site", ["updatedEventId=\(demand)", #"changes={"amount":2000000}"#])
+
+        let before = try ledger.run(["state", "--as-of", "2024-01-20"]).stdout
+        #expect(before.contains("ransom demanded: 10000000 USD"), "\(before)")
+        #expect(!before.contains("2000000 USD"), "\(before)")
+        let after = try ledger.run(["state", "--as-of", "2024-02-10"]).stdout
+        #expect(after.contains("ransom demanded: 2000000 USD"), "\(after)")
+        #expect(after.contains("updated from 2024-02-01 (day): amount 10000000 USD → 2000000 USD"), "\(after)")
+        let json = try ledger.json(["state", "--as-of", "2024-02-10"])
+        #expect(json[0]?["ransom"]?[0]?["updated"] == .bool(true))
+        #expect(json[0]?["ransom"]?[0]?["revisions"]?[0]?["kind"] == "updated")
+        #expect(json[0]?["ransom"]?[0]?["revisions"]?[0]?["effective"]?["precision"] == "day")
+        #expect(try ledger.json(["state", "--as-of", "2024-01-20"])[0]?["ransom"]?[0]?["updated"] == .bool(false))
+
+        let audit = try ledger.run(["audit"]).stdout
+        #expect(audit.contains("event.updated: updates amount of: ransom demanded: 10000000 USD (changed in the world from 2024-02-01 (day))"), "\(audit)")
+        #expect(audit.contains("  amount: 10000000 USD -> 2000000 USD\n"), "\(audit)")
+
+        // What a fact is about does not change, and an update is revised by another update, not corrected.
+        let head = try EventStore.open(at: ledger.dir.path, readOnly: true).lastPosition()
+        let moved = try ledger.run(
+            ledger.recordArguments(
+                "event.updated", at: "2024-02-02", source: "s",
+                ["updatedEventId=\(demand)", #"changes={"description":"x","currency":"EUR"}"#]))
+        #expect(moved.status == 0, "\(moved.stderr)")
+        let transfer = try ledger.record(
+            "care.impact_reported", at: "2024-01-16", source: "ARS", ["establishment=440000289", "kind=other", "description=d"])
+        let elsewhere = try ledger.run(
+            ledger.recordArguments(
+                "event.updated", at: "2024-02-02", source: "s",
+                ["updatedEventId=\(transfer)", #"changes={"establishment":"350005179"}"#]))
+        #expect(elsewhere.status == 3)
+        #expect(elsewhere.stderr.contains("$.payload.changes.establishment: names what the fact is about"), "\(elsewhere.stderr)")
+        let updateId = try ledger.json(["audit"]).arrayValue!.last { $0["eventType"] == "event.updated" }!["eventId"]!.stringValue!
+        let correctingUpdate = try ledger.run(
+            ledger.recordArguments(
+                "event.corrected", at: "2024-02-02", source: "s", ["correctedEventId=\(updateId)", #"changes={"amount":1}"#],
+                reason: "r"))
+        #expect(correctingUpdate.stderr.contains("correct the original event, not a event.updated"), "\(correctingUpdate.stderr)")
+        let retractingUpdate = try ledger.run(
+            ledger.recordArguments("event.retracted", at: "2024-02-02", source: "s", ["retractedEventId=\(updateId)"], reason: "r"))
+        #expect(retractingUpdate.stderr.contains("an event.updated cannot be retracted: record another update"), "\(retractingUpdate.stderr)")
+        #expect(try EventStore.open(at: ledger.dir.path, readOnly: true).lastPosition() == head + 2, "two accepted, three refused")
+    }
+
+    @Test func figuresFromDifferentSourcesStaySideBySideAsCompetingClaims() throws {
+        let ledger = try Ledger()
+        try ledger.record(
+            "data.exfiltration_confirmed", at: "2024-01-20", source: "the hospital's statement",
+            ["description=files of patients", "peopleAffected=10000"])
+        try ledger.record(
+            "data.exfiltration_confirmed", at: "2024-01-21", source: "the attackers' leak site",
+            ["description=the attackers' claim", "peopleAffected=500000"])
+
+        let state = try ledger.run(["state"]).stdout
+        #expect(
+            state.contains(
+                "people affected (data exfiltration confirmed): 10000 (source the hospital's statement) · 500000 (source the attackers' leak site) — competing claims"
+            ), "\(state)")
+        let figure = try ledger.json(["state"])[0]?["figures"]?.arrayValue?.first { $0["key"] == "data.exfiltration_confirmed/peopleAffected" }
+        #expect(figure?["competing"] == .bool(true))
+        #expect(figure?["claims"]?.arrayValue?.map { $0["value"] } == [.number(JSONNumber(10000)), .number(JSONNumber(500000))])
+        #expect(figure?["claims"]?[1]?["claimant"] == "the attackers' leak site")
+        let audit = try ledger.run(["audit"]).stdout
+        #expect(audit.contains("— a competing claim beside 10000 claimed by the hospital's statement"), "\(audit)")
+
+        // The same claimant restating its figure is not a rival of itself.
+        try ledger.record(
+            "data.exfiltration_confirmed", at: "2024-01-22", source: "the attackers' leak site",
+            ["description=the attackers' claim again", "peopleAffected=600000"])
+        let claims = try ledger.json(["state"])[0]?["figures"]?.arrayValue?.first { $0["key"] == "data.exfiltration_confirmed/peopleAffected" }?["claims"]
+        #expect(claims?.arrayValue?.map { $0["value"] } == [.number(JSONNumber(10000)), .number(JSONNumber(600000))])
+    }
+
+    @Test func sourcesOnRequestInTextAndAlwaysInJSONAndNoIncidentBeforeItBegan() throws {
+        let ledger = try Ledger()
+        let plain = try ledger.run(["state"]).stdout
+        #expect(!plain.contains("source: log"), "\(plain)")
+        let sourced = try ledger.run(["state", "--sources"]).stdout
+        #expect(sourced.contains("source: log · recorded by scribe@chu-nantes.fr at "), "\(sourced)")
+        let early = try ledger.run(["state", "--as-of", "2024-01-10"])
+        #expect(early.status == 0)
+        #expect(early.stdout == "(as of 2024-01-10)\nno incident\n", "\(early.stdout)")
+        #expect(try ledger.json(["state", "--as-of", "2024-01-10"]) == .array([]))
+    }
+}
+
+extension JSONValue {
+    /// An array's item, or nil: test reads of deep JSON stay one expression.
+    fileprivate subscript(index: Int) -> JSONValue? {
+        guard let items = arrayValue, items.indices.contains(index) else { return nil }
+        return items[index]
+    }
+}
+
+extension JSONValue: ExpressibleByStringLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+}
