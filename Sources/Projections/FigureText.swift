@@ -7,3 +7,12 @@ public enum FigureText {
         return String(describing: value)
     }
 }
+
+extension FigureText {
+    /// Hours for JSON: rounded to the millionth of an hour (3.6 ms), so that a whole number of hours prints
+    /// whole and no division residue (1415.9999999997221) reaches a reader.
+    public static func hours(_ hours: Double) -> Double {
+        guard hours.isFinite else { return hours }
+        return (hours * 1_000_000).rounded() / 1_000_000
+    }
+}

@@ -139,6 +139,9 @@ public enum QueryViews {
                 out += "\(c.rule.title) (\(c.rule.legalBasis), to \(c.rule.recipient))\n"
                 out += "                 started \(TimelineRendering.describe(c.startedAt))"
                 if let deadline = c.deadline { out += ", deadline \(deadline.inZone().humanReadable)" }
+                if let due = c.overdueFrom {
+                    out += ", due without delay (overdue from \(due.inZone().humanReadable))"
+                }
                 if let done = c.satisfiedAt { out += ", done \(TimelineRendering.describe(done))" }
                 if let decision = c.notRequiredBy {
                     out += ", not required from \(TimelineRendering.describe(decision.occurredAt))"
@@ -166,7 +169,8 @@ public enum QueryViews {
             "notRequiredBy": c.notRequiredBy.map { .string($0.eventId.lowercasedString) } ?? .null,
             "notRequiredAt": c.notRequiredBy?.occurredAt.json ?? .null,
             "notRequiredReason": c.notRequiredBy.map { .string($0.summary) } ?? .null,
-            "elapsedHours": number(c.elapsedHours),
+            "elapsedHours": number(FigureText.hours(c.elapsedHours)),
+            "overdueFrom": c.overdueFrom.map { .string($0.inZone().rfc3339) } ?? .null,
         ])
     }
 

@@ -32,6 +32,8 @@ public struct ObligationClock: Sendable, Hashable {
     public let status: Status
     /// Hours from the start to its satisfaction, or to the reference time when not satisfied.
     public let elapsedHours: Double
+    /// For an obligation "without delay" (no hour count): the time from which, unmet, it counts as overdue.
+    public let overdueFrom: Timestamp?
 
     /// Computes the clocks of one incident at `time`. Disabled rules, rules not in force when the starting
     /// fact happened, and rules for a kind of establishment the incident does not touch, give no clock.
@@ -108,7 +110,9 @@ public struct ObligationClock: Sendable, Hashable {
                 satisfiedAt: satisfying?.occurredAt,
                 notRequiredBy: satisfying == nil
                     ? notRequired.map { FactSummary($0, possible: time.admits($0) == .possible) } : nil,
-                status: status, elapsedHours: elapsed)
+                status: status, elapsedHours: elapsed,
+                overdueFrom: deadline == nil
+                    ? rule.alertAfterHours.map { Timestamp(microseconds: startMicros + Int64($0 * 3_600_000_000)) } : nil)
         }
         return rules.compactMap { clocks[$0.id] }
     }

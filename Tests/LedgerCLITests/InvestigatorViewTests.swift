@@ -168,6 +168,19 @@ import Testing
         #expect(claims?.arrayValue?.map { $0["value"] } == [.number(JSONNumber(10000)), .number(JSONNumber(600000))])
     }
 
+    @Test func aClockWithoutDelaySaysWhenItFallsDueAndJSONHoursCarryNoResidue() throws {
+        let ledger = try Ledger()
+        let text = try ledger.run(["deadlines", "--as-of", "2024-01-17 09:00"]).stdout
+        #expect(text.contains("OVERDUE        Health-sector security incident report (sans délai)"), "\(text)")
+        #expect(text.contains("due without delay (overdue from 2024-01-16 01:20 +01:00)"), "\(text)")
+        let clocks = try ledger.json(["deadlines", "--as-of", "2024-01-15 02:39"]).arrayValue ?? []
+        let report = clocks.first { $0["rule"] == "csp-l1111-8-2" }
+        #expect(report?["overdueFrom"] == "2024-01-16T01:20:00+01:00")
+        // 01:20 to the end of the minute 02:39 is 80 minutes: 1.333333 h, not 1.3333333333333333.
+        #expect(report?["elapsedHours"]?.numberValue?.text == "1.333333", "\(String(describing: report))")
+        #expect(clocks.first { $0["rule"] == "insurance-complaint" }?["overdueFrom"] == .null)
+    }
+
     @Test func sourcesOnRequestInTextAndAlwaysInJSONAndNoIncidentBeforeItBegan() throws {
         let ledger = try Ledger()
         let plain = try ledger.run(["state"]).stdout
