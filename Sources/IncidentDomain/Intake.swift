@@ -66,6 +66,27 @@ public struct InputEvents: Sendable {
     }
 }
 
+/// What an intake makes of its input: the requests to append, and the warnings for the events in them.
+public struct IntakeResult: Sendable {
+    public var requests: [AppendRequest]
+    /// In input order.
+    public var warnings: [EventWarning]
+}
+
+/// A warning about one event of an input.
+public struct EventWarning: Sendable, Hashable {
+    /// The event's index in the input's items.
+    public let index: Int
+    public let eventId: UUID
+    public let warning: IntakeWarning
+
+    public init(index: Int, eventId: UUID, warning: IntakeWarning) {
+        self.index = index
+        self.eventId = eventId
+        self.warning = warning
+    }
+}
+
 /// Turns input events into append requests, checking the envelope and the domain's rules (payload,
 /// stream, corrections) for each, and naming the input, line and JSON path of the first one that fails.
 /// The CLI (`append`, `record`, `demo`) and the server use this one path, so that an event is judged the
@@ -83,14 +104,24 @@ public struct IncidentIntake {
     public func requests(from input: InputEvents, defaultStream: String?, defaultActor: String, expected: ExpectedVersion)
         throws(IntakeError) -> [AppendRequest]
     {
+        try prepare(from: input, defaultStream: defaultStream, defaultActor: defaultActor, expected: expected).requests
+    }
+
+    /// The append requests for `input`, and the warnings its events deserve (``IntakeWarnings``): facts that
+    /// are accepted but probably mistakes. An event already stored (a retry) gets none: nothing is written.
+    public func prepare(from input: InputEvents, defaultStream: String?, defaultActor: String, expected: ExpectedVersion)
+        throws(IntakeError) -> IntakeResult
+    {
         var requests: [AppendRequest] = []
+        var warnings: [EventWarning] = []
         var earlier: [UUID: DomainRules.Target] = [:]
         let inLedger = DomainRules.lookup(in: store)
+        let context = LedgerWarningContext(store: store)
         func refuse(_ item: InputEvents.Item, _ error: EventStoreError) -> IntakeError {
             IntakeError(
                 "\(input.name)\(item.location): \(error.description)", code: error.code, field: Self.relative(error.field))
         }
-        for item in input.items {
+        for (index, item) in input.items.enumerated() {
             let parsed: (event: ProposedEvent, streamId: String?)
             do {
                 parsed = try ProposedEvent.fromJSON(item.json, path: item.path, defaultActor: defaultActor, principal: principal)
@@ -130,6 +161,14 @@ public struct IncidentIntake {
             } catch {
                 throw IntakeError("\(input.name)\(item.location): \(error)", code: .storage)
             }
+            do {
+                for warning in try IntakeWarnings.check(event, streamId: streamId, context: context) {
+                    warnings.append(EventWarning(index: index, eventId: event.eventId!, warning: warning))
+                }
+                context.note(event, streamId: streamId)
+            } catch {
+                throw IntakeError("\(input.name)\(item.location): \(error)", code: .storage)
+            }
             if let last = requests.last, last.streamId == streamId {
                 requests[requests.count - 1].events.append(event)
             } else {
@@ -140,7 +179,7 @@ public struct IncidentIntake {
         if expected != .any, Set(requests.map(\.streamId)).count > 1 {
             throw IntakeError("an expected version \(expected) needs the events of a single stream", field: "expectedVersion")
         }
-        return requests
+        return IntakeResult(requests: requests, warnings: warnings)
     }
 
     /// `$.payload.service` or `$[2].payload.service` → `payload.service`: the field inside one event.
@@ -150,5 +189,148 @@ public struct IncidentIntake {
         if rest.hasPrefix("[") { rest = rest.drop(while: { $0 != "]" }).dropFirst() }
         if rest.hasPrefix(".") { rest = rest.dropFirst() }
         return String(rest)
+    }
+}
+
+/// The warnings' view of the ledger during one intake: what is stored, read only as the checks ask and then
+/// kept, plus the earlier events of the same input (given to ``note(_:streamId:)``), which are not stored yet.
+public final class LedgerWarningContext: WarningContext {
+    public let store: EventStore
+    public let now: Int64
+    /// Whether the payloads of input events are kept, so that a correction later in the same input can be
+    /// compared with its target: an import of millions of lines keeps none (its memory stays bounded).
+    private let keepsInputFacts: Bool
+    private var openings: [String: StreamOpening] = [:]
+    private var histories: [String: ServiceHistory] = [:]
+    /// The service-related input events of streams whose history is not read yet: folded in when it is.
+    private var pending: [String: [(id: UUID, type: String, occurredAt: OccurredAt, payload: JSONValue)]] = [:]
+    private var registered: [String: Bool] = [:]
+    private var storedServices: [String: Set<String>]?
+    private var inputServices: [String: Set<String>] = [:]
+    private var inputFacts: [UUID: CorrectedFact] = [:]
+    private var inputCorrections: [UUID: [JSONValue]] = [:]
+
+    public init(store: EventStore, keepsInputFacts: Bool = true) {
+        self.store = store
+        self.now = store.configuration.clock.now()
+        self.keepsInputFacts = keepsInputFacts
+    }
+
+    /// The stream's version, and whether its first event opens the incident: one or two key reads. Only a
+    /// stream begun by something else is read further, for an incident.opened recorded later.
+    public func opening(of stream: String) throws -> StreamOpening {
+        if let known = openings[stream] { return known }
+        let version = try store.streamVersion(of: stream)
+        var opened: UInt64?
+        if version > 0 {
+            if try store.events(.stream(stream, fromVersion: 1, toVersion: 1), limit: 1).first?.eventType == "incident.opened" {
+                opened = 1
+            } else {
+                try store.read(.stream(stream, fromVersion: 2)) { event in
+                    guard event.eventType == "incident.opened" else { return true }
+                    opened = event.streamVersion
+                    return false
+                }
+            }
+        }
+        let opening = StreamOpening(events: version, openedAtVersion: opened)
+        openings[stream] = opening
+        return opening
+    }
+
+    /// The stream read whole, once per intake: asked only for a restoration or a service id not standard.
+    public func services(of stream: String) throws -> ServiceHistory {
+        if let known = histories[stream] { return known }
+        var history = ServiceHistory()
+        try store.read(.stream(stream)) { event in
+            history.note(eventId: event.eventId, eventType: event.eventType, occurredAt: event.occurredAt, payload: event.payload)
+            return true
+        }
+        for event in pending.removeValue(forKey: stream) ?? [] {
+            history.note(eventId: event.id, eventType: event.type, occurredAt: event.occurredAt, payload: event.payload)
+        }
+        histories[stream] = history
+        return history
+    }
+
+    public func isRegistered(_ finess: String) throws -> Bool {
+        if let known = registered[finess] { return known }
+        let known = try store.streamVersion(of: StreamKind.establishment.prefix + finess) > 0
+        registered[finess] = known
+        return known
+    }
+
+    /// Every stored degradation, read once per intake through the type index: asked only for a service id
+    /// that is neither standard nor named in its own incident.
+    public func servicesUsed(at establishment: String) throws -> Set<String> {
+        if storedServices == nil {
+            var used: [String: Set<String>] = [:]
+            try store.read(.eventType("service.degraded")) { event in
+                if let at = event.payload["establishment"]?.stringValue, let service = event.payload["service"]?.stringValue {
+                    used[at, default: []].insert(service)
+                }
+                return true
+            }
+            storedServices = used
+        }
+        return (storedServices?[establishment] ?? []).union(inputServices[establishment] ?? [])
+    }
+
+    /// The target as stored, with its stored corrections (one read of its stream: corrections are rare, and the
+    /// rules' lookup reads it too) and those earlier in the input.
+    public func correctedFact(_ id: UUID) throws -> CorrectedFact? {
+        var fact: CorrectedFact
+        if let known = inputFacts[id] {
+            fact = known
+        } else {
+            guard let stored = try store.event(id: id), let payload = stored.payload.objectValue else { return nil }
+            fact = CorrectedFact(eventType: stored.eventType, payload: payload, occurredAt: stored.occurredAt)
+            try store.read(.stream(stored.streamId, fromVersion: stored.streamVersion + 1)) { event in
+                if event.eventType == "event.corrected",
+                    event.payload["correctedEventId"]?.stringValue.flatMap(UUID.init(text:)) == id
+                {
+                    fact.apply(event.payload)
+                }
+                return true
+            }
+        }
+        for correction in inputCorrections[id] ?? [] { fact.apply(correction) }
+        return fact
+    }
+
+    /// Takes an accepted input event into account for the events after it.
+    public func note(_ event: ProposedEvent, streamId: String) {
+        if var opening = openings[streamId] {
+            opening.events += 1
+            if event.eventType == "incident.opened", opening.openedAtVersion == nil { opening.openedAtVersion = opening.events }
+            openings[streamId] = opening
+        }
+        switch event.eventType {
+        case "establishment.registered":
+            if let finess = event.payload["finess"]?.stringValue { registered[finess] = true }
+        case "service.degraded", "service.restored", "event.corrected", "event.retracted":
+            guard let id = event.eventId else { break }
+            if histories[streamId] != nil {
+                histories[streamId]!.note(
+                    eventId: id, eventType: event.eventType, occurredAt: event.occurredAt, payload: event.payload)
+            } else {
+                pending[streamId, default: []].append((id, event.eventType, event.occurredAt, event.payload))
+            }
+            if event.eventType == "service.degraded", let at = event.payload["establishment"]?.stringValue,
+                let service = event.payload["service"]?.stringValue
+            {
+                inputServices[at, default: []].insert(service)
+            }
+            if event.eventType == "event.corrected",
+                let target = event.payload["correctedEventId"]?.stringValue.flatMap(UUID.init(text:))
+            {
+                inputCorrections[target, default: []].append(event.payload)
+            }
+        default:
+            break
+        }
+        if keepsInputFacts, let id = event.eventId, let payload = event.payload.objectValue {
+            inputFacts[id] = CorrectedFact(eventType: event.eventType, payload: payload, occurredAt: event.occurredAt)
+        }
     }
 }
