@@ -52,12 +52,13 @@ extension Ledger {
                 print(
                     "\(result.wasAlreadyStored ? "already stored" : "appended") \(result.positions.count) event(s) to \(result.streamId): \(range), stream version \(result.streamVersion)"
                 )
+                printWarnings(result.warnings, of: input)
                 return
             }
             let store = try ledger.openStore()
-            let requests = try IncidentIntake(store: store, principal: actor).requests(
+            let intake = try IncidentIntake(store: store, principal: actor).prepare(
                 from: input, defaultStream: stream, defaultActor: defaultActor(actor), expected: expected)
-            let results = try store.appendAtomically(requests)
+            let results = try store.appendAtomically(intake.requests)
             for result in results {
                 let range =
                     result.positions.count == 1
@@ -67,6 +68,7 @@ extension Ledger {
                     "\(verb) \(result.positions.count) event(s) to \(result.streamId): \(range), stream version \(result.streamVersion)"
                 )
             }
+            printWarnings(intake.warnings, of: input)
         }
     }
 }
@@ -87,4 +89,20 @@ extension InputEvents {
         }
         return try parse(data, name: name)
     }
+}
+
+/// Prints the warnings of an intake on standard error, after the success line and one line each:
+/// `warning: <field>: <message>`. When the input holds several events the field is located as an error
+/// would be (`events.ndjson line 3: $.payload.service`).
+func printWarnings(_ warnings: [EventWarning], of input: InputEvents, naming: RecordForm.Naming? = nil) {
+    var text = ""
+    for warning in warnings {
+        var label = naming.map { warning.warning.named(by: $0) }?.field ?? warning.warning.field
+        if input.items.count > 1, input.items.indices.contains(warning.index) {
+            let item = input.items[warning.index]
+            label = "\(input.name)\(item.location): \(item.path).\(label)"
+        }
+        text += "warning: \(label): \(warning.warning.message)\n"
+    }
+    if !text.isEmpty { FileHandle.standardError.write(Data(text.utf8)) }
 }

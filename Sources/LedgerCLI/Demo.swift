@@ -53,6 +53,9 @@ extension Ledger {
             configuration.clock = clock
             let store = try EventStore.create(at: directory, configuration: configuration)
             let loaded = try DemoLoader.load(source.bytes, named: source.name, into: store, clock: clock)
+            if !loaded.warnings.isEmpty {
+                FileHandle.standardError.write(Data(loaded.warnings.map { "warning: \($0)\n" }.joined().utf8))
+            }
             let queries = LedgerQueries(store: store)
             let book = try queries.fullBook(at: .now)
             var out = "== Loaded \(loaded.events) events into \(directory)\n"
@@ -199,6 +202,8 @@ enum DemoLoader {
         var actors = Set<String>()
         var first = Timestamp(microseconds: 0)
         var last = Timestamp(microseconds: 0)
+        /// What the intake found probably mistaken, by line: a dataset of one's own should have none.
+        var warnings: [String] = []
     }
 
     static func load(_ data: [UInt8], named path: String, into store: EventStore, clock: ManualClock) throws -> Loaded {
@@ -217,9 +222,10 @@ enum DemoLoader {
             }
             clock.set(recordAt.microseconds)
             let input = InputEvents(name: location, items: [InputEvents.Item(json: event, path: "$.event", location: "")])
-            let requests = try IncidentIntake(store: store).requests(
+            let intake = try IncidentIntake(store: store).prepare(
                 from: input, defaultStream: nil, defaultActor: "demo", expected: .any)
-            _ = try store.appendAtomically(requests)
+            _ = try store.appendAtomically(intake.requests)
+            loaded.warnings += intake.warnings.map { "\(location): $.event.\($0.warning.field): \($0.warning.message)" }
             loaded.events += 1
             loaded.actors.insert(event["actor"]?.stringValue ?? "demo")
             if loaded.events == 1 { loaded.first = recordAt }

@@ -22,7 +22,8 @@ extension Ledger {
         @Option(name: .long, help: "Events per transaction.") var batchSize: Int = 10_000
         @Option(
             name: .long,
-            help: "Who records: every event's actor; an event naming another actor is refused (default: the event's own actor, else $LEDGER_ACTOR, else the OS user)."
+            help:
+                "Who records: every event's actor; an event naming another actor is refused (default: the event's own actor, else $LEDGER_ACTOR, else the OS user)."
         )
         var actor: String?
 
@@ -41,6 +42,10 @@ extension Ledger {
             var seen: [UUID: DomainRules.Target] = [:]
             var ids = Set<UUID>()
             var count = 0
+            // Warnings are counted; the first few are kept to print, with their line.
+            let context = LedgerWarningContext(store: store, keepsInputFacts: false)
+            var warnings: [String] = []
+            var warningCount = 0
             try NDJSONLines.forEach(file, name: name, copyingTo: spool.handle) { number, line in
                 let (event, stream) = try parse(line, number, actor: actorName)
                 if let id = event.eventId {
@@ -50,10 +55,16 @@ extension Ledger {
                             exitCode: CLIError.conflict)
                     }
                     // A stored event under this id must be this one (a retry), else nothing may be written.
-                    if let stored = try store.event(id: id), let field = stored.differingField(from: event, streamId: stream) {
-                        throw CLIError(
-                            "\(name) line \(number): $.eventId: \(id.lowercasedString) is already stored at position \(stored.position) with a different \(field)",
-                            exitCode: CLIError.conflict)
+                    if let stored = try store.event(id: id) {
+                        if let field = stored.differingField(from: event, streamId: stream) {
+                            throw CLIError(
+                                "\(name) line \(number): $.eventId: \(id.lowercasedString) is already stored at position \(stored.position) with a different \(field)",
+                                exitCode: CLIError.conflict)
+                        }
+                        // A retry: the append writes nothing for it. The rules would judge it against its own
+                        // effect (a retraction "already retracted"), and the warnings against itself.
+                        count += 1
+                        return
                     }
                 }
                 do {
@@ -62,6 +73,16 @@ extension Ledger {
                 } catch let error as EventStoreError {
                     throw CLIError("\(name) line \(number): \(error.description)", exitCode: CLIError.exitCode(for: error))
                 }
+                // An event without an id gets one when appended; the context only needs one to key it by.
+                var identified = event
+                identified.eventId = event.eventId ?? UUID()
+                for warning in try IntakeWarnings.check(identified, streamId: stream, context: context) {
+                    warningCount += 1
+                    if warnings.count < Self.warningsShown {
+                        warnings.append("\(name) line \(number): $.\(warning.field): \(warning.message)")
+                    }
+                }
+                context.note(identified, streamId: stream)
                 count += 1
             }
             guard count > 0 else { throw CLIError("\(name): holds no event", exitCode: CLIError.invalidInput) }
@@ -81,7 +102,8 @@ extension Ledger {
                 } catch let error as EventStoreError {
                     let written = first.map { "batches 1-\(batches) were written (positions \($0)-\(last)); nothing after" }
                     throw CLIError(
-                        "\(name): batch \(batches + 1): \(error.description)" + (written.map { "; \($0)" } ?? "; nothing was written"),
+                        "\(name): batch \(batches + 1): \(error.description)"
+                            + (written.map { "; \($0)" } ?? "; nothing was written"),
                         exitCode: CLIError.exitCode(for: error))
                 }
                 for result in results where !result.wasAlreadyStored {
@@ -104,14 +126,25 @@ extension Ledger {
                 if inBatch == batchSize { try flush() }
             }
             try flush()
+            let warned =
+                warningCount == 0
+                ? ""
+                : "; \(warningCount) warning\(warningCount == 1 ? "" : "s")"
+                    + (warningCount > warnings.count ? " (the first \(warnings.count) on stderr)" : " (on stderr)")
             if stored == 0 {
                 print("already stored: all \(count) events of \(name) were in the ledger; nothing written")
             } else {
                 print(
                     "imported \(stored) events in \(batches) batches: positions \(first ?? 0)-\(last)"
-                        + (stored < count ? " (\(count - stored) already stored)" : ""))
+                        + (stored < count ? " (\(count - stored) already stored)" : "") + warned)
+            }
+            if !warnings.isEmpty {
+                FileHandle.standardError.write(Data(warnings.map { "warning: \($0)\n" }.joined().utf8))
             }
         }
+
+        /// An import of a whole archive may warn thousands of times: the count is said, the first few shown.
+        static let warningsShown = 5
 
         private func parse(_ line: UnsafeRawBufferPointer, _ number: Int, actor actorName: String) throws -> (
             ProposedEvent, String
@@ -141,7 +174,9 @@ final class Spool {
         var template = Array((NSTemporaryDirectory() + "/ledger-import-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else {
-            throw CLIError("\(NSTemporaryDirectory()): cannot create a temporary file: \(String(cString: strerror(errno)))", exitCode: CLIError.storage)
+            throw CLIError(
+                "\(NSTemporaryDirectory()): cannot create a temporary file: \(String(cString: strerror(errno)))",
+                exitCode: CLIError.storage)
         }
         path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
@@ -149,4 +184,3 @@ final class Spool {
 
     deinit { unlink(path) }
 }
-

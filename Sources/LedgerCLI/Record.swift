@@ -58,6 +58,7 @@ extension Ledger {
             let form = RecordForm(
                 eventType: eventType, incident: incident, at: at, source: source, reason: reason, eventId: eventId, fields: pairs)
             let (event, stream) = try form.event(naming: .commandLine)
+            let input = InputEvents(name: "record", items: [InputEvents.Item(json: event, path: "$", location: "")])
             if let remote = Remote.current {
                 guard actor == nil else {
                     throw CLIError(
@@ -67,16 +68,17 @@ extension Ledger {
                 report(
                     positions: result.positions, eventId: result.eventIds.first ?? "", streamVersion: result.streamVersion,
                     alreadyStored: result.wasAlreadyStored, stream: stream)
+                printWarnings(result.warnings, of: input, naming: .commandLine)
                 return
             }
             let store = try ledger.openStore()
-            let input = InputEvents(name: "record", items: [InputEvents.Item(json: event, path: "$", location: "")])
-            let requests = try IncidentIntake(store: store, principal: actor).requests(
+            let intake = try IncidentIntake(store: store, principal: actor).prepare(
                 from: input, defaultStream: nil, defaultActor: defaultActor(actor), expected: expected)
-            let result = try store.appendAtomically(requests)[0]
+            let result = try store.appendAtomically(intake.requests)[0]
             report(
-                positions: result.positions, eventId: requests[0].events[0].eventId?.lowercasedString ?? "",
+                positions: result.positions, eventId: intake.requests[0].events[0].eventId?.lowercasedString ?? "",
                 streamVersion: result.streamVersion, alreadyStored: result.wasAlreadyStored, stream: stream)
+            printWarnings(intake.warnings, of: input, naming: .commandLine)
         }
 
         /// One line; the event id is the one a later correction or retraction names.

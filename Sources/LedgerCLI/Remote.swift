@@ -121,6 +121,8 @@ struct Remote: Sendable {
         let eventIds: [String]
         let streamVersion: UInt64
         let wasAlreadyStored: Bool
+        /// The server's warnings, each placed at its event's index in the request by its event id.
+        let warnings: [EventWarning]
     }
 
     /// The commands that work through `--server`.
@@ -138,11 +140,20 @@ struct Remote: Sendable {
         let answer = try call("POST", "streams/\(stream)/events", headers: headers, body: Data(CanonicalJSON.string(json).utf8))
         let result = try JSONParser.parse(answer.body)
         func number(_ value: JSONValue?) -> UInt64 { value?.numberValue.flatMap { UInt64(exactly: $0.doubleValue) } ?? 0 }
+        let eventIds = result["eventIds"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        let warnings = (result["warnings"]?.arrayValue ?? []).compactMap { warning -> EventWarning? in
+            guard let field = warning["field"]?.stringValue, let message = warning["message"]?.stringValue,
+                let id = warning["eventId"]?.stringValue, let eventId = UUID(text: id)
+            else { return nil }
+            return EventWarning(
+                index: eventIds.firstIndex(of: eventId.lowercasedString) ?? 0, eventId: eventId,
+                warning: IntakeWarning(field: field, message: message))
+        }
         return Appended(
             streamId: result["streamId"]?.stringValue ?? stream,
             positions: result["positions"]?.arrayValue?.map(number) ?? [],
-            eventIds: result["eventIds"]?.arrayValue?.compactMap(\.stringValue) ?? [],
+            eventIds: eventIds,
             streamVersion: number(result["streamVersion"]),
-            wasAlreadyStored: result["alreadyStored"] == .bool(true))
+            wasAlreadyStored: result["alreadyStored"] == .bool(true), warnings: warnings)
     }
 }
