@@ -79,7 +79,7 @@ extension LedgerService {
             do {
                 return try await self.append(
                     InputEvents(name: "fact", items: [InputEvents.Item(json: event, path: "$", location: "")]), to: stream,
-                    expected: expected, by: p)
+                    expected: expected, by: p, naming: .json)
             } catch {
                 // The form's fields are `fields.x`: name them so, so that a page shows the error beside its input.
                 var problem = Problem.from(error)
@@ -117,16 +117,20 @@ extension LedgerService {
     }
 
     /// Checks the principal's right to write, then the domain's rules, then appends through the group commit.
-    func append(_ input: InputEvents, to stream: String, expected: ExpectedVersion, by p: Principal) async throws -> Response {
+    /// The answer carries the warnings of the intake, their fields named by `naming` when the input was a form.
+    func append(
+        _ input: InputEvents, to stream: String, expected: ExpectedVersion, by p: Principal, naming: RecordForm.Naming? = nil
+    ) async throws -> Response {
         guard p.role.records else { throw Problem.forbidden("\(p.name) is a \(p.role.rawValue): it records nothing") }
         // Checked in the request's own task, not on the thread pool: a few short reads, and one hop less per
         // append (the hops, not the work, dominated an append's CPU in the benchmark).
         let sawVersion = try authorizeWrite(input, to: stream, by: p)
-        let request: AppendRequest
+        let intake: IntakeResult
         do {
-            request = try IncidentIntake(store: store, principal: p.name).requests(
-                from: input, defaultStream: stream, defaultActor: p.name, expected: expected)[0]
+            intake = try IncidentIntake(store: store, principal: p.name).prepare(
+                from: input, defaultStream: stream, defaultActor: p.name, expected: expected)
         } catch { throw Problem.from(error) }
+        let request = intake.requests[0]
         // A stream seen empty when authorized must still be empty when written: another hospital opening the same
         // incident id meanwhile must not hand this principal its incident.
         let effective = expected == .any && sawVersion == 0 ? ExpectedVersion.noStream : expected
@@ -145,6 +149,15 @@ extension LedgerService {
                 "streamId": .string(result.streamId), "positions": .array(result.positions.map { .number(JSONNumber($0)) }),
                 "eventIds": .array(request.events.compactMap { $0.eventId.map { .string($0.lowercasedString) } }),
                 "streamVersion": .number(JSONNumber(result.streamVersion)), "alreadyStored": .bool(result.wasAlreadyStored),
+                // Facts accepted but probably mistakes: stored all the same, said so that the client can show them.
+                "warnings": .array(
+                    intake.warnings.map { located in
+                        let warning = naming.map { located.warning.named(by: $0) } ?? located.warning
+                        return .object([
+                            "field": .string(warning.field), "message": .string(warning.message),
+                            "eventId": .string(located.eventId.lowercasedString),
+                        ])
+                    }),
             ]), status: result.wasAlreadyStored ? .ok : .created,
             headers: [.location: "/streams/\(Self.escape(stream))/events?from=\(result.streamVersion)"])
     }
