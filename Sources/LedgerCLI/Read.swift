@@ -10,12 +10,18 @@ enum EventFormat: String, ExpressibleByArgument, CaseIterable {
 extension Ledger {
     struct Read: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print events: the whole log, one stream, or those of an actor, a type, a time range or an id.",
-            discussion: "Times in the table are shown in Europe/Paris; json and ndjson print the stored envelope, hash included.")
+            abstract: "Print events: the whole log, or those of a stream, an actor, a type, a time range or an id, combined.",
+            discussion: """
+                Every filter given applies (--stream incident:x --type service.degraded --actor a: the degradations a \
+                recorded on incident x). Events come in log order (with --stream, the stream's), except with \
+                --occurred-from/--occurred-to alone: in the order they happened. --limit counts the events printed. Times \
+                in the table are shown in Europe/Paris, each event with its full id (what a correction or retraction \
+                names); json and ndjson print the stored envelope, hash included.
+                """)
         @OptionGroup var ledger: LedgerOptions
 
         @Option(name: .long, help: "Only this stream.") var stream: String?
-        @Option(name: .long, help: "With --stream: the first version.") var fromVersion: UInt64 = 1
+        @Option(name: .long, help: "With --stream: the first version (default 1).") var fromVersion: UInt64?
         @Option(name: .long, help: "With --stream: the last version.") var toVersion: UInt64?
         @Option(name: .long, help: "The first global position.") var fromPosition: UInt64 = 1
         @Option(name: .long, help: "Only events recorded by this actor.") var actor: String?
@@ -30,37 +36,34 @@ extension Ledger {
         @Option(name: .long, help: "table, json or ndjson.") var format: EventFormat = .table
 
         func validate() throws {
-            let selectors = [stream != nil, actor != nil, type != nil, occurredFrom != nil || occurredTo != nil, eventId != nil]
-            guard selectors.filter({ $0 }).count <= 1 else {
-                throw ValidationError("choose one of --stream, --actor, --type, --occurred-from/--occurred-to, --event-id")
+            if stream == nil, fromVersion != nil || toVersion != nil {
+                throw ValidationError("--from-version and --to-version need --stream")
             }
             if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         }
 
         func run() throws {
-            let selection: EventSelection
-            if let stream {
-                selection = .stream(stream, fromVersion: fromVersion, toVersion: toVersion)
-            } else if let actor {
-                selection = .actor(actor)
-            } else if let type {
-                selection = .eventType(type)
-            } else if occurredFrom != nil || occurredTo != nil {
-                selection = .occurred(from: try time(occurredFrom, "--occurred-from"), to: try time(occurredTo, "--occurred-to"))
-            } else {
-                selection = .log(fromPosition: fromPosition)
-            }
+            let filter = try EventFilter(
+                stream: stream, fromVersion: fromVersion ?? 1, toVersion: toVersion, fromPosition: fromPosition, actor: actor,
+                type: type, occurredFrom: try time(occurredFrom, "--occurred-from"),
+                occurredTo: try time(occurredTo, "--occurred-to"),
+                eventId: try eventId.map { text in
+                    guard let id = UUID(text: text) else {
+                        throw CLIError("--event-id: \"\(text)\" is not a UUID", exitCode: CLIError.invalidInput)
+                    }
+                    return id
+                })
             let store = try ledger.openStoreForReading()
             var printer = EventPrinter(format: format)
-            if let eventId {
-                guard let id = UUID(text: eventId) else {
-                    throw CLIError("--event-id: \"\(eventId)\" is not a UUID", exitCode: CLIError.invalidInput)
-                }
-                if let event = try store.event(id: id) { printer.print(event) }
+            var printed = 0
+            if let id = filter.eventId {
+                if let event = try store.event(id: id), filter.matches(event) { printer.print(event) }
             } else {
-                try store.read(selection, direction: backward ? .backward : .forward, limit: limit) { event in
+                try store.read(filter.selection, direction: backward ? .backward : .forward) { event in
+                    guard filter.matches(event) else { return true }
                     printer.print(event)
-                    return true
+                    printed += 1
+                    return printed < limit ?? Int.max
                 }
             }
             printer.finish()
@@ -73,6 +76,44 @@ extension Ledger {
             }
             return t.microseconds
         }
+    }
+}
+
+/// The filters of `ledger read`, all applying at once: one of them picks the index read (the narrowest the
+/// store has: an id, a stream, a type, an actor, a time range, else the log) and the others are checked on each
+/// event it yields.
+struct EventFilter {
+    var stream: String?
+    var fromVersion: UInt64
+    var toVersion: UInt64?
+    var fromPosition: UInt64
+    var actor: String?
+    var type: String?
+    var occurredFrom: Int64?
+    var occurredTo: Int64?
+    var eventId: UUID?
+
+    /// The index read that yields a superset of the matching events.
+    var selection: EventSelection {
+        if let stream { return .stream(stream, fromVersion: fromVersion, toVersion: toVersion) }
+        if let type { return .eventType(type) }
+        if let actor { return .actor(actor) }
+        if occurredFrom != nil || occurredTo != nil { return .occurred(from: occurredFrom, to: occurredTo) }
+        return .log(fromPosition: fromPosition)
+    }
+
+    func matches(_ event: RecordedEvent) -> Bool {
+        if let stream {
+            guard event.streamId == stream, event.streamVersion >= fromVersion else { return false }
+            if let toVersion, event.streamVersion > toVersion { return false }
+        }
+        if event.position < fromPosition { return false }
+        if let actor, event.actor != actor { return false }
+        if let type, event.eventType != type { return false }
+        if let occurredFrom, event.occurredAt.start.microseconds < occurredFrom { return false }
+        if let occurredTo, event.occurredAt.start.microseconds > occurredTo { return false }
+        if let eventId, event.eventId != eventId { return false }
+        return true
     }
 }
 
@@ -89,11 +130,13 @@ struct EventPrinter {
         case .table:
             if count == 0 {
                 buffer +=
-                    pad("POS", 7) + pad("RECORDED (PARIS)", 28) + pad("STREAM@VERSION", 36) + pad("TYPE", 30)
+                    pad("POS", 7) + pad("EVENT ID", 38) + pad("RECORDED (PARIS)", 28) + pad("STREAM@VERSION", 36)
+                    + pad("TYPE", 30)
                     + pad("OCCURRED (PARIS)", 50) + "ACTOR\n"
             }
             buffer +=
-                pad(String(event.position), 7) + pad(event.recordedAt.inZone().humanReadable, 28)
+                pad(String(event.position), 7) + pad(event.eventId.lowercasedString, 38)
+                + pad(event.recordedAt.inZone().humanReadable, 28)
                 + pad("\(event.streamId)@\(event.streamVersion)", 36) + pad(event.eventType, 30)
                 + pad(Self.occurred(event.occurredAt), 50) + event.actor + "\n"
         case .json:
