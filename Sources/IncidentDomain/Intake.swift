@@ -207,8 +207,9 @@ public final class LedgerWarningContext: WarningContext {
     private var registered: [String: Bool] = [:]
     private var storedServices: [String: Set<String>]?
     private var inputServices: [String: Set<String>] = [:]
-    private var inputFacts: [UUID: CorrectedFact] = [:]
-    private var inputCorrections: [UUID: [JSONValue]] = [:]
+    private var inputFacts: [UUID: RevisedFact] = [:]
+    /// The corrections and updates of the input, by the event they revise.
+    private var inputRevisions: [UUID: [(type: String, payload: JSONValue, occurredAt: OccurredAt)]] = [:]
 
     public init(store: EventStore, keepsInputFacts: Bool = true) {
         self.store = store
@@ -276,27 +277,32 @@ public final class LedgerWarningContext: WarningContext {
         return (storedServices?[establishment] ?? []).union(inputServices[establishment] ?? [])
     }
 
-    /// The target as stored, with its stored corrections (one read of its stream: corrections are rare, and the
-    /// rules' lookup reads it too) and those earlier in the input.
-    public func correctedFact(_ id: UUID) throws -> CorrectedFact? {
-        var fact: CorrectedFact
+    /// The target as stored, with its stored corrections and updates (one read of its stream: revisions are
+    /// rare, and the rules' lookup reads it too) and those earlier in the input.
+    public func revisedFact(_ id: UUID) throws -> RevisedFact? {
+        var fact: RevisedFact
         if let known = inputFacts[id] {
             fact = known
         } else {
             guard let stored = try store.event(id: id), let payload = stored.payload.objectValue else { return nil }
-            fact = CorrectedFact(eventType: stored.eventType, payload: payload, occurredAt: stored.occurredAt)
+            fact = RevisedFact(eventType: stored.eventType, payload: payload, occurredAt: stored.occurredAt)
             try store.read(.stream(stored.streamId, fromVersion: stored.streamVersion + 1)) { event in
-                if event.eventType == "event.corrected",
-                    event.payload["correctedEventId"]?.stringValue.flatMap(UUID.init(text:)) == id
+                if let key = Self.revisionKeys[event.eventType],
+                    event.payload[key]?.stringValue.flatMap(UUID.init(text:)) == id
                 {
-                    fact.apply(event.payload)
+                    fact.revise(event.eventType, payload: event.payload, occurredAt: event.occurredAt)
                 }
                 return true
             }
         }
-        for correction in inputCorrections[id] ?? [] { fact.apply(correction) }
+        for revision in inputRevisions[id] ?? [] {
+            fact.revise(revision.type, payload: revision.payload, occurredAt: revision.occurredAt)
+        }
         return fact
     }
+
+    /// The revisions whose effect a later warning compares with, and the field naming their target.
+    static let revisionKeys = ["event.corrected": "correctedEventId", "event.updated": "updatedEventId"]
 
     /// Takes an accepted input event into account for the events after it.
     public func note(_ event: ProposedEvent, streamId: String) {
@@ -321,16 +327,16 @@ public final class LedgerWarningContext: WarningContext {
             {
                 inputServices[at, default: []].insert(service)
             }
-            if event.eventType == "event.corrected",
-                let target = event.payload["correctedEventId"]?.stringValue.flatMap(UUID.init(text:))
-            {
-                inputCorrections[target, default: []].append(event.payload)
-            }
         default:
             break
         }
+        if let key = Self.revisionKeys[event.eventType],
+            let target = event.payload[key]?.stringValue.flatMap(UUID.init(text:))
+        {
+            inputRevisions[target, default: []].append((event.eventType, event.payload, event.occurredAt))
+        }
         if keepsInputFacts, let id = event.eventId, let payload = event.payload.objectValue {
-            inputFacts[id] = CorrectedFact(eventType: event.eventType, payload: payload, occurredAt: event.occurredAt)
+            inputFacts[id] = RevisedFact(eventType: event.eventType, payload: payload, occurredAt: event.occurredAt)
         }
     }
 }

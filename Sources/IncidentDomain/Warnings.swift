@@ -103,12 +103,21 @@ public struct ServiceHistory: Sendable {
     }
 }
 
-/// The event a correction points at, as the ledger now tells it: its type, and its payload and occurredAt
-/// after the earlier corrections of it.
-public struct CorrectedFact: Sendable, Hashable {
+/// The event a correction or an update points at, as the ledger now tells it: its type, and its payload and
+/// occurredAt after the earlier corrections of it (which rewrite the past), with the updates of it (each
+/// holding from its own time on).
+public struct RevisedFact: Sendable, Hashable {
+    /// A value that changed in the world: `changes` hold from `from` (microseconds since the epoch) on.
+    public struct Update: Sendable, Hashable {
+        public var from: Int64
+        public var changes: [String: JSONValue]
+    }
+
     public var eventType: String
     public var payload: [String: JSONValue]
     public var occurredAt: OccurredAt
+    /// In the order they were recorded.
+    public var updates: [Update] = []
 
     public init(eventType: String, payload: [String: JSONValue], occurredAt: OccurredAt) {
         self.eventType = eventType
@@ -116,12 +125,30 @@ public struct CorrectedFact: Sendable, Hashable {
         self.occurredAt = occurredAt
     }
 
-    /// The fact once `correction` (an `event.corrected` payload) is applied.
-    public mutating func apply(_ correction: JSONValue) {
-        for (field, value) in correction["changes"]?.objectValue ?? [:] { payload[field] = value }
-        if let json = correction["occurredAt"], let corrected = try? OccurredAt(json: json, path: "$", bounded: false) {
-            occurredAt = corrected
+    /// The fact once `revision` (an `event.corrected` or `event.updated` of it, at `occurredAt`) is taken in.
+    public mutating func revise(_ eventType: String, payload revision: JSONValue, occurredAt at: OccurredAt) {
+        let changes = revision["changes"]?.objectValue ?? [:]
+        switch eventType {
+        case "event.corrected":
+            for (field, value) in changes { payload[field] = value }
+            if let json = revision["occurredAt"], let corrected = try? OccurredAt(json: json, path: "$", bounded: false) {
+                occurredAt = corrected
+            }
+        case "event.updated":
+            updates.append(Update(from: at.earliest, changes: changes))
+        default:
+            return
         }
+    }
+
+    /// The values that hold at `microseconds`: the payload with the updates from then or before.
+    public func payload(at microseconds: Int64) -> [String: JSONValue] {
+        var values = payload
+        for update in updates.enumerated().sorted(by: { ($0.element.from, $0.offset) < ($1.element.from, $1.offset) })
+        where update.element.from <= microseconds {
+            for (field, value) in update.element.changes { values[field] = value }
+        }
+        return values
     }
 }
 
@@ -137,8 +164,8 @@ public protocol WarningContext {
     func isRegistered(_ finess: String) throws -> Bool
     /// The service ids any incident of the ledger degraded at `establishment`.
     func servicesUsed(at establishment: String) throws -> Set<String>
-    /// The event `id` as corrected so far, nil when unknown.
-    func correctedFact(_ id: UUID) throws -> CorrectedFact?
+    /// The event `id` as corrected and updated so far, nil when unknown.
+    func revisedFact(_ id: UUID) throws -> RevisedFact?
 }
 
 /// The checks behind ``IntakeWarning``: what they look at, and where they draw the line, is documented on
@@ -160,16 +187,17 @@ public enum IntakeWarnings {
         if spec.streamKind == .incident {
             warnings += try opening(event.eventType, streamId: streamId, context: context)
         }
-        // The fields to look at: the payload's, and for a correction the replaced ones, judged by the
-        // corrected type's kinds.
+        // The fields to look at: the payload's, and for a correction or an update the replaced ones, judged by the
+        // revised type's kinds.
         var fields: [(path: String, kind: FieldKind, value: JSONValue)] = spec.fields.compactMap { field in
             event.payload[field.name].map { ("payload.\(field.name)", field.kind, $0) }
         }
-        var corrected: CorrectedFact?
-        if event.eventType == "event.corrected", let id = event.payload["correctedEventId"]?.stringValue.flatMap(UUID.init(text:))
+        var revised: RevisedFact?
+        if let key = ["event.corrected": "correctedEventId", "event.updated": "updatedEventId"][event.eventType],
+            let id = event.payload[key]?.stringValue.flatMap(UUID.init(text:))
         {
-            corrected = try context.correctedFact(id)
-            if let corrected, let targetSpec = Catalogue.spec(for: corrected.eventType) {
+            revised = try context.revisedFact(id)
+            if let revised, let targetSpec = Catalogue.spec(for: revised.eventType) {
                 for (name, value) in (event.payload["changes"]?.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) {
                     if let kind = targetSpec.field(name)?.kind { fields.append(("payload.changes.\(name)", kind, value)) }
                 }
@@ -194,7 +222,7 @@ public enum IntakeWarnings {
                 guard let service = value.stringValue else { continue }
                 let at =
                     event.payload["changes"]?["establishment"]?.stringValue ?? event.payload["establishment"]?.stringValue
-                    ?? corrected?.payload["establishment"]?.stringValue
+                    ?? revised?.payload["establishment"]?.stringValue
                 guard let at else { continue }
                 if event.eventType == "service.restored" {
                     warnings += try restoration(
@@ -207,7 +235,11 @@ public enum IntakeWarnings {
             }
         }
         warnings += capacity(event)
-        if let corrected { warnings += unchanged(event.payload, corrected) }
+        if let revised {
+            warnings +=
+                event.eventType == "event.updated"
+                ? update(event.payload, at: event.occurredAt, of: revised) : unchanged(event.payload, revised)
+        }
         return warnings
     }
 
@@ -358,7 +390,7 @@ public enum IntakeWarnings {
     }
 
     /// A correction whose every value is already the corrected event's.
-    static func unchanged(_ payload: JSONValue, _ fact: CorrectedFact) -> [IntakeWarning] {
+    static func unchanged(_ payload: JSONValue, _ fact: RevisedFact) -> [IntakeWarning] {
         let changes = payload["changes"]?.objectValue ?? [:]
         let occurredAt = payload["occurredAt"].flatMap { try? OccurredAt(json: $0, path: "$") }
         guard changes.allSatisfy({ same($0.value, fact.payload[$0.key]) }) else { return [] }
@@ -367,6 +399,27 @@ public enum IntakeWarnings {
             IntakeWarning(
                 field: changes.isEmpty ? "payload.occurredAt" : "payload.changes",
                 message: "every value given is already the corrected event's: the correction changes nothing")
+        ]
+    }
+
+    /// An update dated before the fact it updates (the value was wrong from the start: a correction), or whose
+    /// every value already holds at its time.
+    static func update(_ payload: JSONValue, at occurredAt: OccurredAt, of fact: RevisedFact) -> [IntakeWarning] {
+        if occurredAt.latest < fact.occurredAt.earliest {
+            return [
+                IntakeWarning(
+                    field: "occurredAt",
+                    message: "the update (\(occurredAt.start.inZone().humanReadable)) is dated before the fact it updates "
+                        + "(\(fact.occurredAt.start.inZone().humanReadable)): if the value was wrong from the start, correct it "
+                        + "(event.corrected)")
+            ]
+        }
+        let holding = fact.payload(at: occurredAt.earliest)
+        guard (payload["changes"]?.objectValue ?? [:]).allSatisfy({ same($0.value, holding[$0.key]) }) else { return [] }
+        return [
+            IntakeWarning(
+                field: "payload.changes",
+                message: "every value given already holds at the update's time: the update changes nothing")
         ]
     }
 

@@ -208,6 +208,24 @@ struct WarningCLITests {
             ).contains("a restoration of a service never degraded"))
     }
 
+    /// An update is judged by what holds at its own time: the updates before it count, those after do not.
+    @Test func anUpdateDatedBeforeItsFactOrChangingNothingWarns() throws {
+        let dir = try ledgerWithDegradation()
+        func update(_ at: String, _ changes: String) throws -> String {
+            try record(
+                dir, ["event.updated", "--at", at, "--set", "updatedEventId=\(degradationId)", "--set", "changes=\(changes)"])
+        }
+        #expect(try update("2024-01-16", #"{"status":"degraded"}"#).isEmpty)
+        #expect(
+            try update("2024-01-17", #"{"status":"degraded"}"#)
+                == "warning: --set changes: every value given already holds at the update's time: the update changes nothing\n")
+        #expect(try update("2024-01-15 12:00", #"{"status":"degraded"}"#).isEmpty, "down until the 16th's update")
+        #expect(
+            try update("2024-01-14", #"{"status":"degraded"}"#)
+                == "warning: --at: the update (2024-01-14 00:00 +01:00) is dated before the fact it updates (2024-01-15 01:20 +01:00): if the value was wrong from the start, correct it (event.corrected)\n"
+        )
+    }
+
     /// `append` locates each warning in its input as an error would be, and judges each event after the
     /// earlier ones of the same input.
     @Test func appendWarnsPerEventOfItsInput() throws {
