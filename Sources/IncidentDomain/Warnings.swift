@@ -371,8 +371,8 @@ public enum IntakeWarnings {
     /// A capacity that contradicts the status: a full restoration below 100 %, a partial one at 100 %, a
     /// degradation at 100 %.
     static func capacity(_ event: ProposedEvent) -> [IntakeWarning] {
-        guard let percent = event.payload["capacityPercent"]?.numberValue?.doubleValue else { return [] }
-        let text = event.payload["capacityPercent"]!.numberValue!.description
+        guard let number = event.payload["capacityPercent"]?.numberValue else { return [] }
+        let (percent, text) = (number.doubleValue, number.description)
         switch (event.eventType, event.payload["extent"]?.stringValue) {
         case ("service.restored", "full") where percent < 100:
             return [
