@@ -3,7 +3,8 @@
 /// "At 01:20 on 15 January" is an ``Precision/minute``; "on Wednesday" a ``Precision/day``; "during the
 /// summer of 2021" an ``Precision/interval`` from 1 June to 12 September. Each value covers a window
 /// `[earliest, latest)` of instants (an ``Precision/instant`` is the window of one point): at a time T the
-/// fact is certain once `latest <= T` and only possible while T is inside the window.
+/// fact is certain once the window's last instant is at or before T, and only possible while T is inside it
+/// before that last instant.
 public struct OccurredAt: Sendable, Hashable, CustomStringConvertible {
     /// How precisely the time is known.
     public enum Precision: String, Sendable, Hashable, CaseIterable {
@@ -69,8 +70,12 @@ public struct OccurredAt: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// True when the fact has certainly happened by `microseconds`.
-    public func isCertain(by microseconds: Int64) -> Bool { latest <= microseconds }
+    /// True when the fact has certainly happened by `microseconds`: the last instant of its window (`latest` is
+    /// exclusive, so one microsecond before it) is not after it. "As of 2021-09-14" is the last instant of that day
+    /// (``TimeExpression``): a fact known to that day is certain then, not only possible.
+    public func isCertain(by microseconds: Int64) -> Bool {
+        (precision == .instant ? latest : latest - 1) <= microseconds
+    }
     /// True when the fact may have happened by `microseconds`.
     public func isPossible(by microseconds: Int64) -> Bool { earliest <= microseconds }
 

@@ -176,7 +176,13 @@ public enum Services {
     ]
     private static let labels = Dictionary(uniqueKeysWithValues: standard.map { ($0.id, $0.label) })
 
-    /// A readable name: the standard label, or the establishment's own id.
-    public static func label(_ id: String) -> String { labels[id] ?? id }
+    /// A readable name: the standard label, or the establishment's own id made readable (`emergency_software`:
+    /// "Emergency software"); the id itself stays in json and in the tables that list ids.
+    public static func label(_ id: String) -> String {
+        if let label = labels[id] { return label }
+        let words = id.split(whereSeparator: { $0 == "_" || $0 == "-" }).joined(separator: " ")
+        guard let first = words.first else { return id }
+        return first.uppercased() + words.dropFirst()
+    }
     public static func isStandard(_ id: String) -> Bool { labels[id] != nil }
 }

@@ -2,18 +2,118 @@ import EventStore
 import Foundation
 import IncidentDomain
 
+/// A duration known only within bounds: the instants it runs between are known only within windows (a day, a
+/// month, "during the night"), so it is at least `shortest` and at most `longest`. Both ends are equal when both
+/// instants are exact.
+///
+/// An instant known to the minute counts as that minute's first instant: a minute is how times are typed, not an
+/// uncertainty (the charts do not hatch it either). A fact only possible at the query's T counts as happening by T
+/// at the latest: its window is cut at T.
+public struct HoursRange: Sendable, Hashable {
+    /// The shortest and the longest the duration can be, in microseconds (0 ≤ shortest ≤ longest).
+    public let shortestMicroseconds: Int64
+    public let longestMicroseconds: Int64
+
+    public init(shortestMicroseconds: Int64, longestMicroseconds: Int64) {
+        self.shortestMicroseconds = max(0, shortestMicroseconds)
+        self.longestMicroseconds = max(self.shortestMicroseconds, longestMicroseconds)
+    }
+
+    public static let zero = HoursRange(shortestMicroseconds: 0, longestMicroseconds: 0)
+
+    /// The time from something that happened within `from` to something that happened within `to`: at least from
+    /// the latest of the first to the earliest of the second, at most from the earliest of the first to the latest
+    /// of the second. Never negative: a later fact whose window starts before the earlier one's gives 0.
+    init(from: InstantWindow, to: InstantWindow) {
+        self.init(shortestMicroseconds: to.earliest - from.latest, longestMicroseconds: to.latest - from.earliest)
+    }
+
+    /// The shortest, in hours.
+    public var shortest: Double { Double(shortestMicroseconds) / 3_600_000_000 }
+    /// The longest, in hours.
+    public var longest: Double { Double(longestMicroseconds) / 3_600_000_000 }
+    /// True when the duration is known exactly (both ends equal).
+    public var isExact: Bool { shortestMicroseconds == longestMicroseconds }
+
+    /// Two durations one after the other: the shortest and the longest add up.
+    public static func + (lhs: HoursRange, rhs: HoursRange) -> HoursRange {
+        HoursRange(
+            shortestMicroseconds: lhs.shortestMicroseconds + rhs.shortestMicroseconds,
+            longestMicroseconds: lhs.longestMicroseconds + rhs.longestMicroseconds)
+    }
+}
+
+/// Where an instant may lie, as the durations read it: `[earliest, latest]` in microseconds since the epoch.
+struct InstantWindow: Sendable, Hashable {
+    let earliest: Int64
+    let latest: Int64
+
+    /// The window of `occurred`, cut at `reference` when the fact is only possible then (it happened by T if it
+    /// happened at all), and a minute read as its first instant.
+    init(_ occurred: OccurredAt, possible: Bool, reference: Int64) {
+        earliest = occurred.earliest
+        var latest = occurred.latest - occurred.earliest <= 60_000_000 ? occurred.earliest : occurred.latest
+        if possible { latest = max(earliest, min(latest, reference)) }
+        self.latest = latest
+    }
+
+    init(earliest: Int64, latest: Int64) {
+        self.earliest = earliest
+        self.latest = latest
+    }
+
+    /// An exact instant (the query's T for a segment still open).
+    init(exactly instant: Int64) {
+        earliest = instant
+        latest = instant
+    }
+}
+
 /// How one service of one establishment went through an incident: the per-hospital recovery timeline.
 public struct ServiceLane: Sendable, Hashable {
-    /// One stretch of time in one condition. `end` nil: still so at the query's T.
+    /// One stretch of time in one condition. `endedAt` nil: still so at the query's T.
     public struct Segment: Sendable, Hashable {
         public let status: ServiceCondition.Status
         public let capacityPercent: Double?
-        public let start: Timestamp
-        public let end: Timestamp?
-        /// The start's uncertainty: the window of the fact that began the segment (a day, an interval).
-        public let startWindowEnd: Int64
+        /// When the fact that began the segment happened, as precisely as it is known (a day, an interval).
+        public let startedAt: OccurredAt
+        /// When the fact that ended it (the one that began the next segment) happened; nil while it lasts.
+        public let endedAt: OccurredAt?
         /// True when the fact that began it is only possible at T.
         public let possible: Bool
+        /// True when the fact that ended it is only possible at T.
+        public let endPossible: Bool
+
+        public init(
+            status: ServiceCondition.Status, capacityPercent: Double?, startedAt: OccurredAt, endedAt: OccurredAt? = nil,
+            possible: Bool, endPossible: Bool = false
+        ) {
+            self.status = status
+            self.capacityPercent = capacityPercent
+            self.startedAt = startedAt
+            self.endedAt = endedAt
+            self.possible = possible
+            self.endPossible = endPossible
+        }
+
+        /// The earliest the segment may have begun.
+        public var start: Timestamp { startedAt.start }
+        /// The earliest it may have ended; nil while it lasts.
+        public var end: Timestamp? { endedAt?.start }
+        /// The latest it may have begun (the end of its start's window).
+        public var startWindowEnd: Int64 { startedAt.latest }
+        /// The latest it may have ended; nil while it lasts.
+        public var endWindowEnd: Int64? { endedAt?.latest }
+        /// True when its start is known only within a window wider than a minute (charts hatch it).
+        public var startIsUncertain: Bool { startedAt.latest - startedAt.earliest > 60_000_000 }
+
+        /// How long it lasted, as a range; an open segment runs to `reference`.
+        public func hours(until reference: Int64) -> HoursRange {
+            HoursRange(
+                from: InstantWindow(startedAt, possible: possible, reference: reference),
+                to: endedAt.map { InstantWindow($0, possible: endPossible, reference: reference) }
+                    ?? InstantWindow(exactly: reference))
+        }
     }
     public let service: String
     public let segments: [Segment]
@@ -25,29 +125,55 @@ public struct ServiceLane: Sendable, Hashable {
             lane.append(segment)
             return nil
         }
-        if last.end == nil {
+        if last.endedAt == nil {
             lane[lane.count - 1] = Segment(
-                status: last.status, capacityPercent: last.capacityPercent, start: last.start, end: segment.start,
-                startWindowEnd: last.startWindowEnd, possible: last.possible)
+                status: last.status, capacityPercent: last.capacityPercent, startedAt: last.startedAt,
+                endedAt: segment.startedAt, possible: last.possible, endPossible: segment.possible)
         }
         lane.append(segment)
         return last.status
     }
 
-    /// Hours spent down, and degraded or partially restored, up to `until` for an open segment.
-    public func hours(until: Int64) -> (down: Double, degraded: Double) {
-        var down = 0.0
-        var degraded = 0.0
-        for segment in segments {
-            let end = segment.end?.microseconds ?? until
-            let hours = Double(max(0, end - segment.start.microseconds)) / 3_600_000_000
-            switch segment.status {
-            case .down: down += hours
-            case .degraded, .partiallyRestored: degraded += hours
-            case .restored: break
+    /// Hours spent down, and degraded or partially restored, up to `until` for an open segment, as ranges.
+    ///
+    /// Consecutive segments of one kind (degraded then partially restored, or down twice) are one stretch: the
+    /// uncertainty of the fact between them does not count twice.
+    public func hours(until reference: Int64) -> ServiceHours {
+        var down = HoursRange.zero
+        var degraded = HoursRange.zero
+        var index = 0
+        while index < segments.count {
+            let first = segments[index]
+            let kind = ServiceHours.kind(first.status)
+            var last = first
+            while index + 1 < segments.count, ServiceHours.kind(segments[index + 1].status) == kind {
+                index += 1
+                last = segments[index]
             }
+            index += 1
+            guard let kind else { continue }
+            let stretch = HoursRange(
+                from: InstantWindow(first.startedAt, possible: first.possible, reference: reference),
+                to: last.endedAt.map { InstantWindow($0, possible: last.endPossible, reference: reference) }
+                    ?? InstantWindow(exactly: reference))
+            if kind == .down { down = down + stretch } else { degraded = degraded + stretch }
         }
-        return (down, degraded)
+        return ServiceHours(down: down, degraded: degraded)
+    }
+}
+
+/// The time one service spent down, and degraded or partially restored.
+public struct ServiceHours: Sendable, Hashable {
+    public let down: HoursRange
+    public let degraded: HoursRange
+
+    /// What a status counts as: down, degraded (partially restored included), or nothing (restored).
+    static func kind(_ status: ServiceCondition.Status) -> ServiceCondition.Status? {
+        switch status {
+        case .down: .down
+        case .degraded, .partiallyRestored: .degraded
+        case .restored: nil
+        }
     }
 }
 
@@ -75,26 +201,16 @@ public struct RecoveryTimeline: Sendable, Hashable {
     public let reference: Int64
     public let metrics: Metrics
 
+    /// The recovery's durations, each a range when the instants it runs between are known only within windows.
     public struct Metrics: Sendable, Hashable {
-        public let hoursToContainment: Double?
-        public let hoursToFirstPartialRestoration: Double?
-        public let hoursToFullRestoration: Double?
+        /// From detection to the first containment action.
+        public let hoursToContainment: HoursRange?
+        /// From detection to the first restoration, partial or full, of any service.
+        public let hoursToFirstPartialRestoration: HoursRange?
+        /// From detection to the moment the last service not working fully came back.
+        public let hoursToFullRestoration: HoursRange?
         /// Hours each service spent down and degraded.
-        public let serviceHours: [String: (down: Double, degraded: Double)]
-
-        public static func == (lhs: Metrics, rhs: Metrics) -> Bool {
-            lhs.hoursToContainment == rhs.hoursToContainment
-                && lhs.hoursToFirstPartialRestoration == rhs.hoursToFirstPartialRestoration
-                && lhs.hoursToFullRestoration == rhs.hoursToFullRestoration
-                && lhs.serviceHours.keys == rhs.serviceHours.keys
-                && lhs.serviceHours.allSatisfy { rhs.serviceHours[$0.key]! == $0.value }
-        }
-        public func hash(into hasher: inout Hasher) {
-            hasher.combine(hoursToContainment)
-            hasher.combine(hoursToFirstPartialRestoration)
-            hasher.combine(hoursToFullRestoration)
-            hasher.combine(serviceHours.keys.sorted())
-        }
+        public let serviceHours: [String: ServiceHours]
     }
 
     /// Computes the timeline of `establishment` in one incident at `time`. Pure.
@@ -118,6 +234,8 @@ public struct RecoveryTimeline: Sendable, Hashable {
         var milestones: [Milestone.Kind: Milestone] = [:]
         var care: [FactSummary] = []
         var everRestored = false
+        // The first restoration happened by the earliest of the restorations' latest instants, whichever came first.
+        var firstRestorationLatest = Int64.max
         func mark(_ kind: Milestone.Kind, _ change: RecoveryFacts.Change, _ admission: Admission, replace: Bool = false) {
             if milestones[kind] == nil || replace {
                 milestones[kind] = Milestone(kind: kind, occurredAt: change.occurredAt, possible: admission == .possible)
@@ -127,13 +245,11 @@ public struct RecoveryTimeline: Sendable, Hashable {
             _ service: String, _ status: ServiceCondition.Status, _ capacity: Double?, _ change: RecoveryFacts.Change,
             _ admission: Admission
         ) {
-            let occurred = change.occurredAt
             // One lookup, and the lane changed in place: copying it out and back for every change made long
             // incidents quadratic, and hashing the service for each access cost a tenth of a query.
             let previous = ServiceLane.append(
                 ServiceLane.Segment(
-                    status: status, capacityPercent: capacity, start: occurred.start, end: nil,
-                    startWindowEnd: occurred.latest, possible: admission == .possible),
+                    status: status, capacityPercent: capacity, startedAt: change.occurredAt, possible: admission == .possible),
                 to: &lanes[service, default: []])
             if let previous, previous != .restored { lanesNotRestored -= 1 }
             if status != .restored { lanesNotRestored += 1 }
@@ -143,11 +259,17 @@ public struct RecoveryTimeline: Sendable, Hashable {
             guard admission != .excluded else { continue }
             switch change.kind {
             case .milestone(let kind): mark(kind, change, admission)
-            case .degraded(let service, let status, let capacity): open(service, status, capacity, change, admission)
+            case .degraded(let service, let status, let capacity):
+                open(service, status, capacity, change, admission)
+                // A service down again after everything was back: not fully restored any more.
+                milestones[.fullRestoration] = nil
             case .restored(let service, let status, let capacity):
                 open(service, status, capacity, change, admission)
                 if !everRestored { mark(.firstPartialRestoration, change, admission) }
                 everRestored = true
+                firstRestorationLatest = min(
+                    firstRestorationLatest,
+                    InstantWindow(change.occurredAt, possible: admission == .possible, reference: reference).latest)
                 // Full restoration: the moment the last service not working fully came back.
                 if lanesNotRestored == 0 {
                     mark(.fullRestoration, change, admission, replace: true)
@@ -158,21 +280,37 @@ public struct RecoveryTimeline: Sendable, Hashable {
             }
         }
         let serviceLanes = lanes.keys.sorted().map { ServiceLane(service: $0, segments: lanes[$0]!) }
-        let start = milestones[.detection]?.occurredAt.start.microseconds
-        func hoursSinceDetection(_ kind: Milestone.Kind) -> Double? {
-            guard let start, let at = milestones[kind]?.occurredAt.start.microseconds else { return nil }
-            return Double(at - start) / 3_600_000_000
+        func window(_ kind: Milestone.Kind) -> InstantWindow? {
+            milestones[kind].map { InstantWindow($0.occurredAt, possible: $0.possible, reference: reference) }
         }
-        var serviceHours: [String: (down: Double, degraded: Double)] = [:]
+        var windows: [Milestone.Kind: InstantWindow] = [:]
+        for kind in [Milestone.Kind.detection, .containment] { windows[kind] = window(kind) }
+        if let first = window(.firstPartialRestoration) {
+            windows[.firstPartialRestoration] = InstantWindow(
+                earliest: first.earliest, latest: max(first.earliest, min(first.latest, firstRestorationLatest)))
+        }
+        // Every service was back once the last of their final restorations happened: the milestone is the one
+        // that may have come first, but another lane's may be known less precisely and end later.
+        if let full = window(.fullRestoration) {
+            let latest = serviceLanes.compactMap { lane in
+                lane.segments.last.map { InstantWindow($0.startedAt, possible: $0.possible, reference: reference).latest }
+            }
+            windows[.fullRestoration] = InstantWindow(earliest: full.earliest, latest: max(full.latest, latest.max() ?? 0))
+        }
+        func sinceDetection(_ kind: Milestone.Kind) -> HoursRange? {
+            guard let start = windows[.detection], let at = windows[kind] else { return nil }
+            return HoursRange(from: start, to: at)
+        }
+        var serviceHours: [String: ServiceHours] = [:]
         for lane in serviceLanes { serviceHours[lane.service] = lane.hours(until: reference) }
         return RecoveryTimeline(
             establishment: finess, establishmentName: establishment?.name ?? finess, incidentId: incidentId, incidentTitle: title,
             lanes: serviceLanes, milestones: Milestone.Kind.allCases.compactMap { milestones[$0] }, careImpacts: care,
             reference: reference,
             metrics: Metrics(
-                hoursToContainment: hoursSinceDetection(.containment),
-                hoursToFirstPartialRestoration: hoursSinceDetection(.firstPartialRestoration),
-                hoursToFullRestoration: hoursSinceDetection(.fullRestoration), serviceHours: serviceHours))
+                hoursToContainment: sinceDetection(.containment),
+                hoursToFirstPartialRestoration: sinceDetection(.firstPartialRestoration),
+                hoursToFullRestoration: sinceDetection(.fullRestoration), serviceHours: serviceHours))
     }
 }
 

@@ -7,8 +7,8 @@ import Testing
 
 @testable import Projections
 
-/// An input event as a dataset line.
-private func line(
+/// An input event as a dataset line (also used by the timeline chart tests).
+func line(
     _ recordAt: String, _ type: String, _ occurred: String, _ payload: [String: JSONValue], stream: String = "incident:test",
     id: UUID = UUID(), reason: String? = nil, actor: String = "cell@test.example"
 ) -> DatasetLine {
@@ -120,12 +120,16 @@ struct ProjectionTests {
         #expect(email.segments.map(\.status) == [.down, .partiallyRestored, .restored])
         #expect(email.segments[1].capacityPercent == 60)
         #expect(email.segments[0].end?.microseconds == t("2024-01-16T12:00:00+01:00"))
+        // Every instant here is known to the minute: each duration is exact, both ends equal.
+        func exactly(_ range: HoursRange?, _ minutes: Int64) -> Bool {
+            range?.shortestMicroseconds == minutes * 60_000_000 && range?.longestMicroseconds == minutes * 60_000_000
+        }
         let hours = timeline.metrics.serviceHours["external_email"]!
-        #expect(abs(hours.down - (34 + 40.0 / 60)) < 1e-9)
-        #expect(abs(hours.degraded - 24) < 1e-9)
-        #expect(abs(timeline.metrics.hoursToContainment! - 100.0 / 60) < 1e-9)
-        #expect(abs(timeline.metrics.hoursToFirstPartialRestoration! - (34 + 40.0 / 60)) < 1e-9)
-        #expect(abs(timeline.metrics.hoursToFullRestoration! - (3 * 24 + 10 + 40.0 / 60)) < 1e-9)
+        #expect(exactly(hours.down, 34 * 60 + 40))
+        #expect(exactly(hours.degraded, 24 * 60))
+        #expect(exactly(timeline.metrics.hoursToContainment, 100))
+        #expect(exactly(timeline.metrics.hoursToFirstPartialRestoration, 34 * 60 + 40))
+        #expect(exactly(timeline.metrics.hoursToFullRestoration, (3 * 24 + 10) * 60 + 40))
         #expect(timeline.milestones.map(\.kind) == [.detection, .containment, .firstPartialRestoration, .fullRestoration])
         // As of the 17th, booking was still degraded: no full restoration yet.
         let earlier = try queries.timelines(establishment: finess, at: QueryTime(asOf: t("2024-01-17T18:00:00+01:00")))[0]
@@ -134,6 +138,7 @@ struct ProjectionTests {
         // The renderings carry the same facts.
         let svg = TimelineRendering.svg(timeline)
         #expect(svg.hasPrefix("<svg") && svg.contains("External email") && svg.contains("partially restored (60 %)"))
+        #expect(svg.contains(">partially restored 60 %</text>"), "the capacity is written in the bar")
         #expect(TimelineRendering.html([timeline]).contains("Time to full restoration"))
         #expect(TimelineRendering.terminal(timeline).contains("External email"))
         #expect(TimelineRendering.json(timeline)["lanes"]?.arrayValue?.count == 2)
