@@ -164,6 +164,15 @@ public enum TimelineRendering {
 
     static func pad(_ value: Int) -> String { value < 10 ? "0\(value)" : String(value) }
 
+    /// The as-of time for people: an as-of typed as a minute, an hour or a day is the last microsecond of it
+    /// (``TimeExpression/queryInstant(_:)``), shown as that minute ("23:59", not "23:59:59").
+    static func asOfText(_ reference: Int64) -> String {
+        let t = Timestamp(microseconds: reference).inZone()
+        let text = t.humanReadable
+        guard t.local.second == 59, t.local.microsecond == 999_999 else { return text }
+        return String(text.prefix(16)) + String(text.suffix(7))
+    }
+
     static func day(_ micros: Int64) -> String {
         String(Timestamp(microseconds: micros).inZone().humanReadable.prefix(10))
     }
@@ -578,7 +587,7 @@ public enum TimelineRendering {
         // T itself when the axis reaches it: the line the ongoing bars stop at.
         if reference >= start, reference <= end {
             body +=
-                "<line x1=\"\(n(x(reference)))\" y1=\"\(n(top - 4))\" x2=\"\(n(x(reference)))\" y2=\"\(n(bottom))\" stroke=\"#555\"><title>as of \(escape(Timestamp(microseconds: reference).inZone().humanReadable))</title></line>\n"
+                "<line x1=\"\(n(x(reference)))\" y1=\"\(n(top - 4))\" x2=\"\(n(x(reference)))\" y2=\"\(n(bottom))\" stroke=\"#555\"><title>as of \(escape(asOfText(reference)))</title></line>\n"
         }
         body += "<line x1=\"\(n(left))\" y1=\"\(n(bottom))\" x2=\"\(n(right))\" y2=\"\(n(bottom))\" stroke=\"#999\"/>\n"
 
@@ -609,7 +618,7 @@ public enum TimelineRendering {
         body += labels
         let height = bottom + 22 + Double(items.count) * rowHeight + (items.isEmpty ? 0 : 4)
 
-        let asOf = Timestamp(microseconds: reference).inZone().humanReadable
+        let asOf = asOfText(reference)
         let incidents = incidentTitles(timelines)
         let laneCount = timelines.reduce(0) { $0 + $1.lanes.count }
         let ongoingCount = timelines.reduce(0) { $0 + $1.lanes.filter(isOngoing).count }

@@ -247,7 +247,7 @@ struct TimelineChartTests {
         let span = TimelineRendering.span([t])
         #expect(span.end == asOf && span.endsAtReference)
         let svg = TimelineRendering.svg(t)
-        #expect(svg.contains("<line x1=\"930\" y1=") && svg.contains("<title>as of 2024-02-29 23:59:59 +01:00</title>"))
+        #expect(svg.contains("<line x1=\"930\" y1=") && svg.contains("<title>as of 2024-02-29 23:59 +01:00</title>"))
         #expect(svg.contains(">ongoing</text>") && svg.contains("External email: still partially restored at the as-of time"))
         #expect(TimelineRendering.terminal(t).contains("▶ ongoing"))
         // Once everything is back the axis stops after the last change, whatever the as-of time.
