@@ -97,6 +97,10 @@ struct JSONTests {
         #expect(summer.isPossible(by: august))
         #expect(!summer.isCertain(by: august))
         #expect(summer.isCertain(by: summer.latest))
+        // Certain from the window's last instant (latest is exclusive): an as-of of the last day's end.
+        #expect(summer.isCertain(by: summer.latest - 1) && !summer.isCertain(by: summer.latest - 2))
+        let instant = OccurredAt.instant(Timestamp(microseconds: august))
+        #expect(instant.isCertain(by: august) && !instant.isCertain(by: august - 1))
         let error = #expect(throws: EventStoreError.self) {
             try OccurredAt(
                 json: JSONParser.parse(#"{"precision":"hour","at":"2024-01-15T01:20:00+01:00"}"#), path: "$.occurredAt")
