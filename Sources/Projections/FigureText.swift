@@ -9,10 +9,10 @@ public enum FigureText {
 }
 
 extension FigureText {
-    /// Hours for JSON: rounded to the millionth of an hour (3.6 ms), so that a whole number of hours prints
-    /// whole and no division residue (1415.9999999997221) reaches a reader.
+    /// Hours for JSON: rounded to three decimals (3.6 s), as the timeline's durations are, so that a whole
+    /// number of hours prints whole and no division residue (1415.9999999997221) reaches a reader.
     public static func hours(_ hours: Double) -> Double {
         guard hours.isFinite else { return hours }
-        return (hours * 1_000_000).rounded() / 1_000_000
+        return (hours * 1000).rounded() / 1000
     }
 }

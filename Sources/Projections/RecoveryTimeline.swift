@@ -276,7 +276,11 @@ public struct RecoveryTimeline: Sendable, Hashable {
                 } else {
                     milestones[.fullRestoration] = nil
                 }
-            case .care(let index): care.append(recovery.careImpacts[index].with(possible: admission == .possible))
+            case .care(let index):
+                // An update's version of a care impact replaces the version before it.
+                let impact = recovery.careImpacts[index]
+                care.removeAll { $0.eventId == impact.eventId }
+                care.append(impact.with(possible: admission == .possible))
             }
         }
         let serviceLanes = lanes.keys.sorted().map { ServiceLane(service: $0, segments: lanes[$0]!) }
@@ -340,6 +344,16 @@ struct RecoveryFacts: Sendable {
     let changes: [Change]
     let careImpacts: [FactSummary]
 
+    /// Whether an event type makes a milestone (whatever the establishment).
+    private static func kind(of event: IncidentEvent) -> Change.Kind? {
+        switch event {
+        case .intrusionStarted: .milestone(.intrusion)
+        case .attackDetected: .milestone(.detection)
+        case .containmentActionTaken: .milestone(.containment)
+        default: nil
+        }
+    }
+
     init(_ facts: [Fact], finess: String) {
         self.finess = finess
         title = facts.incidentTitle()
@@ -352,8 +366,21 @@ struct RecoveryFacts: Sendable {
             let named = fact.establishments
             return named.isEmpty || named.contains(finess)
         }
+        // A fact, then each update of it as a change of its own at the update's time: a capacity that changed
+        // in the world starts a new segment there; a care impact's later figures replace its earlier ones.
+        var versions: [(fact: Fact, occurredAt: OccurredAt, position: UInt64, isUpdate: Bool)] = []
         for fact in facts where !fact.isRetracted {
+            versions.append((fact, fact.occurredAt, fact.position, false))
+            let updates = fact.revisions.filter { $0.kind == .updated && $0.effective != nil }
+                .sorted { ($0.effective!.earliest, $0.position) < ($1.effective!.earliest, $1.position) }
+            for update in updates {
+                versions.append((fact.asOf(update.effective!.earliest).fact, update.effective!, update.position, true))
+            }
+        }
+        for (fact, occurredAt, position, isUpdate) in versions {
             if !names, fact.establishments.contains(finess) { names = true }
+            // An update changes no milestone: when the fact happened stays.
+            if isUpdate, case .milestone = Self.kind(of: fact.event) { continue }
             let kind: Change.Kind
             switch fact.event {
             case .intrusionStarted: kind = .milestone(.intrusion)
@@ -373,8 +400,8 @@ struct RecoveryFacts: Sendable {
                 care.append(FactSummary(fact, possible: false))
             default: continue
             }
-            found.append(Change(kind: kind, occurredAt: fact.occurredAt))
-            order.append((fact.occurredAt.earliest, fact.position))
+            found.append(Change(kind: kind, occurredAt: occurredAt))
+            order.append((occurredAt.earliest, position))
         }
         namesEstablishment = names
         careImpacts = care

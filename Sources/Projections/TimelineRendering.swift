@@ -387,7 +387,12 @@ public enum TimelineRendering {
                         + fit(capacityText(segment), 10) + describe(segment.startedAt) + " → " + endText(segment) + "\n"
                 }
             }
-            for impact in timeline.careImpacts { out += "  care: \(impact.summary)\n" }
+            for impact in timeline.careImpacts {
+                out += "  care: \(impact.summary) [\(describe(impact.occurredAt))]\n"
+                out += QueryViews.detailLines(
+                    impact, indent: "    ", summary: impact.summary, sources: false,
+                    names: [timeline.establishment: timeline.establishmentName])
+            }
         }
         return out
     }
@@ -430,7 +435,7 @@ public enum TimelineRendering {
                 "serviceHours": .object(
                     timeline.metrics.serviceHours.mapValues { .object(["down": $0.down.json, "degraded": $0.degraded.json]) }),
             ]),
-            "careImpacts": .array(timeline.careImpacts.map { .string($0.summary) }),
+            "careImpacts": .array(timeline.careImpacts.map(QueryViews.summaryJSON)),
         ])
     }
 
@@ -813,7 +818,17 @@ public enum TimelineRendering {
             }
             if !timeline.careImpacts.isEmpty {
                 body +=
-                    "<h3>Care impact</h3><ul>" + timeline.careImpacts.map { "<li>\(escape($0.summary))</li>" }.joined()
+                    "<h3>Care impact</h3><ul>"
+                    + timeline.careImpacts.map { impact in
+                        let details = FactFields.details(
+                            eventType: impact.eventType, payload: impact.payload, summary: impact.summary,
+                            names: [timeline.establishment: timeline.establishmentName])
+                        let revisions = impact.revisionText
+                        return "<li>\(escape(impact.summary)) [\(escape(describe(impact.occurredAt)))]"
+                            + (details.isEmpty ? "" : "<br><small>\(escape(details))</small>")
+                            + (revisions.isEmpty ? "" : "<br><small>\(escape(revisions))</small>")
+                            + "<br><small>source: \(escape(impact.source)) · recorded by \(escape(impact.actor))</small></li>"
+                    }.joined()
                     + "</ul>\n"
             }
         }

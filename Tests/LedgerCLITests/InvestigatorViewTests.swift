@@ -139,6 +139,35 @@ import Testing
         #expect(try EventStore.open(at: ledger.dir.path, readOnly: true).lastPosition() == head + 2, "two accepted, three refused")
     }
 
+    @Test func anUpdatedCapacityStartsASegmentAndAnUpdatedCareImpactReplacesItsFigureOnTheTimeline() throws {
+        let ledger = try Ledger()
+        let lab = try ledger.record(
+            "service.degraded", at: "2024-01-16 08:00", source: "DSI",
+            ["establishment=440000289", "service=laboratory", "status=degraded", "capacityPercent=30"])
+        try ledger.record(
+            "event.updated", at: "2024-01-20 08:00", source: "DSI", ["updatedEventId=\(lab)", #"changes={"capacityPercent":60}"#])
+        let impact = try ledger.record(
+            "care.impact_reported", at: "2024-01-16", source: "ARS",
+            ["establishment=440000289", "kind=operations_postponed", "description=operations postponed", "count=5"])
+        try ledger.record("event.updated", at: "2024-01-20", source: "ARS", ["updatedEventId=\(impact)", #"changes={"count":9}"#])
+
+        func timeline(_ asOf: String) throws -> JSONValue? {
+            try ledger.json(["timeline", "--hospital", "440000289", "--as-of", asOf])[0]
+        }
+        let early = try timeline("2024-01-18")
+        let lane = early?["lanes"]?.arrayValue?.first { $0["service"] == "laboratory" }
+        #expect(lane?["segments"]?.arrayValue?.map { $0["capacityPercent"] } == [.number(JSONNumber(30))])
+        #expect(early?["careImpacts"]?.arrayValue?.map { $0["payload"]?["count"] } == [.number(JSONNumber(5))])
+        let late = try timeline("2024-01-25")
+        let segments = late?["lanes"]?.arrayValue?.first { $0["service"] == "laboratory" }?["segments"]?.arrayValue ?? []
+        #expect(segments.map { $0["capacityPercent"] } == [.number(JSONNumber(30)), .number(JSONNumber(60))])
+        #expect(segments.last?["start"] == "2024-01-20T08:00:00+01:00")
+        #expect(late?["careImpacts"]?.arrayValue?.map { $0["payload"]?["count"] } == [.number(JSONNumber(9))])
+        let text = try ledger.run(["timeline", "--hospital", "440000289", "--as-of", "2024-01-25"]).stdout
+        #expect(text.contains("count: 9"), "\(text)")
+        #expect(text.contains("updated from 2024-01-20 (day): count 5 → 9"), "\(text)")
+    }
+
     @Test func figuresFromDifferentSourcesStaySideBySideAsCompetingClaims() throws {
         let ledger = try Ledger()
         try ledger.record(
@@ -176,8 +205,8 @@ import Testing
         let clocks = try ledger.json(["deadlines", "--as-of", "2024-01-15 02:39"]).arrayValue ?? []
         let report = clocks.first { $0["rule"] == "csp-l1111-8-2" }
         #expect(report?["overdueFrom"] == "2024-01-16T01:20:00+01:00")
-        // 01:20 to the end of the minute 02:39 is 80 minutes: 1.333333 h, not 1.3333333333333333.
-        #expect(report?["elapsedHours"]?.numberValue?.text == "1.333333", "\(String(describing: report))")
+        // 01:20 to the end of the minute 02:39 is 80 minutes: 1.333 h, not 1.3333333333333333.
+        #expect(report?["elapsedHours"]?.numberValue?.text == "1.333", "\(String(describing: report))")
         #expect(clocks.first { $0["rule"] == "insurance-complaint" }?["overdueFrom"] == .null)
     }
 
