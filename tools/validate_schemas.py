@@ -13,11 +13,13 @@ With no option it checks the schemas, tools/demo/dataset.ndjson and schemas/exam
   and actor, pass envelope.input.schema.json, and its payload events/<eventType>.schema.json (an unknown
   eventType is an error). Also: recordAt never goes back; no fact is recorded before its occurredAt starts; an
   interval ends after it starts; eventIds are unique; an establishment is registered (on stream
-  establishment:<FINESS>) before an incident names it; an incident stream starts with incident.opened;
-  event.corrected / event.updated / event.retracted name an earlier event of the same stream, and the changes
-  of a correction or an update applied to the target's payload still pass the corrected type's schema.
+  establishment:<FINESS>) before an incident names it; group events are on stream group:<groupId>; an incident
+  stream starts with incident.opened; event.corrected / event.updated / event.retracted name an earlier event of
+  the same stream, and the changes of a correction or an update applied to the target's payload still pass the
+  corrected type's schema.
 - --stored: each line of `ledger read --format ndjson` must pass envelope.schema.json and its payload schema,
   with the same correction and retraction checks.
+- Every payload: catalogue.json's "ranges" (amountMin <= amountMax), which JSON Schema cannot express.
 - --examples: schemas/examples/<eventType>.json (one per event type) must pass; each file of
   schemas/examples/invalid/ must fail (one that passes is reported as a failure).
 
@@ -176,7 +178,17 @@ class Schemas:
         payload = event.get("payload", {})
         if not isinstance(payload, dict):
             return []  # the envelope schema reports it
-        return self.errors(self.catalogue[event_type]["schema"], payload, prefix)
+        return self.errors(self.catalogue[event_type]["schema"], payload, prefix) + self.range_errors(event_type, payload, prefix)
+
+    def range_errors(self, event_type, payload, prefix="$.payload"):
+        """catalogue.json's ranges, which JSON Schema cannot state: when both ends are given, low <= high."""
+        errors = []
+        for rule in self.catalogue.get(event_type, {}).get("ranges", []):
+            low, high = payload.get(rule["low"]), payload.get(rule["high"])
+            numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high))
+            if numbers and low > high:
+                errors.append(f"{prefix}.{rule['high']}: {high} is below {rule['low']} {low}")
+        return errors
 
 
 def _refs(node):
@@ -289,6 +301,7 @@ class History:
             merged = dict(target["payload"])
             merged.update(changes)
             found = self.schemas.errors(self.schemas.catalogue[target["type"]]["schema"], merged, "$.payload.changes")
+            found += self.schemas.range_errors(target["type"], merged, "$.payload.changes")
             errors.extend(f"{e} (after applying the changes to the {target['type']} payload)" for e in found)
             # An update's value holds from its time on: the stored payload stays as recorded.
             if not found and event_type == CORRECTED:
@@ -387,6 +400,10 @@ def dataset_rules(event, stream, payload, registered, streams_seen):
             if finess in registered:
                 errors.append(f"$.payload.finess: {finess} is already registered")
             registered.add(finess)
+    elif isinstance(event_type, str) and event_type.startswith("group."):
+        group = payload.get("groupId")
+        if isinstance(group, str) and stream != f"group:{group}":
+            errors.append(f"$.streamId: the events of group {group} go on stream group:{group}")
     else:
         names = []
         if isinstance(payload.get("establishment"), str):

@@ -5,6 +5,15 @@ public enum Catalogue {
     /// Every event type of the catalogue is at this schema version.
     public static let schemaVersion = 1
     public static let authorities = ["CNIL", "ANSSI", "CERT_SANTE", "ARS", "OTHER"]
+    /// Who sends responders or experts: the national agencies, a regional CSIRT (CSIRT régional), a private firm.
+    public static let supportProviders = ["ANSSI", "CERT_SANTE", "REGIONAL_CSIRT", "PRIVATE_PROVIDER", "OTHER"]
+    /// The crisis measures a French hospital takes (DOMAIN.md): the plan blanc (staff recalled, operations
+    /// deprogrammed, beds freed), degraded mode, deprogramming on its own, the SAMU diverting ambulances elsewhere.
+    public static let crisisMeasures = ["plan_blanc", "degraded_mode", "deprogramming", "ambulance_diversion", "other"]
+    public static let groupKinds = ["ght", "legal_entity", "private_group", "other"]
+    /// The field that says who claims the figures of an event, on every type that carries a count, an amount or
+    /// a percentage.
+    public static let claimedBy = FieldSpec("claimedBy", .text)
 
     public static let all: [EventTypeSpec] = [
         spec(
@@ -13,6 +22,26 @@ public enum Catalogue {
                 FieldSpec("finess", .finess, required: true), FieldSpec("name", .text, required: true),
                 FieldSpec("city", .text, required: true), FieldSpec("group", .text), FieldSpec("essentialOperator", .boolean),
                 FieldSpec("nis2Entity", .oneOf(["essential", "important"])),
+            ]),
+        spec(
+            "group.registered", "A group of establishments: a GHT, a legal entity (FINESS juridique), a private group",
+            .group,
+            [
+                FieldSpec("groupId", .groupId, required: true), FieldSpec("name", .text, required: true),
+                FieldSpec("kind", .oneOf(groupKinds), required: true), FieldSpec("supportEstablishment", .finess),
+                FieldSpec("description", .text),
+            ]),
+        spec(
+            "group.member_added", "An establishment joins a group (the event's time is the date it joined)", .group,
+            [
+                FieldSpec("groupId", .groupId, required: true), FieldSpec("finess", .finess, required: true),
+                FieldSpec("description", .text),
+            ]),
+        spec(
+            "group.member_removed", "An establishment leaves a group (the event's time is the date it left)", .group,
+            [
+                FieldSpec("groupId", .groupId, required: true), FieldSpec("finess", .finess, required: true),
+                FieldSpec("description", .text),
             ]),
         spec(
             "incident.opened", "An incident is opened for one or more establishments", .incident,
@@ -37,6 +66,19 @@ public enum Catalogue {
                 FieldSpec("description", .text), FieldSpec("level", .oneOf(["establishment", "group", "regional", "national"])),
                 FieldSpec("establishment", .finess),
             ]),
+        EventTypeSpec(
+            eventType: "crisis.measure_activated",
+            summary: "A crisis measure is triggered: plan blanc, degraded mode, deprogramming, ambulances diverted",
+            fields: [
+                FieldSpec("measure", .oneOf(crisisMeasures), required: true), FieldSpec("establishment", .finess),
+                FieldSpec("description", .text),
+            ], streamKind: .incident, requiredWhen: [ConditionalRequirement("description", when: "measure", in: ["other"])]),
+        spec(
+            "crisis.measure_lifted", "A crisis measure ends (the same measure, and establishment if one was named)", .incident,
+            [
+                FieldSpec("measure", .oneOf(crisisMeasures), required: true), FieldSpec("establishment", .finess),
+                FieldSpec("description", .text),
+            ]),
         spec(
             "containment.action_taken", "A containment action", .incident,
             [
@@ -54,14 +96,14 @@ public enum Catalogue {
             [
                 FieldSpec("establishment", .finess, required: true), FieldSpec("service", .service, required: true),
                 FieldSpec("status", .oneOf(["down", "degraded"]), required: true), FieldSpec("capacityPercent", .percent),
-                FieldSpec("description", .text),
+                FieldSpec("description", .text), claimedBy,
             ]),
         spec(
             "service.restored", "A service is restored, partially (with its capacity) or fully", .incident,
             [
                 FieldSpec("establishment", .finess, required: true), FieldSpec("service", .service, required: true),
                 FieldSpec("extent", .oneOf(["partial", "full"]), required: true), FieldSpec("capacityPercent", .percent),
-                FieldSpec("description", .text),
+                FieldSpec("description", .text), claimedBy,
             ]),
         spec(
             "care.impact_reported", "An effect on care: operations postponed, patients transferred, paper procedures", .incident,
@@ -73,7 +115,7 @@ public enum Catalogue {
                     ),
                     required: true),
                 FieldSpec("description", .text, required: true), FieldSpec("count", .count), FieldSpec("sharePercent", .percent),
-                FieldSpec("destination", .text), FieldSpec("specialty", .text),
+                FieldSpec("destination", .text), FieldSpec("specialty", .text), claimedBy,
             ]),
         spec(
             "data.exfiltration_suspected", "Data may have been stolen", .incident,
@@ -84,7 +126,7 @@ public enum Catalogue {
             "data.exfiltration_confirmed", "Data were stolen: how many people, which data", .incident,
             [
                 FieldSpec("description", .text, required: true), FieldSpec("peopleAffected", .count),
-                FieldSpec("dataCategories", .textList), FieldSpec("highRisk", .boolean),
+                FieldSpec("dataCategories", .textList), FieldSpec("highRisk", .boolean), claimedBy,
             ]),
         spec(
             "data.exfiltration_not_found", "No leak identified (for now)", .incident,
@@ -98,10 +140,23 @@ public enum Catalogue {
                 FieldSpec("outcome", .oneOf(["unlikely_risk", "risk", "high_risk"]), required: true),
                 FieldSpec("reasons", .text, required: true), FieldSpec("assessedBy", .text),
             ]),
+        EventTypeSpec(
+            eventType: "ransom.demanded",
+            summary: "The attackers ask for a ransom (an amount or a range; confirmed=false: reported, not confirmed)",
+            fields: [
+                FieldSpec("description", .text), FieldSpec("amount", .amount), FieldSpec("amountMin", .amount),
+                FieldSpec("amountMax", .amount), FieldSpec("currency", .currency), FieldSpec("confirmed", .boolean), claimedBy,
+            ], streamKind: .incident, ranges: [FieldRange(low: "amountMin", high: "amountMax")],
+            exclusions: [FieldExclusion("amount", excludes: ["amountMin", "amountMax"])]),
         spec(
-            "ransom.demanded", "The attackers ask for a ransom", .incident,
+            "ransom.refused", "The victim refuses to pay the ransom", .incident,
             [
-                FieldSpec("description", .text), FieldSpec("amount", .amount), FieldSpec("currency", .currency),
+                FieldSpec("description", .text), FieldSpec("refusedBy", .text),
+            ]),
+        spec(
+            "ransom.paid", "The ransom was paid (by the victim, an insurer, someone else)", .incident,
+            [
+                FieldSpec("description", .text), FieldSpec("amount", .amount), FieldSpec("currency", .currency), claimedBy,
             ]),
         spec("ransom.absent", "No ransom was demanded", .incident, [FieldSpec("description", .text, required: true)]),
         spec(
@@ -112,8 +167,8 @@ public enum Catalogue {
         spec(
             "complaint.filed", "A complaint to the police, the gendarmerie or the prosecutor", .incident,
             [
-                FieldSpec("filedWith", .oneOf(["police", "gendarmerie", "prosecutor"]), required: true),
-                FieldSpec("filedBy", .text, required: true), FieldSpec("place", .text), FieldSpec("reference", .text),
+                FieldSpec("filedWith", .oneOf(["police", "gendarmerie", "prosecutor"])), FieldSpec("filedBy", .text),
+                FieldSpec("place", .text), FieldSpec("reference", .text),
             ]),
         spec(
             "authority.notified", "A declaration or report to an authority", .incident,
@@ -125,12 +180,28 @@ public enum Catalogue {
         spec(
             "authority.investigation_opened", "An authority opens its own investigation", .incident,
             [
-                FieldSpec("authority", .oneOf(authorities), required: true), FieldSpec("description", .text),
+                FieldSpec("authority", .oneOf(authorities), required: true), FieldSpec("name", .text),
+                FieldSpec("description", .text),
             ]),
+        EventTypeSpec(
+            eventType: "judicial.investigation_opened",
+            summary: "A prosecutor opens a criminal investigation (e.g. the Paris prosecutor's J3 cybercrime section)",
+            fields: [
+                FieldSpec("prosecutor", .text), FieldSpec("investigators", .text), FieldSpec("offences", .textList),
+                FieldSpec("reference", .text), FieldSpec("description", .text),
+            ], requiresOneOf: ["prosecutor", "investigators", "description"], streamKind: .incident),
+        EventTypeSpec(
+            eventType: "support.deployed",
+            summary: "Outside responders help: ANSSI, CERT Santé, a regional CSIRT, a private firm",
+            fields: [
+                FieldSpec("provider", .oneOf(supportProviders), required: true), FieldSpec("name", .text),
+                FieldSpec("onSite", .boolean), FieldSpec("establishment", .finess), FieldSpec("description", .text),
+            ], streamKind: .incident, requiredWhen: [ConditionalRequirement("name", when: "provider", in: ["OTHER"])]),
         spec(
             "persons.notified", "The people concerned are informed", .incident,
             [
                 FieldSpec("description", .text, required: true), FieldSpec("count", .count), FieldSpec("channel", .text),
+                claimedBy,
             ]),
         spec("incident.closed", "The incident is closed", .incident, [FieldSpec("summary", .text, required: true)]),
         spec("note.added", "A free note", .incident, [FieldSpec("text", .text, required: true)]),
@@ -154,8 +225,7 @@ public enum Catalogue {
     ]
 
     private static func spec(_ type: String, _ summary: String, _ kind: StreamKind, _ fields: [FieldSpec]) -> EventTypeSpec {
-        EventTypeSpec(
-            eventType: type, summary: summary, fields: fields, requiresReason: false, requiresOneOf: [], streamKind: kind)
+        EventTypeSpec(eventType: type, summary: summary, fields: fields, streamKind: kind)
     }
 
     private static let byType: [String: EventTypeSpec] = Dictionary(uniqueKeysWithValues: all.map { ($0.eventType, $0) })

@@ -30,6 +30,8 @@ public enum FieldKind: Sendable, Hashable {
     case changes
     /// An occurredAt object (corrections).
     case occurredAt
+    /// A group id: a lower-case slug (`ght-loire-atlantique`) or the group's FINESS juridique (see ``StreamKind/group``).
+    case groupId
 
     /// The largest amount accepted (10^15): above any ransom or cost in any currency, and small enough that
     /// every view prints it exactly.
@@ -52,6 +54,7 @@ public enum FieldKind: Sendable, Hashable {
         case .oneOf(let values): values.joined(separator: "|")
         case .changes: "JSON object of replacement fields"
         case .occurredAt: "time (ISO 8601, a day, a month or an interval)"
+        case .groupId: "group id: a slug like ght-44 or a FINESS juridique"
         }
     }
 }
@@ -69,6 +72,42 @@ public struct FieldSpec: Sendable, Hashable {
     }
 }
 
+/// A field required only when another field holds one of some values: a support provider `OTHER` must be named.
+public struct ConditionalRequirement: Sendable, Hashable {
+    public let field: String
+    /// The field whose value decides, and the values that make `field` required.
+    public let when: String
+    public let values: [String]
+
+    public init(_ field: String, when: String, in values: [String]) {
+        self.field = field
+        self.when = when
+        self.values = values
+    }
+}
+
+/// Two number fields bounding one quantity (`amountMin`, `amountMax`): when both are given, low ≤ high.
+public struct FieldRange: Sendable, Hashable {
+    public let low: String
+    public let high: String
+
+    public init(low: String, high: String) {
+        self.low = low
+        self.high = high
+    }
+}
+
+/// A field that cannot be given together with others: an exact `amount` and a range of it.
+public struct FieldExclusion: Sendable, Hashable {
+    public let field: String
+    public let excludes: [String]
+
+    public init(_ field: String, excludes: [String]) {
+        self.field = field
+        self.excludes = excludes
+    }
+}
+
 /// The rules of one event type.
 public struct EventTypeSpec: Sendable, Hashable {
     /// e.g. `service.degraded`.
@@ -82,16 +121,40 @@ public struct EventTypeSpec: Sendable, Hashable {
     public let requiresOneOf: [String]
     /// The stream kind it belongs to.
     public let streamKind: StreamKind
+    /// Fields required only when another field has some value.
+    public let requiredWhen: [ConditionalRequirement]
+    /// Pairs of fields where low ≤ high when both are given.
+    public let ranges: [FieldRange]
+    /// Fields that exclude others.
+    public let exclusions: [FieldExclusion]
+
+    public init(
+        eventType: String, summary: String, fields: [FieldSpec], requiresReason: Bool = false, requiresOneOf: [String] = [],
+        streamKind: StreamKind, requiredWhen: [ConditionalRequirement] = [], ranges: [FieldRange] = [],
+        exclusions: [FieldExclusion] = []
+    ) {
+        self.eventType = eventType
+        self.summary = summary
+        self.fields = fields
+        self.requiresReason = requiresReason
+        self.requiresOneOf = requiresOneOf
+        self.streamKind = streamKind
+        self.requiredWhen = requiredWhen
+        self.ranges = ranges
+        self.exclusions = exclusions
+    }
 
     public func field(_ name: String) -> FieldSpec? { fields.first { $0.name == name } }
 }
 
-/// The two kinds of streams of the domain.
+/// The kinds of streams of the domain.
 public enum StreamKind: String, Sendable, Hashable {
     /// `incident:<slug>`: one attack.
     case incident
     /// `establishment:<FINESS>`: one establishment's registration.
     case establishment
+    /// `group:<group id>`: a group of establishments (a GHT, a legal entity, a private group) and its members over time.
+    case group
 
     public var prefix: String { rawValue + ":" }
 }

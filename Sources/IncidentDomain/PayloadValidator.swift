@@ -27,6 +27,48 @@ public enum PayloadValidator {
         if !spec.requiresOneOf.isEmpty, !spec.requiresOneOf.contains(where: { members[$0] != nil }) {
             throw .invalid(path, "needs at least one of \(spec.requiresOneOf.joined(separator: ", "))")
         }
+        try checkCombinations(members, spec, path: path)
+    }
+
+    /// The rules between fields: conditional requirements, ranges, exclusions. Kept apart so that a correction's
+    /// result can be held to them too.
+    static func checkCombinations(_ members: [String: JSONValue], _ spec: EventTypeSpec, path: String) throws(EventStoreError) {
+        for rule in spec.requiredWhen where members[rule.field] == nil {
+            if let value = members[rule.when]?.stringValue, rule.values.contains(value) {
+                throw .invalid("\(path).\(rule.field)", "required for \(spec.eventType) when \(rule.when) is \(value)")
+            }
+        }
+        for exclusion in spec.exclusions where members[exclusion.field] != nil {
+            if let other = exclusion.excludes.first(where: { members[$0] != nil }) {
+                throw .invalid(
+                    "\(path).\(other)",
+                    "give either \(exclusion.field) or \(exclusion.excludes.joined(separator: "/")), not both")
+            }
+        }
+        for range in spec.ranges {
+            if let low = members[range.low]?.numberValue?.doubleValue, let high = members[range.high]?.numberValue?.doubleValue,
+                low > high
+            {
+                throw .invalid(
+                    "\(path).\(range.high)",
+                    "\(members[range.high]!.numberValue!) is below \(range.low) \(members[range.low]!.numberValue!)")
+            }
+        }
+    }
+
+    /// `^[a-z0-9]+(-[a-z0-9]+)*$` of at most 64 characters (a slug: `ght-44`), or a FINESS number (a legal
+    /// entity's FINESS juridique, `2A`/`2B` included): it names the stream `group:<id>`.
+    public static func isGroupId(_ text: String) -> Bool {
+        if isFINESS(text) { return true }
+        let b = Array(text.utf8)
+        guard (1...64).contains(b.count), b.first != UInt8(ascii: "-"), b.last != UInt8(ascii: "-") else { return false }
+        var previousHyphen = false
+        for byte in b {
+            let hyphen = byte == UInt8(ascii: "-")
+            guard hyphen || isLower(byte) || isDigit(byte), !(hyphen && previousHyphen) else { return false }
+            previousHyphen = hyphen
+        }
+        return true
     }
 
     /// `^(0[1-9]|[1-8][0-9]|9[0-5]|2A|2B|97)[0-9]{7}$`: a département of metropolitan France (01–95, Corsica's
@@ -72,7 +114,8 @@ public enum PayloadValidator {
         case .finess:
             let s = try text()
             guard isFINESS(s) else {
-                throw .invalid(path, "\"\(s)\" is not a FINESS number (9 characters: département 01-95, 2A, 2B or 97, then 7 digits)")
+                throw .invalid(
+                    path, "\"\(s)\" is not a FINESS number (9 characters: département 01-95, 2A, 2B or 97, then 7 digits)")
             }
         case .service:
             let s = try text()
@@ -110,6 +153,14 @@ public enum PayloadValidator {
             guard !members.isEmpty else { throw .invalid(path, "must change at least one field") }
         case .occurredAt:
             _ = try OccurredAt(json: value, path: path)
+        case .groupId:
+            let s = try text()
+            guard isGroupId(s) else {
+                throw .invalid(
+                    path,
+                    "\"\(s)\" is not a group id (lower-case letters and digits in words joined by -, like ght-44, or a FINESS juridique)"
+                )
+            }
         }
     }
 }
@@ -123,10 +174,15 @@ public struct DomainRules: Sendable {
         public let eventType: String
         /// Whether a retraction already points at it.
         public var retracted: Bool
-        public init(streamId: String, eventType: String, retracted: Bool = false) {
+        /// Its payload with the corrections and updates recorded so far applied, when known: a revision's result
+        /// must still obey the rules between fields (a range's low end above its high end, an exact amount beside a
+        /// range).
+        public var payload: JSONValue?
+        public init(streamId: String, eventType: String, retracted: Bool = false, payload: JSONValue? = nil) {
             self.streamId = streamId
             self.eventType = eventType
             self.retracted = retracted
+            self.payload = payload
         }
     }
 
@@ -135,15 +191,26 @@ public struct DomainRules: Sendable {
 
     public init() {}
 
-    /// A lookup in the ledger. Whether the target was retracted is read from its stream, where retractions
-    /// live: corrections and retractions are rare, so this costs one stream read each.
+    /// A lookup in the ledger. Whether the target was retracted, and its corrections, are read from its
+    /// stream, where they live: corrections and retractions are rare, so this costs one stream read each.
     public static func lookup(in store: EventStore) -> Lookup {
         { id in
             guard let event = try store.event(id: id) else { return nil }
-            let retracted = try store.events(.stream(event.streamId)).contains {
-                $0.eventType == "event.retracted" && $0.payload["retractedEventId"]?.stringValue.flatMap(UUID.init(text:)) == id
+            var retracted = false
+            var payload = event.payload.objectValue ?? [:]
+            for later in try store.events(.stream(event.streamId, fromVersion: event.streamVersion + 1)) {
+                if later.eventType == "event.retracted",
+                    later.payload["retractedEventId"]?.stringValue.flatMap(UUID.init(text:)) == id
+                {
+                    retracted = true
+                } else if let key = later.eventType == "event.corrected"
+                    ? "correctedEventId" : later.eventType == "event.updated" ? "updatedEventId" : nil,
+                    later.payload[key]?.stringValue.flatMap(UUID.init(text:)) == id
+                {
+                    for (field, value) in later.payload["changes"]?.objectValue ?? [:] { payload[field] = value }
+                }
             }
-            return Target(streamId: event.streamId, eventType: event.eventType, retracted: retracted)
+            return Target(streamId: event.streamId, eventType: event.eventType, retracted: retracted, payload: .object(payload))
         }
     }
 
@@ -153,11 +220,21 @@ public struct DomainRules: Sendable {
         _ event: ProposedEvent, streamId: String, in earlier: inout [UUID: Target], lookup: Lookup
     ) throws {
         guard let id = event.eventId else { return }
-        earlier[id] = Target(streamId: streamId, eventType: event.eventType)
+        earlier[id] = Target(streamId: streamId, eventType: event.eventType, payload: event.payload)
         if event.eventType == "event.retracted", let text = event.payload["retractedEventId"]?.stringValue,
             let target = UUID(text: text), var known = try earlier[target] ?? lookup(target)
         {
             known.retracted = true
+            earlier[target] = known
+        }
+        if let key = event.eventType == "event.corrected"
+            ? "correctedEventId" : event.eventType == "event.updated" ? "updatedEventId" : nil,
+            let text = event.payload[key]?.stringValue,
+            let target = UUID(text: text), var known = try earlier[target] ?? lookup(target),
+            var payload = known.payload?.objectValue
+        {
+            for (field, value) in event.payload["changes"]?.objectValue ?? [:] { payload[field] = value }
+            known.payload = .object(payload)
             earlier[target] = known
         }
     }
@@ -182,6 +259,11 @@ public struct DomainRules: Sendable {
             streamId != StreamKind.establishment.prefix + finess
         {
             throw EventStoreError.invalid("\(path).streamId", "an establishment is registered in establishment:\(finess)")
+        }
+        if spec.streamKind == .group, let group = event.payload["groupId"]?.stringValue,
+            streamId != StreamKind.group.prefix + group
+        {
+            throw EventStoreError.invalid("\(path).streamId", "the events of group \(group) go in group:\(group)")
         }
         if spec.requiresReason, event.reason == nil {
             throw EventStoreError.invalid("\(path).reason", "required for \(event.eventType): say why")
@@ -243,6 +325,10 @@ public struct DomainRules: Sendable {
                     }
                 }
                 try PayloadValidator.check(value, fieldSpec.kind, path: "\(path).payload.changes.\(field)")
+            }
+            if var corrected = target.payload?.objectValue, let changes = event.payload["changes"]?.objectValue {
+                for (field, value) in changes { corrected[field] = value }
+                try PayloadValidator.checkCombinations(corrected, targetSpec, path: "\(path).payload.changes")
             }
         }
     }

@@ -78,9 +78,13 @@ public struct RecordForm: Sendable {
             }
         }
         let stream: String
-        if spec.streamKind == .establishment {
+        switch spec.streamKind {
+        case .establishment:
             stream = StreamKind.establishment.prefix + (payload["finess"]?.stringValue ?? "")
-        } else {
+        case .group:
+            // The group's own stream, named by the payload like an establishment's.
+            stream = StreamKind.group.prefix + (payload["groupId"]?.stringValue ?? "")
+        case .incident:
             guard let incident, !incident.isEmpty else {
                 throw IntakeError("\(naming.incident): required for \(eventType)", field: "incident")
             }
@@ -98,7 +102,7 @@ public struct RecordForm: Sendable {
     /// Converts a typed value by the field's kind; the payload rules then check it like any other input.
     static func value(_ text: String, _ field: FieldSpec) throws(IntakeError) -> JSONValue {
         switch field.kind {
-        case .text, .finess, .service, .currency, .eventId, .oneOf: return .string(text)
+        case .text, .finess, .service, .currency, .eventId, .oneOf, .groupId: return .string(text)
         case .finessList, .textList:
             return .array(text.split(separator: ",").map { .string($0.trimmingCharacters(in: .whitespaces)) })
         case .percent, .amount, .count:

@@ -48,12 +48,24 @@ extension Ledger {
         @OptionGroup var ledger: LedgerOptions
         @OptionGroup var time: QueryOptions
         @Option(name: .long, help: "Only this incident stream.") var incident: String?
+        @Option(
+            name: .long,
+            help: "Only the incidents touching a member of this group (its id: group.registered's groupId) at the as-of time.")
+        var group: String?
         @Option(name: .long, help: "text or json.") var format: ViewFormat = .text
         @Flag(name: .long, help: "Text: each fact's source, recorder and position (json always has them).")
         var sources = false
 
+        func validate() throws {
+            if incident != nil, group != nil { throw ValidationError("give --incident or --group, not both") }
+        }
+
         func run() throws {
             if let remote = Remote.current {
+                guard group == nil else {
+                    throw CLIError(
+                        "--group: the HTTP service has no group view yet; query the ledger directly", exitCode: CLIError.usage)
+                }
                 return try remote.printView(
                     "incidents",
                     query: time.remoteQuery([
@@ -62,14 +74,25 @@ extension Ledger {
             }
             let store = try ledger.openStoreForQueries()
             let queries = LedgerQueries(store: store)
-            try requireIncident(incident, queries)
-            let states = try queries.states(incident: incident, at: try time.queryTime())
+            let at = try time.queryTime()
             let names = try queries.index().establishments()
-            if format == .json {
-                write(CanonicalJSON.string(.array(states.map(QueryViews.stateJSON))) + "\n")
+            let groups = try queries.groupDirectory(at: at)
+            if let group {
+                let view = try requireGroup(group) { try queries.states(group: $0, at: at) }
+                if format == .json {
+                    write(CanonicalJSON.string(GroupViews.stateJSON(view, groups: groups)) + "\n")
+                    return
+                }
+                write(time.header() + GroupViews.stateText(view, names: names, groups: groups, sources: sources))
                 return
             }
-            write(time.header() + QueryViews.stateText(states, names: names, sources: sources))
+            try requireIncident(incident, queries)
+            let states = try queries.states(incident: incident, at: at)
+            if format == .json {
+                write(CanonicalJSON.string(.array(states.map { QueryViews.stateJSON($0, groups: groups) })) + "\n")
+                return
+            }
+            write(time.header() + QueryViews.stateText(states, names: names, sources: sources, groups: groups))
         }
 
     }
@@ -77,10 +100,13 @@ extension Ledger {
     struct Timeline: ParsableCommand {
         enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, svg, html }
         static let configuration = CommandConfiguration(
-            abstract: "The recovery timeline of one establishment: service lanes over time, milestones, metrics.")
+            abstract:
+                "The recovery timeline of one establishment, or of every site of a group: service lanes over time, milestones, metrics."
+        )
         @OptionGroup var ledger: LedgerOptions
         @OptionGroup var time: QueryOptions
-        @Option(name: .long, help: "The establishment's FINESS number.") var hospital: String
+        @Option(name: .long, help: "The establishment's FINESS number.") var hospital: String?
+        @Option(name: .long, help: "A group's id: the lanes of each of its member sites at the as-of time.") var group: String?
         @Option(name: .long, help: "text (a terminal chart), json, svg (a Gantt chart) or html (a report).")
         var format: Format = .text
         @Option(name: .long, help: "Write to this file instead of standard output.") var output: String?
@@ -88,9 +114,12 @@ extension Ledger {
 
         func validate() throws {
             guard (20...400).contains(width) else { throw ValidationError("--width must be between 20 and 400") }
+            guard (hospital == nil) != (group == nil) else { throw ValidationError("give --hospital or --group (one of them)") }
         }
 
         func run() throws {
+            if let group { return try runGroup(group) }
+            let hospital = hospital!
             guard PayloadValidator.isFINESS(hospital) else {
                 throw CLIError(
                     "--hospital: \"\(hospital)\" is not a FINESS number (9 characters: département 01-95, 2A, 2B or 97, then 7 digits)",
@@ -126,6 +155,10 @@ extension Ledger {
                 case .html: text = TimelineRendering.html(timelines)
                 }
             }
+            try emit(text)
+        }
+
+        private func emit(_ text: String) throws {
             if let output {
                 guard FileManager.default.createFile(atPath: output, contents: Data(text.utf8)) else {
                     throw CLIError("\(output): cannot be written", exitCode: CLIError.storage)
@@ -133,6 +166,40 @@ extension Ledger {
                 print("wrote \(output)")
             } else {
                 write(text)
+            }
+        }
+
+        /// `--group`: every member site's lanes, one site after another.
+        private func runGroup(_ group: String) throws {
+            if Remote.current != nil {
+                throw CLIError(
+                    "--group: the HTTP service has no group view yet; query the ledger directly", exitCode: CLIError.usage)
+            }
+            let store = try ledger.openStoreForQueries()
+            let queries = LedgerQueries(store: store)
+            let view = try requireGroup(group) { try queries.timelines(group: $0, at: try time.queryTime()) }
+            let names = try queries.index().establishments()
+            let timelines = view.items
+            switch format {
+            case .text:
+                try emit(
+                    time.header()
+                        + GroupViews.headerText(view.group, members: view.members, memberships: view.memberships, names: names)
+                        + "\n"
+                        + (timelines.isEmpty
+                            ? "no incident touches its members\n"
+                            : timelines.map { TimelineRendering.terminal($0, width: width) }.joined(separator: "\n")))
+            case .json: try emit(CanonicalJSON.string(GroupViews.timelineJSON(view)) + "\n")
+            case .svg:
+                guard timelines.count == 1 else {
+                    throw CLIError(
+                        timelines.isEmpty
+                            ? "no incident touches a member of \(group): nothing to draw"
+                            : "--format svg draws one site's chart and group \(group) has \(timelines.count): use --format html (one report) or text",
+                        exitCode: CLIError.invalidInput)
+                }
+                try emit(TimelineRendering.svg(timelines[0]))
+            case .html: try emit(TimelineRendering.html(timelines))
             }
         }
     }
@@ -239,6 +306,17 @@ func requireIncident(_ incident: String?, _ queries: LedgerQueries) throws {
     guard try queries.index().incidents.contains(incident) else {
         throw CLIError("\(incident): no such incident", exitCode: CLIError.invalidInput)
     }
+}
+
+/// An unknown group is an error, like an unknown incident.
+func requireGroup<Item>(_ group: String, _ query: (String) throws -> GroupView<Item>?) throws -> GroupView<Item> {
+    guard PayloadValidator.isGroupId(group) else {
+        throw CLIError(
+            "--group: \"\(group)\" is not a group id (lower-case letters and digits in words joined by -, like ght-44, or a FINESS juridique)",
+            exitCode: CLIError.invalidInput)
+    }
+    guard let view = try query(group) else { throw CLIError("\(group): no such group", exitCode: CLIError.invalidInput) }
+    return view
 }
 
 /// `--since` takes the start of what it names: "since 2024-01-15" includes that whole day.

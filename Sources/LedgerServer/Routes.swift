@@ -107,6 +107,7 @@ extension LedgerService {
         case .oneOf: "oneOf"
         case .changes: "changes"
         case .occurredAt: "occurredAt"
+        case .groupId: "groupId"
         }
     }
 
@@ -131,13 +132,15 @@ extension LedgerService {
                 if let incident { try self.requireIncident(incident, for: p) }
                 let seen = self.visibility(p)
                 let states = try self.queries.states(incident: incident, at: time).filter { try seen.sees(stream: $0.incidentId) }
+                let groups = try self.queries.groupDirectory(at: time)
                 if format == "text" {
                     let names = try self.queries.index().establishments()
                     return Self.body(
-                        Self.header(request) + QueryViews.stateText(states, names: names, sources: try Self.flag(request, "sources")),
+                        Self.header(request)
+                            + QueryViews.stateText(states, names: names, sources: try Self.flag(request, "sources"), groups: groups),
                         type: "text/plain; charset=utf-8")
                 }
-                return Self.json(.array(states.map(QueryViews.stateJSON)))
+                return Self.json(.array(states.map { QueryViews.stateJSON($0, groups: groups) }))
             }
         }
         router.get("/incidents/{incident}") { request, context in
@@ -150,13 +153,15 @@ extension LedgerService {
                     throw Problem.notFound(
                         "\(incident): none of its facts counts at that time (it had not begun, or every fact is retracted)")
                 }
+                let groups = try self.queries.groupDirectory(at: time)
                 if format == "text" {
                     let names = try self.queries.index().establishments()
                     return Self.body(
-                        Self.header(request) + QueryViews.stateText([state], names: names, sources: try Self.flag(request, "sources")),
+                        Self.header(request)
+                            + QueryViews.stateText([state], names: names, sources: try Self.flag(request, "sources"), groups: groups),
                         type: "text/plain; charset=utf-8")
                 }
-                return Self.json(QueryViews.stateJSON(state))
+                return Self.json(QueryViews.stateJSON(state, groups: groups))
             }
         }
         router.get("/incidents/{incident}/deadlines") { request, context in

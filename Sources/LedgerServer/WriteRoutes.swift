@@ -174,6 +174,9 @@ extension LedgerService {
         let version = try store.streamVersion(of: stream)
         if stream.hasPrefix(StreamKind.establishment.prefix) {
             guard p.role.administers else { throw Problem.forbidden("\(stream): registering establishments is for admins") }
+        } else if stream.hasPrefix(StreamKind.group.prefix) {
+            // A group's members decide what its views gather: recording them is for admins, like registrations.
+            guard p.role.administers else { throw Problem.forbidden("\(stream): recording groups is for admins") }
         } else if version > 0 {
             // An incident the principal does not reach is answered as one that does not exist: its existence is
             // another hospital's information.

@@ -190,9 +190,14 @@ extension IncidentState {
         if let last = dataBreach.last { lines["data breach"] = last.summary }
         if let peopleAffected { lines["people affected"] = String(peopleAffected) }
         if let last = ransom.last { lines["ransom"] = last.summary }
+        if let ransomStatus { lines["ransom status"] = ransomStatus.rawValue }
+        for m in crisisMeasures {
+            lines["crisis measure \(m.measure)" + (m.establishment.map { "/\($0)" } ?? "")] = m.isActive ? "active" : "lifted"
+        }
         let lists: [(String, [FactSummary])] = [
             ("claims", claims), ("complaints", complaints), ("notifications", notifications),
-            ("investigations", investigations), ("care impacts", careImpacts), ("people informed", personsNotified),
+            ("investigations", investigations), ("outside support", support), ("care impacts", careImpacts),
+            ("people informed", personsNotified),
         ]
         for (name, list) in lists where !list.isEmpty { lines[name] = list.map(\.summary).joined(separator: "; ") }
         for figure in figures {

@@ -14,8 +14,10 @@ public struct FactBook: Sendable, Equatable {
     public private(set) var establishments: [String: Establishment] = [:]
     /// Facts of each incident stream, in position order (retracted ones included, flagged).
     public private(set) var incidents: [String: [Fact]] = [:]
-    /// The registration events of establishments, in position order: for the audit trail.
+    /// The registration events of establishments and the events of groups, in position order: for the audit trail.
     public private(set) var registrations: [Fact] = []
+    /// The groups recorded in `group:<id>` streams, by id.
+    public private(set) var groups: [String: EstablishmentGroup] = [:]
     /// Events that became no fact and no revision (a retraction of a retraction, a correction of an unknown
     /// event, a type or payload the domain does not read), in position order: the audit still lists them.
     public private(set) var inert: [InertEvent] = []
@@ -84,6 +86,12 @@ public struct FactBook: Sendable, Equatable {
             establishments[e.finess] = Establishment(
                 finess: e.finess, name: e.name, city: e.city, group: e.group, essentialOperator: e.essentialOperator ?? false,
                 nis2Entity: e.nis2Entity, registeredAt: recorded.position)
+            registrations.append(Fact(recorded, event: event))
+        case .groupRegistered(let e):
+            groups[e.groupId, default: EstablishmentGroup(id: e.groupId)].apply(event, recorded)
+            registrations.append(Fact(recorded, event: event))
+        case .groupMemberAdded(let e), .groupMemberRemoved(let e):
+            groups[e.groupId, default: EstablishmentGroup(id: e.groupId)].apply(event, recorded)
             registrations.append(Fact(recorded, event: event))
         case .eventCorrected(let correction):
             guard let location = locations[correction.correctedEventId], location.streamId == recorded.streamId else {
@@ -167,6 +175,7 @@ public struct FactBook: Sendable, Equatable {
         book.checkpoint = position
         book.establishments = establishments.filter { $0.value.registeredAt <= position }
         book.registrations = registrations.filter { $0.position <= position }
+        book.groups = groups.compactMapValues { $0.knownAt(position: position) }
         book.inert = inert.filter { $0.position <= position }
         for (stream, facts) in incidents {
             var kept: [Fact] = []
@@ -210,6 +219,6 @@ public struct FactBook: Sendable, Equatable {
     /// Two books are equal when they hold the same facts and establishments at the same checkpoint.
     public static func == (lhs: FactBook, rhs: FactBook) -> Bool {
         lhs.checkpoint == rhs.checkpoint && lhs.establishments == rhs.establishments && lhs.registrations == rhs.registrations
-            && lhs.incidents == rhs.incidents && lhs.inert == rhs.inert
+            && lhs.groups == rhs.groups && lhs.incidents == rhs.incidents && lhs.inert == rhs.inert
     }
 }

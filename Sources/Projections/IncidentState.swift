@@ -106,9 +106,16 @@ public struct IncidentState: Sendable, Hashable {
     public let dataBreach: [FactSummary]
     public let peopleAffected: Int?
     public let ransom: [FactSummary]
+    /// Where the ransom stands (absent, demanded, unconfirmed, refused, paid); nil when no ransom fact counts.
+    public let ransomStatus: RansomStatus?
+    /// The crisis measures (plan blanc, degraded mode…), active or lifted, in the order they were triggered.
+    public let crisisMeasures: [CrisisMeasureStatus]
+    /// Outside support: ANSSI, CERT Santé, a regional CSIRT, a private provider.
+    public let support: [FactSummary]
     public let claims: [FactSummary]
     public let complaints: [FactSummary]
     public let notifications: [FactSummary]
+    /// Investigations of authorities and judicial investigations.
     public let investigations: [FactSummary]
     public let careImpacts: [FactSummary]
     public let personsNotified: [FactSummary]
@@ -131,6 +138,7 @@ public struct IncidentState: Sendable, Hashable {
         var breach: [FactSummary] = [], ransom: [FactSummary] = [], claims: [FactSummary] = []
         var complaints: [FactSummary] = [], notifications: [FactSummary] = [], investigations: [FactSummary] = []
         var care: [FactSummary] = [], persons: [FactSummary] = []
+        var ransomEvents: [IncidentEvent] = [], measures: [(fact: Fact, summary: FactSummary)] = [], support: [FactSummary] = []
         var peopleAffected: Int?
         var figures = FigureBook()
         for (fact, admission) in admitted {
@@ -159,7 +167,12 @@ public struct IncidentState: Sendable, Hashable {
             case .exfiltrationConfirmed(let e):
                 breach.append(summary)
                 peopleAffected = e.peopleAffected ?? peopleAffected
-            case .ransomDemanded, .ransomAbsent: ransom.append(summary)
+            case .ransomDemanded, .ransomAbsent, .ransomRefused, .ransomPaid:
+                ransom.append(summary)
+                ransomEvents.append(fact.event)
+            case .crisisMeasureActivated, .crisisMeasureLifted: measures.append((fact, summary))
+            case .supportDeployed: support.append(summary)
+            case .judicialInvestigationOpened: investigations.append(summary)
             case .claimPublished: claims.append(summary)
             case .complaintFiled: complaints.append(summary)
             case .authorityNotified: notifications.append(summary)
@@ -168,6 +181,7 @@ public struct IncidentState: Sendable, Hashable {
             case .personsNotified: persons.append(summary)
             case .crisisCellActivated: crisisCell = crisisCell ?? summary
             case .noteAdded, .establishmentRegistered, .eventCorrected, .eventRetracted, .eventUpdated: break
+            case .groupRegistered, .groupMemberAdded, .groupMemberRemoved: break
             }
         }
         let ordered = services.values.sorted { ($0.establishment, $0.service) < ($1.establishment, $1.service) }
@@ -184,7 +198,9 @@ public struct IncidentState: Sendable, Hashable {
             incidentId: incidentId, title: title, phase: phase, establishments: establishments, intrusion: intrusion,
             detectedAt: detected, crisisCell: crisisCell, containedAt: contained, closedAt: closed, servicesNotNormal: notNormal,
             servicesRestored: ordered.filter { $0.status == .restored }, dataBreach: breach, peopleAffected: peopleAffected,
-            ransom: ransom, claims: claims, complaints: complaints, notifications: notifications, investigations: investigations,
+            ransom: ransom, ransomStatus: RansomStatus.derive(from: ransomEvents),
+            crisisMeasures: CrisisMeasureStatus.fold(measures), support: support, claims: claims, complaints: complaints,
+            notifications: notifications, investigations: investigations,
             careImpacts: care, personsNotified: persons, figures: figures.all, factCount: admitted.count,
             possibleCount: admitted.filter { $0.admission == .possible }.count)
     }
@@ -262,13 +278,21 @@ extension FactSummary {
     static func describe(_ fact: Fact) -> String {
         switch fact.event {
         case .establishmentRegistered(let e): return "\(e.name) (\(e.finess)) registered"
+        case .groupRegistered(let e): return "group \(e.name) (\(e.groupId), \(e.kind)) registered"
+        case .groupMemberAdded(let e): return "\(e.finess) joined group \(e.groupId)"
+        case .groupMemberRemoved(let e): return "\(e.finess) left group \(e.groupId)"
         case .incidentOpened(let e): return "incident opened: \(e.title)"
         case .intrusionStarted(let e): return "intrusion: \(e.description)"
         case .attackDetected(let e): return "detected: \(e.description)"
         case .crisisCellActivated(let e): return "crisis cell activated" + (e.level.map { " (\($0))" } ?? "")
+        case .crisisMeasureActivated(let e):
+            return "\(CrisisMeasureStatus.label(e.measure)) activated" + (e.description.map { ": \($0)" } ?? "")
+        case .crisisMeasureLifted(let e):
+            return "\(CrisisMeasureStatus.label(e.measure)) lifted" + (e.description.map { ": \($0)" } ?? "")
         case .containmentActionTaken(let e): return "containment (\(e.action)): \(e.description)"
         case .serviceDegraded(let e):
-            return "\(Services.label(e.service)) \(e.status)" + (e.capacityPercent.map { " (\(FigureText.of($0)) % working)" } ?? "")
+            return "\(Services.label(e.service)) \(e.status)"
+                + (e.capacityPercent.map { " (\(FigureText.of($0)) % working)" } ?? "")
         case .serviceRestored(let e):
             return "\(Services.label(e.service)) restored \(e.extent == "full" ? "fully" : "partially")"
                 + (e.capacityPercent.map { " (\(FigureText.of($0)) %)" } ?? "")
@@ -283,13 +307,31 @@ extension FactSummary {
         case .exfiltrationNotFound(let e): return "no exfiltration found: \(e.description)"
         case .breachRiskAssessed(let e): return "breach risk assessed (\(e.outcome)): \(e.reasons)"
         case .ransomDemanded(let e):
-            return "ransom demanded" + (e.amount.map { ": \(FigureText.of($0)) \(e.currency ?? "")" } ?? "")
+            let amount = amountText(e.amount, min: e.amountMin, max: e.amountMax, currency: e.currency)
+            return "ransom demanded" + (amount.isEmpty ? "" : ": \(amount)") + (e.confirmed == false ? " (unconfirmed)" : "")
+        case .ransomRefused(let e): return "ransom refused" + (e.refusedBy.map { " by \($0)" } ?? "")
+        case .ransomPaid(let e):
+            let amount = amountText(e.amount, min: nil, max: nil, currency: e.currency)
+            return "ransom paid" + (amount.isEmpty ? "" : ": \(amount)")
         case .ransomAbsent(let e): return "no ransom: \(e.description)"
         case .claimPublished(let e): return "claimed by \(e.attacker)"
-        case .complaintFiled(let e): return "complaint filed with the \(e.filedWith) by \(e.filedBy)"
+        case .complaintFiled(let e):
+            return "complaint filed" + (e.filedWith.map { " with the \($0)" } ?? "") + (e.filedBy.map { " by \($0)" } ?? "")
         case .authorityNotified(let e):
-            return "\(e.authority) notified" + (e.kind.map { " (\($0))" } ?? "") + (e.reference.map { ", ref. \($0)" } ?? "")
-        case .investigationOpened(let e): return "\(e.authority) opened an investigation"
+            return "\(authorityLabel(e.authority, name: e.name)) notified" + (e.kind.map { " (\($0))" } ?? "")
+                + (e.reference.map { ", ref. \($0)" } ?? "") + otherDetail(e.authority, e.description)
+        case .investigationOpened(let e):
+            return "\(authorityLabel(e.authority, name: e.name)) opened an investigation"
+                + otherDetail(e.authority, e.description)
+        case .judicialInvestigationOpened(let e):
+            var parts = ["judicial investigation opened" + (e.prosecutor.map { " by \($0)" } ?? "")]
+            if let investigators = e.investigators { parts.append("investigators: \(investigators)") }
+            if let offences = e.offences { parts.append("for \(offences.joined(separator: ", "))") }
+            return parts.joined(separator: ", ")
+                + (e.prosecutor == nil && e.investigators == nil ? e.description.map { ": \($0)" } ?? "" : "")
+        case .supportDeployed(let e):
+            return "\(providerLabel(e.provider, name: e.name)) support"
+                + (e.onSite == true ? " on site" : e.onSite == false ? " remotely" : "") + (e.description.map { ": \($0)" } ?? "")
         case .personsNotified(let e): return "people informed" + (e.count.map { ": \($0)" } ?? "") + " — \(e.description)"
         case .incidentClosed(let e): return "closed: \(e.summary)"
         case .noteAdded(let e): return "note: \(e.text)"

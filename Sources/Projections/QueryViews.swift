@@ -6,10 +6,10 @@ import IncidentDomain
 /// served by the HTTP service, so that both say the same thing in the same words.
 public enum QueryViews {
     /// The text of `ledger state`: each fact with every field it recorded and its corrections and updates;
-    /// with `sources`, where each came from.
-    public static func stateText(_ states: [IncidentState], names: [String: Establishment], sources: Bool = false)
-        -> String
-    {
+    /// with `sources`, where each came from; `groups` names each establishment's groups beside it.
+    public static func stateText(
+        _ states: [IncidentState], names: [String: Establishment], sources: Bool = false, groups: GroupDirectory = .empty
+    ) -> String {
         var out = ""
         if states.isEmpty { out += "no incident\n" }
         for s in states {
@@ -17,7 +17,11 @@ public enum QueryViews {
             out +=
                 s.possibleCount > 0
                 ? " (\(s.factCount) facts, \(s.possibleCount) only possible at that time)\n" : " (\(s.factCount) facts)\n"
-            let hit = s.establishments.map { names[$0].map { "\($0.name) (\($0.finess))" } ?? $0 }
+            let hit = s.establishments.map { finess in
+                let memberOf = (groups.groupsOf[finess] ?? []).map(\.name)
+                let label = ([finess] + memberOf.map { "group \($0)" }).joined(separator: "; ")
+                return names[finess].map { "\($0.name) (\(label))" } ?? (memberOf.isEmpty ? finess : "\(finess) (\(label))")
+            }
             if !hit.isEmpty { out += "  establishments: \(hit.joined(separator: ", "))\n" }
             for (label, fact) in [
                 ("intrusion", s.intrusion), ("detected", s.detectedAt), ("crisis cell", s.crisisCell),
@@ -44,9 +48,25 @@ public enum QueryViews {
                     "  services restored: " + s.servicesRestored.map { Services.label($0.service) }.joined(separator: ", ")
                     + "\n"
             }
+            if !s.crisisMeasures.isEmpty {
+                out += "  crisis measures:\n"
+                for m in s.crisisMeasures {
+                    let place = m.establishment.map { " at \(names[$0]?.name ?? $0)" } ?? ""
+                    out += "    - \(CrisisMeasureStatus.label(m.measure))\(place): \(m.isActive ? "active" : "lifted")"
+                    if let activated = m.activated {
+                        out +=
+                            " since \(TimelineRendering.describe(activated.occurredAt))\(activated.possible ? " (possible)" : "")"
+                    }
+                    if let lifted = m.lifted {
+                        out += ", lifted \(TimelineRendering.describe(lifted.occurredAt))\(lifted.possible ? " (possible)" : "")"
+                    }
+                    out += "\n"
+                }
+            }
             let lists: [(String, [FactSummary])] = [
-                ("data", s.dataBreach), ("ransom", s.ransom), ("claims", s.claims), ("complaints", s.complaints),
-                ("notifications", s.notifications), ("investigations", s.investigations), ("care impact", s.careImpacts),
+                ("data", s.dataBreach), (s.ransomStatus.map { "ransom (status: \($0.rawValue))" } ?? "ransom", s.ransom),
+                ("claims", s.claims), ("complaints", s.complaints), ("notifications", s.notifications),
+                ("investigations", s.investigations), ("outside support", s.support), ("care impact", s.careImpacts),
                 ("people informed", s.personsNotified),
             ]
             for (label, list) in lists where !list.isEmpty {
@@ -92,8 +112,9 @@ public enum QueryViews {
         return out
     }
 
-    /// One incident state as `ledger state --format json` prints it.
-    public static func stateJSON(_ s: IncidentState) -> JSONValue {
+    /// One incident state as `ledger state --format json` prints it; `groups` lists the groups its establishments
+    /// belong to at the query's time.
+    public static func stateJSON(_ s: IncidentState, groups: GroupDirectory = .empty) -> JSONValue {
         func condition(_ c: ServiceCondition) -> JSONValue {
             .object([
                 "establishment": .string(c.establishment), "service": .string(c.service),
@@ -124,6 +145,24 @@ public enum QueryViews {
         for (key, list) in lists { m[key] = .array(list.map(summaryJSON)) }
         m["peopleAffected"] = s.peopleAffected.map { .number(JSONNumber($0)) } ?? .null
         m["figures"] = .array(s.figures.map(figureJSON))
+        m["ransomStatus"] = s.ransomStatus.map { .string($0.rawValue) } ?? .null
+        m["support"] = .array(s.support.map(summaryJSON))
+        m["crisisMeasures"] = .array(
+            s.crisisMeasures.map { c in
+                .object([
+                    "measure": .string(c.measure), "establishment": c.establishment.map { .string($0) } ?? .null,
+                    "status": .string(c.isActive ? "active" : "lifted"), "activated": c.activated.map(summaryJSON) ?? .null,
+                    "lifted": c.lifted.map(summaryJSON) ?? .null,
+                ])
+            })
+        m["groups"] = .array(
+            groups.groups(of: s.establishments).map { g in
+                .object([
+                    "id": .string(g.id), "name": .string(g.name), "kind": g.kind.map { .string($0) } ?? .null,
+                    "members": .array(
+                        s.establishments.filter { (groups.groupsOf[$0] ?? []).contains { $0.id == g.id } }.map { .string($0) }),
+                ])
+            })
         return .object(m)
     }
 

@@ -1,0 +1,297 @@
+import EventStore
+import Foundation
+import IncidentDomain
+
+/// A group of establishments as the ledger knows it: a GHT, a legal entity (its FINESS juridique), a private
+/// group. Folded from its own stream, `group:<id>`: its registrations (the last one names it) and the dated
+/// joinings and leavings of its sites.
+///
+/// Membership of a site comes from the group's `group.member_added` / `group.member_removed` events when there
+/// is any for that site: each opens or closes a period at the event's time. A site with none of them whose
+/// latest registration's `group` equals the group id is a member at every time: a registration's time is when
+/// it was written down, not when the site joined, so it dates nothing (record `group.member_added` to date it).
+public struct EstablishmentGroup: Sendable, Hashable {
+    public let id: String
+    /// The registrations in position order: the last names the group.
+    public private(set) var registrations: [Registration] = []
+    /// The joinings and leavings in position order.
+    public private(set) var changes: [MembershipChange] = []
+
+    public struct Registration: Sendable, Hashable {
+        public let name: String
+        public let kind: String
+        public let supportEstablishment: String?
+        public let position: UInt64
+    }
+
+    /// One `group.member_added` (joined) or `group.member_removed` (left).
+    public struct MembershipChange: Sendable, Hashable {
+        public let finess: String
+        public let joined: Bool
+        public let occurredAt: OccurredAt
+        public let position: UInt64
+        public let eventId: UUID
+    }
+
+    /// One period a site belonged to the group.
+    public struct Membership: Sendable, Hashable {
+        public let finess: String
+        /// When it joined; nil when it is a member through its registration's `group` field, undated.
+        public let since: OccurredAt?
+        /// When it left; nil while it is still a member.
+        public let until: OccurredAt?
+        /// Whether the membership comes from the establishment's registration rather than dated events.
+        public let byRegistration: Bool
+    }
+
+    public init(id: String) { self.id = id }
+
+    /// The group's name: its last registration's, else its id (memberships recorded before any registration).
+    public var name: String { registrations.last?.name ?? id }
+    /// `ght`, `legal_entity`, `private_group` or `other`; nil before the group is registered.
+    public var kind: String? { registrations.last?.kind }
+    public var supportEstablishment: String? { registrations.last?.supportEstablishment }
+
+    /// Folds in one event of the group's stream (events in position order).
+    mutating func apply(_ event: IncidentEvent, _ recorded: RecordedEvent) {
+        switch event {
+        case .groupRegistered(let e):
+            registrations.append(
+                Registration(
+                    name: e.name, kind: e.kind, supportEstablishment: e.supportEstablishment, position: recorded.position))
+        case .groupMemberAdded(let e), .groupMemberRemoved(let e):
+            var joined = false
+            if case .groupMemberAdded = event { joined = true }
+            changes.append(
+                MembershipChange(
+                    finess: e.finess, joined: joined, occurredAt: recorded.occurredAt, position: recorded.position,
+                    eventId: recorded.eventId))
+        default: break
+        }
+    }
+
+    /// The group as recorded up to `position`, or nil when nothing of it was recorded by then.
+    func knownAt(position: UInt64) -> EstablishmentGroup? {
+        var group = EstablishmentGroup(id: id)
+        group.registrations = registrations.filter { $0.position <= position }
+        group.changes = changes.filter { $0.position <= position }
+        return group.registrations.isEmpty && group.changes.isEmpty ? nil : group
+    }
+
+    /// Every membership period, by FINESS then start. `establishments` are the registrations known at the query's
+    /// known-at time: those naming this group in `group` make undated members.
+    public func memberships(establishments: [String: Establishment]) -> [Membership] {
+        var periods: [Membership] = []
+        let dated = Dictionary(grouping: changes, by: \.finess)
+        for (finess, list) in dated {
+            // In the order things happened; the recording order breaks ties.
+            let ordered = list.sorted { ($0.occurredAt.earliest, $0.position) < ($1.occurredAt.earliest, $1.position) }
+            var open: OccurredAt?
+            for change in ordered {
+                if change.joined, open == nil {
+                    open = change.occurredAt
+                } else if !change.joined, let since = open {
+                    periods.append(Membership(finess: finess, since: since, until: change.occurredAt, byRegistration: false))
+                    open = nil
+                }
+            }
+            if let since = open {
+                periods.append(Membership(finess: finess, since: since, until: nil, byRegistration: false))
+            }
+        }
+        for (finess, establishment) in establishments where establishment.group == id && dated[finess] == nil {
+            periods.append(Membership(finess: finess, since: nil, until: nil, byRegistration: true))
+        }
+        return periods.sorted { ($0.finess, $0.since?.earliest ?? .min) < ($1.finess, $1.since?.earliest ?? .min) }
+    }
+
+    /// The sites that belong to the group at the query's as-of time (now when it has none), by FINESS. A joining
+    /// or leaving whose time is a window counts from the window's start, as a fact only possible by then does.
+    public func members(at time: QueryTime, establishments: [String: Establishment]) -> [String] {
+        let instant = time.reference
+        let current = memberships(establishments: establishments).filter { period in
+            (period.since.map { $0.isPossible(by: instant) } ?? true)
+                && !(period.until.map { $0.isPossible(by: instant) } ?? false)
+        }
+        return Array(Set(current.map(\.finess))).sorted()
+    }
+}
+
+/// The groups known at one query time, with each site's groups at that time: what `state` shows beside an
+/// establishment's name.
+public struct GroupDirectory: Sendable {
+    public let groups: [String: EstablishmentGroup]
+    /// For each FINESS, the groups it belongs to at the query's time, by id.
+    public let groupsOf: [String: [EstablishmentGroup]]
+
+    public static let empty = GroupDirectory(groups: [:], groupsOf: [:])
+
+    init(groups: [String: EstablishmentGroup], groupsOf: [String: [EstablishmentGroup]]) {
+        self.groups = groups
+        self.groupsOf = groupsOf
+    }
+
+    public init(groups: [String: EstablishmentGroup], establishments: [String: Establishment], at time: QueryTime) {
+        var groupsOf: [String: [EstablishmentGroup]] = [:]
+        for group in groups.values.sorted(by: { $0.id < $1.id }) {
+            for finess in group.members(at: time, establishments: establishments) { groupsOf[finess, default: []].append(group) }
+        }
+        self.init(groups: groups, groupsOf: groupsOf)
+    }
+
+    /// The groups of the establishments in `finess`, each once, by id.
+    public func groups(of finess: [String]) -> [EstablishmentGroup] {
+        var seen = Set<String>()
+        return finess.flatMap { groupsOf[$0] ?? [] }.filter { seen.insert($0.id).inserted }.sorted { $0.id < $1.id }
+    }
+}
+
+/// What `state --group` and `timeline --group` answer: the group, its members at the query's time, and the
+/// incidents (or recovery timelines) touching them.
+public struct GroupView<Item: Sendable>: Sendable {
+    public let group: EstablishmentGroup
+    /// The members at the query's time, by FINESS.
+    public let members: [String]
+    /// Every membership period, for the record.
+    public let memberships: [EstablishmentGroup.Membership]
+    public let items: [Item]
+}
+
+extension LedgerQueries {
+    /// The event types recorded in group streams.
+    static let groupEventTypes = Catalogue.all.filter { $0.streamKind == .group }.map(\.eventType)
+
+    /// Every group recorded, as known at `time`: the group events are read through the event-type index (they
+    /// are few) and folded in position order.
+    public func groups(at time: QueryTime) throws -> [String: EstablishmentGroup] {
+        let position = try position(at: time)
+        var events: [RecordedEvent] = []
+        for type in Self.groupEventTypes {
+            try store.read(.eventType(type)) { event in
+                guard event.position <= position else { return false }
+                events.append(event)
+                return true
+            }
+        }
+        return FactBook(folding: events.sorted { $0.position < $1.position }).groups
+    }
+
+    /// The groups at `time` with each site's groups then.
+    public func groupDirectory(at time: QueryTime) throws -> GroupDirectory {
+        let position = try position(at: time)
+        return GroupDirectory(
+            groups: try groups(at: time), establishments: establishments(try index(), upTo: position), at: time)
+    }
+
+    /// The group `id` as known at `time`, its members then, and `body`'s items for them; nil when no event of the
+    /// group was recorded by then.
+    private func groupView<Item>(
+        _ id: String, at time: QueryTime, _ body: (_ members: [String]) throws -> [Item]
+    ) throws -> GroupView<Item>? {
+        let position = try position(at: time)
+        let events = try store.events(.stream(StreamKind.group.prefix + id)).filter { $0.position <= position }
+        guard let group = FactBook(folding: events).groups[id] else { return nil }
+        let establishments = establishments(try index(), upTo: position)
+        let members = group.members(at: time, establishments: establishments)
+        return GroupView(
+            group: group, members: members, memberships: group.memberships(establishments: establishments),
+            items: try body(members))
+    }
+
+    /// The incident streams that name any of `members`, sorted.
+    private func incidents(touchingAnyOf members: [String]) throws -> [String] {
+        let snapshot = try index()
+        var streams = Set<String>()
+        for finess in members { streams.formUnion(try IncidentIndex.incidents(touching: finess, in: store, snapshot: snapshot)) }
+        return streams.sorted()
+    }
+
+    /// `state --group`: the state of every incident touching a member of the group at `time`.
+    public func states(group id: String, at time: QueryTime) throws -> GroupView<IncidentState>? {
+        try groupView(id, at: time) { members in
+            try incidents(touchingAnyOf: members).flatMap { try states(incident: $0, at: time) }
+        }
+    }
+
+    /// `timeline --group`: the recovery timeline of each member site in each incident that touches it, by incident
+    /// then FINESS: the lanes of every site of the group, for one chart.
+    public func timelines(group id: String, at time: QueryTime) throws -> GroupView<RecoveryTimeline>? {
+        try groupView(id, at: time) { members in
+            try members.flatMap { try timelines(establishment: $0, at: time) }
+                .sorted { ($0.incidentId, $0.establishment) < ($1.incidentId, $1.establishment) }
+        }
+    }
+}
+
+/// The group views as text and JSON, for the CLI and the service alike.
+public enum GroupViews {
+    /// The group and its members: `group ght-44: GHT 44 (ght)` then the members at the query's time.
+    public static func headerText(
+        _ group: EstablishmentGroup, members: [String], memberships: [EstablishmentGroup.Membership],
+        names: [String: Establishment]
+    ) -> String {
+        var out = "group \(group.id): \(group.name)" + (group.kind.map { " (\($0))" } ?? " (not registered)") + "\n"
+        if let support = group.supportEstablishment {
+            out += "  support establishment: \(names[support].map { "\($0.name) (\(support))" } ?? support)\n"
+        }
+        out +=
+            "  members: " + (members.isEmpty ? "none at that time" : members.map { label($0, names) }.joined(separator: ", "))
+            + "\n"
+        let left = memberships.filter { $0.until != nil }
+        for period in left {
+            out +=
+                "  former member: \(label(period.finess, names))"
+                + (period.since.map { " from \(TimelineRendering.describe($0))" } ?? "")
+                + " to \(TimelineRendering.describe(period.until!))\n"
+        }
+        return out
+    }
+
+    private static func label(_ finess: String, _ names: [String: Establishment]) -> String {
+        names[finess].map { "\($0.name) (\(finess))" } ?? finess
+    }
+
+    /// The group, its members and membership periods in JSON.
+    public static func groupJSON(
+        _ group: EstablishmentGroup, members: [String], memberships: [EstablishmentGroup.Membership]
+    ) -> [String: JSONValue] {
+        [
+            "group": .object([
+                "id": .string(group.id), "name": .string(group.name), "kind": group.kind.map { .string($0) } ?? .null,
+                "supportEstablishment": group.supportEstablishment.map { .string($0) } ?? .null,
+            ]),
+            "members": .array(members.map { .string($0) }),
+            "memberships": .array(
+                memberships.map { m in
+                    .object([
+                        "finess": .string(m.finess), "since": m.since?.json ?? .null, "until": m.until?.json ?? .null,
+                        "byRegistration": .bool(m.byRegistration),
+                    ])
+                }),
+        ]
+    }
+
+    /// `ledger state --group`: the group, then each incident's state as `ledger state` prints it.
+    public static func stateText(
+        _ view: GroupView<IncidentState>, names: [String: Establishment], groups: GroupDirectory, sources: Bool = false
+    ) -> String {
+        headerText(view.group, members: view.members, memberships: view.memberships, names: names) + "\n"
+            + (view.items.isEmpty
+                ? "no incident touches its members\n" : QueryViews.stateText(view.items, names: names, sources: sources, groups: groups))
+    }
+
+    /// `ledger state --group --format json`: `{"group", "members", "memberships", "incidents"}`.
+    public static func stateJSON(_ view: GroupView<IncidentState>, groups: GroupDirectory) -> JSONValue {
+        var m = groupJSON(view.group, members: view.members, memberships: view.memberships)
+        m["incidents"] = .array(view.items.map { QueryViews.stateJSON($0, groups: groups) })
+        return .object(m)
+    }
+
+    /// `ledger timeline --group --format json`: `{"group", "members", "memberships", "timelines"}`, one
+    /// timeline per member site and incident.
+    public static func timelineJSON(_ view: GroupView<RecoveryTimeline>) -> JSONValue {
+        var m = groupJSON(view.group, members: view.members, memberships: view.memberships)
+        m["timelines"] = .array(view.items.map(TimelineRendering.json))
+        return .object(m)
+    }
+}
