@@ -77,6 +77,16 @@ public struct RecordForm: Sendable {
                 throw IntakeError("\(label): \(error.message)", field: "fields.\(name)")
             }
         }
+        // The stream of a registration or a group is named by a payload field: a bad value is reported as that
+        // field's, before it makes a stream id the envelope refuses with a less useful message.
+        for key in spec.streamKind == .group ? ["groupId"] : spec.streamKind == .establishment ? ["finess"] : [] {
+            guard let value = payload[key], let field = spec.field(key) else { continue }
+            do {
+                try PayloadValidator.check(value, field.kind, path: "$.payload.\(key)")
+            } catch {
+                throw IntakeError("\(naming.field(key, value.stringValue ?? "")): \(error.message)", field: "fields.\(key)")
+            }
+        }
         let stream: String
         switch spec.streamKind {
         case .establishment:

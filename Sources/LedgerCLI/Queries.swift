@@ -184,7 +184,7 @@ extension Ledger {
             case .text:
                 try emit(
                     time.header()
-                        + GroupViews.headerText(view.group, members: view.members, memberships: view.memberships, names: names)
+                        + GroupViews.headerText(view, names: names)
                         + "\n"
                         + (timelines.isEmpty
                             ? "no incident touches its members\n"

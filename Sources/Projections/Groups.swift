@@ -154,7 +154,14 @@ public struct GroupView<Item: Sendable>: Sendable {
     public let members: [String]
     /// Every membership period, for the record.
     public let memberships: [EstablishmentGroup.Membership]
+    /// The instant the members were read at (the as-of time, else when the query ran).
+    public let reference: Int64
     public let items: [Item]
+
+    /// The periods that ended by the query's time: the sites that left.
+    public var ended: [EstablishmentGroup.Membership] {
+        memberships.filter { period in period.until.map { $0.isPossible(by: reference) } ?? false }
+    }
 }
 
 extension LedgerQueries {
@@ -195,7 +202,7 @@ extension LedgerQueries {
         let members = group.members(at: time, establishments: establishments)
         return GroupView(
             group: group, members: members, memberships: group.memberships(establishments: establishments),
-            items: try body(members))
+            reference: time.reference, items: try body(members))
     }
 
     /// The incident streams that name any of `members`, sorted.
@@ -226,19 +233,16 @@ extension LedgerQueries {
 /// The group views as text and JSON, for the CLI and the service alike.
 public enum GroupViews {
     /// The group and its members: `group ght-44: GHT 44 (ght)` then the members at the query's time.
-    public static func headerText(
-        _ group: EstablishmentGroup, members: [String], memberships: [EstablishmentGroup.Membership],
-        names: [String: Establishment]
-    ) -> String {
+    public static func headerText<Item>(_ view: GroupView<Item>, names: [String: Establishment]) -> String {
+        let group = view.group
         var out = "group \(group.id): \(group.name)" + (group.kind.map { " (\($0))" } ?? " (not registered)") + "\n"
         if let support = group.supportEstablishment {
             out += "  support establishment: \(names[support].map { "\($0.name) (\(support))" } ?? support)\n"
         }
         out +=
-            "  members: " + (members.isEmpty ? "none at that time" : members.map { label($0, names) }.joined(separator: ", "))
+            "  members: " + (view.members.isEmpty ? "none at that time" : view.members.map { label($0, names) }.joined(separator: ", "))
             + "\n"
-        let left = memberships.filter { $0.until != nil }
-        for period in left {
+        for period in view.ended {
             out +=
                 "  former member: \(label(period.finess, names))"
                 + (period.since.map { " from \(TimelineRendering.describe($0))" } ?? "")
@@ -275,7 +279,7 @@ public enum GroupViews {
     public static func stateText(
         _ view: GroupView<IncidentState>, names: [String: Establishment], groups: GroupDirectory, sources: Bool = false
     ) -> String {
-        headerText(view.group, members: view.members, memberships: view.memberships, names: names) + "\n"
+        headerText(view, names: names) + "\n"
             + (view.items.isEmpty
                 ? "no incident touches its members\n" : QueryViews.stateText(view.items, names: names, sources: sources, groups: groups))
     }

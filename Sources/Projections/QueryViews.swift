@@ -52,15 +52,16 @@ public enum QueryViews {
                 out += "  crisis measures:\n"
                 for m in s.crisisMeasures {
                     let place = m.establishment.map { " at \(names[$0]?.name ?? $0)" } ?? ""
-                    out += "    - \(CrisisMeasureStatus.label(m.measure))\(place): \(m.isActive ? "active" : "lifted")"
-                    if let activated = m.activated {
-                        out +=
-                            " since \(TimelineRendering.describe(activated.occurredAt))\(activated.possible ? " (possible)" : "")"
+                    func when(_ fact: FactSummary) -> String {
+                        TimelineRendering.describe(fact.occurredAt) + (fact.possible ? " (possible)" : "")
                     }
-                    if let lifted = m.lifted {
-                        out += ", lifted \(TimelineRendering.describe(lifted.occurredAt))\(lifted.possible ? " (possible)" : "")"
+                    out += "    - \(CrisisMeasureStatus.label(m.measure))\(place): "
+                    switch (m.activated, m.lifted) {
+                    case (let activated?, nil): out += "active since \(when(activated))\n"
+                    case (let activated?, let lifted?): out += "lifted \(when(lifted)), active from \(when(activated))\n"
+                    case (nil, let lifted?): out += "lifted \(when(lifted))\n"
+                    case (nil, nil): out += "\n"
                     }
-                    out += "\n"
                 }
             }
             let lists: [(String, [FactSummary])] = [

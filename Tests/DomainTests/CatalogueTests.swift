@@ -22,6 +22,22 @@ struct CatalogueTests {
             #expect(fields == spec.fields.map(\.name), "fields of \(spec.eventType)")
             #expect(Set(required) == Set(spec.fields.filter(\.required).map(\.name)), "required fields of \(spec.eventType)")
             #expect((entry["reasonRequired"]?.boolValue ?? false) == spec.requiresReason, "reason rule of \(spec.eventType)")
+            // The rules between fields, which the Python validator reads from here (ranges) or finds in the schema.
+            let requiredWhen = (entry["requiredWhen"]?.arrayValue ?? []).map { rule in
+                ConditionalRequirement(
+                    rule["field"]?.stringValue ?? "", when: rule["when"]?.stringValue ?? "",
+                    in: rule["in"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+            }
+            #expect(requiredWhen == spec.requiredWhen, "requiredWhen of \(spec.eventType)")
+            let ranges = (entry["ranges"]?.arrayValue ?? []).map {
+                FieldRange(low: $0["low"]?.stringValue ?? "", high: $0["high"]?.stringValue ?? "")
+            }
+            #expect(ranges == spec.ranges, "ranges of \(spec.eventType)")
+            let exclusions = (entry["exclusions"]?.arrayValue ?? []).map {
+                FieldExclusion(
+                    $0["field"]?.stringValue ?? "", excludes: $0["excludes"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+            }
+            #expect(exclusions == spec.exclusions, "exclusions of \(spec.eventType)")
             // The payload schema itself names the same properties.
             let schema = try readJSON("schemas/" + (entry["schema"]?.stringValue ?? ""))
             #expect(Set(schema["properties"]?.objectValue?.keys.map { $0 } ?? []) == Set(spec.fields.map(\.name)))
@@ -87,7 +103,8 @@ struct CatalogueTests {
                 "service.degraded",
                 .object(["establishment": .string("44000028"), "service": .string("telephony"), "status": .string("down")]))?
                 .description
-                == "$.payload.establishment: \"44000028\" is not a FINESS number (9 characters: département 01-95, 2A, 2B or 97, then 7 digits)")
+                == "$.payload.establishment: \"44000028\" is not a FINESS number (9 characters: département 01-95, 2A, 2B or 97, then 7 digits)"
+        )
         #expect(
             error(
                 "service.degraded",
