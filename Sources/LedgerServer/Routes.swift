@@ -137,7 +137,8 @@ extension LedgerService {
                     let names = try self.queries.index().establishments()
                     return Self.body(
                         Self.header(request)
-                            + QueryViews.stateText(states, names: names, sources: try Self.flag(request, "sources"), groups: groups),
+                            + QueryViews.stateText(
+                                states, names: names, sources: try Self.flag(request, "sources"), groups: groups),
                         type: "text/plain; charset=utf-8")
                 }
                 return Self.json(.array(states.map { QueryViews.stateJSON($0, groups: groups) }))
@@ -158,7 +159,8 @@ extension LedgerService {
                     let names = try self.queries.index().establishments()
                     return Self.body(
                         Self.header(request)
-                            + QueryViews.stateText([state], names: names, sources: try Self.flag(request, "sources"), groups: groups),
+                            + QueryViews.stateText(
+                                [state], names: names, sources: try Self.flag(request, "sources"), groups: groups),
                         type: "text/plain; charset=utf-8")
                 }
                 return Self.json(QueryViews.stateJSON(state, groups: groups))

@@ -240,7 +240,8 @@ public enum GroupViews {
             out += "  support establishment: \(names[support].map { "\($0.name) (\(support))" } ?? support)\n"
         }
         out +=
-            "  members: " + (view.members.isEmpty ? "none at that time" : view.members.map { label($0, names) }.joined(separator: ", "))
+            "  members: "
+            + (view.members.isEmpty ? "none at that time" : view.members.map { label($0, names) }.joined(separator: ", "))
             + "\n"
         for period in view.ended {
             out +=
@@ -281,7 +282,8 @@ public enum GroupViews {
     ) -> String {
         headerText(view, names: names) + "\n"
             + (view.items.isEmpty
-                ? "no incident touches its members\n" : QueryViews.stateText(view.items, names: names, sources: sources, groups: groups))
+                ? "no incident touches its members\n"
+                : QueryViews.stateText(view.items, names: names, sources: sources, groups: groups))
     }
 
     /// `ledger state --group --format json`: `{"group", "members", "memberships", "incidents"}`.

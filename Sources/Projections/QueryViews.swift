@@ -51,16 +51,24 @@ public enum QueryViews {
             if !s.crisisMeasures.isEmpty {
                 out += "  crisis measures:\n"
                 for m in s.crisisMeasures {
-                    let place = m.establishment.map { " at \(names[$0]?.name ?? $0)" } ?? ""
+                    let place =
+                        m.establishment.map { finess in " at " + (names[finess].map { "\($0.name) (\(finess))" } ?? finess) }
+                        ?? ""
                     func when(_ fact: FactSummary) -> String {
                         TimelineRendering.describe(fact.occurredAt) + (fact.possible ? " (possible)" : "")
                     }
-                    out += "    - \(CrisisMeasureStatus.label(m.measure))\(place): "
+                    var line = "    - \(CrisisMeasureStatus.label(m.measure))\(place): "
                     switch (m.activated, m.lifted) {
-                    case (let activated?, nil): out += "active since \(when(activated))\n"
-                    case (let activated?, let lifted?): out += "lifted \(when(lifted)), active from \(when(activated))\n"
-                    case (nil, let lifted?): out += "lifted \(when(lifted))\n"
-                    case (nil, nil): out += "\n"
+                    case (let activated?, nil): line += "active since \(when(activated))"
+                    case (let activated?, let lifted?): line += "lifted \(when(lifted)), active from \(when(activated))"
+                    case (nil, let lifted?): line += "lifted \(when(lifted))"
+                    case (nil, nil): break
+                    }
+                    out += line + "\n"
+                    // Each of the two facts with what the line does not show: its other fields, revisions, sources.
+                    for fact in [m.activated, m.lifted].compactMap({ $0 }) {
+                        out += detailLines(
+                            fact, indent: "      ", summary: line, sources: sources, names: names.mapValues(\.name))
                     }
                 }
             }

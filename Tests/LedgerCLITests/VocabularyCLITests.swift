@@ -133,8 +133,8 @@ struct VocabularyCLITests {
         for line in [
             "  establishments: CHU de Nantes (440000289; group GHT Loire-Atlantique), Hôpital Saint-Jacques (440000271; group GHT Loire-Atlantique), CHU de Rennes (350005179)\n",
             "  crisis measures:\n",
-            "    - plan blanc at CHU de Nantes: lifted 2024-01-29 (day), active from 2024-01-15 06:30 +01:00\n",
-            "    - ambulance diversion: active since 2024-01-15 09:00 +01:00\n",
+            "    - plan blanc at CHU de Nantes (440000289): lifted 2024-01-29 (day), active from 2024-01-15 06:30 +01:00\n",
+            "    - ambulance diversion: active since 2024-01-15 09:00 +01:00\n      description: the SAMU sends ambulances to Saint-Nazaire\n",
             "  ransom (status: refused):\n",
             "    - ransom demanded: between 5000000 and 10000000 USD (unconfirmed) [2024-01-16 (day)]\n",
             "    - ransom refused by the director general [2024-01-17 (day)]\n",
