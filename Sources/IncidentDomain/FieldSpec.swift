@@ -145,6 +145,20 @@ public struct EventTypeSpec: Sendable, Hashable {
     }
 
     public func field(_ name: String) -> FieldSpec? { fields.first { $0.name == name } }
+
+    /// The rules between fields in words, for help texts: "at least one of …", "name required when provider is OTHER".
+    public var ruleNotes: [String] {
+        var notes: [String] = []
+        if !requiresOneOf.isEmpty { notes.append("at least one of \(requiresOneOf.joined(separator: ", "))") }
+        for rule in requiredWhen {
+            notes.append("\(rule.field) required when \(rule.when) is \(rule.values.joined(separator: " or "))")
+        }
+        for range in ranges { notes.append("\(range.low) <= \(range.high)") }
+        for exclusion in exclusions {
+            notes.append("\(exclusion.field) or \(exclusion.excludes.joined(separator: "/")), not both")
+        }
+        return notes
+    }
 }
 
 /// The kinds of streams of the domain.

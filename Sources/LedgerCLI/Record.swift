@@ -21,6 +21,7 @@ extension Ledger {
                     "  \(spec.eventType): \(spec.summary)\n"
                         + spec.fields.map { "      \($0.name)\($0.required ? "*" : ""): \($0.kind.summary)" }.joined(
                             separator: "\n")
+                        + spec.ruleNotes.map { "\n      (\($0))" }.joined()
                         + (spec.requiresReason ? "\n      (--reason is required)" : "")
                 }.joined(separator: "\n"))
 

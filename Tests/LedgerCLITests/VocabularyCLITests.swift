@@ -242,6 +242,11 @@ struct VocabularyCLITests {
         #expect(help.contains("      claimedBy: text"))
         #expect(help.contains("      provider*: ANSSI|CERT_SANTE|REGIONAL_CSIRT|PRIVATE_PROVIDER|OTHER"))
         #expect(help.contains("      filedWith: police|gendarmerie|prosecutor"))
+        // The rules between fields are said too.
+        #expect(help.contains("      (name required when provider is OTHER)"))
+        #expect(help.contains("      (amountMin <= amountMax)"))
+        #expect(help.contains("      (amount or amountMin/amountMax, not both)"))
+        #expect(help.contains("      (at least one of prosecutor, investigators, description)"))
     }
 
     /// A group event finds its stream from groupId, like a registration from its FINESS.
