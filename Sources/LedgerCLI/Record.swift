@@ -27,7 +27,7 @@ extension Ledger {
 
         @OptionGroup var ledger: LedgerOptions
         @Argument(help: "The event type, e.g. service.degraded.") var eventType: String
-        @Option(name: .long, help: "The incident stream, e.g. incident:chu-nantes-2024-01 (establishment and group events need none).")
+        @Option(name: .long, help: "The incident stream, e.g. incident:chu-nantes-2024-01 (registrations and groups need none).")
         var incident: String?
         @Option(name: .long, help: "When it happened (see below).") var at: String
         @Option(name: .long, help: "Where the fact comes from: a URL, a document, a phone call.") var source: String
