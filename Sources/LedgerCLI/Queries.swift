@@ -107,6 +107,8 @@ extension Ledger {
         @OptionGroup var time: QueryOptions
         @Option(name: .long, help: "The establishment's FINESS number.") var hospital: String?
         @Option(name: .long, help: "A group's id: the lanes of each of its member sites at the as-of time.") var group: String?
+        @Option(name: .long, help: "With --group: only this incident (svg draws one incident: the first, without it).")
+        var incident: String?
         @Option(name: .long, help: "text (a terminal chart), json, svg (a Gantt chart) or html (a report).")
         var format: Format = .text
         @Option(name: .long, help: "Write to this file instead of standard output.") var output: String?
@@ -115,6 +117,7 @@ extension Ledger {
         func validate() throws {
             guard (20...400).contains(width) else { throw ValidationError("--width must be between 20 and 400") }
             guard (hospital == nil) != (group == nil) else { throw ValidationError("give --hospital or --group (one of them)") }
+            guard incident == nil || group != nil else { throw ValidationError("--incident goes with --group") }
         }
 
         func run() throws {
@@ -169,7 +172,7 @@ extension Ledger {
             }
         }
 
-        /// `--group`: every member site's lanes, one site after another.
+        /// `--group`: the lanes of every member site an incident touches on one chart per incident.
         private func runGroup(_ group: String) throws {
             if Remote.current != nil {
                 throw CLIError(
@@ -177,29 +180,24 @@ extension Ledger {
             }
             let store = try ledger.openStoreForQueries()
             let queries = LedgerQueries(store: store)
-            let view = try requireGroup(group) { try queries.timelines(group: $0, at: try time.queryTime()) }
+            let at = try time.queryTime()
+            var view = try requireGroup(group) { try queries.timelines(group: $0, at: at) }
+            if let incident {
+                try requireIncident(incident, queries)
+                view = view.filtered { $0.incidentId == incident }
+            }
             let names = try queries.index().establishments()
-            let timelines = view.items
             switch format {
-            case .text:
-                try emit(
-                    time.header()
-                        + GroupViews.headerText(view, names: names)
-                        + "\n"
-                        + (timelines.isEmpty
-                            ? "no incident touches its members\n"
-                            : timelines.map { TimelineRendering.terminal($0, width: width) }.joined(separator: "\n")))
+            case .text: try emit(time.header() + GroupViews.timelineText(view, names: names, width: width))
             case .json: try emit(CanonicalJSON.string(GroupViews.timelineJSON(view)) + "\n")
             case .svg:
-                guard timelines.count == 1 else {
+                guard let svg = GroupViews.timelineSVG(view) else {
                     throw CLIError(
-                        timelines.isEmpty
-                            ? "no incident touches a member of \(group): nothing to draw"
-                            : "--format svg draws one site's chart and group \(group) has \(timelines.count): use --format html (one report) or text",
+                        "no incident touches a member of \(group)\(incident.map { " in \($0)" } ?? ""): nothing to draw",
                         exitCode: CLIError.invalidInput)
                 }
-                try emit(TimelineRendering.svg(timelines[0]))
-            case .html: try emit(TimelineRendering.html(timelines))
+                try emit(svg)
+            case .html: try emit(TimelineRendering.html(group: view.group.name, timelines: view.items))
             }
         }
     }

@@ -158,6 +158,11 @@ public struct GroupView<Item: Sendable>: Sendable {
     public let reference: Int64
     public let items: [Item]
 
+    /// The same view with only the items `keep` admits.
+    public func filtered(_ keep: (Item) -> Bool) -> GroupView {
+        GroupView(group: group, members: members, memberships: memberships, reference: reference, items: items.filter(keep))
+    }
+
     /// The periods that ended by the query's time: the sites that left.
     public var ended: [EstablishmentGroup.Membership] {
         memberships.filter { period in period.until.map { $0.isPossible(by: reference) } ?? false }
@@ -293,11 +298,37 @@ public enum GroupViews {
         return .object(m)
     }
 
-    /// `ledger timeline --group --format json`: `{"group", "members", "memberships", "timelines"}`, one
-    /// timeline per member site and incident.
+    /// The timelines of `view` by incident, in incident order: each incident's member sites go on one chart.
+    public static func byIncident(_ view: GroupView<RecoveryTimeline>) -> [[RecoveryTimeline]] {
+        var order: [String] = []
+        for timeline in view.items where !order.contains(timeline.incidentId) { order.append(timeline.incidentId) }
+        return order.map { incident in view.items.filter { $0.incidentId == incident } }
+    }
+
+    /// `ledger timeline --group`: the group and its members, then one terminal chart per incident with the lanes
+    /// of every member site it touches on a common time axis.
+    public static func timelineText(_ view: GroupView<RecoveryTimeline>, names: [String: Establishment], width: Int) -> String {
+        let charts = byIncident(view).map { sites in
+            TimelineRendering.terminal(
+                sites, title: "\(view.group.name): \(sites[0].incidentTitle) [\(sites[0].incidentId)]", width: width)
+        }
+        return headerText(view, names: names) + "\n"
+            + (charts.isEmpty ? "no incident touches its members\n" : charts.joined(separator: "\n"))
+    }
+
+    /// `ledger timeline --group --format svg`: one chart of the member sites in one incident, the first by id
+    /// (filter the view to choose another); nil when no incident touches the members.
+    public static func timelineSVG(_ view: GroupView<RecoveryTimeline>) -> String? {
+        guard let sites = byIncident(view).first else { return nil }
+        return TimelineRendering.svg(sites, title: "\(view.group.name): \(sites[0].incidentTitle): recovery timeline")
+    }
+
+    /// `ledger timeline --group --format json`: the chart's document for several sites (`reference`, `timelines`,
+    /// one per member site and incident) with the group as an object, its members and membership periods.
     public static func timelineJSON(_ view: GroupView<RecoveryTimeline>) -> JSONValue {
-        var m = groupJSON(view.group, members: view.members, memberships: view.memberships)
-        m["timelines"] = .array(view.items.map(TimelineRendering.json))
+        var m = TimelineRendering.json(group: view.group.name, timelines: view.items).objectValue ?? [:]
+        m.merge(groupJSON(view.group, members: view.members, memberships: view.memberships)) { _, ours in ours }
         return .object(m)
     }
+
 }

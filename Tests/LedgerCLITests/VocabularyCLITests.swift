@@ -287,20 +287,38 @@ struct VocabularyCLITests {
             try ledger(["state", "--group", "ght-44", "--format", "json", "--as-of", "2019-06-01"] + d).stdout)
         #expect(past["members"] == .array([.string(jacques), .string(chu), .string(clinic)]))
 
-        // The timeline: each member site's lanes, the outsider's not.
+        // The timeline: one chart per incident with each member site's lanes under its name, the outsider's not.
         let chart = try ledger(["timeline", "--group", "ght-44", "--as-of", "2024-01-20"] + d)
         #expect(chart.status == 0, "\(chart.stderr)")
-        #expect(chart.stdout.contains("Hôpital Saint-Jacques (440000271) in Attack on the GHT [incident:nantes]"))
-        #expect(chart.stdout.contains("CHU de Nantes (440000289) in Attack on the GHT [incident:nantes]"))
-        #expect(chart.stdout.contains("Telephony"))
-        #expect(chart.stdout.contains("External email"))
-        #expect(!chart.stdout.contains("Laboratory"))
+        #expect(chart.stdout.contains("\nGHT Loire-Atlantique: Attack on the GHT [incident:nantes]\n"))
+        #expect(chart.stdout.components(separatedBy: "GHT Loire-Atlantique: Attack on the GHT").count == 2, "one chart")
+        let jacquesHeading = try #require(chart.stdout.range(of: "— Hôpital Saint-Jacques (440000271) —\nTelephony "))
+        let chuHeading = try #require(chart.stdout.range(of: "— CHU de Nantes (440000289) —\nExternal email "))
+        #expect(jacquesHeading.lowerBound < chuHeading.lowerBound)
+        #expect(!chart.stdout.contains("Laboratory") && !chart.stdout.contains("CHU de Rennes"))
         let timelines = try JSONParser.parse(try ledger(["timeline", "--group", "ght-44", "--format", "json"] + d).stdout)
         #expect(timelines["group"]?["id"] == .string("ght-44"))
+        #expect(timelines["members"] == .array([.string(jacques), .string(chu)]))
+        #expect(timelines["reference"]?.stringValue != nil)
         #expect(timelines["timelines"]?.arrayValue?.map { $0["establishment"] } == [.string(jacques), .string(chu)])
+        let svg = try ledger(["timeline", "--group", "ght-44", "--format", "svg", "--as-of", "2024-01-20"] + d)
+        #expect(svg.stdout.hasPrefix("<svg") && svg.stdout.components(separatedBy: "<svg ").count == 2, "one chart")
+        #expect(
+            svg.stdout.contains(">Hôpital Saint-Jacques (440000271)</text>")
+                && svg.stdout.contains(">CHU de Nantes (440000289)</text>"))
+        #expect(svg.stdout.contains("<title>GHT Loire-Atlantique: Attack on the GHT: recovery timeline</title>"))
         let html = try ledger(["timeline", "--group", "ght-44", "--format", "html"] + d)
         #expect(html.stdout.hasPrefix("<!DOCTYPE html>"))
-        #expect(html.stdout.contains("Hôpital Saint-Jacques") && html.stdout.contains("CHU de Nantes"))
+        #expect(html.stdout.components(separatedBy: "<svg ").count == 2)
+        #expect(
+            html.stdout.contains("<h3>Hôpital Saint-Jacques (440000271)</h3>")
+                && html.stdout.contains("<h3>CHU de Nantes (440000289)</h3>"))
+        // --incident keeps one incident; an unknown one is an error, and it needs --group.
+        let one = try ledger(["timeline", "--group", "ght-44", "--incident", "incident:nantes", "--format", "json"] + d)
+        #expect(try JSONParser.parse(one.stdout)["timelines"]?.arrayValue?.count == 2)
+        let unknown = try ledger(["timeline", "--group", "ght-44", "--incident", "incident:brest"] + d)
+        #expect(unknown.status == 3 && unknown.stderr == "ledger: error: incident:brest: no such incident\n")
+        #expect(try ledger(["timeline", "--hospital", chu, "--incident", "incident:nantes"] + d).status == 2)
     }
 
     @Test func anUnknownGroupIsAnError() throws {
