@@ -52,10 +52,11 @@ public enum FactFields {
     }
 
     /// The fields whose text the one-line summary does not already hold, joined for one line of text.
-    public static func details(eventType: String, payload: JSONValue, summary: String, names: [String: String] = [:])
-        -> String
-    {
-        lines(eventType: eventType, payload: payload, names: names).filter { !summary.contains($0.text) }
+    /// `omitting`: texts the view already says around the fact (the only establishment of an incident).
+    public static func details(
+        eventType: String, payload: JSONValue, summary: String, names: [String: String] = [:], omitting: Set<String> = []
+    ) -> String {
+        lines(eventType: eventType, payload: payload, names: names).filter { !summary.contains($0.text) && !omitting.contains($0.text) }
             .map { "\($0.label): \($0.text)" }.joined(separator: " · ")
     }
 

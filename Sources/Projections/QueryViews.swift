@@ -13,6 +13,7 @@ public enum QueryViews {
         var out = ""
         if states.isEmpty { out += "no incident\n" }
         for s in states {
+            let sole = s.establishments.count == 1 ? s.establishments[0] : nil
             out += "\(s.incidentId): \(s.title)\n  phase: \(s.phase.rawValue)"
             out +=
                 s.possibleCount > 0
@@ -30,7 +31,8 @@ public enum QueryViews {
             ] {
                 if let fact {
                     out += "  \(label): \(TimelineRendering.describe(fact.occurredAt))\(fact.possible ? " (possible)" : "")\n"
-                    out += detailLines(fact, indent: "    ", summary: "", sources: sources, names: names.mapValues(\.name))
+                    out += detailLines(
+                        fact, indent: "    ", summary: "", sources: sources, names: names.mapValues(\.name), sole: sole)
                 }
             }
             if !s.servicesNotNormal.isEmpty {
@@ -68,7 +70,8 @@ public enum QueryViews {
                     // Each of the two facts with what the line does not show: its other fields, revisions, sources.
                     for fact in [m.activated, m.lifted].compactMap({ $0 }) {
                         out += detailLines(
-                            fact, indent: "      ", summary: line, sources: sources, names: names.mapValues(\.name))
+                            fact, indent: "      ", summary: line, sources: sources, names: names.mapValues(\.name),
+                            sole: sole)
                     }
                 }
             }
@@ -80,7 +83,9 @@ public enum QueryViews {
             ]
             for (label, list) in lists where !list.isEmpty {
                 out += "  \(label):\n"
-                for item in list { out += factLines(item, indent: "    ", sources: sources, names: names.mapValues(\.name)) }
+                for item in list {
+                    out += factLines(item, indent: "    ", sources: sources, names: names.mapValues(\.name), sole: sole)
+                }
             }
             if !s.figures.isEmpty {
                 out += "  figures:\n"
@@ -100,18 +105,24 @@ public enum QueryViews {
 
     /// A fact in a list: its summary and time, then the fields the summary does not show, its corrections
     /// and updates, and with `sources` its provenance.
-    static func factLines(_ item: FactSummary, indent: String, sources: Bool, names: [String: String] = [:]) -> String {
+    static func factLines(
+        _ item: FactSummary, indent: String, sources: Bool, names: [String: String] = [:], sole: String? = nil
+    ) -> String {
         var out = "\(indent)- \(item.summary) [\(TimelineRendering.describe(item.occurredAt))]"
         out += item.possible ? " (possible)\n" : "\n"
-        return out + detailLines(item, indent: indent + "  ", summary: item.summary, sources: sources, names: names)
+        return out + detailLines(item, indent: indent + "  ", summary: item.summary, sources: sources, names: names, sole: sole)
     }
 
     /// The fields `summary` does not show, the revisions, and with `sources` the provenance, one line each.
-    static func detailLines(_ item: FactSummary, indent: String, summary: String, sources: Bool, names: [String: String])
-        -> String
-    {
+    static func detailLines(
+        _ item: FactSummary, indent: String, summary: String, sources: Bool, names: [String: String], sole: String? = nil
+    ) -> String {
         var out = ""
-        let details = FactFields.details(eventType: item.eventType, payload: item.payload, summary: summary, names: names)
+        // The incident's only establishment, said once at its head, is not repeated on every fact.
+        let omitted = sole.map { finess in names[finess].map { "\($0) (\(finess))" } ?? finess }
+        let details = FactFields.details(
+            eventType: item.eventType, payload: item.payload, summary: summary, names: names,
+            omitting: omitted.map { [$0] } ?? [])
         if !details.isEmpty { out += "\(indent)\(details)\n" }
         if !item.revisions.isEmpty { out += "\(indent)\(item.revisionText)\n" }
         if sources {

@@ -391,7 +391,7 @@ public enum TimelineRendering {
                 out += "  care: \(impact.summary) [\(describe(impact.occurredAt))]\n"
                 out += QueryViews.detailLines(
                     impact, indent: "    ", summary: impact.summary, sources: false,
-                    names: [timeline.establishment: timeline.establishmentName])
+                    names: [timeline.establishment: timeline.establishmentName], sole: timeline.establishment)
             }
         }
         return out

@@ -215,7 +215,7 @@ struct DamageTests {
         let dir = mountPoint.path
         let verify = try ledger("verify", "--data-dir", dir)
         #expect(verify.status == 0, "\(verify.stderr)")
-        #expect(verify.stdout.hasPrefix("verified 69 events"))
+        #expect(verify.stdout.hasPrefix("verified 77 events"))
         #expect(try ledger("read", "--data-dir", dir, "--format", "ndjson").stdout == expectedRead)
         #expect(try ledger("stats", "--data-dir", dir).status == 0)
         let state = try ledger("state", "--data-dir", dir)
@@ -243,7 +243,7 @@ struct DamageTests {
         let lockBefore = try Data(contentsOf: URL(fileURLWithPath: archive.path + "/lock.mdb"))
         let verify = try ledgerAsNobody("verify", "--data-dir", archive.path)
         #expect(verify.status == 0, "\(verify.stderr)")
-        #expect(verify.stdout.hasPrefix("verified 69 events"))
+        #expect(verify.stdout.hasPrefix("verified 77 events"))
         for command in ["read", "stats", "state"] {
             let out = try ledgerAsNobody(command, "--data-dir", archive.path)
             #expect(out.status == 0, "\(command): \(out.stderr)")

@@ -196,8 +196,8 @@ struct DomainCLITests {
         let result = try runProduct("ledger", ["demo", "--data-dir", dir.path], currentDirectory: packageRoot())
         #expect(result.status == 0, "\(result.stderr)")
         for section in [
-            "== Loaded 69 events", "== Current state of every incident", "== Recovery timeline of", "== Replay:",
-            "== As of", "== Audit of the corrections", "== Regulatory clocks", "== Verify: 69 events",
+            "== Loaded 77 events", "== Current state of every incident", "== Recovery timeline of", "== Replay:",
+            "== As of", "== Audit of the corrections", "== Regulatory clocks", "== Verify: 77 events",
         ] {
             #expect(result.stdout.contains(section), "missing \(section)")
         }

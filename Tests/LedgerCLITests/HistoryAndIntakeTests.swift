@@ -171,7 +171,7 @@ struct HistoryAndIntakeTests {
         let target = folder.path + "/demo-ledger"
         let demo = try ledger(["demo", "--data-dir", target], in: folder.path)
         #expect(demo.status == 0, "\(demo.stderr)")
-        #expect(demo.stdout.contains("== Verify: 69 events"))
+        #expect(demo.stdout.contains("== Verify: 77 events"))
         // Never into a directory that exists, even an empty one.
         let again = try ledger(["demo", "--data-dir", target], in: folder.path)
         #expect(again.status == 5 && again.stderr.contains("already exists"), "\(again.stderr)")

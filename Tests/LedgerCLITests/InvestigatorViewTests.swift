@@ -68,7 +68,8 @@ import Testing
         #expect(state.contains("count: 12"), "\(state)")
         #expect(state.contains("destination: CHU d'Angers"), "\(state)")
         #expect(state.contains("share: 15 %"), "\(state)")
-        #expect(state.contains("establishment: CHU de Nantes (440000289)"), "\(state)")
+        // The incident's only establishment is said once at its head, not on every fact.
+        #expect(state.contains("      count: 12 · share: 15 % · destination: CHU d'Angers\n"), "\(state)")
         #expect(state.contains("corrected: count 3 → 12"), "\(state)")
 
         let json = try ledger.json(["state"])
