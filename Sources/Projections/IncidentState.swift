@@ -70,12 +70,16 @@ public struct FigureClaims: Sendable, Hashable {
     /// The same figure for the same thing: event type, field, establishment and kind.
     public let key: String
     public let claims: [Claim]
-    /// True when claimants give different values.
-    public var competing: Bool { Set(claims.map(\.value)).count > 1 && Set(claims.map(\.claimant)).count > 1 }
+    /// True when claimants give different values (an exact figure and a range count as different).
+    public var competing: Bool { Set(claims.map(\.text)).count > 1 && Set(claims.map(\.claimant)).count > 1 }
 
     public struct Claim: Sendable, Hashable {
+        /// The figure, or for a range its low end (its high end when only that is known).
         public let value: Double
-        /// The value with its unit.
+        /// For a range (`amountMin`, `amountMax`): its ends as given; nil for an exact figure.
+        public let low: Double?
+        public let high: Double?
+        /// The value with its unit: "2000000 USD", "between 1000000 and 2000000 USD", "at least 5".
         public let text: String
         public let claimant: String
         public let source: String
@@ -213,18 +217,37 @@ struct FigureBook {
 
     mutating func add(_ fact: Fact, possible: Bool) {
         guard let spec = Catalogue.spec(for: fact.eventType), let members = fact.payload.objectValue else { return }
-        for field in spec.fields where field.kind == .count || field.kind == .amount {
+        let rangeEnds = Set(spec.ranges.flatMap { [$0.low, $0.high] })
+        // Each figure: its field name (a range's low end without "Min": the figure it bounds), the value and the text.
+        var found: [(name: String, value: Double, low: Double?, high: Double?, text: String)] = []
+        for field in spec.fields where (field.kind == .count || field.kind == .amount) && !rangeEnds.contains(field.name) {
             guard let value = members[field.name]?.numberValue?.doubleValue else { continue }
+            found.append((field.name, value, nil, nil, FactFields.text(members[field.name]!, field.kind, members)))
+        }
+        for range in spec.ranges {
+            let low = members[range.low]?.numberValue?.doubleValue
+            let high = members[range.high]?.numberValue?.doubleValue
+            guard let value = low ?? high, let kind = spec.field(range.low)?.kind else { continue }
+            func shown(_ end: String) -> String { FactFields.text(members[end]!, kind, members) }
+            let text =
+                switch (low, high) {
+                case (.some, .some): "between \(FigureText.of(low!)) and \(shown(range.high))"
+                case (.some, nil): "at least \(shown(range.low))"
+                default: "at most \(shown(range.high))"
+                }
+            let name = range.low.hasSuffix("Min") ? String(range.low.dropLast(3)) : range.low
+            found.append((name, value, low, high, text))
+        }
+        for (name, value, low, high, text) in found {
             let about = [members["establishment"]?.stringValue, members["kind"]?.stringValue].compactMap { $0 }
-            let key = ([fact.eventType, field.name] + about).joined(separator: "/")
+            let key = ([fact.eventType, name] + about).joined(separator: "/")
             let what = fact.eventType.replacingOccurrences(of: "_", with: " ").replacingOccurrences(of: ".", with: " ")
             let figure =
-                FactFields.label(field.name) + " (" + ([what] + about.map { $0.replacingOccurrences(of: "_", with: " ") })
+                FactFields.label(name) + " (" + ([what] + about.map { $0.replacingOccurrences(of: "_", with: " ") })
                 .joined(separator: ", ") + ")"
             let claim = FigureClaims.Claim(
-                value: value, text: FactFields.text(members[field.name]!, field.kind, members),
-                claimant: fact.claimant, source: fact.source, actor: fact.actor, eventId: fact.eventId,
-                occurredAt: fact.occurredAt, possible: possible)
+                value: value, low: low, high: high, text: text, claimant: fact.claimant, source: fact.source,
+                actor: fact.actor, eventId: fact.eventId, occurredAt: fact.occurredAt, possible: possible)
             if byKey[key] == nil {
                 order.append(key)
                 byKey[key] = (figure, [])

@@ -330,7 +330,8 @@ public enum QueryViews {
             "claims": .array(
                 f.claims.map { c in
                     .object([
-                        "value": number(c.value), "text": .string(c.text), "claimant": .string(c.claimant),
+                        "value": number(c.value), "low": number(c.low), "high": number(c.high), "text": .string(c.text),
+                        "claimant": .string(c.claimant),
                         "source": .string(c.source), "actor": .string(c.actor), "eventId": .string(c.eventId.lowercasedString),
                         "occurredAt": c.occurredAt.json, "possible": .bool(c.possible),
                     ])

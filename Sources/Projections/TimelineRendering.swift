@@ -408,7 +408,7 @@ public enum TimelineRendering {
         return .object([
             "establishment": .string(timeline.establishment), "establishmentName": .string(timeline.establishmentName),
             "incident": .string(timeline.incidentId), "incidentTitle": .string(timeline.incidentTitle),
-            "reference": .string(Timestamp(microseconds: timeline.reference).inZone().rfc3339),
+            "reference": .string(referenceText(timeline.reference)),
             "lanes": .array(
                 timeline.lanes.map { lane in
                     .object([
@@ -439,12 +439,18 @@ public enum TimelineRendering {
         ])
     }
 
+    /// The reference time to the second: an as-of day is its last microsecond, which reads as 23:59:59.
+    static func referenceText(_ micros: Int64) -> String {
+        let seconds = micros - ((micros % 1_000_000) + 1_000_000) % 1_000_000
+        return Timestamp(microseconds: seconds).inZone().rfc3339
+    }
+
     /// Several sites' timelines (a group's) as one JSON document: `{"group": …, "reference": …, "timelines": […]}`,
     /// each timeline as ``json(_:)`` writes it.
     public static func json(group: String, timelines: [RecoveryTimeline]) -> JSONValue {
         .object([
             "group": .string(group),
-            "reference": timelines.map(\.reference).max().map { .string(Timestamp(microseconds: $0).inZone().rfc3339) }
+            "reference": timelines.map(\.reference).max().map { .string(referenceText($0)) }
                 ?? .null,
             "timelines": .array(timelines.map(json)),
         ])

@@ -164,6 +164,8 @@ import Testing
         #expect(segments.map { $0["capacityPercent"] } == [.number(JSONNumber(30)), .number(JSONNumber(60))])
         #expect(segments.last?["start"] == "2024-01-20T08:00:00+01:00")
         #expect(late?["careImpacts"]?.arrayValue?.map { $0["payload"]?["count"] } == [.number(JSONNumber(9))])
+        // An as-of day is drawn to its end, printed to the second.
+        #expect(late?["reference"] == "2024-01-25T23:59:59+01:00")
         let text = try ledger.run(["timeline", "--hospital", "440000289", "--as-of", "2024-01-25"]).stdout
         #expect(text.contains("count: 9"), "\(text)")
         #expect(text.contains("updated from 2024-01-20 (day): count 5 → 9"), "\(text)")
@@ -189,6 +191,19 @@ import Testing
         #expect(figure?["claims"]?[1]?["claimant"] == "the attackers' leak site")
         let audit = try ledger.run(["audit"]).stdout
         #expect(audit.contains("— a competing claim beside 10000 claimed by the hospital's statement"), "\(audit)")
+
+        // A range is one figure, and differs from an exact one.
+        try ledger.record(
+            "ransom.demanded", at: "2024-01-18", source: "Le Monde", ["amount=2000000", "currency=EUR"])
+        try ledger.record(
+            "ransom.demanded", at: "2024-01-19", source: "an ANSSI bulletin",
+            ["amountMin=1000000", "amountMax=3000000", "currency=EUR"])
+        let ransom = try ledger.json(["state"])[0]?["figures"]?.arrayValue?.first { $0["key"] == "ransom.demanded/amount" }
+        #expect(ransom?["competing"] == .bool(true))
+        #expect(ransom?["claims"]?.arrayValue?.map { $0["text"] } == ["2000000 EUR", "between 1000000 and 3000000 EUR"])
+        #expect(ransom?["claims"]?[1]?["low"] == .number(JSONNumber(1_000_000)))
+        #expect(ransom?["claims"]?[1]?["high"] == .number(JSONNumber(3_000_000)))
+        #expect(ransom?["claims"]?[0]?["high"] == .null)
 
         // The same claimant restating its figure is not a rival of itself.
         try ledger.record(
