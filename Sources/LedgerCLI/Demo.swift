@@ -17,7 +17,9 @@ extension Ledger {
                 that its clock was set by a dataset (`ledger stats`, `ledger verify`, a note from every command).
                 The dataset of five real attacks is built into the ledger; --dataset reads another.
                 """)
-        @Option(name: .long, help: "Where to create the demo ledger: a directory that does not exist yet (default: a new temporary one).")
+        @Option(
+            name: .long,
+            help: "Where to create the demo ledger: a directory that does not exist yet (default: a new temporary one).")
         var dataDir: String?
         @Option(name: .long, help: "Another dataset file (default: the five attacks built in).") var dataset: String?
 
@@ -177,9 +179,12 @@ extension Ledger {
             try KeyFiles.write(document.json + "\n", to: proofPath)
             let checked = (try? document.verify(trusting: [signer.verifierKey])) != nil
             var out = "\n== Signed checkpoint (ledger checkpoint) and an inclusion proof (ledger prove \(position))\n"
-            out += note.text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map { "   " + $0 }.joined(separator: "\n") + "\n"
+            out +=
+                note.text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map { "   " + $0 }.joined(
+                    separator: "\n") + "\n"
             out += "   event \(position) is in it: \(hashes.count) hashes, \(checked ? "checked" : "FAILED") against the root\n"
-            out += "   offline: python3 tools/verify_proofs.py inclusion --key \"$(cat \(directory)/demo-signer.pub)\" \(proofPath)\n"
+            out +=
+                "   offline: python3 tools/verify_proofs.py inclusion --key \"$(cat \(directory)/demo-signer.pub)\" \(proofPath)\n"
             return out
         }
 

@@ -56,8 +56,10 @@ public enum FactFields {
     public static func details(
         eventType: String, payload: JSONValue, summary: String, names: [String: String] = [:], omitting: Set<String> = []
     ) -> String {
-        lines(eventType: eventType, payload: payload, names: names).filter { !summary.contains($0.text) && !omitting.contains($0.text) }
-            .map { "\($0.label): \($0.text)" }.joined(separator: " · ")
+        lines(eventType: eventType, payload: payload, names: names).filter {
+            !summary.contains($0.text) && !omitting.contains($0.text)
+        }
+        .map { "\($0.label): \($0.text)" }.joined(separator: " · ")
     }
 
     /// Words for a camelCase member: `peopleAffected` → "people affected"; a `…Percent` drops the word, its

@@ -243,7 +243,8 @@ struct FigureBook {
             let key = ([fact.eventType, name] + about).joined(separator: "/")
             let what = fact.eventType.replacingOccurrences(of: "_", with: " ").replacingOccurrences(of: ".", with: " ")
             let figure =
-                FactFields.label(name) + " (" + ([what] + about.map { $0.replacingOccurrences(of: "_", with: " ") })
+                FactFields.label(name) + " ("
+                + ([what] + about.map { $0.replacingOccurrences(of: "_", with: " ") })
                 .joined(separator: ", ") + ")"
             let claim = FigureClaims.Claim(
                 value: value, low: low, high: high, text: text, claimant: fact.claimant, source: fact.source,

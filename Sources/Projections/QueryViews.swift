@@ -241,7 +241,9 @@ public enum QueryViews {
             out += "#\(e.position) \(e.recordedAt.inZone().humanReadable)  \(e.actor)  \(e.streamId)\n"
             out += "  \(e.eventType): \(e.summary)\n  source: \(e.source)\n"
             if let reason = e.reason { out += "  reason: \(reason)\n" }
-            if !e.fields.isEmpty { out += "  fields: " + e.fields.map { "\($0.label): \($0.text)" }.joined(separator: " · ") + "\n" }
+            if !e.fields.isEmpty {
+                out += "  fields: " + e.fields.map { "\($0.label): \($0.text)" }.joined(separator: " · ") + "\n"
+            }
             for change in e.fieldChanges {
                 let label = change.field == "occurredAt" ? "time" : FactFields.label(change.field)
                 out += "  \(label): \(change.before ?? "(none)") -> \(change.after ?? "(none)")\n"

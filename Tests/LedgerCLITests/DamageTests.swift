@@ -70,13 +70,15 @@ private let canMount: Bool = {
 }()
 
 /// Whether `setpriv` can run a command as `nobody`, for checks that permission bits stop another user.
-private let canDropPrivileges: Bool = (try? runExecutable("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "true"]))?.status == 0
+private let canDropPrivileges: Bool =
+    (try? runExecutable("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "true"]))?.status == 0
 
 /// Runs `ledger` as the user nobody.
 private func ledgerAsNobody(_ arguments: String..., input: String? = nil) throws -> ProcessOutput {
     try runExecutable(
         "/usr/bin/setpriv",
-        ["--reuid=65534", "--regid=65534", "--clear-groups", productsDirectory().appendingPathComponent("ledger").path] + arguments,
+        ["--reuid=65534", "--regid=65534", "--clear-groups", productsDirectory().appendingPathComponent("ledger").path]
+            + arguments,
         input: input)
 }
 
@@ -90,9 +92,11 @@ struct DamageTests {
             let copy = try damagedCopy(of: base) { try $0.truncate(atOffset: UInt64(truncated)) }
             let file = copy.path + "/data.mdb"
             for command in ["verify", "read", "stats", "state"] {
-                expectReported(try ledger(command, "--data-dir", copy.path), [5], naming: file, "\(command) at \(truncated) bytes")
+                expectReported(
+                    try ledger(command, "--data-dir", copy.path), [5], naming: file, "\(command) at \(truncated) bytes")
             }
-            expectReported(try ledger("append", "--data-dir", copy.path, input: note), [5], naming: file, "append at \(truncated)")
+            expectReported(
+                try ledger("append", "--data-dir", copy.path, input: note), [5], naming: file, "append at \(truncated)")
             let verify = try ledger("verify", "--data-dir", copy.path)
             #expect(verify.stderr.contains(truncated == 0 ? "is empty (0 bytes)" : "truncated"), "\(verify.stderr)")
             // Refused, never rewritten: an empty data.mdb used to be initialised to 32,768 bytes by verify.
@@ -176,7 +180,8 @@ struct DamageTests {
             let children = "/proc/\(process.processIdentifier)/task/\(process.processIdentifier)/children"
             var child: pid_t = 0
             while child == 0 {
-                child = (try? String(contentsOfFile: children, encoding: .utf8))
+                child =
+                    (try? String(contentsOfFile: children, encoding: .utf8))
                     .flatMap { $0.split(separator: " ").first.flatMap { pid_t($0) } } ?? 0
                 if child == 0 { usleep(1000) }
             }

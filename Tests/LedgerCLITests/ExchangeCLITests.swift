@@ -45,11 +45,15 @@ struct ExchangeCLITests {
         // Byte-identical: every event, position, recordedAt and hash; the head, the checkpoint, the dataset marker.
         #expect(try ndjson(replica) == ndjson(origin))
         #expect(try ledger(["verify", "--data-dir", replica]).status == 0)
-        #expect(try ledger(["checkpoint", "show", "--data-dir", replica]).stdout == ledger(["checkpoint", "show", "--data-dir", origin]).stdout)
+        #expect(
+            try ledger(["checkpoint", "show", "--data-dir", replica]).stdout
+                == ledger(["checkpoint", "show", "--data-dir", origin]).stdout)
         let stats = try JSONParser.parse(try ledger(["stats", "--json", "--data-dir", replica]).stdout)
         #expect(stats["recordedAtSetBy"]?.stringValue?.contains("ledger demo") == true)
-        #expect(try ledger(["state", "--incident", "incident:aphp-2021-09", "--known-at", "2021-09-15", "--data-dir", replica]).stdout
-            == ledger(["state", "--incident", "incident:aphp-2021-09", "--known-at", "2021-09-15", "--data-dir", origin]).stdout)
+        #expect(
+            try ledger(["state", "--incident", "incident:aphp-2021-09", "--known-at", "2021-09-15", "--data-dir", replica]).stdout
+                == ledger(["state", "--incident", "incident:aphp-2021-09", "--known-at", "2021-09-15", "--data-dir", origin])
+                .stdout)
         // Into a directory that exists: refused. A trailing slash names the same directory.
         #expect(try ledger(["restore", path("all.bundle"), "--data-dir", replica]).status == 5)
         let slashed = try ledger(["restore", path("all.bundle"), "--data-dir", path("slashed") + "/", "--trust", verifier])
@@ -62,8 +66,11 @@ struct ExchangeCLITests {
 
         // A suffix and one stream verify on their own; neither restores a whole ledger.
         #expect(try ledger(["export", "--data-dir", origin, "--output", path("tail.bundle"), "--from", "40"]).status == 0)
-        #expect(try ledger(["check-bundle", path("tail.bundle"), "--trust", verifier]).stdout.contains("38 events (positions 40-77)"))
-        #expect(try ledger(["export", "--data-dir", origin, "--output", path("one.bundle"), "--stream", "incident:aphp-2021-09"]).status == 0)
+        #expect(
+            try ledger(["check-bundle", path("tail.bundle"), "--trust", verifier]).stdout.contains("38 events (positions 40-77)"))
+        #expect(
+            try ledger(["export", "--data-dir", origin, "--output", path("one.bundle"), "--stream", "incident:aphp-2021-09"])
+                .status == 0)
         #expect(try ledger(["check-bundle", path("one.bundle"), "--trust", verifier]).status == 0)
         // One event dropped from the stream's bundle, with its proof and the count: the versions tell.
         let dropped = try python(
@@ -86,7 +93,8 @@ struct ExchangeCLITests {
             #expect(!FileManager.default.fileExists(atPath: path("partial")))
         }
         // CloudEvents, read by an independent implementation (PyPI cloudevents).
-        #expect(try ledger(["export", "--data-dir", origin, "--output", path("events.ce"), "--format", "cloudevents"]).status == 0)
+        #expect(
+            try ledger(["export", "--data-dir", origin, "--output", path("events.ce"), "--format", "cloudevents"]).status == 0)
         let script = """
             import sys, json
             from cloudevents.v1.http import from_json
@@ -115,13 +123,17 @@ struct ExchangeCLITests {
             ("truncated", lines.dropLast().joined(separator: "\n") + "\n", []),
             ("cut mid-line", String(lines.joined(separator: "\n").prefix(2000)), []),
             ("reordered", ([lines[0], lines[2], lines[1]] + lines.dropFirst(3)).joined(separator: "\n") + "\n", []),
-            ("a changed byte", lines.joined(separator: "\n").replacingOccurrences(of: "noted offline 5", with: "noted offline 6") + "\n", []),
+            (
+                "a changed byte",
+                lines.joined(separator: "\n").replacingOccurrences(of: "noted offline 5", with: "noted offline 6") + "\n", []
+            ),
             ("an event dropped", (lines.prefix(5) + lines.dropFirst(6)).joined(separator: "\n") + "\n", []),
             ("the wrong key", lines.joined(separator: "\n") + "\n", ["--trust", stranger]),
             ("not a bundle", "{\"hello\":1}\n", []),
             (
                 "a foreign origin",
-                ([lines[0].replacingOccurrences(of: "chu-test.example/source", with: "chu-test.example/elsewhere")] + lines.dropFirst())
+                ([lines[0].replacingOccurrences(of: "chu-test.example/source", with: "chu-test.example/elsewhere")]
+                    + lines.dropFirst())
                     .joined(separator: "\n") + "\n", []
             ),
         ]
@@ -135,7 +147,8 @@ struct ExchangeCLITests {
             #expect(restore.status == 3, "\(name): \(restore.stdout)")
             #expect(restore.stderr.split(separator: "\n").count == 1, "\(name): \(restore.stderr)")
             #expect(!FileManager.default.fileExists(atPath: path("restored")), "\(name)")
-            let merge = try ledger(["merge", path("bad.bundle"), "--data-dir", target] + (trust.isEmpty ? ["--trust", verifier] : trust))
+            let merge = try ledger(
+                ["merge", path("bad.bundle"), "--data-dir", target] + (trust.isEmpty ? ["--trust", verifier] : trust))
             #expect(merge.status == 3, "\(name): \(merge.stdout)")
             #expect(try ndjson(target) == before, "\(name) wrote something")
         }
@@ -145,7 +158,8 @@ struct ExchangeCLITests {
         // A header whose positions do not match its events (the merge state would pair a position with
         // another event's hash) is refused.
         let shifted = lines[0].replacingOccurrences(of: #""toPosition":12"#, with: #""toPosition":10"#)
-        try Data(([shifted] + lines.dropFirst()).joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: path("shifted.bundle")))
+        try Data(([shifted] + lines.dropFirst()).joined(separator: "\n").utf8).write(
+            to: URL(fileURLWithPath: path("shifted.bundle")))
         let mismatch = try ledger(["merge", path("shifted.bundle"), "--data-dir", target, "--trust", verifier])
         #expect(mismatch.status == 3 && mismatch.stderr.contains("its header says 12 up to 10"), "\(mismatch.stderr)")
         #expect(try ndjson(target) == before)
@@ -169,13 +183,16 @@ struct ExchangeCLITests {
 
         // Offline: three notes and a correction of a hospital note.
         #expect(try ledger(["append", "--data-dir", laptop, "--actor", "scribe@crisis-room"], input: notes(6...8)).status == 0)
-        let correction = #"{"streamId":"incident:h","eventType":"event.corrected","occurredAt":{"precision":"day","at":"2024-01-16T00:00:00+01:00"},"source":"crisis room","reason":"typo","payload":{"correctedEventId":"0190f3a2-7b1c-7d4e-9f00-000000000002","changes":{"text":"corrected offline"}}}"#
+        let correction =
+            #"{"streamId":"incident:h","eventType":"event.corrected","occurredAt":{"precision":"day","at":"2024-01-16T00:00:00+01:00"},"source":"crisis room","reason":"typo","payload":{"correctedEventId":"0190f3a2-7b1c-7d4e-9f00-000000000002","changes":{"text":"corrected offline"}}}"#
         #expect(try ledger(["append", "--data-dir", laptop, "--actor", "scribe@crisis-room"], input: correction).status == 0)
         #expect(try ledger(["export", "--data-dir", laptop, "--output", path("l.bundle"), "--key", laptopKey]).status == 0)
 
         merged = try ledger(["merge", path("l.bundle"), "--data-dir", hospital, "--trust", laptopVerifier])
         #expect(merged.status == 0, "\(merged.stderr)")
-        #expect(merged.stdout.contains("merged 4 events of chu-test.example/laptop-1 at positions 6-9 (5 already here)"), "\(merged.stdout)")
+        #expect(
+            merged.stdout.contains("merged 4 events of chu-test.example/laptop-1 at positions 6-9 (5 already here)"),
+            "\(merged.stdout)")
         let events = try EventStore.open(at: hospital).allEvents()
         let offline = try #require(events.last)
         #expect(offline.eventType == "event.corrected" && offline.actor == "scribe@crisis-room")
@@ -186,9 +203,13 @@ struct ExchangeCLITests {
 
         // Again: nothing. Then two more records, exported as a suffix: just those.
         merged = try ledger(["merge", path("l.bundle"), "--data-dir", hospital, "--trust", laptopVerifier])
-        #expect(merged.stdout.contains("nothing new from chu-test.example/laptop-1: 9 merged before; nothing written"), "\(merged.stdout)")
+        #expect(
+            merged.stdout.contains("nothing new from chu-test.example/laptop-1: 9 merged before; nothing written"),
+            "\(merged.stdout)")
         #expect(try ledger(["append", "--data-dir", laptop], input: notes(10...11)).status == 0)
-        #expect(try ledger(["export", "--data-dir", laptop, "--output", path("l2.bundle"), "--from", "10", "--key", laptopKey]).status == 0)
+        #expect(
+            try ledger(["export", "--data-dir", laptop, "--output", path("l2.bundle"), "--from", "10", "--key", laptopKey]).status
+                == 0)
         merged = try ledger(["merge", path("l2.bundle"), "--data-dir", hospital, "--trust", laptopVerifier])
         #expect(merged.stdout.contains("merged 2 events of chu-test.example/laptop-1 at positions 10-11"), "\(merged.stdout)")
 
@@ -206,13 +227,17 @@ struct ExchangeCLITests {
         #expect(refused.stderr.contains("does not extend what was merged from chu-test.example/laptop-1"), "\(refused.stderr)")
         #expect(try ndjson(hospital) == before)
         #expect(try ledger(["append", "--data-dir", laptop], input: notes(12...14)).status == 0)
-        #expect(try ledger(["export", "--data-dir", laptop, "--output", path("gap.bundle"), "--from", "14", "--key", laptopKey]).status == 0)
+        #expect(
+            try ledger(["export", "--data-dir", laptop, "--output", path("gap.bundle"), "--from", "14", "--key", laptopKey])
+                .status == 0)
         let gap = try ledger(["merge", path("gap.bundle"), "--data-dir", hospital, "--trust", laptopVerifier])
         #expect(gap.status == 3 && gap.stderr.contains("export from 12"), "\(gap.stderr)")
         // A bundle of this very ledger is refused.
-        #expect(try ledger(["export", "--data-dir", hospital, "--output", path("self.bundle"), "--key", hospitalKey]).status == 0)
         #expect(
-            try ledger(["merge", path("self.bundle"), "--data-dir", hospital, "--trust", hospitalVerifier]).stderr.contains("this very ledger"))
+            try ledger(["export", "--data-dir", hospital, "--output", path("self.bundle"), "--key", hospitalKey]).status == 0)
+        #expect(
+            try ledger(["merge", path("self.bundle"), "--data-dir", hospital, "--trust", hospitalVerifier]).stderr.contains(
+                "this very ledger"))
         // A first merge of an origin must start at its position 1: a suffix would skip the rest for good.
         let fresh = path("fresh")
         #expect(try ledger(["init", "--data-dir", fresh]).status == 0)

@@ -3,7 +3,9 @@ import Foundation
 import LedgerTestSupport
 import Testing
 
-private func ledger(_ arguments: [String], input: String? = nil, actor: String = "analyst@chu-test.example", in folder: String? = nil)
+private func ledger(
+    _ arguments: [String], input: String? = nil, actor: String = "analyst@chu-test.example", in folder: String? = nil
+)
     throws -> ProcessOutput
 {
     try runProduct("ledger", arguments, input: input, environment: ["LEDGER_ACTOR": actor], currentDirectory: folder)
@@ -20,8 +22,14 @@ struct HistoryAndIntakeTests {
         let d = ["--data-dir", dir.path]
         #expect(try ledger(["init"] + d).status == 0)
         for step in [
-            ["incident.opened", "--incident", "incident:h", "--at", "2024-01-15", "--source", "s", "--set", "title=H", "--set", "establishments=440000289"],
-            ["note.added", "--incident", "incident:h", "--at", "2024-01-15", "--source", "s", "--set", "text=first", "--event-id", noteId],
+            [
+                "incident.opened", "--incident", "incident:h", "--at", "2024-01-15", "--source", "s", "--set", "title=H", "--set",
+                "establishments=440000289",
+            ],
+            [
+                "note.added", "--incident", "incident:h", "--at", "2024-01-15", "--source", "s", "--set", "text=first",
+                "--event-id", noteId,
+            ],
         ] {
             let result = try ledger(["record"] + step + d)
             #expect(result.status == 0, "\(result.stderr)")
@@ -30,7 +38,8 @@ struct HistoryAndIntakeTests {
     }
 
     func record(_ dir: TemporaryDirectory, _ arguments: [String]) throws -> ProcessOutput {
-        try ledger(["record"] + arguments + ["--incident", "incident:h", "--at", "2024-01-15", "--source", "s", "--data-dir", dir.path])
+        try ledger(
+            ["record"] + arguments + ["--incident", "incident:h", "--at", "2024-01-15", "--source", "s", "--data-dir", dir.path])
     }
 
     func eventId(at position: Int, _ dir: TemporaryDirectory) throws -> String {
@@ -39,13 +48,18 @@ struct HistoryAndIntakeTests {
 
     @Test func revisionsActOnFactsAndARetractedFactStaysWithdrawn() throws {
         let dir = try ledgerWithNote()
-        let correct = ["event.corrected", "--reason", "typo", "--set", "correctedEventId=\(noteId)", "--set", #"changes={"text":"second"}"#]
+        let correct = [
+            "event.corrected", "--reason", "typo", "--set", "correctedEventId=\(noteId)", "--set", #"changes={"text":"second"}"#,
+        ]
         #expect(try record(dir, correct).status == 0)
         let correction = try eventId(at: 3, dir)
         // A fact may be corrected again; a correction is not corrected or retracted.
         #expect(try record(dir, correct).status == 0)
-        var result = try record(dir, ["event.corrected", "--reason", "r", "--set", "correctedEventId=\(correction)", "--set", #"changes={"text":"x"}"#])
-        #expect(result.status == 3 && result.stderr.contains("correct the original event, not a event.corrected"), "\(result.stderr)")
+        var result = try record(
+            dir,
+            ["event.corrected", "--reason", "r", "--set", "correctedEventId=\(correction)", "--set", #"changes={"text":"x"}"#])
+        #expect(
+            result.status == 3 && result.stderr.contains("correct the original event, not a event.corrected"), "\(result.stderr)")
         result = try record(dir, ["event.retracted", "--reason", "r", "--set", "retractedEventId=\(correction)"])
         #expect(result.status == 3 && result.stderr.contains("a event.corrected cannot be retracted"), "\(result.stderr)")
 
@@ -54,9 +68,14 @@ struct HistoryAndIntakeTests {
         let before = try EventStore.open(at: dir.path).statistics().headHash
         for (arguments, message) in [
             (["event.retracted", "--reason", "again", "--set", "retractedEventId=\(noteId)"], "is already retracted"),
-            (["event.retracted", "--reason", "undo", "--set", "retractedEventId=\(retraction)"], "a event.retracted cannot be retracted"),
-            (["event.corrected", "--reason", "r", "--set", "correctedEventId=\(noteId)", "--set", #"changes={"text":"y"}"#],
-             "a retracted fact cannot be corrected"),
+            (
+                ["event.retracted", "--reason", "undo", "--set", "retractedEventId=\(retraction)"],
+                "a event.retracted cannot be retracted"
+            ),
+            (
+                ["event.corrected", "--reason", "r", "--set", "correctedEventId=\(noteId)", "--set", #"changes={"text":"y"}"#],
+                "a retracted fact cannot be corrected"
+            ),
         ] {
             result = try record(dir, arguments)
             #expect(result.status == 3, "\(arguments)")
@@ -91,7 +110,8 @@ struct HistoryAndIntakeTests {
         let retraction = try store.allEvents()[Int(first.positions[0]) - 1].eventId.lowercasedString
         _ = try await store.append(
             [
-                revision("event.retracted", "retractedEventId", retraction), revision("event.retracted", "retractedEventId", noteId),
+                revision("event.retracted", "retractedEventId", retraction),
+                revision("event.retracted", "retractedEventId", noteId),
                 ProposedEvent(eventType: "no.such_type", occurredAt: at, actor: "old-build", source: "s"),
             ], to: "incident:h")
         for format in ["text", "json"] {
@@ -101,15 +121,20 @@ struct HistoryAndIntakeTests {
             #expect(audit.stdout.contains("retracts a fact already retracted"), "\(format)")
             #expect(audit.stdout.contains("no.such_type"), "\(format)")
         }
-        let json = try JSONParser.parse(try ledger(["audit", "--incident", "incident:h", "--format", "json", "--data-dir", dir.path]).stdout)
+        let json = try JSONParser.parse(
+            try ledger(["audit", "--incident", "incident:h", "--format", "json", "--data-dir", dir.path]).stdout)
         #expect(json.arrayValue?.count == 6, "every event of the stream, whatever its kind")
     }
 
     @Test func anExplicitActorIsThePrincipal() throws {
         let dir = try ledgerWithNote()
-        let event = #"{"streamId":"incident:h","eventType":"note.added","occurredAt":{"precision":"day","at":"2024-01-15T00:00:00+01:00"},"source":"s","actor":"someone-else","payload":{"text":"t"}}"#
+        let event =
+            #"{"streamId":"incident:h","eventType":"note.added","occurredAt":{"precision":"day","at":"2024-01-15T00:00:00+01:00"},"source":"s","actor":"someone-else","payload":{"text":"t"}}"#
         var result = try ledger(["append", "--actor", "dpo@chu.fr", "--data-dir", dir.path], input: event)
-        #expect(result.status == 3 && result.stderr.contains("$.actor: \"someone-else\" differs from the recording principal \"dpo@chu.fr\""), "\(result.stderr)")
+        #expect(
+            result.status == 3
+                && result.stderr.contains("$.actor: \"someone-else\" differs from the recording principal \"dpo@chu.fr\""),
+            "\(result.stderr)")
         // Without --actor the event's own actor stands (a dataset's), else $LEDGER_ACTOR.
         result = try ledger(["append", "--data-dir", dir.path], input: event)
         #expect(result.status == 0, "\(result.stderr)")
@@ -149,9 +174,11 @@ struct HistoryAndIntakeTests {
         result = try ledger(["import", "--file", "-", "--data-dir", dir.path], input: good)
         #expect(result.stdout.contains("already stored: all 30 events"), "\(result.stdout)")
         // A later line reusing a stored id with other content: found in the checking pass, nothing written.
-        let clash = (1...20).map { line(String(format: "0190f3a2-7b1c-7d4e-9f00-%012d", 500 + $0), "new") }
+        let clash =
+            (1...20).map { line(String(format: "0190f3a2-7b1c-7d4e-9f00-%012d", 500 + $0), "new") }
             + [line(ids[0], "other text")]
-        result = try ledger(["import", "--file", "-", "--batch-size", "1", "--data-dir", dir.path], input: clash.joined(separator: "\n"))
+        result = try ledger(
+            ["import", "--file", "-", "--batch-size", "1", "--data-dir", dir.path], input: clash.joined(separator: "\n"))
         #expect(result.status == 4, "\(result.stdout)")
         #expect(result.stderr.contains("standard input line 21: $.eventId"), "\(result.stderr)")
         #expect(try EventStore.open(at: dir.path).statistics().events == 32)
@@ -186,7 +213,10 @@ struct HistoryAndIntakeTests {
         let state = try ledger(["state", "--data-dir", target])
         #expect(state.stderr.contains("ledger: note:") && state.stderr.contains("not by the ledger's clock"))
         let note = try ledger(
-            ["record", "note.added", "--incident", "incident:chu-nantes-2024-01", "--at", "2024-01-20", "--source", "s", "--set", "text=t", "--data-dir", target])
+            [
+                "record", "note.added", "--incident", "incident:chu-nantes-2024-01", "--at", "2024-01-20", "--source", "s",
+                "--set", "text=t", "--data-dir", target,
+            ])
         #expect(note.status == 0, "\(note.stderr)")
         #expect(try ledger(["stats", "--json", "--data-dir", target]).stdout.contains("the dataset of `ledger demo`"))
         // A ledger the system clock alone wrote carries no marker.
@@ -200,7 +230,10 @@ struct HistoryAndIntakeTests {
         let folder = TemporaryDirectory()
         try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true)
         let dataset = folder.path + "/bad.ndjson"
-        try Data(#"{"recordAt":"2024-01-15T00:00:00Z","event":{"streamId":"incident:x","eventType":"no.such","occurredAt":{"precision":"day","at":"2024-01-15T00:00:00+01:00"},"source":"s","payload":{}}}"#.utf8).write(to: URL(fileURLWithPath: dataset))
+        try Data(
+            #"{"recordAt":"2024-01-15T00:00:00Z","event":{"streamId":"incident:x","eventType":"no.such","occurredAt":{"precision":"day","at":"2024-01-15T00:00:00+01:00"},"source":"s","payload":{}}}"#
+                .utf8
+        ).write(to: URL(fileURLWithPath: dataset))
         let target = folder.path + "/demo"
         let result = try ledger(["demo", "--data-dir", target, "--dataset", dataset])
         #expect(result.status == 3, "\(result.stderr)")

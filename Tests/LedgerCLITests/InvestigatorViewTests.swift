@@ -15,7 +15,8 @@ import Testing
             _ = try record(
                 "establishment.registered", at: "2024-01-01", source: "FINESS",
                 ["finess=440000289", "name=CHU de Nantes", "city=Nantes"], incident: nil)
-            _ = try record("incident.opened", at: "2024-01-15 01:20", source: "log", ["title=Attack", "establishments=440000289"])
+            _ = try record(
+                "incident.opened", at: "2024-01-15 01:20", source: "log", ["title=Attack", "establishments=440000289"])
             _ = try record("attack.detected", at: "2024-01-15 01:20", source: "log", ["description=night alert"])
         }
 
@@ -61,7 +62,8 @@ import Testing
                 "destination=CHU d'Angers", "sharePercent=15",
             ])
         try ledger.record(
-            "event.corrected", at: "2024-01-16", source: "ARS Pays de la Loire", ["correctedEventId=\(transfer)", #"changes={"count":12}"#],
+            "event.corrected", at: "2024-01-16", source: "ARS Pays de la Loire",
+            ["correctedEventId=\(transfer)", #"changes={"count":12}"#],
             reason: "the first count missed the night's transfers")
 
         let state = try ledger.run(["state"]).stdout
@@ -82,7 +84,9 @@ import Testing
         #expect(impact?["provenance"]?["actor"] == "scribe@chu-nantes.fr")
 
         let audit = try ledger.run(["audit"]).stdout
-        #expect(audit.contains("corrects count of: care impact (patients transferred): transfers to neighbours (recorded wrong)"), "\(audit)")
+        #expect(
+            audit.contains("corrects count of: care impact (patients transferred): transfers to neighbours (recorded wrong)"),
+            "\(audit)")
         #expect(audit.contains("  count: 3 -> 12\n"), "\(audit)")
         #expect(audit.contains("fields: establishment: CHU de Nantes (440000289) · kind: patients transferred"), "\(audit)")
         let entries = try ledger.json(["audit"]).arrayValue ?? []
@@ -95,7 +99,8 @@ import Testing
         let demand = try ledger.record(
             "ransom.demanded", at: "2024-01-16", source: "Le Monde, 17 Jan 2024", ["amount=10000000", "currency=USD"])
         try ledger.record(
-            "event.updated", at: "2024-02-01", source: "the attackers' site", ["updatedEventId=\(demand)", #"changes={"amount":2000000}"#])
+            "event.updated", at: "2024-02-01", source: "the attackers' site",
+            ["updatedEventId=\(demand)", #"changes={"amount":2000000}"#])
 
         let before = try ledger.run(["state", "--as-of", "2024-01-20"]).stdout
         #expect(before.contains("ransom demanded: 10000000 USD"), "\(before)")
@@ -110,7 +115,10 @@ import Testing
         #expect(try ledger.json(["state", "--as-of", "2024-01-20"])[0]?["ransom"]?[0]?["updated"] == .bool(false))
 
         let audit = try ledger.run(["audit"]).stdout
-        #expect(audit.contains("event.updated: updates amount of: ransom demanded: 10000000 USD (changed in the world from 2024-02-01 (day))"), "\(audit)")
+        #expect(
+            audit.contains(
+                "event.updated: updates amount of: ransom demanded: 10000000 USD (changed in the world from 2024-02-01 (day))"),
+            "\(audit)")
         #expect(audit.contains("  amount: 10000000 USD -> 2000000 USD\n"), "\(audit)")
 
         // What a fact is about does not change, and an update is revised by another update, not corrected.
@@ -128,16 +136,21 @@ import Testing
                 ["updatedEventId=\(transfer)", #"changes={"establishment":"350005179"}"#]))
         #expect(elsewhere.status == 3)
         #expect(elsewhere.stderr.contains("$.payload.changes.establishment: names what the fact is about"), "\(elsewhere.stderr)")
-        let updateId = try ledger.json(["audit"]).arrayValue!.last { $0["eventType"] == "event.updated" }!["eventId"]!.stringValue!
+        let updateId = try ledger.json(["audit"]).arrayValue!.last { $0["eventType"] == "event.updated" }!["eventId"]!
+            .stringValue!
         let correctingUpdate = try ledger.run(
             ledger.recordArguments(
                 "event.corrected", at: "2024-02-02", source: "s", ["correctedEventId=\(updateId)", #"changes={"amount":1}"#],
                 reason: "r"))
         #expect(correctingUpdate.stderr.contains("correct the original event, not a event.updated"), "\(correctingUpdate.stderr)")
         let retractingUpdate = try ledger.run(
-            ledger.recordArguments("event.retracted", at: "2024-02-02", source: "s", ["retractedEventId=\(updateId)"], reason: "r"))
-        #expect(retractingUpdate.stderr.contains("an event.updated cannot be retracted: record another update"), "\(retractingUpdate.stderr)")
-        #expect(try EventStore.open(at: ledger.dir.path, readOnly: true).lastPosition() == head + 2, "two accepted, three refused")
+            ledger.recordArguments(
+                "event.retracted", at: "2024-02-02", source: "s", ["retractedEventId=\(updateId)"], reason: "r"))
+        #expect(
+            retractingUpdate.stderr.contains("an event.updated cannot be retracted: record another update"),
+            "\(retractingUpdate.stderr)")
+        #expect(
+            try EventStore.open(at: ledger.dir.path, readOnly: true).lastPosition() == head + 2, "two accepted, three refused")
     }
 
     @Test func anUpdatedCapacityStartsASegmentAndAnUpdatedCareImpactReplacesItsFigureOnTheTimeline() throws {
@@ -150,7 +163,8 @@ import Testing
         let impact = try ledger.record(
             "care.impact_reported", at: "2024-01-16", source: "ARS",
             ["establishment=440000289", "kind=operations_postponed", "description=operations postponed", "count=5"])
-        try ledger.record("event.updated", at: "2024-01-20", source: "ARS", ["updatedEventId=\(impact)", #"changes={"count":9}"#])
+        try ledger.record(
+            "event.updated", at: "2024-01-20", source: "ARS", ["updatedEventId=\(impact)", #"changes={"count":9}"#])
 
         func timeline(_ asOf: String) throws -> JSONValue? {
             try ledger.json(["timeline", "--hospital", "440000289", "--as-of", asOf])[0]
@@ -185,7 +199,9 @@ import Testing
             state.contains(
                 "people affected (data exfiltration confirmed): 10000 (source the hospital's statement) · 500000 (source the attackers' leak site) — competing claims"
             ), "\(state)")
-        let figure = try ledger.json(["state"])[0]?["figures"]?.arrayValue?.first { $0["key"] == "data.exfiltration_confirmed/peopleAffected" }
+        let figure = try ledger.json(["state"])[0]?["figures"]?.arrayValue?.first {
+            $0["key"] == "data.exfiltration_confirmed/peopleAffected"
+        }
         #expect(figure?["competing"] == .bool(true))
         #expect(figure?["claims"]?.arrayValue?.map { $0["value"] } == [.number(JSONNumber(10000)), .number(JSONNumber(500000))])
         #expect(figure?["claims"]?[1]?["claimant"] == "the attackers' leak site")
@@ -209,7 +225,9 @@ import Testing
         try ledger.record(
             "data.exfiltration_confirmed", at: "2024-01-22", source: "the attackers' leak site",
             ["description=the attackers' claim again", "peopleAffected=600000"])
-        let claims = try ledger.json(["state"])[0]?["figures"]?.arrayValue?.first { $0["key"] == "data.exfiltration_confirmed/peopleAffected" }?["claims"]
+        let claims = try ledger.json(["state"])[0]?["figures"]?.arrayValue?.first {
+            $0["key"] == "data.exfiltration_confirmed/peopleAffected"
+        }?["claims"]
         #expect(claims?.arrayValue?.map { $0["value"] } == [.number(JSONNumber(10000)), .number(JSONNumber(600000))])
     }
 
