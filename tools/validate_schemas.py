@@ -282,7 +282,7 @@ class History:
             errors.append(f"{path}: event {target_id} is in stream {target['stream']!r}, not {stream!r}")
             return errors
         if event_type == RETRACTED:
-            if target["type"] in (RETRACTED, UPDATED):
+            if target["type"] in REVISIONS:
                 errors.append(f"{path}: a {target['type']} cannot be retracted")
             elif target["retracted"]:
                 errors.append(f"{path}: event {target_id} is already retracted")
@@ -297,6 +297,13 @@ class History:
             errors.append(f"{path}: event {target_id} was retracted and cannot be {verb}")
             return errors
         changes = payload.get("changes")
+        if event_type == UPDATED and isinstance(changes, dict):
+            # What a fact is about does not change in the world (the Swift rules say the same).
+            for field in ("establishment", "establishments", "service"):
+                if field in changes:
+                    errors.append(f"$.payload.changes.{field}: names what the fact is about, which an update does not change")
+            if errors:
+                return errors
         if isinstance(changes, dict) and target["type"] in self.schemas.catalogue:
             merged = dict(target["payload"])
             merged.update(changes)

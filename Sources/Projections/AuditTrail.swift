@@ -69,6 +69,15 @@ public enum AuditTrail {
             let facts = book.incidents[stream]!
             var items: [(position: UInt64, make: ([StateChange]) -> AuditEntry)] = []
             for fact in facts where time.asOf == nil || fact.occurredAt.isPossible(by: time.asOf!) {
+                // Its own entry shows the fact as recorded; the revisions' entries say what changed.
+                let recorded = book.asRecorded(fact)
+                // Updates that had not happened by T are not part of the world the audit is asked about.
+                let revisions = fact.revisions.filter { revision in
+                    guard revision.kind == .updated, let asOf = time.asOf, let effective = revision.effective else {
+                        return true
+                    }
+                    return effective.isPossible(by: asOf)
+                }
                 items.append(
                     (
                         fact.position,
@@ -76,12 +85,12 @@ public enum AuditTrail {
                             AuditEntry(
                                 position: fact.position, eventId: fact.eventId, streamId: stream, eventType: fact.eventType,
                                 recordedAt: fact.recordedAt, actor: fact.actor, source: fact.source, reason: fact.reason,
-                                summary: FactSummary.describe(fact), target: nil, changes: changes, fieldChanges: [],
-                                fields: FactFields.lines(eventType: fact.eventType, payload: fact.payload, names: names),
-                                laterRevisions: fact.revisions)
+                                summary: FactSummary.describe(recorded), target: nil, changes: changes, fieldChanges: [],
+                                fields: FactFields.lines(eventType: fact.eventType, payload: recorded.payload, names: names),
+                                laterRevisions: revisions)
                         }
                     ))
-                for revision in fact.revisions {
+                for revision in revisions {
                     items.append(
                         (
                             revision.position,

@@ -23,6 +23,13 @@ public struct Revision: Sendable, Hashable {
     public let after: [String: JSONValue]
     /// For an update: when the world changed (the update's occurredAt). nil for corrections and retractions.
     public let effective: OccurredAt?
+
+    /// The same revision with other values before it.
+    func with(before: [String: JSONValue]) -> Revision {
+        Revision(
+            kind: kind, eventId: eventId, position: position, recordedAt: recordedAt, actor: actor, source: source,
+            reason: reason, changedFields: changedFields, before: before, after: after, effective: effective)
+    }
 }
 
 /// One fact as the ledger knows it: an incident event with the corrections recorded so far applied.
@@ -87,6 +94,15 @@ public struct Fact: Sendable, Hashable {
     public var revisions: [Revision] { storage.revisions }
     /// The updates whose values `payload` holds: those that had happened by the time of the view.
     public var appliedUpdates: [Revision] { storage.appliedUpdates }
+    /// Since when a service fact's condition holds: its time, or the time of the latest update applied that
+    /// changed the status, the extent or the capacity.
+    var conditionSince: Timestamp {
+        let changing = appliedUpdates.last { update in
+            update.changedFields.contains { ["status", "extent", "capacityPercent"].contains($0) }
+        }
+        return changing?.effective?.start ?? occurredAt.start
+    }
+
     /// The claimant of the fact's figures: its `claimedBy`, else the source it was recorded from.
     public var claimant: String { payload["claimedBy"]?.stringValue ?? source }
 
@@ -101,8 +117,16 @@ public struct Fact: Sendable, Hashable {
         .sorted { ($0.effective!.earliest, $0.position) < ($1.effective!.earliest, $1.position) }
         guard !applied.isEmpty else { return (self, false) }
         var members = payload.objectValue ?? [:]
+        // "Before" is what the value was just before each update as the view applies them: a correction of the
+        // fact or an update recorded later but dated earlier changes it.
+        var revised: [Revision] = []
         for update in applied {
-            for (field, value) in update.after { members[field] = value }
+            var before: [String: JSONValue] = [:]
+            for (field, value) in update.after {
+                before[field] = members[field] ?? .null
+                members[field] = value
+            }
+            revised.append(update.with(before: before))
         }
         let updated = JSONValue.object(members)
         let possible = asOf.map { t in applied.contains { !$0.effective!.isCertain(by: t) } } ?? false
@@ -111,7 +135,7 @@ public struct Fact: Sendable, Hashable {
                 eventId: eventId, position: position, streamId: streamId, eventType: eventType, recordedAt: recordedAt,
                 actor: actor, source: source, reason: reason, occurredAt: occurredAt, payload: updated,
                 event: (try? IncidentEvent(eventType: eventType, payload: updated)) ?? event, revisions: revisions,
-                appliedUpdates: applied),
+                appliedUpdates: revised),
             possible
         )
     }

@@ -196,6 +196,17 @@ public struct FactBook: Sendable, Equatable {
         return book
     }
 
+    /// The fact as it was recorded, before any revision: what its own audit entry shows.
+    func asRecorded(_ fact: Fact) -> Fact {
+        guard !fact.revisions.isEmpty else { return fact }
+        let payload = originalPayload(fact)
+        return Fact(
+            eventId: fact.eventId, position: fact.position, streamId: fact.streamId, eventType: fact.eventType,
+            recordedAt: fact.recordedAt, actor: fact.actor, source: fact.source, reason: fact.reason,
+            occurredAt: originalOccurredAt(fact), payload: payload,
+            event: (try? IncidentEvent(eventType: fact.eventType, payload: payload)) ?? fact.event, revisions: [])
+    }
+
     /// The payload as first recorded: each corrected field's value before its first correction.
     private func originalPayload(_ fact: Fact) -> JSONValue {
         var members = fact.payload.objectValue ?? [:]

@@ -56,8 +56,15 @@ public enum FactFields {
     public static func details(
         eventType: String, payload: JSONValue, summary: String, names: [String: String] = [:], omitting: Set<String> = []
     ) -> String {
-        lines(eventType: eventType, payload: payload, names: names).filter {
-            !summary.contains($0.text) && !omitting.contains($0.text)
+        let spec = Catalogue.spec(for: eventType)
+        return lines(eventType: eventType, payload: payload, names: names).filter { field in
+            // Only words the summary already says are left out: a figure always shows ("3" is inside "30").
+            switch spec?.field(field.name)?.kind {
+            case .text?, .oneOf?, .service?, .finess?, .finessList?, .textList?:
+                return !summary.contains(field.text) && !omitting.contains(field.text)
+            default:
+                return !omitting.contains(field.text)
+            }
         }
         .map { "\($0.label): \($0.text)" }.joined(separator: " · ")
     }

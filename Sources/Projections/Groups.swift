@@ -87,12 +87,18 @@ public struct EstablishmentGroup: Sendable, Hashable {
             // In the order things happened; the recording order breaks ties.
             let ordered = list.sorted { ($0.occurredAt.earliest, $0.position) < ($1.occurredAt.earliest, $1.position) }
             var open: OccurredAt?
+            // A site its registration names a member belongs from the start: its first leaving closes that.
+            var undated = establishments[finess]?.group == id
             for change in ordered {
                 if change.joined, open == nil {
                     open = change.occurredAt
+                    undated = false
                 } else if !change.joined, let since = open {
                     periods.append(Membership(finess: finess, since: since, until: change.occurredAt, byRegistration: false))
                     open = nil
+                } else if !change.joined, undated {
+                    periods.append(Membership(finess: finess, since: nil, until: change.occurredAt, byRegistration: true))
+                    undated = false
                 }
             }
             if let since = open {

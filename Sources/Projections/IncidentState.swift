@@ -158,14 +158,14 @@ public struct IncidentState: Sendable, Hashable {
             case .serviceDegraded(let e):
                 services[e.establishment + "/" + e.service] = ServiceCondition(
                     establishment: e.establishment, service: e.service, status: e.status == "down" ? .down : .degraded,
-                    capacityPercent: e.status == "down" ? 0 : e.capacityPercent, since: fact.occurredAt.start,
+                    capacityPercent: e.status == "down" ? 0 : e.capacityPercent, since: fact.conditionSince,
                     possible: admission == .possible)
             case .serviceRestored(let e):
                 everRestored = true
                 services[e.establishment + "/" + e.service] = ServiceCondition(
                     establishment: e.establishment, service: e.service,
                     status: e.extent == "full" ? .restored : .partiallyRestored,
-                    capacityPercent: e.extent == "full" ? 100 : e.capacityPercent, since: fact.occurredAt.start,
+                    capacityPercent: e.extent == "full" ? 100 : e.capacityPercent, since: fact.conditionSince,
                     possible: admission == .possible)
             case .exfiltrationSuspected, .exfiltrationNotFound, .breachRiskAssessed: breach.append(summary)
             case .exfiltrationConfirmed(let e):

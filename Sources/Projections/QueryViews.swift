@@ -198,7 +198,7 @@ public enum QueryViews {
                 out += "\(c.rule.title) (\(c.rule.legalBasis), to \(c.rule.recipient))\n"
                 out += "                 started \(TimelineRendering.describe(c.startedAt))"
                 if let deadline = c.deadline { out += ", deadline \(deadline.inZone().humanReadable)" }
-                if let due = c.overdueFrom {
+                if let due = c.overdueFrom, c.status == .running || c.status == .overdue {
                     out += ", due without delay (overdue from \(due.inZone().humanReadable))"
                 }
                 if let done = c.satisfiedAt { out += ", done \(TimelineRendering.describe(done))" }

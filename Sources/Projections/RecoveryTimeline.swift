@@ -37,9 +37,14 @@ public struct HoursRange: Sendable, Hashable {
 
     /// Two durations one after the other: the shortest and the longest add up.
     public static func + (lhs: HoursRange, rhs: HoursRange) -> HoursRange {
-        HoursRange(
-            shortestMicroseconds: lhs.shortestMicroseconds + rhs.shortestMicroseconds,
-            longestMicroseconds: lhs.longestMicroseconds + rhs.longestMicroseconds)
+        // Saturating: durations of facts stored at the ends of the supported years must not trap.
+        func add(_ a: Int64, _ b: Int64) -> Int64 {
+            let (sum, overflow) = a.addingReportingOverflow(b)
+            return overflow ? (b > 0 ? .max : .min) : sum
+        }
+        return HoursRange(
+            shortestMicroseconds: add(lhs.shortestMicroseconds, rhs.shortestMicroseconds),
+            longestMicroseconds: add(lhs.longestMicroseconds, rhs.longestMicroseconds))
     }
 }
 
@@ -233,6 +238,8 @@ public struct RecoveryTimeline: Sendable, Hashable {
         var lanesNotRestored = 0
         var milestones: [Milestone.Kind: Milestone] = [:]
         var care: [FactSummary] = []
+        // Where each care impact is in `care`, by event id: a later version replaces it in one step.
+        var careIndex: [UUID: Int] = [:]
         var everRestored = false
         // The first restoration happened by the earliest of the restorations' latest instants, whichever came first.
         var firstRestorationLatest = Int64.max
@@ -277,10 +284,14 @@ public struct RecoveryTimeline: Sendable, Hashable {
                     milestones[.fullRestoration] = nil
                 }
             case .care(let index):
-                // An update's version of a care impact replaces the version before it.
-                let impact = recovery.careImpacts[index]
-                care.removeAll { $0.eventId == impact.eventId }
-                care.append(impact.with(possible: admission == .possible))
+                // An update's version of a care impact replaces the version before it, in its place.
+                let impact = recovery.careImpacts[index].with(possible: admission == .possible)
+                if let place = careIndex[impact.eventId] {
+                    care[place] = impact
+                } else {
+                    careIndex[impact.eventId] = care.count
+                    care.append(impact)
+                }
             }
         }
         let serviceLanes = lanes.keys.sorted().map { ServiceLane(service: $0, segments: lanes[$0]!) }
@@ -369,12 +380,29 @@ struct RecoveryFacts: Sendable {
         // A fact, then each update of it as a change of its own at the update's time: a capacity that changed
         // in the world starts a new segment there; a care impact's later figures replace its earlier ones.
         var versions: [(fact: Fact, occurredAt: OccurredAt, position: UInt64, isUpdate: Bool)] = []
+        // The lane a service fact opens, and when: an update of a fact whose lane a later fact already moved on
+        // changes nothing there (a restoration ended the degradation it would revise).
+        func lane(_ fact: Fact) -> String? {
+            switch fact.event {
+            case .serviceDegraded(let e): e.establishment + "/" + e.service
+            case .serviceRestored(let e): e.establishment + "/" + e.service
+            default: nil
+            }
+        }
+        var laneStarts: [String: [(earliest: Int64, position: UInt64)]] = [:]
+        for fact in facts where !fact.isRetracted {
+            if let key = lane(fact) { laneStarts[key, default: []].append((fact.occurredAt.earliest, fact.position)) }
+        }
         for fact in facts where !fact.isRetracted {
             versions.append((fact, fact.occurredAt, fact.position, false))
             let updates = fact.revisions.filter { $0.kind == .updated && $0.effective != nil }
                 .sorted { ($0.effective!.earliest, $0.position) < ($1.effective!.earliest, $1.position) }
+            let key = lane(fact)
+            let own = (fact.occurredAt.earliest, fact.position)
             for update in updates {
-                versions.append((fact.asOf(update.effective!.earliest).fact, update.effective!, update.position, true))
+                let at = update.effective!.earliest
+                if let key, laneStarts[key]!.contains(where: { $0 > own && $0.earliest <= at }) { continue }
+                versions.append((fact.asOf(at).fact, update.effective!, update.position, true))
             }
         }
         for (fact, occurredAt, position, isUpdate) in versions {

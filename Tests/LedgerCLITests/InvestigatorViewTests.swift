@@ -185,6 +185,66 @@ import Testing
         #expect(text.contains("updated from 2024-01-20 (day): count 5 → 9"), "\(text)")
     }
 
+    @Test func anUpdateSaysTheValueBeforeItAsTheViewAppliesItAndStateDatesTheConditionFromIt() throws {
+        let ledger = try Ledger()
+        let impact = try ledger.record(
+            "care.impact_reported", at: "2024-01-16", source: "ARS",
+            ["establishment=440000289", "kind=operations_postponed", "description=about 30 operations postponed", "count=3"])
+        try ledger.record("event.updated", at: "2024-01-20", source: "ARS", ["updatedEventId=\(impact)", #"changes={"count":20}"#])
+        try ledger.record(
+            "event.corrected", at: "2024-01-16", source: "ARS", ["correctedEventId=\(impact)", #"changes={"count":12}"#],
+            reason: "first count was wrong")
+        let state = try ledger.run(["state"]).stdout
+        // The correction is applied first: the update replaced 12, not 3.
+        #expect(state.contains("corrected: count 3 → 12; updated from 2024-01-20 (day): count 12 → 20"), "\(state)")
+        // A figure shows even when its digits are inside the summary ("3" in "30").
+        let early = try ledger.run(["state", "--as-of", "2024-01-17"]).stdout
+        #expect(early.contains("      count: 12\n"), "\(early)")
+        // Its own audit entry shows the fact as recorded.
+        let entry = try ledger.json(["audit"]).arrayValue?.first { $0["eventType"] == "care.impact_reported" }
+        #expect(entry?["fields"]?.arrayValue?.first { $0["name"] == "count" }?["text"] == "3")
+
+        let lab = try ledger.record(
+            "service.degraded", at: "2024-01-15 08:00", source: "DSI",
+            ["establishment=440000289", "service=laboratory", "status=down"])
+        try ledger.record(
+            "event.updated", at: "2024-01-20 08:00", source: "DSI",
+            ["updatedEventId=\(lab)", #"changes={"status":"degraded","capacityPercent":50}"#])
+        let lines = try ledger.run(["state"]).stdout
+        #expect(lines.contains("Laboratory system: degraded (50 %) since 2024-01-20 08:00 +01:00"), "\(lines)")
+
+        // An update of a degradation that a restoration already ended reopens nothing.
+        let mail = try ledger.record(
+            "service.degraded", at: "2024-01-15 08:00", source: "DSI",
+            ["establishment=440000289", "service=external_email", "status=down"])
+        try ledger.record(
+            "service.restored", at: "2024-01-17 08:00", source: "DSI",
+            ["establishment=440000289", "service=external_email", "extent=full"])
+        try ledger.record(
+            "event.updated", at: "2024-01-20 08:00", source: "DSI",
+            ["updatedEventId=\(mail)", #"changes={"description":"all mailboxes"}"#])
+        let timeline = try ledger.json(["timeline", "--hospital", "440000289", "--as-of", "2024-01-25"])[0]
+        let segments = timeline?["lanes"]?.arrayValue?.first { $0["service"] == "external_email" }?["segments"]?.arrayValue
+        #expect(segments?.map { $0["status"] } == ["down", "restored"])
+    }
+
+    @Test func aSiteItsRegistrationMadeAMemberLeavesAtItsDatedLeaving() throws {
+        let ledger = try Ledger()
+        try ledger.record(
+            "group.registered", at: "2024-01-01", source: "ARS", ["groupId=ght-44", "name=GHT 44", "kind=ght"],
+            incident: "group:ght-44")
+        try ledger.record(
+            "establishment.registered", at: "2024-01-02", source: "FINESS",
+            ["finess=440099991", "name=Site B", "city=Saint-Nazaire", "group=ght-44"], incident: nil)
+        try ledger.record(
+            "group.member_removed", at: "2024-06-01", source: "ARS", ["groupId=ght-44", "finess=440099991"],
+            incident: "group:ght-44")
+        let before = try ledger.run(["state", "--group", "ght-44", "--as-of", "2024-03-01"]).stdout
+        #expect(before.contains("members: Site B (440099991)"), "\(before)")
+        let after = try ledger.run(["state", "--group", "ght-44", "--as-of", "2024-07-01"]).stdout
+        #expect(!after.contains("members: Site B"), "\(after)")
+    }
+
     @Test func figuresFromDifferentSourcesStaySideBySideAsCompetingClaims() throws {
         let ledger = try Ledger()
         try ledger.record(
@@ -236,6 +296,11 @@ import Testing
         let text = try ledger.run(["deadlines", "--as-of", "2024-01-17 09:00"]).stdout
         #expect(text.contains("OVERDUE        Health-sector security incident report (sans délai)"), "\(text)")
         #expect(text.contains("due without delay (overdue from 2024-01-16 01:20 +01:00)"), "\(text)")
+        try ledger.record(
+            "authority.notified", at: "2024-01-15 09:00", source: "DSI", ["authority=CERT_SANTE", "kind=initial"])
+        let met = try ledger.run(["deadlines", "--as-of", "2024-01-17 09:00"]).stdout
+        #expect(met.contains("MET            Health-sector security incident report"), "\(met)")
+        #expect(!met.contains("overdue from"), "a met clock is not said to fall due: \(met)")
         let clocks = try ledger.json(["deadlines", "--as-of", "2024-01-15 02:39"]).arrayValue ?? []
         let report = clocks.first { $0["rule"] == "csp-l1111-8-2" }
         #expect(report?["overdueFrom"] == "2024-01-16T01:20:00+01:00")
