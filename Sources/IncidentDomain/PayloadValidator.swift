@@ -174,16 +174,48 @@ public struct DomainRules: Sendable {
         public let eventType: String
         /// Whether a retraction already points at it.
         public var retracted: Bool
-        /// Its payload with the corrections and updates recorded so far applied, when known: a revision's result
-        /// must still obey the rules between fields (a range's low end above its high end, an exact amount beside a
-        /// range).
+        /// Its payload with the corrections recorded so far applied, when known: a revision's result must still
+        /// obey the rules between fields (a range's low end above its high end, an exact amount beside a range)
+        /// in every state a view can show, the corrected payload and each update on it.
         public var payload: JSONValue?
+        /// Its updates: changes holding from a time on, in the order they were recorded.
+        public var updates: [TimedChanges] = []
         public init(streamId: String, eventType: String, retracted: Bool = false, payload: JSONValue? = nil) {
             self.streamId = streamId
             self.eventType = eventType
             self.retracted = retracted
             self.payload = payload
         }
+
+        /// Takes in a correction (`update` false) or an update at `from` of the target.
+        mutating func revise(_ changes: [String: JSONValue], update: Bool, from: Int64) {
+            if update {
+                updates.append(TimedChanges(from: from, changes: changes))
+            } else if var members = payload?.objectValue {
+                for (field, value) in changes { members[field] = value }
+                payload = .object(members)
+            }
+        }
+
+        /// Every payload a view can show of it: the corrected one, then with each update applied in the order the
+        /// updates happened (as the views apply them; the recording order breaks ties).
+        func states() -> [[String: JSONValue]] {
+            guard var state = payload?.objectValue else { return [] }
+            var all = [state]
+            let ordered = updates.enumerated().sorted { ($0.element.from, $0.offset) < ($1.element.from, $1.offset) }
+            for (_, update) in ordered {
+                for (field, value) in update.changes { state[field] = value }
+                all.append(state)
+            }
+            return all
+        }
+    }
+
+    /// Changes of an `event.updated`, holding from `from` (microseconds since the epoch, the update's earliest
+    /// instant) on.
+    public struct TimedChanges: Sendable, Hashable {
+        public let from: Int64
+        public let changes: [String: JSONValue]
     }
 
     /// Finds an earlier event by id: in the ledger, or earlier in the same input.
@@ -196,21 +228,22 @@ public struct DomainRules: Sendable {
     public static func lookup(in store: EventStore) -> Lookup {
         { id in
             guard let event = try store.event(id: id) else { return nil }
-            var retracted = false
-            var payload = event.payload.objectValue ?? [:]
+            var target = Target(streamId: event.streamId, eventType: event.eventType, payload: event.payload)
             for later in try store.events(.stream(event.streamId, fromVersion: event.streamVersion + 1)) {
                 if later.eventType == "event.retracted",
                     later.payload["retractedEventId"]?.stringValue.flatMap(UUID.init(text:)) == id
                 {
-                    retracted = true
+                    target.retracted = true
                 } else if let key = later.eventType == "event.corrected"
                     ? "correctedEventId" : later.eventType == "event.updated" ? "updatedEventId" : nil,
                     later.payload[key]?.stringValue.flatMap(UUID.init(text:)) == id
                 {
-                    for (field, value) in later.payload["changes"]?.objectValue ?? [:] { payload[field] = value }
+                    target.revise(
+                        later.payload["changes"]?.objectValue ?? [:], update: later.eventType == "event.updated",
+                        from: later.occurredAt.earliest)
                 }
             }
-            return Target(streamId: event.streamId, eventType: event.eventType, retracted: retracted, payload: .object(payload))
+            return target
         }
     }
 
@@ -230,11 +263,11 @@ public struct DomainRules: Sendable {
         if let key = event.eventType == "event.corrected"
             ? "correctedEventId" : event.eventType == "event.updated" ? "updatedEventId" : nil,
             let text = event.payload[key]?.stringValue,
-            let target = UUID(text: text), var known = try earlier[target] ?? lookup(target),
-            var payload = known.payload?.objectValue
+            let target = UUID(text: text), var known = try earlier[target] ?? lookup(target)
         {
-            for (field, value) in event.payload["changes"]?.objectValue ?? [:] { payload[field] = value }
-            known.payload = .object(payload)
+            known.revise(
+                event.payload["changes"]?.objectValue ?? [:], update: event.eventType == "event.updated",
+                from: event.occurredAt.earliest)
             earlier[target] = known
         }
     }
@@ -326,9 +359,12 @@ public struct DomainRules: Sendable {
                 }
                 try PayloadValidator.check(value, fieldSpec.kind, path: "\(path).payload.changes.\(field)")
             }
-            if var corrected = target.payload?.objectValue, let changes = event.payload["changes"]?.objectValue {
-                for (field, value) in changes { corrected[field] = value }
-                try PayloadValidator.checkCombinations(corrected, targetSpec, path: "\(path).payload.changes")
+            if let changes = event.payload["changes"]?.objectValue {
+                var revised = target
+                revised.revise(changes, update: key == "updatedEventId", from: event.occurredAt.earliest)
+                for state in revised.states() {
+                    try PayloadValidator.checkCombinations(state, targetSpec, path: "\(path).payload.changes")
+                }
             }
         }
     }

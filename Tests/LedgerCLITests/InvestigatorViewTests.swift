@@ -228,6 +228,27 @@ import Testing
         #expect(segments?.map { $0["status"] } == ["down", "restored"])
     }
 
+    @Test func rulesBetweenFieldsHoldInEveryStateAViewCanShow() throws {
+        let ledger = try Ledger()
+        let demand = try ledger.record(
+            "ransom.demanded", at: "2024-01-10", source: "s", ["amountMin=5", "amountMax=10", "currency=EUR"])
+        try ledger.record("event.updated", at: "2024-02-01", source: "s", ["updatedEventId=\(demand)", #"changes={"amountMax":20}"#])
+        // Dated before the first update: from 15 January to 1 February the range would read 15 to 10.
+        let early = try ledger.run(
+            ledger.recordArguments(
+                "event.updated", at: "2024-01-15", source: "s", ["updatedEventId=\(demand)", #"changes={"amountMin":15}"#]))
+        #expect(early.status == 3, "\(early.stdout)")
+        #expect(early.stderr.contains("$.payload.changes"), "\(early.stderr)")
+        // A correction of the first range that every later state still obeys is accepted.
+        let other = try ledger.record(
+            "ransom.demanded", at: "2024-01-10", source: "t", ["amountMin=5", "amountMax=10", "currency=EUR"])
+        try ledger.record(
+            "event.updated", at: "2024-02-01", source: "t", ["updatedEventId=\(other)", #"changes={"amountMin":20,"amountMax":30}"#])
+        try ledger.record(
+            "event.corrected", at: "2024-01-10", source: "t", ["correctedEventId=\(other)", #"changes={"amountMax":12}"#],
+            reason: "misread")
+    }
+
     @Test func aSiteItsRegistrationMadeAMemberLeavesAtItsDatedLeaving() throws {
         let ledger = try Ledger()
         try ledger.record(
