@@ -133,12 +133,16 @@ public enum AuditTrail {
                     incidentId: stream, facts: book.knownAt(position: item.position).incidents[stream] ?? [], at: .now)
                 var entry = item.make(diff(before.flattened, after.flattened))
                 // A figure that another claimant gave differently is a competing claim, not a replacement: say so.
+                // A correction or an update that makes its fact's figure disagree with another claimant's says so too.
+                let fact = entry.target ?? entry.eventId
+                let competingBefore = Set(before.figures.filter(\.competing).map(\.key))
                 let rivals = after.figures.filter { figure in
-                    figure.competing && figure.claims.contains { $0.eventId == entry.eventId }
+                    figure.competing && figure.claims.contains { $0.eventId == fact }
+                        && (entry.target == nil || !competingBefore.contains(figure.key))
                 }
                 if !rivals.isEmpty {
                     let others = rivals.flatMap { figure in
-                        figure.claims.filter { $0.eventId != entry.eventId }.map { "\($0.text) claimed by \($0.claimant)" }
+                        figure.claims.filter { $0.eventId != fact }.map { "\($0.text) claimed by \($0.claimant)" }
                     }
                     entry = entry.withSummary(entry.summary + " — a competing claim beside " + others.joined(separator: ", "))
                 }

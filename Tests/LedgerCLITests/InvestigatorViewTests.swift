@@ -190,7 +190,8 @@ import Testing
         let impact = try ledger.record(
             "care.impact_reported", at: "2024-01-16", source: "ARS",
             ["establishment=440000289", "kind=operations_postponed", "description=about 30 operations postponed", "count=3"])
-        try ledger.record("event.updated", at: "2024-01-20", source: "ARS", ["updatedEventId=\(impact)", #"changes={"count":20}"#])
+        try ledger.record(
+            "event.updated", at: "2024-01-20", source: "ARS", ["updatedEventId=\(impact)", #"changes={"count":20}"#])
         try ledger.record(
             "event.corrected", at: "2024-01-16", source: "ARS", ["correctedEventId=\(impact)", #"changes={"count":12}"#],
             reason: "first count was wrong")
@@ -232,7 +233,8 @@ import Testing
         let ledger = try Ledger()
         let demand = try ledger.record(
             "ransom.demanded", at: "2024-01-10", source: "s", ["amountMin=5", "amountMax=10", "currency=EUR"])
-        try ledger.record("event.updated", at: "2024-02-01", source: "s", ["updatedEventId=\(demand)", #"changes={"amountMax":20}"#])
+        try ledger.record(
+            "event.updated", at: "2024-02-01", source: "s", ["updatedEventId=\(demand)", #"changes={"amountMax":20}"#])
         // Dated before the first update: from 15 January to 1 February the range would read 15 to 10.
         let early = try ledger.run(
             ledger.recordArguments(
@@ -243,7 +245,8 @@ import Testing
         let other = try ledger.record(
             "ransom.demanded", at: "2024-01-10", source: "t", ["amountMin=5", "amountMax=10", "currency=EUR"])
         try ledger.record(
-            "event.updated", at: "2024-02-01", source: "t", ["updatedEventId=\(other)", #"changes={"amountMin":20,"amountMax":30}"#])
+            "event.updated", at: "2024-02-01", source: "t",
+            ["updatedEventId=\(other)", #"changes={"amountMin":20,"amountMax":30}"#])
         try ledger.record(
             "event.corrected", at: "2024-01-10", source: "t", ["correctedEventId=\(other)", #"changes={"amountMax":12}"#],
             reason: "misread")
@@ -301,6 +304,17 @@ import Testing
         #expect(ransom?["claims"]?[1]?["low"] == .number(JSONNumber(1_000_000)))
         #expect(ransom?["claims"]?[1]?["high"] == .number(JSONNumber(3_000_000)))
         #expect(ransom?["claims"]?[0]?["high"] == .null)
+
+        // A correction that makes two claimants disagree is flagged as such.
+        let first = try ledger.record(
+            "persons.notified", at: "2024-01-23", source: "the hospital", ["description=letters", "count=100"])
+        try ledger.record("persons.notified", at: "2024-01-24", source: "the CNIL", ["description=letters seen", "count=100"])
+        try ledger.record(
+            "event.corrected", at: "2024-01-23", source: "the hospital",
+            ["correctedEventId=\(first)", #"changes={"count":120}"#],
+            reason: "recount")
+        let corrections = try ledger.run(["audit"]).stdout
+        #expect(corrections.contains("(recorded wrong) — a competing claim beside 100 claimed by the CNIL"), "\(corrections)")
 
         // The same claimant restating its figure is not a rival of itself.
         try ledger.record(
