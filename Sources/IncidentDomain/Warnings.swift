@@ -389,10 +389,22 @@ public enum IntakeWarnings {
         }
     }
 
-    /// A correction whose every value is already the corrected event's.
+    /// A correction whose every value is already the corrected event's, or that corrects a value an update
+    /// later replaced in the world (the correction then shows only before that update).
     static func unchanged(_ payload: JSONValue, _ fact: RevisedFact) -> [IntakeWarning] {
         let changes = payload["changes"]?.objectValue ?? [:]
         let occurredAt = payload["occurredAt"].flatMap { try? OccurredAt(json: $0, path: "$") }
+        let superseded = changes.keys.sorted().compactMap { field in
+            fact.updates.filter { $0.changes[field] != nil }.map(\.from).min().map { (field, $0) }
+        }
+        if let (field, from) = superseded.first {
+            return [
+                IntakeWarning(
+                    field: "payload.changes.\(field)",
+                    message: "an update replaced \(field) from \(Timestamp(microseconds: from).inZone().humanReadable): "
+                        + "the correction shows only before it (to change the later value, record another update)")
+            ]
+        }
         guard changes.allSatisfy({ same($0.value, fact.payload[$0.key]) }) else { return [] }
         if let occurredAt, !sameTime(occurredAt, fact.occurredAt) { return [] }
         return [

@@ -195,9 +195,23 @@ import Testing
         try ledger.record(
             "event.corrected", at: "2024-01-16", source: "ARS", ["correctedEventId=\(impact)", #"changes={"count":12}"#],
             reason: "first count was wrong")
+        let warned = try ledger.run(
+            ledger.recordArguments(
+                "event.corrected", at: "2024-01-16", source: "ARS", ["correctedEventId=\(impact)", #"changes={"count":13}"#],
+                reason: "again"))
+        #expect(warned.status == 0)
+        #expect(
+            warned.stderr.contains(
+                "warning: --set changes.count: an update replaced count from 2024-01-20 00:00 +01:00: the correction shows only before it"),
+            "\(warned.stderr)")
+        try ledger.record(
+            "event.corrected", at: "2024-01-16", source: "ARS", ["correctedEventId=\(impact)", #"changes={"count":12}"#],
+            reason: "back to the recount")
         let state = try ledger.run(["state"]).stdout
         // The correction is applied first: the update replaced 12, not 3.
-        #expect(state.contains("corrected: count 3 → 12; updated from 2024-01-20 (day): count 12 → 20"), "\(state)")
+        #expect(
+            state.contains("corrected: count 3 → 12; corrected: count 12 → 13; corrected: count 13 → 12; updated from 2024-01-20 (day): count 12 → 20"),
+            "\(state)")
         // A figure shows even when its digits are inside the summary ("3" in "30").
         let early = try ledger.run(["state", "--as-of", "2024-01-17"]).stdout
         #expect(early.contains("      count: 12\n"), "\(early)")
