@@ -203,17 +203,29 @@ extension LedgerQueries {
 
     /// The group `id` as known at `time`, its members then, and `body`'s items for them; nil when no event of the
     /// group was recorded by then.
+    ///
+    /// `body` gets every site that was ever a member and whether a site was a member at an instant (nil: at
+    /// T): an incident belongs to the group's view when a site it touches was a member when the incident began,
+    /// not at T (a site that left since still shows its incident; one that joined later does not bring its past).
     private func groupView<Item>(
-        _ id: String, at time: QueryTime, _ body: (_ members: [String]) throws -> [Item]
+        _ id: String, at time: QueryTime,
+        _ body: (_ sites: [String], _ wasMember: (_ finess: String, _ at: Int64?) -> Bool) throws -> [Item]
     ) throws -> GroupView<Item>? {
         let position = try position(at: time)
         let events = try store.events(.stream(StreamKind.group.prefix + id)).filter { $0.position <= position }
         guard let group = FactBook(folding: events).groups[id] else { return nil }
         let establishments = establishments(try index(), upTo: position)
         let members = group.members(at: time, establishments: establishments)
+        let memberships = group.memberships(establishments: establishments)
+        let sites = Array(Set(memberships.map(\.finess)).union(members)).sorted()
+        func wasMember(_ finess: String, _ instant: Int64?) -> Bool {
+            guard let instant else { return members.contains(finess) }
+            return group.members(at: QueryTime(asOf: instant, knownAt: time.knownAt), establishments: establishments)
+                .contains(finess)
+        }
         return GroupView(
-            group: group, members: members, memberships: group.memberships(establishments: establishments),
-            reference: time.reference, items: try body(members))
+            group: group, members: members, memberships: memberships, reference: time.reference,
+            items: try body(sites, wasMember))
     }
 
     /// The incident streams that name any of `members`, sorted.
@@ -226,16 +238,25 @@ extension LedgerQueries {
 
     /// `state --group`: the state of every incident touching a member of the group at `time`.
     public func states(group id: String, at time: QueryTime) throws -> GroupView<IncidentState>? {
-        try groupView(id, at: time) { members in
-            try incidents(touchingAnyOf: members).flatMap { try states(incident: $0, at: time) }
+        try groupView(id, at: time) { sites, wasMember in
+            try incidents(touchingAnyOf: sites).flatMap { try states(incident: $0, at: time) }.filter { state in
+                let began = (state.intrusion ?? state.detectedAt)?.occurredAt.earliest
+                return state.establishments.contains { wasMember($0, began) }
+            }
         }
     }
 
     /// `timeline --group`: the recovery timeline of each member site in each incident that touches it, by incident
     /// then FINESS: the lanes of every site of the group, for one chart.
     public func timelines(group id: String, at time: QueryTime) throws -> GroupView<RecoveryTimeline>? {
-        try groupView(id, at: time) { members in
-            try members.flatMap { try timelines(establishment: $0, at: time) }
+        try groupView(id, at: time) { sites, wasMember in
+            try sites.flatMap { try timelines(establishment: $0, at: time) }
+                .filter { timeline in
+                    let began =
+                        timeline.milestones.first { $0.kind == .intrusion || $0.kind == .detection }?.occurredAt.earliest
+                        ?? timeline.lanes.compactMap { $0.segments.first?.start.microseconds }.min()
+                    return wasMember(timeline.establishment, began)
+                }
                 .sorted { ($0.incidentId, $0.establishment) < ($1.incidentId, $1.establishment) }
         }
     }

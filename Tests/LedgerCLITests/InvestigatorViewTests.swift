@@ -202,7 +202,8 @@ import Testing
         #expect(warned.status == 0)
         #expect(
             warned.stderr.contains(
-                "warning: --set changes.count: an update replaced count from 2024-01-20 00:00 +01:00: the correction shows only before it"),
+                "warning: --set changes.count: an update replaced count from 2024-01-20 00:00 +01:00: the correction shows only before it"
+            ),
             "\(warned.stderr)")
         try ledger.record(
             "event.corrected", at: "2024-01-16", source: "ARS", ["correctedEventId=\(impact)", #"changes={"count":12}"#],
@@ -210,7 +211,9 @@ import Testing
         let state = try ledger.run(["state"]).stdout
         // The correction is applied first: the update replaced 12, not 3.
         #expect(
-            state.contains("corrected: count 3 → 12; corrected: count 12 → 13; corrected: count 13 → 12; updated from 2024-01-20 (day): count 12 → 20"),
+            state.contains(
+                "corrected: count 3 → 12; corrected: count 12 → 13; corrected: count 13 → 12; updated from 2024-01-20 (day): count 12 → 20"
+            ),
             "\(state)")
         // A figure shows even when its digits are inside the summary ("3" in "30").
         let early = try ledger.run(["state", "--as-of", "2024-01-17"]).stdout
@@ -241,6 +244,27 @@ import Testing
         let timeline = try ledger.json(["timeline", "--hospital", "440000289", "--as-of", "2024-01-25"])[0]
         let segments = timeline?["lanes"]?.arrayValue?.first { $0["service"] == "external_email" }?["segments"]?.arrayValue
         #expect(segments?.map { $0["status"] } == ["down", "restored"])
+    }
+
+    @Test func aGroupShowsTheIncidentsOfItsSitesWhileTheyWereMembers() throws {
+        let ledger = try Ledger()
+        try ledger.record(
+            "group.registered", at: "2024-01-01", source: "ARS", ["groupId=g", "name=G", "kind=ght"], incident: "group:g")
+        try ledger.record(
+            "group.member_added", at: "2024-03-01", source: "ARS", ["groupId=g", "finess=440000289"], incident: "group:g")
+        try ledger.record(
+            "incident.opened", at: "2024-04-02 10:00", source: "log", ["title=Second attack", "establishments=440000289"],
+            incident: "incident:y")
+        try ledger.record("attack.detected", at: "2024-04-02 10:00", source: "log", ["description=again"], incident: "incident:y")
+        try ledger.record(
+            "group.member_removed", at: "2024-05-01", source: "ARS", ["groupId=g", "finess=440000289"], incident: "group:g")
+        let now = try ledger.run(["state", "--group", "g"]).stdout
+        #expect(now.contains("members: none at that time"), "\(now)")
+        // The April incident began while the site was a member; the January one before it joined.
+        #expect(now.contains("incident:y: Second attack"), "\(now)")
+        #expect(!now.contains("incident:x"), "\(now)")
+        let timeline = try ledger.json(["timeline", "--group", "g"])
+        #expect(timeline["timelines"]?.arrayValue?.map { $0["incident"] } == ["incident:y"], "\(timeline)")
     }
 
     @Test func rulesBetweenFieldsHoldInEveryStateAViewCanShow() throws {
