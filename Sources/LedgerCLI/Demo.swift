@@ -127,10 +127,15 @@ extension Ledger {
                 out += "   \(state.factCount) facts had (possibly) happened, \(state.possibleCount) of them only possibly\n"
             }
 
-            out += "\n== Audit of the corrections (ledger audit)\n"
-            for entry in try queries.audit(AuditTrail.Filter(), at: .now) where entry.eventType == "event.corrected" {
+            out += "\n== Audit of the corrections (recorded wrong) and updates (changed in the world) (ledger audit)\n"
+            for entry in try queries.audit(AuditTrail.Filter(), at: .now)
+            where entry.eventType == "event.corrected" || entry.eventType == "event.updated" {
                 out += "   #\(entry.position) \(entry.recordedAt.inZone().humanReadable) by \(entry.actor): \(entry.summary)\n"
                 out += "      reason: \(entry.reason ?? "-")\n"
+                for change in entry.fieldChanges {
+                    let label = change.field == "occurredAt" ? "time" : FactFields.label(change.field)
+                    out += "      \(label): \(change.before ?? "(none)") -> \(change.after ?? "(none)")\n"
+                }
                 for change in entry.changes {
                     out += "      changed \(change.field): \(change.before ?? "(none)") -> \(change.after ?? "(none)")\n"
                 }
