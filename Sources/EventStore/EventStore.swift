@@ -50,6 +50,11 @@ public final class EventStore: Sendable {
     public let directory: String
     public let configuration: EventStoreConfiguration
     let environment: Environment
+
+    /// Whether a commit is on disk when an append returns, as LMDB reports the environment's flags: true unless
+    /// the store was configured not durable (`EnvironmentConfiguration.durable`). The crash tests check it, so
+    /// that they cannot pass on a store whose acknowledged appends a power cut could lose.
+    public var commitsAreDurable: Bool { environment.commitsAreDurable }
     let tables: Tables
     let committer: GroupCommitter
     /// The tree's right edge after the last commit of this process, with the log size it belongs to: the next
@@ -97,7 +102,9 @@ public final class EventStore: Sendable {
                 "events", "event-ids", "streams", "by-actor", "by-type", "by-occurred", "meta", "projection-entries",
                 "projection-checkpoints", "merkle", "checkpoints",
             ])
-            (events, eventIds, streams, byActor, byType, byOccurred, meta) = (all[0], all[1], all[2], all[3], all[4], all[5], all[6])
+            (events, eventIds, streams, byActor, byType, byOccurred, meta) = (
+                all[0], all[1], all[2], all[3], all[4], all[5], all[6]
+            )
             projections = ProjectionTables(entries: all[7], checkpoints: all[8])
             (merkle, checkpoints) = (all[9], all[10])
         }
@@ -170,12 +177,15 @@ public final class EventStore: Sendable {
         }
         guard st.st_mode & S_IFMT == S_IFDIR else { throw EventStoreError(.noLedger, field: directory, "is not a directory") }
         guard stat(directory + "/data.mdb", &st) == 0 else {
-            if errno == EACCES { throw EventStoreError(.unreadable, field: directory, "permission denied (cannot look inside the directory)") }
+            if errno == EACCES {
+                throw EventStoreError(.unreadable, field: directory, "permission denied (cannot look inside the directory)")
+            }
             throw EventStoreError(.noLedger, field: directory, "holds no ledger (no data.mdb; create one with `ledger init`)")
         }
         if access(directory + "/data.mdb", readOnly ? R_OK : R_OK | W_OK) != 0, errno == EACCES {
             throw EventStoreError(
-                .unreadable, field: directory + "/data.mdb", "permission denied (cannot \(readOnly ? "read" : "read and write") it)")
+                .unreadable, field: directory + "/data.mdb",
+                "permission denied (cannot \(readOnly ? "read" : "read and write") it)")
         }
         let store = try EventStore(directory: directory, configuration: configuration, checkingFormat: true)
         if !configuration.environment.readOnly { try store.markClockProvenance() }
@@ -433,7 +443,8 @@ public final class EventStore: Sendable {
         guard Timestamp.supportedRange.contains(firstRecordedAt),
             Timestamp.supportedRange.contains(firstRecordedAt + Int64(request.events.count))
         else {
-            throw EventStoreError(.storage, field: "recordedAt", "the ledger's clock says \(firstRecordedAt) µs, \(Timestamp.outOfRangeReason)")
+            throw EventStoreError(
+                .storage, field: "recordedAt", "the ledger's clock says \(firstRecordedAt) µs, \(Timestamp.outOfRangeReason)")
         }
         var positions: [UInt64] = []
         positions.reserveCapacity(request.events.count)

@@ -234,6 +234,15 @@ public final class Environment: @unchecked Sendable {
         }
     }
 
+    /// Whether every commit reaches the disk before it returns, as LMDB itself reports the environment's
+    /// flags (not as the configuration asked): none of `MDB_NOSYNC`, `MDB_NOMETASYNC` or `MDB_MAPASYNC`, which
+    /// each trade durability for speed. A read-only environment commits nothing and counts as durable.
+    public var commitsAreDurable: Bool {
+        var flags: UInt32 = 0
+        guard mdb_env_get_flags(handle, &flags) == 0 else { return false }
+        return flags & UInt32(MDB_NOSYNC | MDB_NOMETASYNC | MDB_MAPASYNC) == 0
+    }
+
     /// The current size of the memory map in bytes.
     public var mapSize: Int {
         var info = MDB_envinfo()
