@@ -208,6 +208,19 @@ struct AppendTests {
         let stored = try #require(try store.event(at: 1))
         let canonical = CanonicalJSON.encode(stored.hashedJSON)
         #expect(EventCodec.hex(canonical.withUnsafeBytes { EventCodec.digest($0) }) == stored.hash)
+        // Checked against an independent RFC 8785 implementation too (PyPI rfc8785), not only against the
+        // CanonicalJSON under test: the envelope as `ledger read` prints it, re-canonicalised and hashed in Python.
+        let independent = try python(
+            """
+            import hashlib, json, sys, rfc8785
+            event = json.loads(sys.stdin.read())
+            stated = event.pop("hash")
+            body = rfc8785.dumps(event)
+            print(hashlib.sha256(body).hexdigest(), body.hex())
+            """, input: CanonicalJSON.string(stored.json))
+        let parts = independent.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        #expect(parts.first == stored.hash)
+        #expect(parts.last == canonical.map { String(format: "%02x", $0) }.joined(), "the same bytes, not only the same hash")
         #expect(stored.reason == "corrected after a call")
         #expect(stored.metadata.correlationId == "c-1")
         #expect(stored.occurredAt == event.occurredAt)
