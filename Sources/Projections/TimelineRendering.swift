@@ -458,9 +458,24 @@ public enum TimelineRendering {
 
     // MARK: - SVG
 
+    /// Text for SVG and HTML: markup characters escaped, and the characters XML 1.0 forbids (controls other than
+    /// tab, line feed and carriage return; U+FFFE, U+FFFF) dropped, so that no stored text makes a document a
+    /// browser refuses to draw.
     static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "\t", "\n", "\r": out.unicodeScalars.append(scalar)
+            case _ where scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF: continue
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     static func color(_ status: ServiceCondition.Status) -> String {

@@ -329,4 +329,11 @@ struct TimelineChartTests {
         )
         #expect(!TimelineRendering.svg(sites[0]).contains("fill=\"#eef1f3\""))
     }
+
+    /// The characters XML 1.0 forbids never reach a chart: a generic store may hold texts the domain would refuse.
+    @Test func chartTextDropsWhatXMLForbidsAndEscapesMarkup() {
+        #expect(TimelineRendering.escape("a\u{1}b\u{1B}[31m<c>&\"d\"\u{FFFE}") == "ab[31m&lt;c&gt;&amp;&quot;d&quot;")
+        #expect(TimelineRendering.escape("line\none\ttab\r") == "line\none\ttab\r")
+        #expect(TimelineRendering.escape("é 😀 ✓") == "é 😀 ✓")
+    }
 }
