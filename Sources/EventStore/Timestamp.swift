@@ -1,7 +1,10 @@
 /// An instant with the UTC offset it was given in: microseconds since 1970-01-01T00:00:00Z plus the
 /// offset, so "01:20 in Nantes" is stored as that instant and shown again as `+01:00`.
 ///
-/// Two timestamps order by instant only; the offset is how the instant was written.
+/// Two timestamps order by instant; the offset is how the instant was written. Equality is of both, as the
+/// canonical form writes both (`2024-01-15T01:20:00+01:00` and `2024-01-15T00:20:00Z` are different bytes), and
+/// the order agrees with it: the same instant written in two offsets orders by offset, so that of two
+/// timestamps exactly one of `<`, `==`, `>` holds. Code that means "the same instant" compares `microseconds`.
 public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// Microseconds since the Unix epoch, UTC.
     public let microseconds: Int64
@@ -13,7 +16,9 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         self.offsetSeconds = offsetSeconds
     }
 
-    public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.microseconds < rhs.microseconds }
+    public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
+        (lhs.microseconds, lhs.offsetSeconds) < (rhs.microseconds, rhs.offsetSeconds)
+    }
     public static func == (lhs: Timestamp, rhs: Timestamp) -> Bool {
         lhs.microseconds == rhs.microseconds && lhs.offsetSeconds == rhs.offsetSeconds
     }

@@ -4,6 +4,26 @@ import Testing
 
 @Suite("JSON and time encodings")
 struct JSONTests {
+    /// Equality and order agree: of any two timestamps exactly one of <, ==, > holds, the same instant in two
+    /// offsets included (different canonical bytes, so not equal, and ordered by offset).
+    @Test func timestampOrderAgreesWithEquality() {
+        let instants: [Int64] = [-1, 0, 1, 1_705_278_000_000_000]
+        let offsets: [Int32] = [-3600, 0, 3600, 7200]
+        let all = instants.flatMap { t in offsets.map { Timestamp(microseconds: t, offsetSeconds: $0) } }
+        for a in all {
+            for b in all {
+                let holding = [a < b, a == b, b < a].filter { $0 }.count
+                #expect(holding == 1, "\(a.rfc3339) vs \(b.rfc3339)")
+                if a == b { #expect(a.hashValue == b.hashValue) }
+            }
+        }
+        let z = Timestamp(rfc3339: "2024-01-15T00:20:00Z")!
+        let paris = Timestamp(rfc3339: "2024-01-15T01:20:00+01:00")!
+        #expect(z.microseconds == paris.microseconds && z != paris && z < paris)
+        // The instant still decides whenever the instants differ.
+        #expect(Timestamp(rfc3339: "2024-01-15T01:19:00+01:00")! < z)
+    }
+
     @Test func canonicalFormSortsKeysAndSpellsNumbersOnce() throws {
         let value = try JSONParser.parse(
             #"{"b": [1, 2.50, -0, 1E15, 1e-5, 2.0, 1e-7], "a": "é\"\n\u0001", "c": {"z": null, "y": true}}"#)
