@@ -1,5 +1,4 @@
 import Dispatch
-import Foundation  // usleep
 import Synchronization
 
 /// Gathers concurrent appends into group commits: while one durable transaction is being written, new
@@ -16,19 +15,29 @@ final class GroupCommitter: Sendable {
     private struct State {
         var queue: [Waiting] = []
         var draining = false
+        /// While the writer gathers the next group: how many queued requests wake it early.
+        var wakeAt: Int?
     }
     private let state = Mutex(State())
+    /// Wakes the gathering writer once enough appends are queued: it sleeps instead of polling the queue.
+    private let gathered = DispatchSemaphore(value: 0)
     /// The one thread that writes: a transaction is synchronous and must not hop threads.
     private let writer = DispatchQueue(label: "IncidentLedger.group-commit")
 
     func submit(_ request: AppendRequest, to store: EventStore) async throws -> AppendResult {
         try await withCheckedThrowingContinuation { continuation in
-            let startDraining = state.withLock { state in
+            let (startDraining, wake) = state.withLock { state in
                 state.queue.append(Waiting(request: request, continuation: continuation))
-                if state.draining { return false }
+                var wake = false
+                if let target = state.wakeAt, state.queue.count >= target {
+                    state.wakeAt = nil
+                    wake = true
+                }
+                if state.draining { return (false, wake) }
                 state.draining = true
-                return true
+                return (true, wake)
             }
+            if wake { gathered.signal() }
             if startDraining { writer.async { self.drain(store) } }
         }
     }
@@ -43,13 +52,7 @@ final class GroupCommitter: Sendable {
             // After a group of n, up to n appenders are about to send their next append: give them a moment
             // to arrive, so that one fsync takes them all instead of a few now and the rest in the next one.
             // A lone appender (a group of one) never waits.
-            if lastGroupSize > 1 {
-                let clock = ContinuousClock()
-                let deadline = clock.now + Self.gatherWindow
-                while state.withLock({ $0.queue.count }) < lastGroupSize, clock.now < deadline {
-                    usleep(20)
-                }
-            }
+            if lastGroupSize > 1 { gather(lastGroupSize) }
             let group: [Waiting] = state.withLock { state in
                 let taken = Array(state.queue.prefix(store.configuration.maximumGroupSize))
                 state.queue.removeFirst(taken.count)
@@ -60,6 +63,29 @@ final class GroupCommitter: Sendable {
             lastGroupSize = group.count
             let outcomes = commit(group.map(\.request), in: store)
             for (waiting, outcome) in zip(group, outcomes) { waiting.continuation.resume(with: outcome) }
+        }
+    }
+
+    /// Waits until `count` requests are queued or the gather window has passed, asleep: `submit` signals
+    /// when the queue reaches `count`. Each signal is consumed by exactly one wait, so none wakes a later
+    /// gathering early.
+    private func gather(_ count: Int) {
+        let waiting = state.withLock { state in
+            guard state.queue.count < count else { return false }
+            state.wakeAt = count
+            return true
+        }
+        guard waiting else { return }
+        let window = Self.gatherWindow.components
+        let micros = Int(window.seconds) * 1_000_000 + Int(window.attoseconds / 1_000_000_000_000)
+        if gathered.wait(timeout: .now() + .microseconds(micros)) == .timedOut {
+            // Timed out: withdraw the wake-up, unless an appender took it just now and signals (or signalled).
+            let signalled = state.withLock { state in
+                if state.wakeAt == nil { return true }
+                state.wakeAt = nil
+                return false
+            }
+            if signalled { gathered.wait() }
         }
     }
 
