@@ -50,7 +50,9 @@ extension Ledger {
         @Option(name: .long, help: "Only this incident stream.") var incident: String?
         @Option(
             name: .long,
-            help: "Only the incidents touching a member of this group (its id: group.registered's groupId) at the as-of time.")
+            help:
+                "Only the incidents touching a site of this group (its id: group.registered's groupId) that was a member when the incident began."
+        )
         var group: String?
         @Option(name: .long, help: "text or json.") var format: ViewFormat = .text
         @Flag(name: .long, help: "Text: each fact's source, recorder and position (json always has them).")
@@ -106,7 +108,8 @@ extension Ledger {
         @OptionGroup var ledger: LedgerOptions
         @OptionGroup var time: QueryOptions
         @Option(name: .long, help: "The establishment's FINESS number.") var hospital: String?
-        @Option(name: .long, help: "A group's id: the lanes of each of its member sites at the as-of time.") var group: String?
+        @Option(name: .long, help: "A group's id: the lanes of each site that was a member when the incident began.") var group:
+            String?
         @Option(name: .long, help: "With --group: only this incident (svg draws one incident: the first, without it).")
         var incident: String?
         @Option(name: .long, help: "text (a terminal chart), json, svg (a Gantt chart) or html (a report).")
