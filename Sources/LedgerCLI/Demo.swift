@@ -133,8 +133,8 @@ extension Ledger {
                 out += "   #\(entry.position) \(entry.recordedAt.inZone().humanReadable) by \(entry.actor): \(entry.summary)\n"
                 out += "      reason: \(entry.reason ?? "-")\n"
                 for change in entry.fieldChanges {
-                    let label = change.field == "occurredAt" ? "time" : FactFields.label(change.field)
-                    out += "      \(label): \(change.before ?? "(none)") -> \(change.after ?? "(none)")\n"
+                    out +=
+                        "      \(FactFields.label(change.field)): \(change.before ?? "(none)") -> \(change.after ?? "(none)")\n"
                 }
                 for change in entry.changes {
                     out += "      changed \(change.field): \(change.before ?? "(none)") -> \(change.after ?? "(none)")\n"

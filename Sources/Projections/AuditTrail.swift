@@ -95,7 +95,7 @@ public enum AuditTrail {
                         (
                             revision.position,
                             { changes in
-                                let fields = revision.changedFields.map { $0 == "occurredAt" ? "time" : FactFields.label($0) }
+                                let fields = revision.changedFields.map(FactFields.label)
                                     .joined(separator: ", ")
                                 let what =
                                     switch revision.kind {

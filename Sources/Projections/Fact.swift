@@ -103,13 +103,16 @@ public struct Fact: Sendable, Hashable {
         return changing?.effective?.start ?? occurredAt.start
     }
 
+    /// Whether an update of it was recorded (whatever the time of the view).
+    var hasUpdates: Bool { storage.hasUpdates }
+
     /// The claimant of the fact's figures: its `claimedBy`, else the source it was recorded from.
     public var claimant: String { payload["claimedBy"]?.stringValue ?? source }
 
     /// The fact as the world was at `asOf` (microseconds; nil: now, every update): the updates that may have
     /// happened by then applied in the order they happened, and whether one of them is only possible then.
     public func asOf(_ asOf: Int64?) -> (fact: Fact, possible: Bool) {
-        guard storage.hasUpdates else { return (self, false) }
+        guard hasUpdates else { return (self, false) }
         let applied = revisions.filter { revision in
             guard revision.kind == .updated, let effective = revision.effective else { return false }
             return asOf.map { effective.isPossible(by: $0) } ?? true

@@ -70,8 +70,10 @@ public enum FactFields {
     }
 
     /// Words for a camelCase member: `peopleAffected` → "people affected"; a `…Percent` drops the word, its
-    /// unit says it.
+    /// unit says it; `occurredAt` (a corrected time) is "time".
     public static func label(_ name: String) -> String {
+        // A corrected `occurredAt` is the fact's time, not a payload field.
+        if name == "occurredAt" { return "time" }
         var base = name
         if base.hasSuffix("Percent"), base.count > 7 { base.removeLast(7) }
         var words: [String] = []

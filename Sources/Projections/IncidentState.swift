@@ -42,7 +42,6 @@ public struct FactSummary: Sendable, Hashable {
     public let possible: Bool
     /// A one-line description of the fact.
     public let summary: String
-    public let corrected: Bool
     /// The payload as the view sees it: corrections and the updates that had happened by T applied.
     public let payload: JSONValue
     /// Provenance: who recorded it, when, from which source, at which position of the log.
@@ -50,10 +49,14 @@ public struct FactSummary: Sendable, Hashable {
     public let source: String
     public let recordedAt: Timestamp
     public let position: UInt64
-    /// Who claims its figures: `claimedBy`, else the source.
-    public let claimant: String
     /// The corrections of the fact and the updates applied at T, in the order they were recorded.
     public let revisions: [Revision]
+
+    /// Who claims its figures: `claimedBy`, else the source (as ``Fact/claimant``).
+    public var claimant: String { payload["claimedBy"]?.stringValue ?? source }
+
+    /// Whether a correction revised it.
+    public var corrected: Bool { revisions.contains { $0.kind == .corrected } }
 
     /// Whether an update had changed a value by T.
     public var updated: Bool { revisions.contains { $0.kind == .updated } }
@@ -268,9 +271,9 @@ extension FactSummary {
     init(_ fact: Fact, possible: Bool) {
         self.init(
             eventId: fact.eventId, eventType: fact.eventType, occurredAt: fact.occurredAt, possible: possible,
-            summary: FactSummary.describe(fact), corrected: fact.revisions.contains { $0.kind == .corrected },
-            payload: fact.payload, actor: fact.actor, source: fact.source, recordedAt: fact.recordedAt,
-            position: fact.position, claimant: fact.claimant,
+            summary: FactSummary.describe(fact), payload: fact.payload, actor: fact.actor, source: fact.source,
+            recordedAt: fact.recordedAt,
+            position: fact.position,
             revisions: fact.revisions.filter { $0.kind == .corrected } + fact.appliedUpdates)
     }
 
@@ -278,8 +281,8 @@ extension FactSummary {
     func with(possible: Bool) -> FactSummary {
         FactSummary(
             eventId: eventId, eventType: eventType, occurredAt: occurredAt, possible: possible, summary: summary,
-            corrected: corrected, payload: payload, actor: actor, source: source, recordedAt: recordedAt,
-            position: position, claimant: claimant, revisions: revisions)
+            payload: payload, actor: actor, source: source, recordedAt: recordedAt,
+            position: position, revisions: revisions)
     }
 
     /// "corrected: count 3 → 12; updated from 2024-02-01 (day): amount 10000000 USD → 2000000 USD", or "".
@@ -288,7 +291,7 @@ extension FactSummary {
             let what = revision.changedFields.map { field in
                 let before = FactFields.text(of: field, eventType: eventType, value: revision.before[field], payload: payload)
                 let after = FactFields.text(of: field, eventType: eventType, value: revision.after[field], payload: payload)
-                return "\(field == "occurredAt" ? "time" : FactFields.label(field)) \(before) → \(after)"
+                return "\(FactFields.label(field)) \(before) → \(after)"
             }.joined(separator: ", ")
             switch revision.kind {
             case .updated:

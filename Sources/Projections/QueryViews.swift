@@ -245,8 +245,7 @@ public enum QueryViews {
                 out += "  fields: " + e.fields.map { "\($0.label): \($0.text)" }.joined(separator: " · ") + "\n"
             }
             for change in e.fieldChanges {
-                let label = change.field == "occurredAt" ? "time" : FactFields.label(change.field)
-                out += "  \(label): \(change.before ?? "(none)") -> \(change.after ?? "(none)")\n"
+                out += "  \(FactFields.label(change.field)): \(change.before ?? "(none)") -> \(change.after ?? "(none)")\n"
             }
             for change in e.changes {
                 out += "  changed \(change.field): \(change.before ?? "(none)") -> \(change.after ?? "(none)")\n"

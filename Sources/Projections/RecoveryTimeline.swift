@@ -389,19 +389,27 @@ struct RecoveryFacts: Sendable {
             default: nil
             }
         }
-        var laneStarts: [String: [(earliest: Int64, position: UInt64)]] = [:]
-        for fact in facts where !fact.isRetracted {
-            if let key = lane(fact) { laneStarts[key, default: []].append((fact.occurredAt.earliest, fact.position)) }
+        // Only needed for updates, which most incidents have none of: built on the first one.
+        var laneStarts: [String: [(earliest: Int64, position: UInt64)]]?
+        func starts() -> [String: [(earliest: Int64, position: UInt64)]] {
+            if let laneStarts { return laneStarts }
+            var built: [String: [(earliest: Int64, position: UInt64)]] = [:]
+            for fact in facts where !fact.isRetracted {
+                if let key = lane(fact) { built[key, default: []].append((fact.occurredAt.earliest, fact.position)) }
+            }
+            laneStarts = built
+            return built
         }
         for fact in facts where !fact.isRetracted {
             versions.append((fact, fact.occurredAt, fact.position, false))
+            guard fact.hasUpdates else { continue }
             let updates = fact.revisions.filter { $0.kind == .updated && $0.effective != nil }
                 .sorted { ($0.effective!.earliest, $0.position) < ($1.effective!.earliest, $1.position) }
             let key = lane(fact)
             let own = (fact.occurredAt.earliest, fact.position)
             for update in updates {
                 let at = update.effective!.earliest
-                if let key, laneStarts[key]!.contains(where: { $0 > own && $0.earliest <= at }) { continue }
+                if let key, starts()[key]!.contains(where: { $0 > own && $0.earliest <= at }) { continue }
                 versions.append((fact.asOf(at).fact, update.effective!, update.position, true))
             }
         }
