@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "EventStore", targets: ["EventStore"]),
         .library(name: "IncidentDomain", targets: ["IncidentDomain"]),
         .library(name: "Projections", targets: ["Projections"]),
+        .library(name: "ProjectionRunner", targets: ["ProjectionRunner"]),
         .library(name: "LMDB", targets: ["LMDB"]),
         .library(name: "LedgerProofs", targets: ["LedgerProofs"]),
     ],
@@ -40,13 +41,16 @@ let package = Package(
         .target(name: "LedgerProofs", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // Event types, payload rules and obligations of hospital cyber incidents. Never imports the C target.
         .target(name: "IncidentDomain", dependencies: ["EventStore"]),
-        // Pure folds of the ordered events into state, timelines, clocks and audit, persisted with a checkpoint.
+        // Pure folds of the ordered events into state, timelines, clocks and audit: no store I/O, no clock.
         .target(name: "Projections", dependencies: ["IncidentDomain", "EventStore"]),
+        // Runs the folds against the store: the saved incident index (caught up, rebuilt, verified), the books
+        // and their caches, the query's "now" from an injected clock. The server and the CLI both query through it.
+        .target(name: "ProjectionRunner", dependencies: ["Projections", "IncidentDomain", "EventStore"]),
         // The HTTP service: authenticated principals, roles and scope, the API, live subscriptions, the web page.
         .target(
             name: "LedgerServer",
             dependencies: [
-                "EventStore", "IncidentDomain", "Projections", "LedgerProofs",
+                "EventStore", "IncidentDomain", "Projections", "ProjectionRunner", "LedgerProofs",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -59,7 +63,7 @@ let package = Package(
         .executableTarget(
             name: "LedgerCLI",
             dependencies: [
-                "EventStore", "IncidentDomain", "Projections", "LedgerProofs", "LedgerServer",
+                "EventStore", "IncidentDomain", "Projections", "ProjectionRunner", "LedgerProofs", "LedgerServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // The demo's dataset is compiled into the binary: `ledger demo` works from any folder.
@@ -81,7 +85,7 @@ let package = Package(
         .testTarget(
             name: "DomainTests",
             dependencies: [
-                "IncidentDomain", "Projections", "EventStore", "LedgerTestSupport",
+                "IncidentDomain", "Projections", "ProjectionRunner", "EventStore", "LedgerTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
@@ -96,7 +100,8 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "LedgerServer", "EventStore", "IncidentDomain", "Projections", "LedgerProofs", "LedgerTestSupport",
+                "LedgerServer", "EventStore", "IncidentDomain", "Projections", "ProjectionRunner", "LedgerProofs",
+                "LedgerTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

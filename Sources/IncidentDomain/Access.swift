@@ -82,13 +82,13 @@ public enum AccessEvents {
     public static let granted = "access.granted"
     public static let revoked = "access.revoked"
 
+    /// The grant of a token, happening at `now` (µs since the epoch: the caller's clock, the ledger's in practice).
     public static func grant(
         tokenId: String, tokenHash: String, principal: String, role: AccessRole, scope: AccessScope, actor: String,
-        source: String
+        source: String, at now: Int64
     ) -> ProposedEvent {
         ProposedEvent(
-            eventId: UUID.timeOrdered(), eventType: granted,
-            occurredAt: .instant(Timestamp(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000))), actor: actor,
+            eventId: eventId(at: now), eventType: granted, occurredAt: .instant(Timestamp(microseconds: now)), actor: actor,
             source: source,
             payload: .object([
                 "tokenId": .string(tokenId), "tokenHash": .string(tokenHash), "principal": .string(principal),
@@ -96,12 +96,17 @@ public enum AccessEvents {
             ]))
     }
 
-    public static func revoke(_ grant: AccessGrant, actor: String, reason: String) -> ProposedEvent {
+    /// The revocation of `grant`, happening at `now` (µs since the epoch).
+    public static func revoke(_ grant: AccessGrant, actor: String, reason: String, at now: Int64) -> ProposedEvent {
         ProposedEvent(
-            eventId: UUID.timeOrdered(), eventType: revoked,
-            occurredAt: .instant(Timestamp(microseconds: Int64(Date().timeIntervalSince1970 * 1_000_000))), actor: actor,
+            eventId: eventId(at: now), eventType: revoked, occurredAt: .instant(Timestamp(microseconds: now)), actor: actor,
             source: "ledger token revoke",
             reason: reason, payload: .object(["tokenId": .string(grant.tokenId), "principal": .string(grant.principal)]))
+    }
+
+    /// A time-ordered event id from the same reading of the clock as the event's time.
+    private static func eventId(at now: Int64) -> UUID {
+        UUID.timeOrdered(milliseconds: UInt64(max(now, 0) / 1000))
     }
 
     /// Every grant of the ledger, by token hash, with its revocation if any.

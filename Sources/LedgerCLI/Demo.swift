@@ -3,6 +3,7 @@ import EventStore
 import Foundation
 import IncidentDomain
 import LedgerProofs
+import ProjectionRunner
 import Projections
 
 extension Ledger {

@@ -2,6 +2,7 @@ import ArgumentParser
 import EventStore
 import Foundation
 import IncidentDomain
+import ProjectionRunner
 import Projections
 
 /// The two times every query takes.
@@ -74,27 +75,29 @@ extension Ledger {
                         "format": format.rawValue, "incident": incident, "sources": sources ? "true" : nil,
                     ]))
             }
-            let store = try ledger.openStoreForQueries()
-            let queries = LedgerQueries(store: store)
-            let at = try time.queryTime()
-            let names = try queries.index().establishments()
-            let groups = try queries.groupDirectory(at: at)
+            let queries = LedgerQueries(store: try ledger.openStoreForQueries())
+            // One reading of the clock for the whole answer: the states, the groups and the group's members.
+            let at = queries.answered(try time.queryTime())
             if let group {
                 let view = try requireGroup(group) { try queries.states(group: $0, at: at) }
+                let groups = try queries.groupDirectory(at: at)
                 if format == .json {
                     write(CanonicalJSON.string(GroupViews.stateJSON(view, groups: groups)) + "\n")
                     return
                 }
+                let names = try queries.index().establishments()
                 write(time.header() + GroupViews.stateText(view, names: names, groups: groups, sources: sources))
                 return
             }
             try requireIncident(incident, queries)
-            let states = try queries.states(incident: incident, at: at)
+            let report = try queries.stateReport(incident: incident, at: at)
             if format == .json {
-                write(CanonicalJSON.string(.array(states.map { QueryViews.stateJSON($0, groups: groups) })) + "\n")
+                write(CanonicalJSON.string(.array(report.states.map { QueryViews.stateJSON($0, groups: report.groups) })) + "\n")
                 return
             }
-            write(time.header() + QueryViews.stateText(states, names: names, sources: sources, groups: groups))
+            write(
+                time.header()
+                    + QueryViews.stateText(report.states, names: report.names, sources: sources, groups: report.groups))
         }
 
     }
@@ -137,11 +140,9 @@ extension Ledger {
                 text = String(
                     decoding: try remote.call("GET", "establishments/\(hospital)/timeline", query: query).body, as: UTF8.self)
             } else {
-                let store = try ledger.openStoreForQueries()
-                let timelines = try LedgerQueries(store: store).timelines(establishment: hospital, at: try time.queryTime())
-                if timelines.isEmpty, try LedgerQueries(store: store).index().establishments()[hospital] == nil,
-                    try IncidentIndex.incidents(touching: hospital, in: store).isEmpty
-                {
+                let queries = LedgerQueries(store: try ledger.openStoreForQueries())
+                let timelines = try queries.timelines(establishment: hospital, at: try time.queryTime())
+                if timelines.isEmpty, try !queries.knows(establishment: hospital) {
                     throw CLIError(
                         "\(hospital): no establishment registered and no incident touches it", exitCode: CLIError.invalidInput)
                 }
@@ -181,8 +182,7 @@ extension Ledger {
                 throw CLIError(
                     "--group: the HTTP service has no group view yet; query the ledger directly", exitCode: CLIError.usage)
             }
-            let store = try ledger.openStoreForQueries()
-            let queries = LedgerQueries(store: store)
+            let queries = LedgerQueries(store: try ledger.openStoreForQueries())
             let at = try time.queryTime()
             var view = try requireGroup(group) { try queries.timelines(group: $0, at: at) }
             if let incident {
@@ -235,9 +235,9 @@ extension Ledger {
                     throw CLIError("\(rules): \(error)", exitCode: CLIError.invalidInput)
                 }
             }
-            let store = try ledger.openStoreForQueries()
-            try requireIncident(incident, LedgerQueries(store: store))
-            let all = try LedgerQueries(store: store).deadlines(incident: incident, rules: ruleSet, at: try time.queryTime())
+            let queries = LedgerQueries(store: try ledger.openStoreForQueries())
+            try requireIncident(incident, queries)
+            let all = try queries.deadlines(incident: incident, rules: ruleSet, at: try time.queryTime())
             if format == .json {
                 write(
                     CanonicalJSON.string(
@@ -273,11 +273,10 @@ extension Ledger {
                     "audit",
                     query: time.remoteQuery(["format": format.rawValue, "actor": actor, "incident": incident, "since": since]))
             }
-            let store = try ledger.openStoreForQueries()
-            if let incident, incident.hasPrefix(StreamKind.incident.prefix) {
-                try requireIncident(incident, LedgerQueries(store: store))
-            }
-            let entries = try LedgerQueries(store: store).audit(
+            let queries = LedgerQueries(store: try ledger.openStoreForQueries())
+            // Another stream (an establishment's, a group's) is a filter of the audit, not an incident to check.
+            if let incident, incident.hasPrefix(StreamKind.incident.prefix) { try requireIncident(incident, queries) }
+            let entries = try queries.audit(
                 AuditTrail.Filter(actor: actor, incident: incident, since: sinceMicros), at: try time.queryTime())
             if format == .json {
                 write(CanonicalJSON.string(.array(entries.map(QueryViews.auditJSON))) + "\n")
@@ -304,7 +303,7 @@ extension Ledger {
 /// A typo in `--incident` is an error, not an empty view (the service answers it 404 the same way).
 func requireIncident(_ incident: String?, _ queries: LedgerQueries) throws {
     guard let incident else { return }
-    guard try queries.index().incidents.contains(incident) else {
+    guard try queries.hasIncident(incident) else {
         throw CLIError("\(incident): no such incident", exitCode: CLIError.invalidInput)
     }
 }

@@ -2,7 +2,7 @@ import ArgumentParser
 import EventStore
 import Foundation
 import LedgerProofs
-import Projections
+import ProjectionRunner
 
 extension Ledger {
     struct Verify: ParsableCommand {
@@ -47,13 +47,10 @@ extension Ledger {
                 return
             }
             let store = try ledger.openStoreForReading()
-            let report = try store.verify(progress: Supervisor.reached)
-            if let problem = report.problem {
-                throw CLIError(
-                    "verification failed: \(store.directory)/data.mdb: \(problem.description)", exitCode: CLIError.verifyFailed)
-            }
-            // The saved incident index must be what the log gives, or queries would answer from something else.
-            if let problem = try IncidentIndex.verify(store) {
+            // The chain, then the saved incident index: it must be what the log gives, or queries would answer
+            // from something else.
+            let (report, problem) = try LedgerQueries(store: store).verify(progress: Supervisor.reached)
+            if let problem {
                 throw CLIError("verification failed: \(store.directory)/data.mdb: \(problem)", exitCode: CLIError.verifyFailed)
             }
             if let checkpoint {

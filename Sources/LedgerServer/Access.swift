@@ -67,7 +67,7 @@ public enum Tokens {
         let hash = hash(token)
         let event = AccessEvents.grant(
             tokenId: String(hash.prefix(16)), tokenHash: hash, principal: name, role: role, scope: scope, actor: actor,
-            source: source)
+            source: source, at: store.configuration.clock.now())
         _ = try store.appendAtomically([AppendRequest(streamId: AccessEvents.stream, events: [event])])
         guard let grant = try AccessEvents.grants(in: store)[hash] else {
             throw IntakeError("the grant was written but cannot be read back", code: .storage)
@@ -89,7 +89,11 @@ public enum Tokens {
                 "token \(grant.tokenId) of \(grant.principal): already revoked", code: .wrongExpectedVersion, field: "tokenId")
         }
         _ = try store.appendAtomically([
-            AppendRequest(streamId: AccessEvents.stream, events: [AccessEvents.revoke(grant, actor: actor, reason: reason)])
+            AppendRequest(
+                streamId: AccessEvents.stream,
+                events: [
+                    AccessEvents.revoke(grant, actor: actor, reason: reason, at: store.configuration.clock.now())
+                ])
         ])
         return try AccessEvents.grants(in: store)[grant.tokenHash] ?? grant
     }

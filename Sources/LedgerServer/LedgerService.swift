@@ -7,6 +7,7 @@ import LedgerProofs
 import Logging
 import NIOCore
 import NIOPosix
+import ProjectionRunner
 import Projections
 import ServiceLifecycle
 import Synchronization
@@ -33,10 +34,14 @@ public final class LedgerService: Sendable {
     /// The identity provider whose JWTs are accepted besides the ledger's own tokens, if any.
     let jwt: JWTVerifier?
 
-    public init(store: EventStore, logger: Logger = Logger(label: "incidentledger"), jwt: JWTVerifier? = nil) {
+    /// - Parameter clock: what a query without an as-of time reads "now" from (the deadlines' elapsed time).
+    public init(
+        store: EventStore, logger: Logger = Logger(label: "incidentledger"), jwt: JWTVerifier? = nil,
+        clock: any RecordingClock = SystemClock()
+    ) {
         self.jwt = jwt
         self.store = store
-        self.queries = LedgerQueries(store: store)
+        self.queries = LedgerQueries(store: store, clock: clock)
         self.access = AccessControl(store: store)
         self.live = HeadWatcher(store: store)
         self.scopes = StreamScopes(store: store)

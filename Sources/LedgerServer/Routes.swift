@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import IncidentDomain
 import NIOCore
+import ProjectionRunner
 import Projections
 
 extension LedgerService {
@@ -131,17 +132,17 @@ extension LedgerService {
                 // `incident=`: one incident, as `ledger state --incident` (an empty list when it was not known yet).
                 if let incident { try self.requireIncident(incident, for: p) }
                 let seen = self.visibility(p)
-                let states = try self.queries.states(incident: incident, at: time).filter { try seen.sees(stream: $0.incidentId) }
-                let groups = try self.queries.groupDirectory(at: time)
+                let report = try self.queries.stateReport(incident: incident, at: time)
+                let states = try report.states.filter { try seen.sees(stream: $0.incidentId) }
                 if format == "text" {
-                    let names = try self.queries.index().establishments()
                     return Self.body(
                         Self.header(request)
                             + QueryViews.stateText(
-                                states, names: names, sources: try Self.flag(request, "sources"), groups: groups),
+                                states, names: report.names, sources: try Self.flag(request, "sources"),
+                                groups: report.groups),
                         type: "text/plain; charset=utf-8")
                 }
-                return Self.json(.array(states.map { QueryViews.stateJSON($0, groups: groups) }))
+                return Self.json(.array(states.map { QueryViews.stateJSON($0, groups: report.groups) }))
             }
         }
         router.get("/incidents/{incident}") { request, context in
@@ -150,20 +151,20 @@ extension LedgerService {
             let format = try Self.format(request, ["json", "text"])
             return try await self.blocking {
                 try self.requireIncident(incident, for: p)
-                guard let state = try self.queries.states(incident: incident, at: time).first else {
+                let report = try self.queries.stateReport(incident: incident, at: time)
+                guard let state = report.states.first else {
                     throw Problem.notFound(
                         "\(incident): none of its facts counts at that time (it had not begun, or every fact is retracted)")
                 }
-                let groups = try self.queries.groupDirectory(at: time)
                 if format == "text" {
-                    let names = try self.queries.index().establishments()
                     return Self.body(
                         Self.header(request)
                             + QueryViews.stateText(
-                                [state], names: names, sources: try Self.flag(request, "sources"), groups: groups),
+                                [state], names: report.names, sources: try Self.flag(request, "sources"),
+                                groups: report.groups),
                         type: "text/plain; charset=utf-8")
                 }
-                return Self.json(QueryViews.stateJSON(state, groups: groups))
+                return Self.json(QueryViews.stateJSON(state, groups: report.groups))
             }
         }
         router.get("/incidents/{incident}/deadlines") { request, context in
@@ -210,9 +211,7 @@ extension LedgerService {
             let width = Int(try Self.number(request, "width", default: 60, range: 20...400))
             return try await self.blocking {
                 let timelines = try self.queries.timelines(establishment: finess, at: time)
-                if timelines.isEmpty, try self.queries.index().establishments()[finess] == nil,
-                    try IncidentIndex.incidents(touching: finess, in: self.store).isEmpty
-                {
+                if timelines.isEmpty, try !self.queries.knows(establishment: finess) {
                     throw Problem.notFound("\(finess): no establishment registered and no incident touches it")
                 }
                 switch format {
@@ -314,9 +313,7 @@ extension LedgerService {
                 throw Problem.forbidden("verify: for auditors and admins; \(p.name) is a \(p.role.rawValue)")
             }
             return try await self.blocking {
-                let report = try self.store.verify()
-                var problem = report.problem?.description
-                if problem == nil { problem = try IncidentIndex.verify(self.store) }
+                let (report, problem) = try self.queries.verify()
                 return Self.json(
                     .object([
                         "valid": .bool(problem == nil), "problem": problem.map { .string($0) } ?? .null,
@@ -385,7 +382,7 @@ extension LedgerService {
     /// without writing anything: the index is caught up only for an incident the principal may see).
     func requireIncident(_ incident: String, for p: Principal) throws {
         guard incident.hasPrefix(StreamKind.incident.prefix), try store.streamVersion(of: incident) > 0,
-            try visibility(p).sees(stream: incident), try queries.index().incidents.contains(incident)
+            try visibility(p).sees(stream: incident), try queries.hasIncident(incident)
         else { throw Self.noSuchIncident(incident) }
     }
 

@@ -1,20 +1,30 @@
 import EventStore
-import Foundation
 
 /// The two times of a query: the world as of T (facts that may have happened by T) and the ledger as
-/// known at K (events recorded by K). Either may be open.
+/// known at K (events recorded by K). Either may be open. With no T, the clocks are read at the instant the
+/// query is answered, which the runner reads from its clock: the folds read no clock.
 public struct QueryTime: Sendable, Hashable {
     /// Microseconds since the epoch: facts whose occurredAt starts after it are left out. nil: no limit.
     public let asOf: Int64?
     /// Microseconds since the epoch: events recorded after it are left out. nil: everything recorded.
     public let knownAt: Int64?
+    /// Microseconds since the epoch: when the query is answered ("now"). nil until a clock is read for it.
+    public let answeredAt: Int64?
 
-    public init(asOf: Int64? = nil, knownAt: Int64? = nil) {
+    public init(asOf: Int64? = nil, knownAt: Int64? = nil, answeredAt: Int64? = nil) {
         self.asOf = asOf
         self.knownAt = knownAt
+        self.answeredAt = answeredAt
     }
 
+    /// The present: no as-of time, everything recorded, answered whenever it is asked.
     public static let now = QueryTime()
+
+    /// This time answered at `instant`, unless it already has its instant: every part of one answer reads
+    /// its clocks at the same one.
+    public func answered(at instant: Int64) -> QueryTime {
+        answeredAt == nil ? QueryTime(asOf: asOf, knownAt: knownAt, answeredAt: instant) : self
+    }
 
     /// Whether a fact counts at this time, and whether it is certain (its whole window is before T) or
     /// only possible (T falls inside its window).
@@ -31,8 +41,10 @@ public struct QueryTime: Sendable, Hashable {
         return .excluded
     }
 
-    /// The instant clocks are read at: T, else the current time.
-    public var reference: Int64 { asOf ?? Int64(Date().timeIntervalSince1970 * 1_000_000) }
+    /// The instant clocks are read at: T, else when the query is answered. A time with neither (a fold called
+    /// without the runner) reads them at the end of the supported range, where every clock has run out: a fold
+    /// never asks the system what time it is, so that the same events and the same time give the same answer.
+    public var reference: Int64 { asOf ?? answeredAt ?? Timestamp.supportedRange.upperBound }
 }
 
 /// Whether a fact is in a view at a time.

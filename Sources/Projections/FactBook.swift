@@ -59,7 +59,7 @@ public struct FactBook: Sendable, Equatable {
     }
 
     /// Adds establishments registered in their own streams to a book folded from one incident.
-    mutating func register(_ known: [String: Establishment]) {
+    package mutating func register(_ known: [String: Establishment]) {
         for (finess, establishment) in known { establishments[finess] = establishment }
     }
 

@@ -2,69 +2,29 @@ import EventStore
 import Foundation
 import IncidentDomain
 
-/// The persisted projection across incidents: the registered establishments (with each registration's
-/// position), the incident streams, and which incidents name which establishment. Saved in the ledger with a
-/// checkpoint, caught up in pages of the log so that memory stays bounded however long the log is, and
-/// rebuildable from position 1. The views of one incident are folded from its own stream on demand (see
-/// ``LedgerQueries``): its corrections and retractions live in that stream.
+/// The projection across incidents, as a pure fold: the registered establishments (with each registration's
+/// position), the incident streams, and which incidents name which establishment, as entries keyed
+/// `e:FINESS/POSITION`, `i:STREAM` and `t:FINESS/STREAM`. The runner (`ProjectionRunner`) saves them in the
+/// ledger with a checkpoint, catches them up in pages of the log and rebuilds them; the views of one incident
+/// are folded from its own stream on demand: its corrections and retractions live in that stream.
 public enum IncidentIndex {
-    public static let projectionName = "incident-index"
-    /// Events scanned per read transaction.
-    public static let eventsPerRead = 5000
-    /// Entries held before they are saved: bounds memory during a rebuild (the entries are per incident and
-    /// establishment, not per event, so on a long log they grow slowly).
-    static let entriesPerSave = 5000
-    /// Events scanned between saves even when few entries changed, so that an interrupted rebuild resumes
-    /// near where it stopped.
-    static let eventsPerSave: UInt64 = 250_000
-
-    /// Folds the events after the saved checkpoint into the index. Returns the new checkpoint.
-    ///
-    /// Routes on the stored bytes (``JSONMembers``): it reads an event's type, stream and the establishments
-    /// its payload names, and skips the rest without decoding it.
-    @discardableResult
-    public static func catchUp(_ store: EventStore, eventsPerRead: Int = eventsPerRead) throws -> UInt64 {
-        var checkpoint = try store.loadProjection(projectionName, keys: []).checkpoint
+    /// The entries `events` give, folded in memory from the events themselves: what the saved index holds
+    /// once it has caught up with them.
+    public static func entries(folding events: some Sequence<RecordedEvent>) throws -> [String: [UInt8]] {
         var pending = PendingEntries()
-        var last = checkpoint
-        func flush() throws {
-            guard last > checkpoint else { return }
-            guard try store.saveProjection(projectionName, from: checkpoint, to: last, changed: pending.entries) else {
-                // Another process caught up meanwhile: what it saved covers these events too.
-                throw Interrupted()
+        for event in events {
+            try CanonicalJSON.encode(event.hashedJSON).withUnsafeBytes { canonical in
+                try addEntries(of: canonical, at: event.position, to: &pending)
             }
-            checkpoint = last
-            pending.entries.removeAll(keepingCapacity: true)
         }
-        do {
-            while let scanned = try store.scanLog(
-                fromPosition: last + 1, limit: eventsPerRead,
-                { position, canonical in try addEntries(of: canonical, at: position, to: &pending) })
-            {
-                last = scanned
-                if pending.entries.count >= entriesPerSave || last - checkpoint >= eventsPerSave { try flush() }
-                // The pages just read will not be read again by this scan.
-                store.releaseResidentPages()
-            }
-            try flush()
-        } catch is Interrupted {
-            return try store.loadProjection(projectionName, keys: []).checkpoint
-        }
-        return checkpoint
-    }
-
-    private struct Interrupted: Error {}
-
-    /// Drops the index and folds the whole log again.
-    @discardableResult
-    public static func rebuild(_ store: EventStore, eventsPerRead: Int = eventsPerRead) throws -> UInt64 {
-        try store.clearProjection(projectionName)
-        return try catchUp(store, eventsPerRead: eventsPerRead)
+        return pending.entries
     }
 
     /// The keys one stored event adds: `e:FINESS/POSITION` (its payload as value) for a registration,
     /// `i:STREAM` for an incident event, and `t:FINESS/STREAM` for each establishment it names.
-    static func addEntries(of canonical: UnsafeRawBufferPointer, at position: UInt64, to pending: inout PendingEntries) throws {
+    package static func addEntries(of canonical: UnsafeRawBufferPointer, at position: UInt64, to pending: inout PendingEntries)
+        throws
+    {
         guard let fields = RoutingFields(canonical) ?? RoutingFields(walking: canonical) else {
             throw EventStoreError(.corrupted, field: "position \(position)", "stored event lacks its type, stream or payload")
         }
@@ -185,12 +145,14 @@ public enum IncidentIndex {
 
     /// The entries a catch-up has gathered and not saved yet, and the keys it has already added: the key of
     /// an incident seen on a thousand events is built and hashed into `entries` once, not a thousand times.
-    struct PendingEntries {
-        var entries: [String: [UInt8]] = [:]
+    package struct PendingEntries {
+        package var entries: [String: [UInt8]] = [:]
         /// Keys added since the catch-up began, by a hash of their bytes (one per slot; a collision only
         /// means a key is added again, which changes nothing).
         private var added = [[UInt8]](repeating: [], count: 4096)
         private var key: [UInt8] = []
+
+        package init() {}
 
         /// Adds the key `prefix` + `first` (+ "/" + `second`) with an empty value, unless it was added before.
         mutating func addKey(_ prefix: StaticString, _ first: UnsafeRawBufferPointer, then second: UnsafeRawBufferPointer? = nil)
@@ -210,91 +172,8 @@ public enum IncidentIndex {
             entries[String(decoding: key, as: UTF8.self)] = []
         }
     }
-
-    /// Loads the incident list and the registrations.
-    public static func snapshot(_ store: EventStore) throws -> Snapshot {
-        let incidents = try store.loadProjection(projectionName, prefix: "i:")
-        let registrations = try store.loadProjection(projectionName, prefix: "e:")
-        return try Snapshot(checkpoint: incidents.checkpoint, incidents: incidents.entries, registrations: registrations.entries, links: nil)
-    }
-
-    /// The incident streams that name `finess` somewhere in their facts.
-    public static func incidents(touching finess: String, in store: EventStore) throws -> [String] {
-        let prefix = "t:\(finess)/"
-        return try store.loadProjection(projectionName, prefix: prefix).entries.keys.map { String($0.dropFirst(prefix.count)) }
-            .sorted()
-    }
-
-    /// The incident streams that name `finess`: from `snapshot` when it was folded in memory, else as saved.
-    public static func incidents(touching finess: String, in store: EventStore, snapshot: Snapshot) throws -> [String] {
-        guard let links = snapshot.links else { return try incidents(touching: finess, in: store) }
-        return links[finess] ?? []
-    }
-
-    /// Whether the saved index is sound: its entries match the digest of its last save and its checkpoint is
-    /// an event of this log (see ``EventStore/checkProjection(_:)``).
-    public static func integrity(_ store: EventStore) throws -> EventStore.ProjectionIntegrity {
-        try store.checkProjection(projectionName)
-    }
-
-    /// Every entry the index holds after folding positions `from` through the last (or `through`), in memory.
-    static func fold(_ store: EventStore, from position: UInt64, through last: UInt64 = .max) throws -> [String: [UInt8]] {
-        var pending = PendingEntries()
-        var next = position
-        while next <= last,
-            let scanned = try store.scanLog(
-                fromPosition: next, limit: Int(min(UInt64(eventsPerRead), last - next + 1)),
-                { position, canonical in try addEntries(of: canonical, at: position, to: &pending) })
-        {
-            next = scanned + 1
-            store.releaseResidentPages()
-        }
-        return pending.entries
-    }
-
-    /// The index caught up with the log in memory, saving nothing: for a read-only ledger. Starts from the
-    /// saved index when it is sound, else folds the whole log.
-    public static func snapshotInMemory(_ store: EventStore) throws -> Snapshot {
-        let head = try store.lastPosition()
-        var entries: [String: [UInt8]] = [:]
-        var from: UInt64 = 1
-        if case .sound(let checkpoint) = try integrity(store), checkpoint <= head {
-            entries = try store.loadProjection(projectionName).entries
-            from = checkpoint + 1
-        }
-        if from <= head { entries.merge(try fold(store, from: from), uniquingKeysWith: { _, new in new }) }
-        var links: [String: [String]] = [:]
-        for key in entries.keys where key.hasPrefix("t:") {
-            let parts = key.dropFirst(2).split(separator: "/", maxSplits: 1)
-            if parts.count == 2 { links[String(parts[0]), default: []].append(String(parts[1])) }
-        }
-        for finess in links.keys { links[finess]!.sort() }
-        return try Snapshot(
-            checkpoint: head, incidents: entries.filter { $0.key.hasPrefix("i:") },
-            registrations: entries.filter { $0.key.hasPrefix("e:") }, links: links)
-    }
-
-    /// Compares the saved index with the log: its seal, then every entry against a fold of the log up to its
-    /// checkpoint, in memory. Returns what differs first, or nil when it matches (or was never saved).
-    public static func verify(_ store: EventStore) throws -> String? {
-        let checkpoint: UInt64
-        switch try integrity(store) {
-        case .neverSaved: return nil
-        case .mismatch(let reason): return "saved projection \(projectionName): \(reason)"
-        case .sound(let c), .unsealed(let c): checkpoint = c
-        }
-        let saved = try store.loadProjection(projectionName)
-        let folded = checkpoint == 0 ? [:] : try fold(store, from: 1, through: checkpoint)
-        for key in Set(saved.entries.keys).union(folded.keys).sorted() where saved.entries[key] != folded[key] {
-            let what =
-                saved.entries[key] == nil ? "lacks" : folded[key] == nil ? "holds an entry the log does not give," : "differs from the log at"
-            return "saved projection \(projectionName) (checkpoint \(checkpoint)) \(what) \(key)"
-        }
-        return nil
-    }
-
-    /// The index as saved: establishments as known at `position` (their latest registration up to it), and
-    /// the incident streams.
+    /// The index as folded or saved: establishments as known at `position` (their latest registration up to
+    /// it), and the incident streams.
     public struct Snapshot: Sendable {
         public let checkpoint: UInt64
         public let incidents: [String]
@@ -302,10 +181,25 @@ public enum IncidentIndex {
         let registrations: [(finess: String, position: UInt64, establishment: Establishment?)]
         /// The incidents naming each establishment, when the index was folded in memory (nil: read them from
         /// the saved index).
-        let links: [String: [String]]?
+        package let links: [String: [String]]?
+
+        /// The snapshot of every entry of a fold (`e:`, `i:` and `t:`), caught up to `checkpoint`.
+        public init(checkpoint: UInt64, entries: [String: [UInt8]]) throws {
+            var links: [String: [String]] = [:]
+            for key in entries.keys where key.hasPrefix("t:") {
+                let parts = key.dropFirst(2).split(separator: "/", maxSplits: 1)
+                if parts.count == 2 { links[String(parts[0]), default: []].append(String(parts[1])) }
+            }
+            for finess in links.keys { links[finess]!.sort() }
+            try self.init(
+                checkpoint: checkpoint, incidents: entries.filter { $0.key.hasPrefix("i:") },
+                registrations: entries.filter { $0.key.hasPrefix("e:") }, links: links)
+        }
 
         /// Builds the snapshot from `i:` and `e:` entries.
-        init(checkpoint: UInt64, incidents: [String: [UInt8]], registrations: [String: [UInt8]], links: [String: [String]]?)
+        package init(
+            checkpoint: UInt64, incidents: [String: [UInt8]], registrations: [String: [UInt8]], links: [String: [String]]?
+        )
             throws
         {
             self.checkpoint = checkpoint

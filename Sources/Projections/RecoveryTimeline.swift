@@ -226,7 +226,7 @@ public struct RecoveryTimeline: Sendable, Hashable {
     }
 
     /// Computes the timeline at `time` from the incident's facts already read for the establishment.
-    static func compute(
+    package static func compute(
         establishment: Establishment?, incidentId: String, from recovery: RecoveryFacts, at time: QueryTime
     ) -> RecoveryTimeline {
         let finess = recovery.finess
@@ -331,10 +331,10 @@ public struct RecoveryTimeline: Sendable, Hashable {
 
 /// An incident's facts as they bear on one establishment's recovery, read once whatever the time: the title,
 /// and, in the order things happened, the facts not retracted that can count for its timeline, each reduced to
-/// what the timeline takes from it. A timeline at any time is then a filter and a fold over these, and
-/// ``LedgerQueries`` keeps them by incident version: reading the typed events and describing the care impacts
-/// of thousands of facts for every query was most of its time.
-struct RecoveryFacts: Sendable {
+/// what the timeline takes from it. A timeline at any time is then a filter and a fold over these, and the
+/// runner's `LedgerQueries` keeps them by incident version: reading the typed events and describing the care
+/// impacts of thousands of facts for every query was most of its time.
+package struct RecoveryFacts: Sendable {
     struct Change: Sendable {
         enum Kind: Sendable {
             /// Intrusion, detection or containment.
@@ -351,7 +351,7 @@ struct RecoveryFacts: Sendable {
     /// The title of the incident's opening, if any.
     let title: String?
     /// Whether a fact not retracted names the establishment.
-    let namesEstablishment: Bool
+    package let namesEstablishment: Bool
     let changes: [Change]
     let careImpacts: [FactSummary]
 
@@ -365,7 +365,7 @@ struct RecoveryFacts: Sendable {
         }
     }
 
-    init(_ facts: [Fact], finess: String) {
+    package init(_ facts: [Fact], finess: String) {
         self.finess = finess
         title = facts.incidentTitle()
         var names = false

@@ -2,6 +2,7 @@ import EventStore
 import Foundation
 import IncidentDomain
 import LedgerTestSupport
+import ProjectionRunner
 import PropertyBased
 import Testing
 

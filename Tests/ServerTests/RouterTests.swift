@@ -7,6 +7,7 @@ import IncidentDomain
 import LedgerServer
 import LedgerTestSupport
 import NIOCore
+import ProjectionRunner
 import Projections
 import Testing
 

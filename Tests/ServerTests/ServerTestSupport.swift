@@ -23,9 +23,10 @@ struct TwoHospitals {
     /// Tokens by name: reader, recorder, auditor, admin (scope A), auditorAll, adminAll.
     var tokens: [String: String] = [:]
 
-    init() throws {
+    /// - Parameter clock: what the service's queries read "now" from.
+    init(clock: any RecordingClock = SystemClock()) throws {
         store = try EventStore.create(at: directory.path)
-        service = LedgerService(store: store)
+        service = LedgerService(store: store, clock: clock)
         for (finess, name, city, incident, title) in [
             (Self.a, "CHU de Nantes", "Nantes", Self.incidentA, "Cyberattack on the CHU de Nantes"),
             (Self.b, "CHU de Rennes", "Rennes", Self.incidentB, "Cyberattack on the CHU de Rennes"),

@@ -18,6 +18,7 @@ let package = Package(
                 .product(name: "IncidentDomain", package: "IncidentLedger"),
                 .product(name: "LedgerProofs", package: "IncidentLedger"),
                 .product(name: "Projections", package: "IncidentLedger"),
+                .product(name: "ProjectionRunner", package: "IncidentLedger"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         )

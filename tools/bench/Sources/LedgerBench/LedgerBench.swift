@@ -4,6 +4,7 @@ import ArgumentParser
 import EventStore
 import Foundation
 import IncidentDomain
+import ProjectionRunner
 import Projections
 
 @main
@@ -100,7 +101,8 @@ struct LedgerBench: AsyncParsableCommand {
         }
         if httpOnly {
             try measureHTTP(
-                binary: ledger, work: work, clients: tasks, perClient: quick ? 200 : 1000, bigLedger: nil, hospital: workload.finess(7),
+                binary: ledger, work: work, clients: tasks, perClient: quick ? 200 : 1000, bigLedger: nil,
+                hospital: workload.finess(7),
                 into: &report)
             print(report.markdown())
             try? FileManager.default.removeItem(atPath: work)
@@ -143,7 +145,8 @@ struct LedgerBench: AsyncParsableCommand {
         }
         // 8. The HTTP service: appends from keep-alive clients, live delivery, timelines on this ledger.
         try measureHTTP(
-            binary: ledger, work: work, clients: tasks, perClient: quick ? 200 : 1000, bigLedger: ledgerDir, hospital: workload.finess(7),
+            binary: ledger, work: work, clients: tasks, perClient: quick ? 200 : 1000, bigLedger: ledgerDir,
+            hospital: workload.finess(7),
             into: &report)
 
         // The comparators, on the same workload file.

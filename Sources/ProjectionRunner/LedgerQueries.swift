@@ -1,17 +1,21 @@
 import EventStore
-import Foundation
 import IncidentDomain
+import Projections
 import Synchronization
 
-/// The questions people ask of a ledger, each at a ``QueryTime``: state, recovery timelines, regulatory
-/// clocks and audit.
+/// The questions people ask of a ledger, each at a `QueryTime`: state, recovery timelines, regulatory
+/// clocks and audit. The runner of the pure folds of `Projections` against the store, which the HTTP service
+/// and the CLI both query through.
 ///
-/// Each answer folds only what it needs: the persisted ``IncidentIndex`` (caught up first) says which
-/// incidents exist and which name an establishment; each incident's ``FactBook`` is folded from its own
+/// Each answer folds only what it needs: the persisted `IncidentIndex` (caught up first) says which
+/// incidents exist and which name an establishment; each incident's `FactBook` is folded from its own
 /// stream, up to the position the known-at time admits, and kept in memory by stream version so that
-/// repeated questions (a server's) cost only the views.
+/// repeated questions (a server's) cost only the views. A time not yet answered is answered at `clock`'s
+/// reading, once per answer: the folds never read a clock, so a pinned clock gives pinned deadlines.
 public final class LedgerQueries: Sendable {
     public let store: EventStore
+    /// Where "now" comes from for a query without an as-of time. The system clock, but for tests and replays.
+    public let clock: any RecordingClock
     /// Incident books by stream, with the stream version they were folded at and the incident's facts
     /// already in the order things happened (views then filter, they need not sort).
     private let cache = Mutex<[String: (version: UInt64, book: FactBook, byOccurrence: [Fact])]>([:])
@@ -22,7 +26,15 @@ public final class LedgerQueries: Sendable {
     private let indexCache = Mutex<(snapshot: IncidentIndex.Snapshot, establishments: [UInt64: [String: Establishment]])?>(nil)
     private static let cacheLimit = 1024
 
-    public init(store: EventStore) { self.store = store }
+    public init(store: EventStore, clock: any RecordingClock = SystemClock()) {
+        self.store = store
+        self.clock = clock
+    }
+
+    /// `time` answered now, as `clock` reads it, unless it was answered already.
+    public func answered(_ time: QueryTime) -> QueryTime {
+        time.answeredAt == nil ? time.answered(at: clock.now()) : time
+    }
 
     /// The last position `time` admits: everything recorded by its known-at time.
     public func position(at time: QueryTime) throws -> UInt64 {
@@ -113,6 +125,7 @@ public final class LedgerQueries: Sendable {
 
     /// The whole ledger folded into one book, as known at `time`: for views across every incident (the audit).
     public func fullBook(at time: QueryTime) throws -> FactBook {
+        let time = answered(time)
         let snapshot = try index()
         let position = try position(at: time)
         var book = FactBook()
@@ -124,7 +137,7 @@ public final class LedgerQueries: Sendable {
         return book
     }
 
-    /// Runs `body` on every incident (or on one) as known at `time`, with the establishments known then.
+    /// Runs `body` on every incident (or on one) as known at `time` (answered), with the establishments known then.
     private func eachIncident<T>(
         _ incident: String?, at time: QueryTime, _ body: (String, [Fact], [String: Establishment]) -> T
     ) throws -> [T] {
@@ -138,14 +151,16 @@ public final class LedgerQueries: Sendable {
 
     /// The state of every incident (or of one) at `time`.
     public func states(incident: String? = nil, at time: QueryTime) throws -> [IncidentState] {
+        let time = answered(time)
         // An incident none of whose facts count (not begun by T, or every fact retracted) is not listed.
-        try eachIncident(incident, at: time) { stream, facts, _ in
+        return try eachIncident(incident, at: time) { stream, facts, _ in
             IncidentState.compute(incidentId: stream, facts: facts, at: time)
         }.filter { $0.factCount > 0 }
     }
 
     /// The recovery timeline of one establishment in every incident that names it (as known at `time`).
     public func timelines(establishment finess: String, at time: QueryTime) throws -> [RecoveryTimeline] {
+        let time = answered(time)
         let snapshot = try index()
         let position = try position(at: time)
         let establishments = establishments(snapshot, upTo: position)
@@ -181,13 +196,15 @@ public final class LedgerQueries: Sendable {
     public func deadlines(
         incident: String? = nil, rules: [ObligationRule] = ObligationRules.defaultRules, at time: QueryTime
     ) throws -> [(incident: String, clocks: [ObligationClock])] {
-        try eachIncident(incident, at: time) { stream, facts, establishments in
+        let time = answered(time)
+        return try eachIncident(incident, at: time) { stream, facts, establishments in
             (stream, ObligationClock.compute(facts: facts, establishments: establishments, rules: rules, at: time))
         }
     }
 
     /// The audit trail at `time`.
     public func audit(_ filter: AuditTrail.Filter, at time: QueryTime) throws -> [AuditEntry] {
+        let time = answered(time)
         if let incident = filter.incident, incident.hasPrefix(StreamKind.incident.prefix) {
             let snapshot = try index()
             let position = try position(at: time)
@@ -195,5 +212,44 @@ public final class LedgerQueries: Sendable {
             return AuditTrail.compute(book: book, filter: filter, at: time)
         }
         return AuditTrail.compute(book: try fullBook(at: time), filter: filter, at: time)
+    }
+
+    /// Whether `incident` is an incident stream of the ledger (per the index, caught up).
+    public func hasIncident(_ incident: String) throws -> Bool {
+        try index().incidents.contains(incident)
+    }
+
+    /// Whether the ledger knows the establishment `finess`: registered, or named by an incident. A timeline
+    /// query for one it does not know is a mistake to say, not an empty chart.
+    public func knows(establishment finess: String) throws -> Bool {
+        let snapshot = try index()
+        return try establishments(snapshot, upTo: .max)[finess] != nil
+            || !IncidentIndex.incidents(touching: finess, in: store, snapshot: snapshot).isEmpty
+    }
+
+    /// What `state` shows at one time: the incidents' states with the establishments' names and groups, all read
+    /// at the same instant.
+    public struct StateReport: Sendable {
+        public let states: [IncidentState]
+        /// The establishments registered, by FINESS: the names a view writes beside the numbers.
+        public let names: [String: Establishment]
+        /// The groups at the query's time, with each site's groups then.
+        public let groups: GroupDirectory
+    }
+
+    /// The state of every incident (or of one) at `time`, with the names and groups that go with it.
+    public func stateReport(incident: String? = nil, at time: QueryTime) throws -> StateReport {
+        let time = answered(time)
+        return StateReport(
+            states: try states(incident: incident, at: time), names: try index().establishments(),
+            groups: try groupDirectory(at: time))
+    }
+
+    /// Verifies the ledger (``EventStore/verify(progress:)``) and then the saved incident index against the log:
+    /// the report, and the first problem of either (nil when both hold).
+    public func verify(progress: ((UInt64) -> Void)? = nil) throws -> (report: VerificationReport, problem: String?) {
+        let report = try store.verify(progress: progress)
+        if let problem = report.problem { return (report, problem.description) }
+        return (report, try IncidentIndex.verify(store))
     }
 }
