@@ -5,8 +5,9 @@ import IncidentDomain
 import ProjectionRunner
 import Projections
 
-/// The two times every query takes.
+/// What every view takes: the ledger, and the two times it is seen at.
 struct QueryOptions: ParsableArguments {
+    @OptionGroup var ledger: LedgerOptions
     @Option(
         name: .long,
         help: "The world as it was at this time: facts that had happened by then (ISO 8601, Paris local time, a day or a month).")
@@ -32,6 +33,19 @@ struct QueryOptions: ParsableArguments {
 
     /// A line saying which times a view shows.
     func header() -> String { QueryViews.header(asOf: asOf, knownAt: knownAt) }
+
+    /// The queries of the ledger, which keep its index caught up (saved when its files may be written).
+    func queries() throws -> LedgerQueries { LedgerQueries(store: try ledger.openStoreForQueries()) }
+}
+
+/// `--incident` as `state`, `deadlines` and `audit` take it.
+struct IncidentFilter: ParsableArguments {
+    @Option(name: .long, help: "Only this incident stream.") var incident: String?
+}
+
+/// `--format` of the views that are text or JSON.
+struct TextOrJSON: ParsableArguments {
+    @Option(name: .long, help: "text or json.") var format: ViewFormat = .text
 }
 
 enum ViewFormat: String, ExpressibleByArgument, CaseIterable {
@@ -46,21 +60,20 @@ extension Ledger {
     struct State: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "The current state of each incident (or one), at a chosen time.")
-        @OptionGroup var ledger: LedgerOptions
-        @OptionGroup var time: QueryOptions
-        @Option(name: .long, help: "Only this incident stream.") var incident: String?
+        @OptionGroup var query: QueryOptions
+        @OptionGroup var only: IncidentFilter
         @Option(
             name: .long,
             help:
                 "Only the incidents touching a site of this group (its id: group.registered's groupId) that was a member when the incident began."
         )
         var group: String?
-        @Option(name: .long, help: "text or json.") var format: ViewFormat = .text
+        @OptionGroup var output: TextOrJSON
         @Flag(name: .long, help: "Text: each fact's source, recorder and position (json always has them).")
         var sources = false
 
         func validate() throws {
-            if incident != nil, group != nil { throw ValidationError("give --incident or --group, not both") }
+            if only.incident != nil, group != nil { throw ValidationError("give --incident or --group, not both") }
         }
 
         func run() throws {
@@ -71,32 +84,32 @@ extension Ledger {
                 }
                 return try remote.printView(
                     "incidents",
-                    query: time.remoteQuery([
-                        "format": format.rawValue, "incident": incident, "sources": sources ? "true" : nil,
+                    query: query.remoteQuery([
+                        "format": output.format.rawValue, "incident": only.incident, "sources": sources ? "true" : nil,
                     ]))
             }
-            let queries = LedgerQueries(store: try ledger.openStoreForQueries())
+            let queries = try query.queries()
             // One reading of the clock for the whole answer: the states, the groups and the group's members.
-            let at = queries.answered(try time.queryTime())
+            let at = queries.answered(try query.queryTime())
             if let group {
                 let view = try requireGroup(group) { try queries.states(group: $0, at: at) }
                 let groups = try queries.groupDirectory(at: at)
-                if format == .json {
+                if output.format == .json {
                     write(CanonicalJSON.string(GroupViews.stateJSON(view, groups: groups)) + "\n")
                     return
                 }
                 let names = try queries.index().establishments()
-                write(time.header() + GroupViews.stateText(view, names: names, groups: groups, sources: sources))
+                write(query.header() + GroupViews.stateText(view, names: names, groups: groups, sources: sources))
                 return
             }
-            try requireIncident(incident, queries)
-            let report = try queries.stateReport(incident: incident, at: at)
-            if format == .json {
+            try requireIncident(only.incident, queries)
+            let report = try queries.stateReport(incident: only.incident, at: at)
+            if output.format == .json {
                 write(CanonicalJSON.string(.array(report.states.map { QueryViews.stateJSON($0, groups: report.groups) })) + "\n")
                 return
             }
             write(
-                time.header()
+                query.header()
                     + QueryViews.stateText(report.states, names: report.names, sources: sources, groups: report.groups))
         }
 
@@ -108,8 +121,7 @@ extension Ledger {
             abstract:
                 "The recovery timeline of one establishment, or of every site of a group: service lanes over time, milestones, metrics."
         )
-        @OptionGroup var ledger: LedgerOptions
-        @OptionGroup var time: QueryOptions
+        @OptionGroup var query: QueryOptions
         @Option(name: .long, help: "The establishment's FINESS number.") var hospital: String?
         @Option(name: .long, help: "A group's id: the lanes of each site that was a member when the incident began.") var group:
             String?
@@ -136,12 +148,12 @@ extension Ledger {
             }
             let text: String
             if let remote = Remote.current {
-                let query = time.remoteQuery(["format": format.rawValue, "width": String(width)])
+                let parameters = query.remoteQuery(["format": format.rawValue, "width": String(width)])
                 text = String(
-                    decoding: try remote.call("GET", "establishments/\(hospital)/timeline", query: query).body, as: UTF8.self)
+                    decoding: try remote.call("GET", "establishments/\(hospital)/timeline", query: parameters).body, as: UTF8.self)
             } else {
-                let queries = LedgerQueries(store: try ledger.openStoreForQueries())
-                let timelines = try queries.timelines(establishment: hospital, at: try time.queryTime())
+                let queries = try query.queries()
+                let timelines = try queries.timelines(establishment: hospital, at: try query.queryTime())
                 if timelines.isEmpty, try !queries.knows(establishment: hospital) {
                     throw CLIError(
                         "\(hospital): no establishment registered and no incident touches it", exitCode: CLIError.invalidInput)
@@ -149,7 +161,7 @@ extension Ledger {
                 switch format {
                 case .text:
                     text =
-                        time.header()
+                        query.header()
                         + (timelines.isEmpty
                             ? "no incident touches \(hospital)\n"
                             : timelines.map { TimelineRendering.terminal($0, width: width) }.joined(separator: "\n"))
@@ -182,8 +194,8 @@ extension Ledger {
                 throw CLIError(
                     "--group: the HTTP service has no group view yet; query the ledger directly", exitCode: CLIError.usage)
             }
-            let queries = LedgerQueries(store: try ledger.openStoreForQueries())
-            let at = try time.queryTime()
+            let queries = try query.queries()
+            let at = try query.queryTime()
             var view = try requireGroup(group) { try queries.timelines(group: $0, at: at) }
             if let incident {
                 try requireIncident(incident, queries)
@@ -191,7 +203,7 @@ extension Ledger {
             }
             let names = try queries.index().establishments()
             switch format {
-            case .text: try emit(time.header() + GroupViews.timelineText(view, names: names, width: width))
+            case .text: try emit(query.header() + GroupViews.timelineText(view, names: names, width: width))
             case .json: try emit(CanonicalJSON.string(GroupViews.timelineJSON(view)) + "\n")
             case .svg:
                 guard let svg = GroupViews.timelineSVG(view) else {
@@ -208,12 +220,11 @@ extension Ledger {
     struct Deadlines: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "The regulatory clocks of each incident: started when, deadline, met, running, overdue or not required.")
-        @OptionGroup var ledger: LedgerOptions
-        @OptionGroup var time: QueryOptions
-        @Option(name: .long, help: "Only this incident stream.") var incident: String?
+        @OptionGroup var query: QueryOptions
+        @OptionGroup var only: IncidentFilter
         @Option(name: .long, help: "A JSON rule set to use instead of the built-in one (see docs/obligations.md).")
         var rules: String?
-        @Option(name: .long, help: "text or json.") var format: ViewFormat = .text
+        @OptionGroup var output: TextOrJSON
 
         func run() throws {
             if let remote = Remote.current {
@@ -221,8 +232,8 @@ extension Ledger {
                     throw CLIError("--rules: the server uses its own rule set; give none with --server", exitCode: CLIError.usage)
                 }
                 return try remote.printView(
-                    incident.map { "incidents/\($0)/deadlines" } ?? "deadlines",
-                    query: time.remoteQuery(["format": format.rawValue]))
+                    only.incident.map { "incidents/\($0)/deadlines" } ?? "deadlines",
+                    query: query.remoteQuery(["format": output.format.rawValue]))
             }
             var ruleSet = ObligationRules.defaultRules
             if let rules {
@@ -235,17 +246,17 @@ extension Ledger {
                     throw CLIError("\(rules): \(error)", exitCode: CLIError.invalidInput)
                 }
             }
-            let queries = LedgerQueries(store: try ledger.openStoreForQueries())
-            try requireIncident(incident, queries)
-            let all = try queries.deadlines(incident: incident, rules: ruleSet, at: try time.queryTime())
-            if format == .json {
+            let queries = try query.queries()
+            try requireIncident(only.incident, queries)
+            let all = try queries.deadlines(incident: only.incident, rules: ruleSet, at: try query.queryTime())
+            if output.format == .json {
                 write(
                     CanonicalJSON.string(
                         .array(all.flatMap { entry in entry.clocks.map { QueryViews.clockJSON($0, incident: entry.incident) } }))
                         + "\n")
                 return
             }
-            write(time.header() + QueryViews.deadlinesText(all))
+            write(query.header() + QueryViews.deadlinesText(all))
         }
 
     }
@@ -253,12 +264,11 @@ extension Ledger {
     struct Audit: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Who recorded or corrected what, when, from which source and why, and what it changed.")
-        @OptionGroup var ledger: LedgerOptions
-        @OptionGroup var time: QueryOptions
+        @OptionGroup var query: QueryOptions
         @Option(name: .long, help: "Only events recorded by this actor.") var actor: String?
-        @Option(name: .long, help: "Only this incident stream.") var incident: String?
+        @OptionGroup var only: IncidentFilter
         @Option(name: .long, help: "Only events recorded at or after this time.") var since: String?
-        @Option(name: .long, help: "text or json.") var format: ViewFormat = .text
+        @OptionGroup var output: TextOrJSON
 
         func run() throws {
             var sinceMicros: Int64?
@@ -271,18 +281,20 @@ extension Ledger {
             if let remote = Remote.current {
                 return try remote.printView(
                     "audit",
-                    query: time.remoteQuery(["format": format.rawValue, "actor": actor, "incident": incident, "since": since]))
+                    query: query.remoteQuery([
+                        "format": output.format.rawValue, "actor": actor, "incident": only.incident, "since": since,
+                    ]))
             }
-            let queries = LedgerQueries(store: try ledger.openStoreForQueries())
+            let queries = try query.queries()
             // Another stream (an establishment's, a group's) is a filter of the audit, not an incident to check.
-            if let incident, incident.hasPrefix(StreamKind.incident.prefix) { try requireIncident(incident, queries) }
+            if only.incident?.hasPrefix(StreamKind.incident.prefix) == true { try requireIncident(only.incident, queries) }
             let entries = try queries.audit(
-                AuditTrail.Filter(actor: actor, incident: incident, since: sinceMicros), at: try time.queryTime())
-            if format == .json {
+                AuditTrail.Filter(actor: actor, incident: only.incident, since: sinceMicros), at: try query.queryTime())
+            if output.format == .json {
                 write(CanonicalJSON.string(.array(entries.map(QueryViews.auditJSON))) + "\n")
                 return
             }
-            write(time.header() + QueryViews.auditText(entries))
+            write(query.header() + QueryViews.auditText(entries))
         }
 
     }
