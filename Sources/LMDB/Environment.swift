@@ -143,7 +143,7 @@ public final class Environment: @unchecked Sendable {
     public func openDatabases(_ names: [String]) throws -> [Database] {
         var found: [String: Database] = [:]
         try gate.shared {
-            let txn = try ReadTransaction(beginIn: handle)
+            let txn = try beginRead()
             for name in names {
                 var dbi: MDB_dbi = 0
                 let result = mdb_dbi_open(txn.pointer, name, 0, &dbi)
@@ -202,12 +202,31 @@ public final class Environment: @unchecked Sendable {
         while true {
             do {
                 return try gate.shared {
-                    let txn = try ReadTransaction(beginIn: handle)
+                    let txn = try beginRead()
                     return try body(txn)
                 }
             } catch let error as LMDBError where error.code == .mapResized {
                 try adoptGrownMap()
             }
+        }
+    }
+
+    /// Begins a read transaction. When every reader slot is taken, frees those of processes that died while reading
+    /// (LMDB frees a slot when its reader ends, so a killed reader's stays taken, and `mdb_env_open` clears them only
+    /// in a process that opens after the death) and tries once more; still full, the error names the limit.
+    private func beginRead() throws -> ReadTransaction {
+        do {
+            return try ReadTransaction(beginIn: handle)
+        } catch let error as LMDBError where error.code == .readersFull {
+            var dead: Int32 = 0
+            if mdb_reader_check(handle, &dead) == 0, dead > 0 {
+                do {
+                    return try ReadTransaction(beginIn: handle)
+                } catch let again as LMDBError where again.code == .readersFull {}
+            }
+            throw LMDBError(
+                code: MDB_READERS_FULL, operation: error.operation,
+                context: "maximumReaders: all \(info.maximumReaders) reader slots are in use by live readers")
         }
     }
 
