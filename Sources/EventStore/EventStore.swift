@@ -27,14 +27,66 @@ public struct EventStoreConfiguration: Sendable {
 
     public init() {}
 
+    /// The largest ``EnvironmentConfiguration/maximumMapSize``: half the 128 TiB address space of a 64-bit Linux
+    /// process, so that doubling the map never overflows and the map can always be placed.
+    public static let largestMapSize = 1 << 46
+    /// The most named databases: LMDB allocates about 60 bytes per slot in every write transaction.
+    public static let mostDatabases: UInt32 = 32_767
+    /// The most reader slots: `lock.mdb` takes 64 bytes per slot, allocated when it is created (4 MiB here).
+    public static let mostReaders: UInt32 = 65_536
+
     /// Refuses settings that cannot work, naming the field: a group of zero requests would never commit one
-    /// (every append would wait for ever), a payload limit of zero would refuse every event.
+    /// (every append would wait for ever), a payload limit of zero would refuse every event, a map or a reader table
+    /// LMDB cannot make would fail later naming no setting (a huge reader table is a lock file of that size), fewer
+    /// databases than the ledger's tables cannot create it, an origin a checkpoint cannot carry would fail every
+    /// checkpoint.
     public func validate() throws(EventStoreError) {
-        guard maximumGroupSize > 0 else {
-            throw EventStoreError(.invalidEvent, field: "maximumGroupSize", "\(maximumGroupSize): must be at least 1")
+        func refuse(_ field: String, _ value: some CustomStringConvertible, _ reason: String) -> EventStoreError {
+            EventStoreError(.invalidEvent, field: field, "\(value): \(reason)")
         }
-        guard payloadLimit > 0 else {
-            throw EventStoreError(.invalidEvent, field: "payloadLimit", "\(payloadLimit): must be at least 1 byte")
+        guard maximumGroupSize > 0 else { throw refuse("maximumGroupSize", maximumGroupSize, "must be at least 1") }
+        guard payloadLimit > 0 else { throw refuse("payloadLimit", payloadLimit, "must be at least 1 byte") }
+        let env = environment
+        guard env.initialMapSize > 0 else {
+            throw refuse("environment.initialMapSize", env.initialMapSize, "must be at least 1 byte")
+        }
+        guard env.maximumMapSize <= Self.largestMapSize else {
+            throw refuse(
+                "environment.maximumMapSize", env.maximumMapSize, "must be at most \(Self.largestMapSize) bytes (64 TiB)")
+        }
+        guard env.initialMapSize <= env.maximumMapSize else {
+            throw refuse(
+                "environment.initialMapSize", env.initialMapSize,
+                "must be at most environment.maximumMapSize (\(env.maximumMapSize))")
+        }
+        let tables = UInt32(EventStore.Tables.names.count)
+        guard env.maximumDatabases >= tables else {
+            throw refuse("environment.maximumDatabases", env.maximumDatabases, "must be at least \(tables) (the ledger's tables)")
+        }
+        guard env.maximumDatabases <= Self.mostDatabases else {
+            throw refuse("environment.maximumDatabases", env.maximumDatabases, "must be at most \(Self.mostDatabases)")
+        }
+        guard env.maximumReaders >= 1 else {
+            throw refuse("environment.maximumReaders", env.maximumReaders, "must be at least 1")
+        }
+        guard env.maximumReaders <= Self.mostReaders else {
+            throw refuse("environment.maximumReaders", env.maximumReaders, "must be at most \(Self.mostReaders)")
+        }
+        let mode = "0o" + String(env.fileMode, radix: 8)
+        guard env.fileMode & 0o600 == 0o600 else {
+            throw refuse("environment.fileMode", mode, "must let the owner read and write (0o600)")
+        }
+        guard env.fileMode & ~0o777 == 0 else {
+            throw refuse("environment.fileMode", mode, "must hold only permission bits (0o777)")
+        }
+        do {
+            _ = try Checkpoint(origin: origin, size: 0, root: MerkleTree.emptyRoot)
+        } catch {
+            // Quoted with escapes, so that a line feed in it stays in one line of error.
+            guard case .malformedCheckpoint(let reason) = error else {
+                throw refuse("origin", String(reflecting: origin), "\(error)")
+            }
+            throw refuse("origin", String(reflecting: origin), "\(reason): it heads every signed checkpoint")
         }
     }
 }
@@ -96,12 +148,15 @@ public final class EventStore: Sendable {
         /// Projectors' saved state (not part of the log; never verified).
         let projections: ProjectionTables
 
+        /// The named databases, in the order `init` takes them.
+        static let names = [
+            "events", "event-ids", "streams", "by-actor", "by-type", "by-occurred", "meta", "projection-entries",
+            "projection-checkpoints", "merkle", "checkpoints",
+        ]
+
         init(_ env: Environment) throws {
             // One read transaction opens them all (a write one only for those missing): see openDatabases.
-            let all = try env.openDatabases([
-                "events", "event-ids", "streams", "by-actor", "by-type", "by-occurred", "meta", "projection-entries",
-                "projection-checkpoints", "merkle", "checkpoints",
-            ])
+            let all = try env.openDatabases(Self.names)
             (events, eventIds, streams, byActor, byType, byOccurred, meta) = (
                 all[0], all[1], all[2], all[3], all[4], all[5], all[6]
             )
