@@ -206,8 +206,12 @@ public enum TimelineRendering {
         segment.capacityPercent.map { "\(FigureText.of($0)) %" } ?? "–"
     }
 
+    /// A milestone in words: a step of the recovery by its name, a fact by the words of its event type with the
+    /// value that tells it apart ("authority notified (CNIL)", "complaint filed (police)").
     static func milestoneText(_ kind: Milestone.Kind) -> String {
-        kind.rawValue.replacingOccurrences(of: "_", with: " ")
+        let words = kind.rawValue.replacingOccurrences(of: "_", with: " ").replacingOccurrences(of: ".", with: " ")
+        guard let detail = kind.detail else { return words }
+        return "\(words) (\(detail == "OTHER" ? "other" : FactSummary.providerLabel(detail, name: nil)))"
     }
 
     public static func formatHours(_ hours: Double) -> String {
@@ -267,14 +271,10 @@ public enum TimelineRendering {
                 }
             }
         }
-        let kinds = Milestone.Kind.allCases
         return
             found
             .map { timelines.count > 1 && $0.sites.count < timelines.count ? $0 : ($0.milestone, []) }
-            .sorted {
-                ($0.milestone.occurredAt.earliest, kinds.firstIndex(of: $0.milestone.kind)!)
-                    < ($1.milestone.occurredAt.earliest, kinds.firstIndex(of: $1.milestone.kind)!)
-            }
+            .sorted { Milestone.precedes($0.milestone, $1.milestone) }
     }
 
     static func milestoneLabel(_ item: (milestone: Milestone, sites: [String]), offsets: Bool = false) -> String {
@@ -426,7 +426,11 @@ public enum TimelineRendering {
                 }),
             "milestones": .array(
                 timeline.milestones.map {
-                    .object(["kind": .string($0.kind.rawValue), "occurredAt": $0.occurredAt.json, "possible": .bool($0.possible)])
+                    .object([
+                        "kind": .string($0.kind.rawValue), "detail": $0.kind.detail.map(JSONValue.string) ?? .null,
+                        "label": .string(milestoneText($0.kind)), "occurredAt": $0.occurredAt.json,
+                        "possible": .bool($0.possible),
+                    ])
                 }),
             "metrics": .object([
                 "hoursToContainment": hours(timeline.metrics.hoursToContainment),
