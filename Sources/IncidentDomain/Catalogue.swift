@@ -53,13 +53,13 @@ public enum Catalogue {
             "intrusion.started", "The attackers got in (often known late, often an interval)", .incident,
             [
                 FieldSpec("description", .text, required: true), FieldSpec("vector", .text),
-            ]),
+            ], milestone: .init()),
         spec(
             "attack.detected", "Someone noticed the attack", .incident,
             [
                 FieldSpec("description", .text, required: true), FieldSpec("detectedBy", .text),
                 FieldSpec("establishments", .finessList),
-            ]),
+            ], milestone: .init()),
         spec(
             "crisis_cell.activated", "A crisis cell is set up", .incident,
             [
@@ -90,7 +90,7 @@ public enum Catalogue {
                     ]),
                     required: true),
                 FieldSpec("description", .text, required: true), FieldSpec("establishments", .finessList),
-            ]),
+            ], milestone: .init()),
         spec(
             "service.degraded", "A service of an establishment goes down or runs degraded", .incident,
             [
@@ -121,18 +121,18 @@ public enum Catalogue {
             "data.exfiltration_suspected", "Data may have been stolen", .incident,
             [
                 FieldSpec("description", .text, required: true)
-            ]),
+            ], milestone: .init()),
         spec(
             "data.exfiltration_confirmed", "Data were stolen: how many people, which data", .incident,
             [
                 FieldSpec("description", .text, required: true), FieldSpec("peopleAffected", .count),
                 FieldSpec("dataCategories", .textList), FieldSpec("highRisk", .boolean), claimedBy,
-            ]),
+            ], milestone: .init()),
         spec(
             "data.exfiltration_not_found", "No leak identified (for now)", .incident,
             [
                 FieldSpec("description", .text, required: true)
-            ]),
+            ], milestone: .init()),
         spec(
             "breach.risk_assessed", "A personal data breach's risk to people, assessed with reasons (GDPR art. 33, 34)",
             .incident,
@@ -163,20 +163,20 @@ public enum Catalogue {
             "claim.published", "The attackers claim the attack", .incident,
             [
                 FieldSpec("attacker", .text, required: true), FieldSpec("description", .text), FieldSpec("url", .text),
-            ]),
+            ], milestone: .init(distinguishedBy: "attacker")),
         spec(
             "complaint.filed", "A complaint to the police, the gendarmerie or the prosecutor", .incident,
             [
                 FieldSpec("filedWith", .oneOf(["police", "gendarmerie", "prosecutor"])), FieldSpec("filedBy", .text),
                 FieldSpec("place", .text), FieldSpec("reference", .text),
-            ]),
+            ], milestone: .init(distinguishedBy: "filedWith")),
         spec(
             "authority.notified", "A declaration or report to an authority", .incident,
             [
                 FieldSpec("authority", .oneOf(authorities), required: true), FieldSpec("name", .text),
                 FieldSpec("reference", .text), FieldSpec("kind", .oneOf(["initial", "update", "final"])),
                 FieldSpec("description", .text),
-            ]),
+            ], milestone: .init(distinguishedBy: "authority")),
         spec(
             "authority.investigation_opened", "An authority opens its own investigation", .incident,
             [
@@ -202,7 +202,7 @@ public enum Catalogue {
             [
                 FieldSpec("description", .text, required: true), FieldSpec("count", .count), FieldSpec("channel", .text),
                 claimedBy,
-            ]),
+            ], milestone: .init()),
         spec("incident.closed", "The incident is closed", .incident, [FieldSpec("summary", .text, required: true)]),
         spec("note.added", "A free note", .incident, [FieldSpec("text", .text, required: true)]),
         EventTypeSpec(
@@ -224,8 +224,10 @@ public enum Catalogue {
             streamKind: .incident),
     ]
 
-    private static func spec(_ type: String, _ summary: String, _ kind: StreamKind, _ fields: [FieldSpec]) -> EventTypeSpec {
-        EventTypeSpec(eventType: type, summary: summary, fields: fields, streamKind: kind)
+    private static func spec(
+        _ type: String, _ summary: String, _ kind: StreamKind, _ fields: [FieldSpec], milestone: ChartMilestone? = nil
+    ) -> EventTypeSpec {
+        EventTypeSpec(eventType: type, summary: summary, fields: fields, streamKind: kind, milestone: milestone)
     }
 
     private static let byType: [String: EventTypeSpec] = Dictionary(uniqueKeysWithValues: all.map { ($0.eventType, $0) })

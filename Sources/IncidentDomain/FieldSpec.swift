@@ -108,6 +108,15 @@ public struct FieldExclusion: Sendable, Hashable {
     }
 }
 
+/// That facts of an event type are milestones of the recovery charts (a detection, a notification, a complaint, a
+/// data theft), and which payload field tells such milestones apart: one mark per authority notified, per place a
+/// complaint was filed with; nil for one mark per type.
+public struct ChartMilestone: Sendable, Hashable {
+    public let distinguishedBy: String?
+
+    public init(distinguishedBy: String? = nil) { self.distinguishedBy = distinguishedBy }
+}
+
 /// The rules of one event type.
 public struct EventTypeSpec: Sendable, Hashable {
     /// e.g. `service.degraded`.
@@ -127,11 +136,13 @@ public struct EventTypeSpec: Sendable, Hashable {
     public let ranges: [FieldRange]
     /// Fields that exclude others.
     public let exclusions: [FieldExclusion]
+    /// Whether its facts are milestones on the recovery charts; nil: they are not.
+    public let milestone: ChartMilestone?
 
     public init(
         eventType: String, summary: String, fields: [FieldSpec], requiresReason: Bool = false, requiresOneOf: [String] = [],
         streamKind: StreamKind, requiredWhen: [ConditionalRequirement] = [], ranges: [FieldRange] = [],
-        exclusions: [FieldExclusion] = []
+        exclusions: [FieldExclusion] = [], milestone: ChartMilestone? = nil
     ) {
         self.eventType = eventType
         self.summary = summary
@@ -142,6 +153,7 @@ public struct EventTypeSpec: Sendable, Hashable {
         self.requiredWhen = requiredWhen
         self.ranges = ranges
         self.exclusions = exclusions
+        self.milestone = milestone
     }
 
     public func field(_ name: String) -> FieldSpec? { fields.first { $0.name == name } }

@@ -182,15 +182,60 @@ public struct ServiceHours: Sendable, Hashable {
     }
 }
 
-/// A dated milestone of the recovery.
+/// A dated milestone of the recovery: a step of the recovery itself, or a fact of a type the catalogue marks as a
+/// milestone (``EventTypeSpec/milestone``: a notification, a complaint, a data theft).
 public struct Milestone: Sendable, Hashable {
-    public enum Kind: String, Sendable, Hashable, CaseIterable {
-        case intrusion, detection, containment, firstPartialRestoration = "first_partial_restoration"
-        case fullRestoration = "full_restoration"
+    public enum Kind: Sendable, Hashable {
+        case intrusion, detection, containment, firstPartialRestoration, fullRestoration
+        /// The first fact of `eventType` with this value of the field that tells its milestones apart (`detail`: the
+        /// authority notified; for an `OTHER` authority its name), nil when the catalogue names no such field or
+        /// the fact leaves it out.
+        case fact(eventType: String, detail: String?)
+
+        /// The steps of the recovery, in the order they come.
+        public static let recovery: [Kind] = [.intrusion, .detection, .containment, .firstPartialRestoration, .fullRestoration]
+
+        /// `detection`, `first_partial_restoration`…, or the event type of a fact (`authority.notified`).
+        public var rawValue: String {
+            switch self {
+            case .intrusion: "intrusion"
+            case .detection: "detection"
+            case .containment: "containment"
+            case .firstPartialRestoration: "first_partial_restoration"
+            case .fullRestoration: "full_restoration"
+            case .fact(let eventType, _): eventType
+            }
+        }
+
+        /// Where it goes among milestones at the same time: the recovery's steps first, in their order.
+        var rank: Int { Self.recovery.firstIndex(of: self) ?? Self.recovery.count }
+
+        /// The milestone a fact makes, if its type is one the catalogue marks.
+        static func of(_ fact: Fact) -> Kind? {
+            guard let mark = Catalogue.spec(for: fact.eventType)?.milestone else { return nil }
+            let value = mark.distinguishedBy.flatMap { fact.payload[$0]?.stringValue }
+            // An authority or body the catalogue has no code for is told apart by the name recorded.
+            let detail = value == "OTHER" ? fact.payload["name"]?.stringValue ?? value : value
+            return .fact(eventType: fact.eventType, detail: detail)
+        }
     }
     public let kind: Kind
     public let occurredAt: OccurredAt
     public let possible: Bool
+
+    /// Milestones in the order charts list them: by their earliest instant, the recovery's steps first at one time.
+    static func precedes(_ a: Milestone, _ b: Milestone) -> Bool {
+        (a.occurredAt.earliest, a.kind.rank, a.kind.rawValue, a.kind.detail ?? "")
+            < (b.occurredAt.earliest, b.kind.rank, b.kind.rawValue, b.kind.detail ?? "")
+    }
+}
+
+extension Milestone.Kind {
+    /// The value that tells a fact milestone apart (the authority), nil for the recovery's steps.
+    public var detail: String? {
+        if case .fact(_, let detail) = self { return detail }
+        return nil
+    }
 }
 
 /// An establishment's recovery through one incident: lanes per service, milestones and metrics.
@@ -320,7 +365,10 @@ public struct RecoveryTimeline: Sendable, Hashable {
         for lane in serviceLanes { serviceHours[lane.service] = lane.hours(until: reference) }
         return RecoveryTimeline(
             establishment: finess, establishmentName: establishment?.name ?? finess, incidentId: incidentId, incidentTitle: title,
-            lanes: serviceLanes, milestones: Milestone.Kind.allCases.compactMap { milestones[$0] }, careImpacts: care,
+            lanes: serviceLanes,
+            milestones: Milestone.Kind.recovery.compactMap { milestones[$0] }
+                + milestones.values.filter { $0.kind.rank == Milestone.Kind.recovery.count }.sorted(by: Milestone.precedes),
+            careImpacts: care,
             reference: reference,
             metrics: Metrics(
                 hoursToContainment: sinceDetection(.containment),
@@ -337,7 +385,7 @@ public struct RecoveryTimeline: Sendable, Hashable {
 package struct RecoveryFacts: Sendable {
     struct Change: Sendable {
         enum Kind: Sendable {
-            /// Intrusion, detection or containment.
+            /// Intrusion, detection, containment, or a fact the catalogue marks as a milestone.
             case milestone(Milestone.Kind)
             case degraded(service: String, status: ServiceCondition.Status, capacityPercent: Double?)
             case restored(service: String, status: ServiceCondition.Status, capacityPercent: Double?)
@@ -354,16 +402,6 @@ package struct RecoveryFacts: Sendable {
     package let namesEstablishment: Bool
     let changes: [Change]
     let careImpacts: [FactSummary]
-
-    /// Whether an event type makes a milestone (whatever the establishment).
-    private static func kind(of event: IncidentEvent) -> Change.Kind? {
-        switch event {
-        case .intrusionStarted: .milestone(.intrusion)
-        case .attackDetected: .milestone(.detection)
-        case .containmentActionTaken: .milestone(.containment)
-        default: nil
-        }
-    }
 
     package init(_ facts: [Fact], finess: String) {
         self.finess = finess
@@ -416,7 +454,7 @@ package struct RecoveryFacts: Sendable {
         for (fact, occurredAt, position, isUpdate) in versions {
             if !names, fact.establishments.contains(finess) { names = true }
             // An update changes no milestone: when the fact happened stays.
-            if isUpdate, case .milestone = Self.kind(of: fact.event) { continue }
+            if isUpdate, Catalogue.spec(for: fact.eventType)?.milestone != nil { continue }
             let kind: Change.Kind
             switch fact.event {
             case .intrusionStarted: kind = .milestone(.intrusion)
@@ -434,7 +472,14 @@ package struct RecoveryFacts: Sendable {
             case .careImpactReported(let e) where e.establishment == finess:
                 kind = .care(index: care.count)
                 care.append(FactSummary(fact, possible: false))
-            default: continue
+            // A detection or containment of other sites only, an outage elsewhere: not this timeline's.
+            case .intrusionStarted, .attackDetected, .containmentActionTaken, .serviceDegraded, .serviceRestored,
+                .careImpactReported:
+                continue
+            default:
+                // A notification, a complaint, a data theft: the types the catalogue marks, for the sites they name.
+                guard concernsUs(fact), let milestone = Milestone.Kind.of(fact) else { continue }
+                kind = .milestone(milestone)
             }
             found.append(Change(kind: kind, occurredAt: occurredAt))
             order.append((occurredAt.earliest, position))

@@ -59,6 +59,11 @@ public enum TimelineRendering {
     /// The step between ticks, in wall-clock units of Paris time.
     enum Step: Equatable {
         case hours(Int), days(Int), weeks(Int), months(Int), years(Int)
+
+        var isHourly: Bool {
+            if case .hours = self { return true }
+            return false
+        }
     }
 
     static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
@@ -86,7 +91,8 @@ public enum TimelineRendering {
     }
 
     /// The ticks from `start` to `end` at a step chosen from the span, at round Paris times (the hour, midnight,
-    /// Monday, the 1st, 1 January), each labelled; the first one and each change of day (hours) or year carry it.
+    /// Monday, the 1st, 1 January), each labelled; the first one and each change of day (hours: "15 Jan 2024", the
+    /// year on the first and where it changes) or of year (days, weeks, months) carry that as their context.
     static func ticks(start: Int64, end: Int64, maximum: Int) -> [Tick] {
         let step = step(start: start, end: end, maximum: maximum)
         let day: Int64 = 86_400_000_000
@@ -126,7 +132,8 @@ public enum TimelineRendering {
             }
         }
         var ticks: [Tick] = []
-        var lastContext: String?
+        var lastKey: String?
+        var lastYear: Int?
         while ticks.count < 400, wall < Int64.max / 2 {
             let local = LocalDateTime(microsecondsSinceEpoch: wall)
             guard local.year <= 9999 else { break }
@@ -138,24 +145,32 @@ public enum TimelineRendering {
             let at = Timestamp(local: local).microseconds
             if at > end { break }
             if at >= start, at > (ticks.last?.at ?? Int64.min) {
+                // The label, and what the context row says where it changes: the day of an hour tick, the year
+                // of the others.
                 let label: String
-                let context: String?
+                let key: String?
                 switch step {
                 case .hours:
                     label = pad(local.hour) + ":00"
-                    context = String(format: "%04d-%02d-%02d", local.year, local.month, local.day)
+                    key = "\(local.day) \(monthNames[local.month - 1])"
                 case .days, .weeks:
                     label = "\(local.day) \(monthNames[local.month - 1])"
-                    context = String(local.year)
+                    key = String(local.year)
                 case .months:
                     label = monthNames[local.month - 1]
-                    context = String(local.year)
+                    key = String(local.year)
                 case .years:
                     label = String(local.year)
-                    context = nil
+                    key = nil
                 }
-                ticks.append(Tick(at: at, label: label, context: context == lastContext ? nil : context))
-                lastContext = context
+                var context = key == lastKey ? nil : key
+                // A day carries its year on the first tick and where the year changes.
+                if step.isHourly, let day = context {
+                    context = lastYear == local.year ? day : "\(day) \(local.year)"
+                    lastYear = local.year
+                }
+                ticks.append(Tick(at: at, label: label, context: context))
+                lastKey = key
             }
             wall = next(wall)
         }
@@ -177,18 +192,43 @@ public enum TimelineRendering {
         String(Timestamp(microseconds: micros).inZone().humanReadable.prefix(10))
     }
 
-    /// How wide `text` is drawn at `size` px in Helvetica, a little generously: the layout keeps labels apart by it.
-    static func textWidth(_ text: String, size: Double) -> Double {
+    /// How wide `text` is drawn at `size` px in Helvetica (bold a tenth wider), a little generously: the layout
+    /// keeps labels apart and inside the chart by it.
+    static func textWidth(_ text: String, size: Double, bold: Bool = false) -> Double {
         var em = 0.0
         for c in text {
             switch c {
             case "i", "l", "j", "t", "f", "r", ".", ",", ":", ";", "'", "|", "!", " ", "(", ")", "[", "]", "·", "/": em += 0.32
-            case "m", "w", "M", "W", "%", "@": em += 0.86
+            case "m", "w", "M", "W", "%", "@", "…", "◀": em += 0.86
             case _ where c.isUppercase: em += 0.68
             default: em += 0.57
             }
         }
-        return em * size
+        return em * size * (bold ? 1.1 : 1)
+    }
+
+    /// `text` cut with "…" to at most `maximum` px wide.
+    static func fit(_ text: String, size: Double, bold: Bool = false, within maximum: Double) -> String {
+        var shown = text
+        while textWidth(shown, size: size, bold: bold) > maximum, shown.count > 2 { shown = String(shown.dropLast(2)) + "…" }
+        return shown
+    }
+
+    /// `text` in lines at most `maximum` px wide, broken between words (a word too long for a line cut with "…").
+    static func wrap(_ text: String, size: Double, bold: Bool = false, within maximum: Double) -> [String] {
+        var lines: [String] = []
+        var line = ""
+        for word in text.split(separator: " ").map(String.init) {
+            let joined = line.isEmpty ? word : line + " " + word
+            if textWidth(joined, size: size, bold: bold) <= maximum || line.isEmpty {
+                line = joined
+            } else {
+                lines.append(line)
+                line = word
+            }
+        }
+        lines.append(line)
+        return lines.map { fit($0, size: size, bold: bold, within: maximum) }
     }
 
     // MARK: - Words for people
@@ -206,8 +246,12 @@ public enum TimelineRendering {
         segment.capacityPercent.map { "\(FigureText.of($0)) %" } ?? "–"
     }
 
+    /// A milestone in words: a step of the recovery by its name, a fact by the words of its event type with the
+    /// value that tells it apart ("authority notified (CNIL)", "complaint filed (police)").
     static func milestoneText(_ kind: Milestone.Kind) -> String {
-        kind.rawValue.replacingOccurrences(of: "_", with: " ")
+        let words = kind.rawValue.replacingOccurrences(of: "_", with: " ").replacingOccurrences(of: ".", with: " ")
+        guard let detail = kind.detail else { return words }
+        return "\(words) (\(detail == "OTHER" ? "other" : FactSummary.providerLabel(detail, name: nil)))"
     }
 
     public static func formatHours(_ hours: Double) -> String {
@@ -267,14 +311,10 @@ public enum TimelineRendering {
                 }
             }
         }
-        let kinds = Milestone.Kind.allCases
         return
             found
             .map { timelines.count > 1 && $0.sites.count < timelines.count ? $0 : ($0.milestone, []) }
-            .sorted {
-                ($0.milestone.occurredAt.earliest, kinds.firstIndex(of: $0.milestone.kind)!)
-                    < ($1.milestone.occurredAt.earliest, kinds.firstIndex(of: $1.milestone.kind)!)
-            }
+            .sorted { Milestone.precedes($0.milestone, $1.milestone) }
     }
 
     static func milestoneLabel(_ item: (milestone: Milestone, sites: [String]), offsets: Bool = false) -> String {
@@ -426,7 +466,11 @@ public enum TimelineRendering {
                 }),
             "milestones": .array(
                 timeline.milestones.map {
-                    .object(["kind": .string($0.kind.rawValue), "occurredAt": $0.occurredAt.json, "possible": .bool($0.possible)])
+                    .object([
+                        "kind": .string($0.kind.rawValue), "detail": $0.kind.detail.map(JSONValue.string) ?? .null,
+                        "label": .string(milestoneText($0.kind)), "occurredAt": $0.occurredAt.json,
+                        "possible": .bool($0.possible),
+                    ])
                 }),
             "metrics": .object([
                 "hoursToContainment": hours(timeline.metrics.hoursToContainment),
@@ -492,6 +536,37 @@ public enum TimelineRendering {
         status == .down || status == .restored ? "#fff" : "#222"
     }
 
+    /// The statuses a bar can have, in the legend's order.
+    static let statuses: [ServiceCondition.Status] = [.down, .degraded, .partiallyRestored, .restored]
+
+    /// The pattern each status is filled with over its colour, so that the chart reads without colour (printed
+    /// in grey, or by someone who does not tell red from green): down a dense grid, degraded vertical stripes,
+    /// partially restored dots, restored thin horizontal lines; a start known only within a window is hatched
+    /// diagonally over it.
+    static func pattern(_ status: ServiceCondition.Status, id: String) -> String {
+        let open = "<pattern id=\"\(id)\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\">"
+        let ground = "<rect width=\"6\" height=\"6\" fill=\"\(color(status))\"/>"
+        let marks =
+            switch status {
+            case .down: "<path d=\"M0 0.5H6M0.5 0V6\" stroke=\"#641e16\" stroke-width=\"1\"/>"
+            case .degraded: "<rect x=\"0\" width=\"2\" height=\"6\" fill=\"#a04000\"/>"
+            case .partiallyRestored: "<circle cx=\"3\" cy=\"3\" r=\"1.3\" fill=\"#7d6608\"/>"
+            case .restored: "<rect y=\"0\" width=\"6\" height=\"1\" fill=\"#b9f0cd\"/>"
+            }
+        return open + ground + marks + "</pattern>"
+    }
+
+    /// A prefix for the ids of one chart's patterns: several charts on one page (an HTML report of several
+    /// incidents) must not share ids. From the incidents' ids, as letters, digits and dashes.
+    static func idPrefix(_ timelines: [RecoveryTimeline]) -> String {
+        var ids: [String] = []
+        for timeline in timelines where !ids.contains(timeline.incidentId) { ids.append(timeline.incidentId) }
+        let text = ids.joined(separator: "-")
+        return "tl-"
+            + String(text.unicodeScalars.map { CharacterSet.alphanumerics.contains($0) && $0.isASCII ? Character($0) : "-" })
+            + "-"
+    }
+
     /// A number for an SVG attribute: two decimals at most.
     static func n(_ value: Double) -> String {
         // Total: a chart of values stored at the ends of the calendar still prints.
@@ -500,87 +575,141 @@ public enum TimelineRendering {
         return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
     }
 
-    /// The chart's geometry: the width, the column of lane names, the plot between `left` and `right` (room to the
-    /// right of it for the "ongoing" marks).
-    static let width = 990.0, left = 210.0, right = 930.0, laneHeight = 26.0, headingHeight = 22.0, rowHeight = 16.0
+    /// The chart's geometry, in viewBox units (px at its natural size): the width, the column of lane names, the
+    /// plot between `left` and `right` (room to the right of it for the "ongoing" marks). 800 wide so that it is
+    /// drawn near its natural size in an 800 px window and on an A4 page; it scales down below that.
+    static let width = 800.0, left = 190.0, right = 736.0, laneHeight = 26.0, headingHeight = 22.0, rowHeight = 16.0
 
     /// A Gantt chart of one establishment's timeline.
     public static func svg(_ timeline: RecoveryTimeline) -> String {
         svg([timeline], title: "\(timeline.establishmentName) (\(timeline.establishment)): recovery timeline")
     }
 
+    /// A `<text>` element at (`x`, `y`) (the baseline's start): every label of the chart is one, with its size, so
+    /// that its box can be estimated (``textWidth(_:size:bold:)``) and checked against the others.
+    static func text(
+        _ content: String, x: Double, y: Double, size: Double, bold: Bool = false, fill: String = "#222",
+        attributes: String = "", tooltip: String? = nil
+    ) -> String {
+        "<text\(attributes) x=\"\(n(x))\" y=\"\(n(y))\" font-size=\"\(n(size))\"\(bold ? " font-weight=\"bold\"" : "") fill=\"\(fill)\">"
+            + (tooltip.map { "<title>\(escape($0))</title>" } ?? "") + escape(content) + "</text>"
+    }
+
     /// A Gantt chart of several sites' timelines (a group's establishments in one incident) on one time axis: each
-    /// site's lanes under a heading row with its name (no heading for a single site, named by `title`), coloured by
-    /// condition with the status and capacity written in the bar when they fit (always in its tooltip), the start
-    /// known only within a window hatched, what is only possible at the as-of time translucent and outlined,
-    /// outages still going on at the as-of time marked "ongoing" at the axis end, milestones as dashed lines with
-    /// their labels one per row below the lanes, and a legend of all of it. Ticks of hours, days, weeks, months
-    /// or years by the span. `role="img"`, an `aria-label`, a `<title>` and a `<desc>` that says it in words.
+    /// site's lanes under a heading row with its name (no heading for a single site, named by `title`), each
+    /// condition a colour and a pattern, with the status and capacity written in the bar where they fit (always
+    /// in its tooltip), the start known only within a window hatched, what is only possible at the as-of time
+    /// translucent and outlined, outages still going on at the as-of time marked "ongoing" at the axis end,
+    /// milestones (the recovery's steps, and the facts the catalogue marks: notifications, complaints, data theft)
+    /// as dashed lines with their labels in rows below the lanes, and a legend of all of it. Ticks of hours, days,
+    /// weeks, months or years by the span, in Paris time. It scales with the page (`width="100%"`, a viewBox, at
+    /// most its natural width); `role="img"`, an `aria-label`, a `<title>` and a `<desc>` that says it in words.
+    /// No two labels overlap, none leaves the chart, and no dashed line crosses one.
     public static func svg(_ timelines: [RecoveryTimeline], title: String) -> String {
         let (start, end, endsAtReference) = span(timelines)
         let reference = timelines.map(\.reference).max() ?? end
         let multiSite = timelines.count > 1
+        let ids = idPrefix(timelines)
         func x(_ micros: Int64) -> Double { left + Double(micros - start) / Double(max(1, end - start)) * (right - left) }
         var body = ""
 
-        // The legend: what colours, hatching, translucency, the ongoing mark and the dashed lines mean.
+        // The title and the line under it, wrapped to the chart's width.
+        let asOf = asOfText(reference)
+        let incidents = incidentTitles(timelines)
+        var y = 20.0
+        for line in wrap(title, size: 15, bold: true, within: width - 20) {
+            body += text(line, x: 10, y: y, size: 15, bold: true) + "\n"
+            y += 19
+        }
+        let subtitle =
+            "\(incidents) · times in Europe/Paris · as of \(asOf)" + (endsAtReference ? " (the axis ends there)" : "")
+        for line in wrap(subtitle, size: 12, within: width - 20) {
+            body += text(line, x: 10, y: y - 1, size: 12, fill: "#555") + "\n"
+            y += 16
+        }
+
+        // The legend: what the colours and patterns, hatching, translucency, the ongoing mark and the dashed
+        // lines mean; each swatch drawn as the chart draws it.
         var legendX = 10.0
-        var legendY = 58.0
-        func legendItem(_ swatch: String, _ text: String) {
-            let itemWidth = 18 + textWidth(text, size: 11) + 14
-            if legendX + itemWidth > width - 10 {
+        var legendY = y + 6
+        func legendItem(_ swatch: (Double, Double) -> String, _ label: String) {
+            let itemWidth = 20 + textWidth(label, size: 11) + 14
+            if legendX + itemWidth > width - 10, legendX > 10 {
                 legendX = 10
                 legendY += 18
             }
-            body += "<g transform=\"translate(\(n(legendX)),\(n(legendY - 10)))\">\(swatch)"
-            body += "<text x=\"17\" y=\"10\" font-size=\"11\">\(escape(text))</text></g>\n"
+            body += swatch(legendX, legendY - 10) + text(label, x: legendX + 20, y: legendY, size: 11) + "\n"
             legendX += itemWidth
         }
-        for status in [ServiceCondition.Status.down, .degraded, .partiallyRestored, .restored] {
-            legendItem("<rect width=\"12\" height=\"12\" fill=\"\(color(status))\"/>", statusText(status))
+        func square(_ x: Double, _ y: Double, _ attributes: String) -> String {
+            "<rect x=\"\(n(x))\" y=\"\(n(y))\" width=\"16\" height=\"12\" \(attributes)/>"
+        }
+        for status in statuses {
+            legendItem(
+                { square($0, $1, "fill=\"url(#\(ids)\(status.rawValue))\" stroke=\"#555\" stroke-width=\"0.5\"") },
+                statusText(status))
         }
         legendItem(
-            "<rect width=\"12\" height=\"12\" fill=\"#fff\" stroke=\"#999\"/><rect width=\"12\" height=\"12\" fill=\"url(#uncertain)\"/>",
+            { square($0, $1, "fill=\"#fff\" stroke=\"#999\"") + square($0, $1, "fill=\"url(#\(ids)uncertain)\"") },
             "hatched: start known only within a window")
         legendItem(
-            "<rect width=\"12\" height=\"12\" fill=\"\(color(.down))\" fill-opacity=\"0.45\" stroke=\"#333\" stroke-dasharray=\"2 2\"/>",
-            "translucent, dashed outline: only possible at the as-of time")
-        legendItem("<path d=\"M2 1 L11 6 L2 11 Z\" fill=\"#2c3e50\"/>", "ongoing at the as-of time")
-        legendItem("<line x1=\"6\" y1=\"0\" x2=\"6\" y2=\"12\" stroke=\"#2c3e50\" stroke-dasharray=\"3 2\"/>", "milestone")
+            {
+                square(
+                    $0, $1,
+                    "fill=\"url(#\(ids)down)\" fill-opacity=\"0.45\" stroke=\"#333\" stroke-dasharray=\"2 2\"")
+            }, "translucent, dashed outline: only possible at the as-of time")
+        legendItem(
+            { "<path d=\"M\(n($0 + 3)) \(n($1)) L\(n($0 + 12)) \(n($1 + 6)) L\(n($0 + 3)) \(n($1 + 12)) Z\" fill=\"#2c3e50\"/>" },
+            "ongoing at the as-of time")
+        legendItem(
+            {
+                "<line x1=\"\(n($0 + 8))\" y1=\"\(n($1))\" x2=\"\(n($0 + 8))\" y2=\"\(n($1 + 12))\" stroke=\"#2c3e50\" stroke-dasharray=\"3 2\"/>"
+            }, "milestone")
 
-        // The axis: a row for the context (the day of hour ticks, the year of day ticks), a row for the ticks.
+        // The axis: a row for the context (the day of hour ticks with the year on the first and when it changes,
+        // the year of day, week and month ticks), a row for the ticks.
         let contextY = legendY + 22
         let tickY = contextY + 13
         let top = tickY + 8
-        var rows: [(y: Double, height: Double)] = []
-        var y = top
+        var laneTop = top
         for timeline in timelines {
-            if multiSite {
-                rows.append((y, headingHeight))
-                y += headingHeight
-            }
-            y += Double(timeline.lanes.count) * laneHeight
+            if multiSite { laneTop += headingHeight }
+            laneTop += Double(timeline.lanes.count) * laneHeight
         }
-        let bottom = max(y, top + 10)
+        let bottom = max(laneTop, top + 10)
         let plotWidth = right - left
-        let ticks = ticks(start: start, end: end, maximum: max(2, Int(plotWidth / 64)))
+        // A tick every 72 px at most: room for a label ("16 Jan", "02:00") or a context ("15 Jan 2024").
+        let ticks = ticks(start: start, end: end, maximum: max(2, Int(plotWidth / 72)))
         var lastLabelEnd = -Double.infinity
         var lastContextEnd = -Double.infinity
         for tick in ticks {
             let tx = x(tick.at)
             body += "<line x1=\"\(n(tx))\" y1=\"\(n(tickY + 3))\" x2=\"\(n(tx))\" y2=\"\(n(bottom))\" stroke=\"#ddd\"/>"
+            // Each label starts at its tick, or ends inside the chart's right edge; one that would touch the one
+            // before is left out (the first, with the year, never is).
             let labelWidth = textWidth(tick.label, size: 10)
-            if tx + 2 > lastLabelEnd + 4, tx + 2 + labelWidth <= width - 4 {
-                body += "<text x=\"\(n(tx + 2))\" y=\"\(n(tickY))\" fill=\"#555\" font-size=\"10\">\(escape(tick.label))</text>"
-                lastLabelEnd = tx + 2 + labelWidth
+            let labelX = min(tx + 2, width - 4 - labelWidth)
+            if labelX > lastLabelEnd + 4 {
+                body += text(tick.label, x: labelX, y: tickY, size: 10, fill: "#555", attributes: " class=\"tick\"")
+                lastLabelEnd = labelX + labelWidth
             }
-            if let context = tick.context, tx + 2 > lastContextEnd + 4, tx + 2 + textWidth(context, size: 10) <= width - 4 {
-                body +=
-                    "<text x=\"\(n(tx + 2))\" y=\"\(n(contextY))\" fill=\"#333\" font-size=\"10\" font-weight=\"bold\">\(escape(context))</text>"
-                lastContextEnd = tx + 2 + textWidth(context, size: 10)
+            if let context = tick.context {
+                let contextWidth = textWidth(context, size: 10, bold: true)
+                let contextX = min(tx + 2, width - 4 - contextWidth)
+                if contextX > lastContextEnd + 4 {
+                    body += text(
+                        context, x: contextX, y: contextY, size: 10, bold: true, fill: "#333",
+                        attributes: " class=\"tick-context\"")
+                    lastContextEnd = contextX + contextWidth
+                }
             }
             body += "\n"
         }
+
+        // Where the milestones' labels go, first: their dashed lines decide where the bars' own labels fit.
+        let items = milestones(timelines)
+        let placed = layOut(items, start: start, x: x)
+        let lineXs = placed.compactMap(\.lineX)
 
         // The sites and their lanes.
         y = top
@@ -588,24 +717,23 @@ public enum TimelineRendering {
             if multiSite {
                 body +=
                     "<rect x=\"0\" y=\"\(n(y))\" width=\"\(n(width))\" height=\"\(n(headingHeight))\" fill=\"#eef1f3\"/>"
-                body +=
-                    "<text x=\"10\" y=\"\(n(y + 15))\" font-weight=\"bold\">\(escape(siteName(timeline)))</text>\n"
+                body += text(
+                    fit(siteName(timeline), size: 12, bold: true, within: width - 20), x: 10, y: y + 15, size: 12, bold: true)
+                body += "\n"
                 y += headingHeight
             }
             for lane in timeline.lanes {
                 let name = Services.label(lane.service)
-                var shown = name
-                while textWidth(shown, size: 12) > left - 16, shown.count > 2 { shown = String(shown.dropLast(2)) + "…" }
-                body += "<text x=\"10\" y=\"\(n(y + 17))\"><title>\(escape(name))</title>\(escape(shown))</text>\n"
+                body += text(fit(name, size: 12, within: left - 16), x: 10, y: y + 17, size: 12, tooltip: name) + "\n"
                 for segment in lane.segments {
-                    body += bar(segment, lane: name, y: y, reference: reference, end: end, x: x)
+                    body += bar(segment, lane: name, y: y, reference: reference, end: end, ids: ids, lines: lineXs, x: x)
                 }
                 if isOngoing(lane), let last = lane.segments.last {
                     let ex = x(min(end, reference))
                     body +=
                         "<path d=\"M\(n(ex + 1)) \(n(y + 4)) L\(n(ex + 10)) \(n(y + 13)) L\(n(ex + 1)) \(n(y + 22)) Z\" fill=\"#2c3e50\">"
                     body += "<title>\(escape(name)): still \(statusText(last.status)) at the as-of time</title></path>"
-                    body += "<text x=\"\(n(ex + 13))\" y=\"\(n(y + 17))\" font-size=\"10\" fill=\"#2c3e50\">ongoing</text>\n"
+                    body += text("ongoing", x: ex + 13, y: y + 17, size: 10, fill: "#2c3e50") + "\n"
                 }
                 y += laneHeight
             }
@@ -613,15 +741,14 @@ public enum TimelineRendering {
         // T itself when the axis reaches it: the line the ongoing bars stop at.
         if reference >= start, reference <= end {
             body +=
-                "<line x1=\"\(n(x(reference)))\" y1=\"\(n(top - 4))\" x2=\"\(n(x(reference)))\" y2=\"\(n(bottom))\" stroke=\"#555\"><title>as of \(escape(asOfText(reference)))</title></line>\n"
+                "<line x1=\"\(n(x(reference)))\" y1=\"\(n(top - 4))\" x2=\"\(n(x(reference)))\" y2=\"\(n(bottom))\" stroke=\"#555\"><title>as of \(escape(asOf))</title></line>\n"
         }
         body += "<line x1=\"\(n(left))\" y1=\"\(n(bottom))\" x2=\"\(n(right))\" y2=\"\(n(bottom))\" stroke=\"#999\"/>\n"
 
         // Milestones: a dashed line down to the label's own row (``layOut``), on a white ground that hides any line
         // that still has to pass behind it.
-        let items = milestones(timelines)
         var labels = ""
-        for placed in layOut(items, start: start, x: x) {
+        for placed in placed {
             let labelY = bottom + 22 + Double(placed.row) * rowHeight
             let occurred = placed.item.milestone.occurredAt
             if let mx = placed.lineX {
@@ -639,28 +766,29 @@ public enum TimelineRendering {
             labels +=
                 "<rect x=\"\(n(placed.x - 2))\" y=\"\(n(labelY - 11))\" width=\"\(n(textLength + 4))\" height=\"14\" fill=\"#fff\"/>"
             labels +=
-                "<text class=\"milestone\" x=\"\(n(placed.x))\" y=\"\(n(labelY))\" font-size=\"11\" fill=\"#2c3e50\">\(escape(placed.text))</text>\n"
+                text(placed.text, x: placed.x, y: labelY, size: 11, fill: "#2c3e50", attributes: " class=\"milestone\"") + "\n"
         }
         body += labels
-        let height = bottom + 22 + Double(items.count) * rowHeight + (items.isEmpty ? 0 : 4)
+        let rows = (placed.map(\.row).max() ?? -1) + 1
+        let height = bottom + 22 + Double(rows) * rowHeight + (rows == 0 ? 0 : 4)
 
-        let asOf = asOfText(reference)
-        let incidents = incidentTitles(timelines)
         let laneCount = timelines.reduce(0) { $0 + $1.lanes.count }
         let ongoingCount = timelines.reduce(0) { $0 + $1.lanes.filter(isOngoing).count }
         let summary =
             "\(title): \(laneCount) service\(laneCount == 1 ? "" : "s")"
             + (multiSite ? " at \(timelines.count) sites" : "") + ", \(ongoingCount) not restored as of \(asOf)"
+            + ", \(items.count) milestone\(items.count == 1 ? "" : "s")"
+        let defs =
+            statuses.map { pattern($0, id: ids + $0.rawValue) }.joined()
+            + "<pattern id=\"\(ids)uncertain\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">"
+            + "<rect width=\"3\" height=\"6\" fill=\"#7f8c8d\"/></pattern>"
         return """
-            <svg xmlns="http://www.w3.org/2000/svg" width="\(n(width))" height="\(n(height))" viewBox="0 0 \(n(width)) \(n(height))" \
+            <svg xmlns="http://www.w3.org/2000/svg" width="100%" viewBox="0 0 \(n(width)) \(n(height))" \
+            preserveAspectRatio="xMinYMin meet" style="max-width:\(n(width))px" \
             role="img" aria-label="\(escape(summary))" font-family="Helvetica, Arial, sans-serif" font-size="12">
             <title>\(escape(title))</title>
-            <desc>\(escape(description(timelines, summary: summary)))</desc>
-            <defs><pattern id="uncertain" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">\
-            <rect width="3" height="6" fill="#7f8c8d"/></pattern></defs>
-            <text x="10" y="20" font-size="15" font-weight="bold">\(escape(title))</text>
-            <text x="10" y="38" fill="#555">\(escape(incidents)) · times in Europe/Paris · as of \(escape(asOf))\
-            \(endsAtReference ? " (the axis ends there)" : "")</text>
+            <desc>\(escape(description(timelines, summary: summary, milestones: items)))</desc>
+            <defs>\(defs)</defs>
             \(body)</svg>
 
             """
@@ -670,56 +798,110 @@ public enum TimelineRendering {
     /// dashed line (nil for one before the chart's start, listed without a line).
     ///
     /// Each label ends at its line (text to its left) or starts at it, on the side with room and fewer other
-    /// lines under it, or is shifted just inside the chart. A line runs down to its own row, so it must not cross a label of a row above:
-    /// a milestone whose line falls within another's label goes in a row above that label. Rows follow that order,
-    /// else the order things happened; where two labels each cover the other's line, the earlier goes first and the
-    /// white ground of the later hides the line.
+    /// lines under it, or is shifted just inside the chart. A line runs down to its own row, so it must not cross
+    /// a label of a row above: a milestone whose line falls within another's label goes in a row above that
+    /// label. Labels are placed in that order (else the order things happened), each in the first row below the
+    /// lines that must pass above it where it overlaps no label already there; where two labels each cover the
+    /// other's line, the earlier goes first and the white ground of the later hides the line.
     static func layOut(_ items: [(milestone: Milestone, sites: [String])], start: Int64, x: (Int64) -> Double) -> [(
         item: (milestone: Milestone, sites: [String]), text: String, x: Double, row: Int, lineX: Double?
     )] {
         let lines: [Double?] = items.map { $0.milestone.occurredAt.earliest < start ? nil : x($0.milestone.occurredAt.earliest) }
         var texts: [String] = []
-        var spans: [(from: Double, to: Double)] = []
+        // Where each label may start: at its line's left (ending there) or right, where it fits; else shifted
+        // just inside the chart.
+        var choices: [[Double]] = []
+        var lengths: [Double] = []
         for (k, item) in items.enumerated() {
             var text = milestoneLabel(item)
             if lines[k] == nil { text = "◀ " + text + " (before the chart)" }
-            while textWidth(text, size: 11) > width - 20, text.count > 2 { text = String(text.dropLast(2)) + "…" }
+            text = fit(text, size: 11, within: width - 20)
             let length = textWidth(text, size: 11)
-            func crossed(_ from: Double) -> Int {
-                lines.indices.filter { j in j != k && lines[j].map { $0 > from - 2 && $0 < from + length + 2 } ?? false }.count
-            }
-            var from = 10.0
+            var sides = [10.0]
             if let mx = lines[k] {
-                // The side that fits and has fewer other lines through the label; the left one on a tie.
-                let sides = [mx - 4 - length, mx + 4].filter { $0 >= 10 && $0 + length <= width - 10 }
-                from =
-                    sides.min { crossed($0) < crossed($1) } ?? min(width - 10 - length, max(10, mx - 4 - length))
+                sides = [mx - 4 - length, mx + 4].filter { $0 >= 10 && $0 + length <= width - 10 }
+                if sides.isEmpty { sides = [min(width - 10 - length, max(10, mx - 4 - length))] }
             }
             texts.append(text)
-            spans.append((from - 2, from + length + 2))
+            lengths.append(length)
+            choices.append(sides)
         }
+        var chosen = [Int](repeating: 0, count: items.count)
+        func span(_ k: Int) -> (from: Double, to: Double) {
+            let from = choices[k][chosen[k]]
+            return (from - 2, from + lengths[k] + 2)
+        }
+        func covers(_ k: Int, _ j: Int) -> Bool {
+            guard j != k, let line = lines[j] else { return false }
+            let s = span(k)
+            return line > s.from && line < s.to
+        }
+        // The sides: first each the one with fewer other lines through its label (the left one on a tie), then
+        // labels that cover each other's lines (no row order can keep both lines clear) turned to their other
+        // side while that lowers the number of such pairs, then of lines through labels.
+        func cost() -> (pairs: Int, crossings: Int) {
+            var pairs = 0
+            var crossings = 0
+            for k in items.indices {
+                for j in items.indices where covers(k, j) {
+                    crossings += 1
+                    if j > k, covers(j, k) { pairs += 1 }
+                }
+            }
+            return (pairs, crossings)
+        }
+        for k in items.indices where choices[k].count > 1 {
+            let crossings = choices[k].indices.map { c in
+                chosen[k] = c
+                return items.indices.filter { covers(k, $0) }.count
+            }
+            chosen[k] = crossings[1] < crossings[0] ? 1 : 0
+        }
+        var best = cost()
+        var improved = best.pairs > 0
+        while improved {
+            improved = false
+            for k in items.indices where choices[k].count > 1 {
+                chosen[k] = 1 - chosen[k]
+                let now = cost()
+                if now.pairs < best.pairs || (now.pairs == best.pairs && now.crossings < best.crossings) {
+                    best = now
+                    improved = best.pairs > 0
+                } else {
+                    chosen[k] = 1 - chosen[k]
+                }
+            }
+        }
+        let spans = items.indices.map(span)
         // above[k]: the milestones whose line crosses k's label, which must be in rows above it.
-        let above = items.indices.map { k in
-            items.indices.filter { j in j != k && lines[j].map { $0 > spans[k].from && $0 < spans[k].to } ?? false }
-        }
+        let above = items.indices.map { k in items.indices.filter { covers(k, $0) } }
         var rows = [Int](repeating: -1, count: items.count)
-        var next = 0
-        while next < items.count {
+        var occupied: [[(from: Double, to: Double)]] = []
+        for _ in items.indices {
             let waiting = items.indices.filter { rows[$0] < 0 }
             // Where every choice breaks a rule (labels covering each other's lines), the one breaking fewest.
             let k =
                 waiting.first { above[$0].allSatisfy { rows[$0] >= 0 } }
                 ?? waiting.min { a, b in above[a].filter { rows[$0] < 0 }.count < above[b].filter { rows[$0] < 0 }.count }!
-            rows[k] = next
-            next += 1
+            var row = (above[k].map { rows[$0] }.max() ?? -1) + 1
+            while row < occupied.count,
+                occupied[row].contains(where: { $0.from < spans[k].to + 2 && spans[k].from < $0.to + 2 })
+            {
+                row += 1
+            }
+            while occupied.count <= row { occupied.append([]) }
+            occupied[row].append(spans[k])
+            rows[k] = row
         }
         return items.indices.map { (items[$0], texts[$0], spans[$0].from + 2, rows[$0], lines[$0]) }
     }
 
-    /// One segment's bar: its colour, translucent and outlined when only possible, its start's window hatched, its
-    /// status and capacity written in it when they fit, and all of it in its tooltip.
+    /// One segment's bar: its colour and pattern, translucent and outlined when only possible, its start's window
+    /// hatched, its status and capacity written in it where they fit between the milestones' dashed lines (`lines`),
+    /// and all of it in its tooltip.
     static func bar(
-        _ segment: ServiceLane.Segment, lane: String, y: Double, reference: Int64, end: Int64, x: (Int64) -> Double
+        _ segment: ServiceLane.Segment, lane: String, y: Double, reference: Int64, end: Int64, ids: String, lines: [Double],
+        x: (Int64) -> Double
     ) -> String {
         let segmentEnd = segment.end?.microseconds ?? min(end, reference)
         let x0 = x(segment.start.microseconds)
@@ -733,25 +915,37 @@ public enum TimelineRendering {
             ? (segment.status == .restored ? "" : ", ongoing at the as-of time") : " to \(endText(segment))"
         if segment.possible { tip += "; only possible at the as-of time" }
         var out =
-            "<rect x=\"\(n(x0))\" y=\"\(n(y + 4))\" width=\"\(n(barWidth))\" height=\"\(n(laneHeight - 8))\" fill=\"\(color(segment.status))\""
+            "<rect x=\"\(n(x0))\" y=\"\(n(y + 4))\" width=\"\(n(barWidth))\" height=\"\(n(laneHeight - 8))\" fill=\"url(#\(ids)\(segment.status.rawValue))\""
         if segment.possible { out += " fill-opacity=\"0.45\" stroke=\"#333\" stroke-dasharray=\"2 2\"" }
         out += "><title>\(escape(tip))</title></rect>\n"
         if segment.startIsUncertain {
             let bandWidth = max(2, min(barWidth, x(segment.startWindowEnd) - x0))
             out +=
-                "<rect x=\"\(n(x0))\" y=\"\(n(y + 4))\" width=\"\(n(bandWidth))\" height=\"\(n(laneHeight - 8))\" fill=\"url(#uncertain)\" opacity=\"0.6\"><title>\(escape(tip)); start known only within this window</title></rect>\n"
+                "<rect x=\"\(n(x0))\" y=\"\(n(y + 4))\" width=\"\(n(bandWidth))\" height=\"\(n(laneHeight - 8))\" fill=\"url(#\(ids)uncertain)\" opacity=\"0.6\"><title>\(escape(tip)); start known only within this window</title></rect>\n"
         }
-        // In the bar: "partially restored 60 %", else "60 %", else nothing (the tooltip still says it).
-        let candidates = [status + (capacity.map { " \($0)" } ?? ""), capacity].compactMap { $0 }
-        if let text = candidates.first(where: { textWidth($0, size: 10) + 8 <= barWidth }) {
+        // In the bar: "partially restored 60 %", else "60 %", else nothing (the tooltip still says it); moved right
+        // past any milestone line it would sit on, on a plain ground of the bar's colour that keeps it legible
+        // over the pattern.
+        for candidate in [status + (capacity.map { " \($0)" } ?? ""), capacity].compactMap({ $0 }) {
+            let length = textWidth(candidate, size: 10)
+            var from = x0 + 4
+            while let line = lines.filter({ $0 > from - 4 && $0 < from + length + 4 }).max() { from = line + 4 }
+            guard from + length + 3 <= x0 + barWidth else { continue }
+            let opacity = segment.possible ? " fill-opacity=\"0.45\"" : ""
             out +=
-                "<text class=\"bar-label\" x=\"\(n(x0 + 4))\" y=\"\(n(y + 17))\" font-size=\"10\" fill=\"\(ink(segment.status))\" pointer-events=\"none\">\(escape(text))</text>\n"
+                "<rect x=\"\(n(from - 2))\" y=\"\(n(y + 8))\" width=\"\(n(length + 4))\" height=\"13\" rx=\"2\" fill=\"\(color(segment.status))\"\(opacity) pointer-events=\"none\"/>"
+                + text(
+                    candidate, x: from, y: y + 17, size: 10, fill: ink(segment.status),
+                    attributes: " class=\"bar-label\" pointer-events=\"none\"") + "\n"
+            break
         }
         return out
     }
 
-    /// The chart in words, for `<desc>`: each site's services and their segments.
-    static func description(_ timelines: [RecoveryTimeline], summary: String) -> String {
+    /// The chart in words, for `<desc>`: each site's services and their segments, then the milestones.
+    static func description(
+        _ timelines: [RecoveryTimeline], summary: String, milestones: [(milestone: Milestone, sites: [String])]
+    ) -> String {
         var parts = [summary + "."]
         for timeline in timelines {
             let lanes = timeline.lanes.map { lane in
@@ -760,9 +954,13 @@ public enum TimelineRendering {
                         statusText(s.status) + (isPartial(s) ? s.capacityPercent.map { " \(FigureText.of($0)) %" } ?? "" : "")
                             + " from "
                             + describe(s.startedAt) + (s.endedAt.map { " to " + describe($0) } ?? "")
+                            + (s.endedAt == nil && s.status != .restored ? ", ongoing" : "")
                     }.joined(separator: ", then ")
             }
             parts.append((timelines.count > 1 ? siteName(timeline) + ": " : "") + lanes.joined(separator: "; ") + ".")
+        }
+        if !milestones.isEmpty {
+            parts.append("Milestones: " + milestones.map { milestoneLabel($0, offsets: true) }.joined(separator: "; ") + ".")
         }
         return parts.joined(separator: " ")
     }
@@ -771,7 +969,8 @@ public enum TimelineRendering {
 
     static let style = """
         body{font-family:Helvetica,Arial,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:.5em 0}\
-        td,th{border:1px solid #ccc;padding:4px 10px;text-align:left}svg{max-width:100%;height:auto}\
+        td,th{border:1px solid #ccc;padding:4px 10px;text-align:left}caption{text-align:left;font-weight:bold;padding:4px 0}\
+        svg{display:block;max-width:100%;height:auto}\
         @media print{body{margin:0}section{break-inside:avoid}}
         """
 
@@ -806,10 +1005,26 @@ public enum TimelineRendering {
         """
     }
 
-    /// One incident's section: the chart of its sites, then for each site the metrics, the segments and the care.
+    /// One incident's section: the chart of its sites and its milestones as a table (what the chart shows, for
+    /// those who cannot see it), then for each site the metrics, the segments and the care.
     static func section(heading: String, _ timelines: [RecoveryTimeline], chartTitle: String?) -> String {
         var body = "<section><h2>\(escape(heading))</h2>\n"
         body += chartTitle.map { svg(timelines, title: $0) } ?? svg(timelines[0])
+        let items = milestones(timelines)
+        if !items.isEmpty {
+            let sites = items.contains { !$0.sites.isEmpty }
+            body +=
+                "<table class=\"milestones\"><caption>Milestones</caption><tr><th>Milestone</th><th>When</th>"
+                + (sites ? "<th>Sites</th>" : "") + "</tr>\n"
+            for item in items {
+                body +=
+                    "<tr><td>\(escape(milestoneText(item.milestone.kind)))\(item.milestone.possible ? " (possible)" : "")</td>"
+                    + "<td>\(escape(describe(item.milestone.occurredAt)))</td>"
+                    + (sites ? "<td>\(escape(item.sites.isEmpty ? "all" : item.sites.joined(separator: ", ")))</td>" : "")
+                    + "</tr>\n"
+            }
+            body += "</table>\n"
+        }
         for timeline in timelines {
             if timelines.count > 1 { body += "<h3>\(escape(siteName(timeline)))</h3>\n" }
             body += "<table><tr><th>Metric</th><th>Value</th></tr>\n"
@@ -826,7 +1041,7 @@ public enum TimelineRendering {
             body += "</table>\n"
             if !timeline.lanes.isEmpty {
                 body +=
-                    "<table class=\"segments\"><tr><th>Service</th><th>Status</th><th>Capacity</th><th>From</th><th>To</th></tr>\n"
+                    "<table class=\"segments\"><caption>Service segments</caption><tr><th>Service</th><th>Status</th><th>Capacity</th><th>From</th><th>To</th></tr>\n"
                 for lane in timeline.lanes {
                     for segment in lane.segments {
                         body +=

@@ -131,7 +131,13 @@ struct ProjectionTests {
         #expect(exactly(timeline.metrics.hoursToContainment, 100))
         #expect(exactly(timeline.metrics.hoursToFirstPartialRestoration, 34 * 60 + 40))
         #expect(exactly(timeline.metrics.hoursToFullRestoration, (3 * 24 + 10) * 60 + 40))
-        #expect(timeline.milestones.map(\.kind) == [.detection, .containment, .firstPartialRestoration, .fullRestoration])
+        // The recovery's steps, then the facts the catalogue marks as milestones, in the order they happened.
+        #expect(
+            timeline.milestones.map(\.kind) == [
+                .detection, .containment, .firstPartialRestoration, .fullRestoration,
+                .fact(eventType: "data.exfiltration_confirmed", detail: nil),
+                .fact(eventType: "complaint.filed", detail: "police"), .fact(eventType: "authority.notified", detail: "CNIL"),
+            ])
         // As of the 17th, booking was still degraded: no full restoration yet.
         let earlier = try queries.timelines(establishment: finess, at: QueryTime(asOf: t("2024-01-17T18:00:00+01:00")))[0]
         #expect(earlier.metrics.hoursToFullRestoration == nil)

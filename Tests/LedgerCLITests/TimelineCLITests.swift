@@ -125,4 +125,57 @@ struct TimelineCLITests {
         let html = try ledger(["timeline", "--format", "html"] + d).stdout
         #expect(html.contains("<th>Capacity</th>") && html.contains("<td>partially restored</td><td>60 %</td>"))
     }
+
+    /// Issue 12, the charts through the CLI: a police complaint, a CNIL notification and a confirmed data theft
+    /// are milestones in every format; the SVG scales (viewBox, width 100 %), says itself in words (title, role,
+    /// aria-label, desc) and patterns each status; the HTML has the milestones as a table; the axis of a night's
+    /// chart is in hours with the year on its first tick.
+    @Test func theChartsShowComplaintsNotificationsAndDataTheftAndScale() throws {
+        let dir = try nightLedger()
+        let d = ["--data-dir", dir.path]
+        let i = ["--incident", "incident:night", "--source", "press article"]
+        for step in [
+            ["complaint.filed", "--at", "2024-01-16 10:00", "--set", "filedWith=police", "--set", "filedBy=CHU Test"],
+            ["authority.notified", "--at", "2024-01-16 11:00", "--set", "authority=CNIL", "--set", "kind=initial"],
+            ["data.exfiltration_confirmed", "--at", "2024-01-18", "--set", "description=files stolen"],
+        ] {
+            let result = try ledger(["record"] + step + i + d)
+            #expect(result.status == 0, "\(step[0]): \(result.stderr)")
+        }
+        let h = d + ["--hospital", "440000289", "--as-of", "2024-02-01"]
+        let svg = try ledger(["timeline", "--format", "svg"] + h)
+        #expect(svg.status == 0, "\(svg.stderr)")
+        let root = try #require(svg.stdout.components(separatedBy: ">").first)
+        #expect(root.contains("width=\"100%\"") && root.contains("viewBox=\"0 0 800 ") && !root.contains("height=\""), "\(root)")
+        #expect(
+            root.contains("role=\"img\"") && root.contains("aria-label=\"CHU Test (440000289): recovery timeline: 2 services"))
+        #expect(svg.stdout.contains("<title>CHU Test (440000289): recovery timeline</title>") && svg.stdout.contains("<desc>"))
+        for status in ["down", "degraded", "partially_restored", "restored"] {
+            #expect(svg.stdout.contains("<pattern id=\"tl-incident-night-\(status)\""), "pattern of \(status)")
+        }
+        for label in [
+            ">complaint filed (police): 2024-01-16 10:00</text>", ">authority notified (CNIL): 2024-01-16 11:00</text>",
+            ">data exfiltration confirmed: 2024-01-18 (day)</text>",
+        ] {
+            #expect(svg.stdout.contains(label), "\(label)")
+        }
+        #expect(svg.stdout.contains("Milestones: detection: 2024-01-15 21:00 +01:00;"), "the desc lists the milestones")
+
+        let html = try ledger(["timeline", "--format", "html"] + h).stdout
+        #expect(html.contains("<caption>Milestones</caption>"))
+        #expect(html.contains("<tr><td>authority notified (CNIL)</td><td>2024-01-16 11:00 +01:00</td></tr>"), "\(html)")
+        let json = try JSONParser.parse(try ledger(["timeline", "--format", "json"] + h).stdout)
+        let kinds = (json.arrayValue?.first?["milestones"]?.arrayValue ?? []).map { [$0["kind"], $0["detail"]] }
+        #expect(kinds.contains([.string("complaint.filed"), .string("police")]), "\(kinds)")
+        #expect(kinds.contains([.string("authority.notified"), .string("CNIL")]), "\(kinds)")
+        let text = try ledger(["timeline"] + h).stdout
+        #expect(text.contains("  complaint filed (police): 2024-01-16 10:00 +01:00\n"), "\(text)")
+
+        // As of the night itself, the chart spans hours: hour ticks, the first one with its day and year.
+        let night = try ledger(["timeline", "--format", "svg", "--hospital", "440000289", "--as-of", "2024-01-16 03:00"] + d)
+        let ticks = try NSRegularExpression(pattern: "<text class=\"tick\"[^>]*>([0-9]{2}:00)</text>")
+        let found = ticks.numberOfMatches(in: night.stdout, range: NSRange(night.stdout.startIndex..., in: night.stdout))
+        #expect(found >= 3, "\(night.stdout)")
+        #expect(night.stdout.contains(">15 Jan 2024</text>") && night.stdout.contains(">16 Jan</text>"), "\(night.stdout)")
+    }
 }
