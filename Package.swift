@@ -10,7 +10,6 @@ let package = Package(
         .library(name: "IncidentDomain", targets: ["IncidentDomain"]),
         .library(name: "Projections", targets: ["Projections"]),
         .library(name: "ProjectionRunner", targets: ["ProjectionRunner"]),
-        .library(name: "LMDB", targets: ["LMDB"]),
         .library(name: "LedgerProofs", targets: ["LedgerProofs"]),
     ],
     dependencies: [
@@ -29,7 +28,8 @@ let package = Package(
             pkgConfig: "lmdb",
             providers: [.apt(["liblmdb-dev"])]
         ),
-        // The only module that calls the C API.
+        // The only module that calls the C API. Not a product: its API is `package`, for EventStore alone (only
+        // EnvironmentConfiguration is public, as EventStoreConfiguration.environment).
         .target(name: "LMDB", dependencies: ["CLMDB"]),
         // Envelope, append, indexes, hash chain: knows nothing of incidents.
         .target(

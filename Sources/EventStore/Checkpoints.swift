@@ -22,10 +22,14 @@ extension EventStore {
         let origin = try origin()
         let (size, root) = try treeRoot()
         // A dataset's clock is said inside what is signed: a replica made from it cannot drop the fact.
-        let lines = try clockProvenance().map { text in
-            // A note's line holds no control character: a tab in a dataset's path becomes a space.
-            [Checkpoint.recordedAtSetByPrefix + String(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : Character($0) })]
-        } ?? []
+        let lines =
+            try clockProvenance().map { text in
+                // A note's line holds no control character: a tab in a dataset's path becomes a space.
+                [
+                    Checkpoint.recordedAtSetByPrefix
+                        + String(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : Character($0) })
+                ]
+            } ?? []
         do {
             return try Checkpoint(origin: origin, size: size, root: root, extensionLines: lines)
         } catch {
@@ -52,7 +56,7 @@ extension EventStore {
     public func storedCheckpoint(size: UInt64? = nil) throws -> SignedNote? {
         let text: [UInt8]? = try readTransaction { txn in
             if let size { return try txn.get(tables.checkpoints, key: Keys.bigEndian(size)) }
-            return try txn.withCursor(tables.checkpoints) { cursor in try cursor.last().map { Array($0.value) } }
+            return try txn.withCursor(tables.checkpoints) { cursor in try cursor.withLast { _, value in value.copiedBytes } }
         }
         guard let text else { return nil }
         do { return try SignedNote(parsing: text) } catch {

@@ -431,11 +431,14 @@ public final class EventStore: Sendable {
     /// The head, read from the log's last event: no separate record to write in every commit.
     func head(in txn: borrowing some ReadableTransaction & ~Copyable) throws -> Head {
         try txn.withCursor(tables.events) { cursor in
-            guard let last = try cursor.last() else { return .empty }
-            let position = Keys.readBigEndian(last.key)
-            return Head(
-                position: position, hash: Array(last.value.prefix(EventCodec.hashSize)),
-                recordedAt: try recordedAt(ofStored: last.value, at: position))
+            try cursor.withLast { key, value in
+                let position = Keys.readBigEndian(key)
+                return try value.withUnsafeBytes { value in
+                    Head(
+                        position: position, hash: Array(value.prefix(EventCodec.hashSize)),
+                        recordedAt: try recordedAt(ofStored: value, at: position))
+                }
+            } ?? .empty
         }
     }
 
@@ -547,24 +550,25 @@ public final class EventStore: Sendable {
     func currentVersion(of streamId: String, in txn: borrowing some ReadableTransaction & ~Copyable) throws -> UInt64 {
         let prefix = Keys.text(streamId)
         return try txn.withCursor(tables.streams) { cursor in
-            var iterator = cursor.entries(withPrefix: prefix, reverse: true).makeIterator()
-            guard let last = iterator.next() else {
-                if let error = iterator.error { throw EventStoreError.storage(error, in: directory) }
-                return 0
+            var version: UInt64 = 0
+            try cursor.forEach(withPrefix: prefix, reverse: true) { key, _ in
+                guard key.byteCount == prefix.count + 8 else {
+                    throw EventStoreError(.corrupted, field: "streams/\(streamId)", "index key has \(key.byteCount) bytes")
+                }
+                version = Keys.readBigEndian(key, at: prefix.count)
+                return false
             }
-            guard last.key.count == prefix.count + 8 else {
-                throw EventStoreError(.corrupted, field: "streams/\(streamId)", "index key has \(last.key.count) bytes")
-            }
-            return Keys.readBigEndian(last.key, at: prefix.count)
+            return version
         }
     }
 
     func loadEvent(at position: UInt64, in txn: borrowing some ReadableTransaction & ~Copyable) throws -> RecordedEvent {
-        let key = Keys.position(position)
-        let stored = try key.withUnsafeBytes { try txn.get(tables.events, key: $0) }
-        guard let stored else {
+        let event = try txn.withValue(tables.events, key: Keys.position(position)) { stored in
+            try stored.withUnsafeBytes { try EventCodec.decode(stored: $0, position: position) }
+        }
+        guard let event else {
             throw EventStoreError(.corrupted, field: "position \(position)", "an index points at a missing event")
         }
-        return try EventCodec.decode(stored: stored, position: position)
+        return event
     }
 }

@@ -48,7 +48,7 @@ public struct EventStoreError: Error, Sendable, Hashable, CustomStringConvertibl
     }
 
     /// Wraps an LMDB failure.
-    public static func storage(_ error: LMDBError) -> EventStoreError {
+    package static func storage(_ error: LMDBError) -> EventStoreError {
         EventStoreError(kind(of: error), field: error.context, error.description)
     }
 
@@ -63,12 +63,12 @@ public struct EventStoreError: Error, Sendable, Hashable, CustomStringConvertibl
 
     /// Wraps an LMDB failure in the ledger at `directory`: the message names its `data.mdb` (LMDB's own
     /// context, a database name, follows in the message).
-    public static func storage(_ error: LMDBError, in directory: String) -> EventStoreError {
+    package static func storage(_ error: LMDBError, in directory: String) -> EventStoreError {
         EventStoreError(kind(of: error), field: directory + "/data.mdb", error.description)
     }
 
     /// Damage found in `data.mdb` before or instead of mapping it.
-    public static func damaged(_ problem: DataFileProblem) -> EventStoreError {
+    package static func damaged(_ problem: DataFileProblem) -> EventStoreError {
         EventStoreError(.corrupted, field: problem.file, (problem.offset.map { "at byte \($0): " } ?? "") + problem.reason)
     }
 

@@ -21,6 +21,11 @@ enum Keys {
         return value
     }
 
+    /// The same, read from a view into the map.
+    static func readBigEndian(_ bytes: RawSpan, at offset: Int = 0) -> UInt64 {
+        bytes.withUnsafeBytes { readBigEndian($0, at: offset) }
+    }
+
     static func position(_ position: UInt64) -> [UInt8] { bigEndian(position) }
 
     static func text(_ text: String) -> [UInt8] { Array(text.utf8) + [0] }
@@ -36,4 +41,9 @@ enum Keys {
     static func eventId(_ id: UUID) -> [UInt8] {
         withUnsafeBytes(of: id.uuid) { Array($0) }
     }
+}
+
+extension RawSpan {
+    /// The bytes of the view, copied out of the map so that they outlive the transaction.
+    var copiedBytes: [UInt8] { withUnsafeBytes { Array($0) } }
 }

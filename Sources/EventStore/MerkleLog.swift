@@ -23,8 +23,7 @@ extension EventStore {
 
     /// One stored subtree hash; a missing or malformed one is damage, named.
     func subtreeHash(_ address: SubtreeAddress, in txn: borrowing some ReadableTransaction & ~Copyable) throws -> MerkleHash {
-        let key = address.storageKey
-        guard let bytes = try key.withUnsafeBytes({ try txn.get(tables.merkle, key: $0) }) else {
+        guard let bytes = try txn.get(tables.merkle, key: address.storageKey) else {
             throw EventStoreError(.corrupted, field: "merkle", "the tree lacks \(address)")
         }
         guard let hash = MerkleHash(bytes: bytes) else {
@@ -71,12 +70,14 @@ extension EventStore {
             }
             _ = try? body(size, probe)
             for address in recorded.keys { recorded[address] = try subtreeHash(address, in: txn) }
-            return try body(size, SubtreeHashReader { address in
-                guard let hash = recorded[address] else {
-                    throw EventStoreError(.corrupted, field: "merkle", "the tree lacks \(address)")
-                }
-                return hash
-            })
+            return try body(
+                size,
+                SubtreeHashReader { address in
+                    guard let hash = recorded[address] else {
+                        throw EventStoreError(.corrupted, field: "merkle", "the tree lacks \(address)")
+                    }
+                    return hash
+                })
         }
     }
 
@@ -115,7 +116,8 @@ extension EventStore {
         try withStoredTree { logSize, source in
             guard oldSize <= newSize, newSize <= logSize else {
                 throw EventStoreError(
-                    .invalidEvent, field: "size", "no consistency from \(oldSize) to \(newSize) events (the ledger holds \(logSize))")
+                    .invalidEvent, field: "size",
+                    "no consistency from \(oldSize) to \(newSize) events (the ledger holds \(logSize))")
             }
             return try MerkleTree.consistencyProof(from: oldSize, to: newSize, in: source)
         }

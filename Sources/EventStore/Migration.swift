@@ -14,7 +14,9 @@ extension EventStore {
         public let newHeadHash: String
     }
 
-    public static func migrate(fromFormat2 source: String, into directory: String, configuration: EventStoreConfiguration = .init())
+    public static func migrate(
+        fromFormat2 source: String, into directory: String, configuration: EventStoreConfiguration = .init()
+    )
         throws -> MigrationReport
     {
         guard !FileManager.default.fileExists(atPath: directory) else {
@@ -45,37 +47,46 @@ extension EventStore {
             var oldPrevious = EventCodec.genesisHash
             var count: UInt64 = 0
             var batch = StoredBatch(store: store, rechaining: true)
-            try environment.read { txn in
-                try txn.withCursor(events) { cursor in
-                    var iterator = cursor.entries().makeIterator()
-                    while let entry = iterator.next() {
-                        let position = count + 1
-                        guard entry.key.count == 8, Keys.readBigEndian(entry.key) == position else {
-                            throw EventStoreError(.corrupted, field: "\(source): position \(position)", "the old log has a gap")
+            // The old log is read through LMDB directly, not through a store: its errors are wrapped here.
+            do {
+                try environment.read { txn in
+                    try txn.withCursor(events) { cursor in
+                        try cursor.forEach { key, value in
+                            let position = count + 1
+                            guard key.byteCount == 8, Keys.readBigEndian(key) == position else {
+                                throw EventStoreError(
+                                    .corrupted, field: "\(source): position \(position)", "the old log has a gap")
+                            }
+                            let event = try value.withUnsafeBytes { stored in
+                                guard stored.count > EventCodec.hashSize,
+                                    EventCodec.digest(UnsafeRawBufferPointer(rebasing: stored[EventCodec.hashSize...]))
+                                        .elementsEqual(stored[0..<EventCodec.hashSize])
+                                else {
+                                    throw EventStoreError(
+                                        .corrupted, field: "\(source): position \(position)",
+                                        "its stored hash is not that of its bytes")
+                                }
+                                do { return try EventCodec.decode(stored: stored, position: position) } catch {
+                                    // Format 2 kept integers of any size; format 3 takes ±(2^53−1): such an event cannot move.
+                                    throw EventStoreError(
+                                        .invalidEvent, field: "\(source): position \(position)",
+                                        "cannot be carried into format 3: \(error)")
+                                }
+                            }
+                            guard event.previousHash == oldPrevious else {
+                                throw EventStoreError(
+                                    .corrupted, field: "\(source): position \(position)",
+                                    "previousHash does not match the event before")
+                            }
+                            oldPrevious = event.hash
+                            try batch.add(event)
+                            count = position
+                            return true
                         }
-                        let stored = entry.value
-                        guard stored.count > EventCodec.hashSize,
-                            EventCodec.digest(UnsafeRawBufferPointer(rebasing: stored[EventCodec.hashSize...]))
-                                .elementsEqual(stored[0..<EventCodec.hashSize])
-                        else {
-                            throw EventStoreError(.corrupted, field: "\(source): position \(position)", "its stored hash is not that of its bytes")
-                        }
-                        let event: RecordedEvent
-                        do { event = try EventCodec.decode(stored: stored, position: position) } catch {
-                            // Format 2 kept integers of any size; format 3 takes ±(2^53−1): such an event cannot move.
-                            throw EventStoreError(
-                                .invalidEvent, field: "\(source): position \(position)",
-                                "cannot be carried into format 3: \(error)")
-                        }
-                        guard event.previousHash == oldPrevious else {
-                            throw EventStoreError(.corrupted, field: "\(source): position \(position)", "previousHash does not match the event before")
-                        }
-                        oldPrevious = event.hash
-                        try batch.add(event)
-                        count = position
                     }
-                    if let error = iterator.error { throw EventStoreError.storage(error) }
                 }
+            } catch let error as LMDBError {
+                throw EventStoreError.storage(error)
             }
             try batch.flush()
             try store.writeTransaction { txn in
@@ -84,7 +95,9 @@ extension EventStore {
                     value: Array("\(source): format 2, \(count) events, head hash \(oldPrevious)".utf8))
             }
             let checked = try store.verify()
-            if let problem = checked.problem { throw EventStoreError(.corrupted, field: directory, "the migrated ledger does not verify: \(problem)") }
+            if let problem = checked.problem {
+                throw EventStoreError(.corrupted, field: directory, "the migrated ledger does not verify: \(problem)")
+            }
             report = MigrationReport(events: count, oldHeadHash: oldPrevious, newHeadHash: checked.headHash)
         }
         return report!

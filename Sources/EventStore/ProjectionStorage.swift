@@ -44,12 +44,11 @@ extension EventStore {
             } else {
                 let namePrefix = Keys.text(name)
                 try txn.withCursor(tables.entries) { cursor in
-                    var iterator = cursor.entries(withPrefix: namePrefix + Array(keyPrefix.utf8)).makeIterator()
-                    while let entry = iterator.next() {
-                        let key = String(decoding: entry.key[namePrefix.count...], as: UTF8.self)
-                        entries[key] = Array(entry.value)
+                    try cursor.forEach(withPrefix: namePrefix + Array(keyPrefix.utf8)) { key, value in
+                        let key = key.withUnsafeBytes { String(decoding: $0[namePrefix.count...], as: UTF8.self) }
+                        entries[key] = value.copiedBytes
+                        return true
                     }
-                    if let error = iterator.error { throw EventStoreError.storage(error, in: directory) }
                 }
             }
             return ProjectionSnapshot(checkpoint: checkpoint, entries: entries)
@@ -112,7 +111,12 @@ extension EventStore {
     public func projectionNames() throws -> [String] {
         try readTransaction { txn in
             try txn.withCursor(try projectionTables().checkpoints) { cursor in
-                cursor.entries().map { String(decoding: $0.key, as: UTF8.self) }
+                var names: [String] = []
+                try cursor.forEach { key, _ in
+                    names.append(key.withUnsafeBytes { String(decoding: $0, as: UTF8.self) })
+                    return true
+                }
+                return names
             }
         }
     }
@@ -126,15 +130,17 @@ extension EventStore {
     }
 
     /// The digest of every saved entry of `name`, recomputed.
-    private func projectionDigest(_ name: String, in txn: borrowing some ReadableTransaction & ~Copyable) throws -> ProjectionDigest {
+    private func projectionDigest(_ name: String, in txn: borrowing some ReadableTransaction & ~Copyable) throws
+        -> ProjectionDigest
+    {
         let namePrefix = Keys.text(name)
         return try txn.withCursor(try projectionTables().entries) { cursor in
             var digest = ProjectionDigest()
-            var iterator = cursor.entries(withPrefix: namePrefix).makeIterator()
-            while let entry = iterator.next() {
-                digest.add(ProjectionDigest.entryHash(key: Array(entry.key[namePrefix.count...]), value: Array(entry.value)))
+            try cursor.forEach(withPrefix: namePrefix) { key, value in
+                let key = key.withUnsafeBytes { Array($0[namePrefix.count...]) }
+                digest.add(ProjectionDigest.entryHash(key: key, value: value.copiedBytes))
+                return true
             }
-            if let error = iterator.error { throw EventStoreError.storage(error, in: directory) }
             return digest
         }
     }
@@ -145,7 +151,10 @@ extension EventStore {
             let tables = try projectionTables()
             var keys: [[UInt8]] = []
             try txn.withCursor(tables.entries) { cursor in
-                for entry in cursor.entries(withPrefix: Keys.text(name)) { keys.append(Array(entry.key)) }
+                try cursor.forEach(withPrefix: Keys.text(name)) { key, _ in
+                    keys.append(key.copiedBytes)
+                    return true
+                }
             }
             for key in keys { try txn.delete(tables.entries, key: key) }
             try txn.delete(tables.checkpoints, key: Array(name.utf8))
@@ -161,7 +170,6 @@ struct ProjectionTables: Sendable {
     let entries: Database
     /// projection name → checkpoint position
     let checkpoints: Database
-
 
 }
 

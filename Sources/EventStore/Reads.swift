@@ -44,14 +44,13 @@ extension EventStore {
             var lastKey: [UInt8]?
             try readTransaction { txn in
                 try txn.withCursor(database) { cursor in
-                    var iterator = cursor.entries(from: lowerBound, upTo: upperBound, reverse: reverse).makeIterator()
-                    while page.count < min(remaining, Self.pageSize), let entry = iterator.next() {
-                        lastKey = Array(entry.key)
-                        let position = positionOf(entry)
-                        if position > snapshotHead { continue }
-                        page.append(try loadEvent(at: position, in: txn))
+                    let pageSize = min(remaining, Self.pageSize)
+                    try cursor.forEach(from: lowerBound, upTo: upperBound, reverse: reverse) { key, value in
+                        lastKey = key.copiedBytes
+                        let position = positionOf(key, value)
+                        if position <= snapshotHead { page.append(try loadEvent(at: position, in: txn)) }
+                        return page.count < pageSize
                     }
-                    if let error = iterator.error { throw EventStoreError.storage(error, in: directory) }
                 }
             }
             for event in page {
@@ -76,22 +75,22 @@ extension EventStore {
         fromPosition position: UInt64, limit: Int,
         _ body: (_ position: UInt64, _ canonical: UnsafeRawBufferPointer) throws -> Void
     ) throws -> UInt64? {
-        try readTransaction { txn in
+        guard limit > 0 else { return nil }
+        return try readTransaction { txn in
             try txn.withCursor(tables.events) { cursor in
                 var last: UInt64?
                 var count = 0
-                var iterator = cursor.entries(from: Keys.position(max(position, 1))).makeIterator()
-                while count < limit, let entry = iterator.next() {
-                    let current = Keys.readBigEndian(entry.key)
-                    guard entry.value.count > EventCodec.hashSize else {
+                try cursor.forEach(from: Keys.position(max(position, 1))) { key, value in
+                    let current = Keys.readBigEndian(key)
+                    guard value.byteCount > EventCodec.hashSize else {
                         throw EventStoreError(
-                            .corrupted, field: "position \(current)", "stored event is truncated (\(entry.value.count) bytes)")
+                            .corrupted, field: "position \(current)", "stored event is truncated (\(value.byteCount) bytes)")
                     }
-                    try body(current, UnsafeRawBufferPointer(rebasing: entry.value[EventCodec.hashSize...]))
+                    try value.withUnsafeBytes { try body(current, UnsafeRawBufferPointer(rebasing: $0[EventCodec.hashSize...])) }
                     last = current
                     count += 1
+                    return count < limit
                 }
-                if let error = iterator.error { throw EventStoreError.storage(error, in: directory) }
                 return last
             }
         }
@@ -116,13 +115,15 @@ extension EventStore {
     }
 
     /// The index, key range, and how to find an entry's position, for a selection.
-    private func plan(_ selection: EventSelection) throws -> (Database, [UInt8]?, [UInt8]?, (CursorEntry) -> UInt64) {
+    private func plan(_ selection: EventSelection) throws -> (
+        Database, [UInt8]?, [UInt8]?, (_ key: RawSpan, _ value: RawSpan) -> UInt64
+    ) {
         // A damaged entry too short to hold a position reads as 0, which no event has (see Keys.readBigEndian).
-        let positionInValue: (CursorEntry) -> UInt64 = { Keys.readBigEndian($0.value) }
-        let positionAtKeyEnd: (CursorEntry) -> UInt64 = { Keys.readBigEndian($0.key, at: $0.key.count - 8) }
+        let positionInValue: (RawSpan, RawSpan) -> UInt64 = { _, value in Keys.readBigEndian(value) }
+        let positionAtKeyEnd: (RawSpan, RawSpan) -> UInt64 = { key, _ in Keys.readBigEndian(key, at: key.byteCount - 8) }
         switch selection {
         case .log(let from):
-            return (tables.events, Keys.position(max(from, 1)), nil, { Keys.readBigEndian($0.key) })
+            return (tables.events, Keys.position(max(from, 1)), nil, { key, _ in Keys.readBigEndian(key) })
         case .stream(let id, let fromVersion, let toVersion):
             try EnvelopeRules.checkStreamId(id, field: "stream")
             let upper = toVersion.map { Keys.stream(id, version: $0 &+ 1) } ?? Cursor.successor(ofPrefix: Keys.text(id))
@@ -141,15 +142,17 @@ extension EventStore {
     /// The event stored under `id`, or nil.
     public func event(id: UUID) throws -> RecordedEvent? {
         try readTransaction { txn in
-            guard let position = try txn.get(tables.eventIds, key: Keys.eventId(id)) else { return nil }
-            return try loadEvent(at: position.withUnsafeBytes { Keys.readBigEndian($0) }, in: txn)
+            guard let position = try txn.withValue(tables.eventIds, key: Keys.eventId(id), { Keys.readBigEndian($0) }) else {
+                return nil
+            }
+            return try loadEvent(at: position, in: txn)
         }
     }
 
     /// The position of the event stored under `id`, or nil.
     public func position(of id: UUID) throws -> UInt64? {
         try readTransaction { txn in
-            try txn.get(tables.eventIds, key: Keys.eventId(id)).map { bytes in bytes.withUnsafeBytes { Keys.readBigEndian($0) } }
+            try txn.withValue(tables.eventIds, key: Keys.eventId(id)) { Keys.readBigEndian($0) }
         }
     }
 
@@ -183,11 +186,13 @@ extension EventStore {
             var high = head.position
             while high - low > 1 {
                 let middle = low + (high - low) / 2
-                let key = Keys.position(middle)
-                guard let stored = try key.withUnsafeBytes({ try txn.get(tables.events, key: $0) }) else {
+                let recorded = try txn.withValue(tables.events, key: Keys.position(middle)) { stored in
+                    try stored.withUnsafeBytes { try recordedAt(ofStored: $0, at: middle) }
+                }
+                guard let recorded else {
                     throw EventStoreError(.corrupted, field: "position \(middle)", "missing from the log")
                 }
-                if try recordedAt(ofStored: stored, at: middle) <= microseconds { low = middle } else { high = middle }
+                if recorded <= microseconds { low = middle } else { high = middle }
             }
             return low
         }

@@ -36,20 +36,22 @@ extension EventStore {
         try txn.withCursor(tables.streams) { cursor in
             var count = 0
             var lower: [UInt8]? = nil
-            while true {
-                var iterator = cursor.entries(from: lower).makeIterator()
-                guard let entry = iterator.next() else {
-                    if let error = iterator.error { throw EventStoreError.storage(error, in: directory) }
-                    return count
+            var more = true
+            while more {
+                more = false
+                // Only the first key at or after `lower`: the next stream's first entry.
+                try cursor.forEach(from: lower) { key, _ in
+                    count += 1
+                    guard key.byteCount > 8 else {
+                        throw EventStoreError(.corrupted, field: "streams", "index key has \(key.byteCount) bytes")
+                    }
+                    // The stream id runs to the 0 before the 8-byte version.
+                    lower = key.withUnsafeBytes { Cursor.successor(ofPrefix: Array($0.prefix($0.count - 8))) }
+                    more = lower != nil
+                    return false
                 }
-                count += 1
-                guard entry.key.count > 8 else {
-                    throw EventStoreError(.corrupted, field: "streams", "index key has \(entry.key.count) bytes")
-                }
-                // The stream id runs to the 0 before the 8-byte version.
-                guard let next = Cursor.successor(ofPrefix: Array(entry.key.prefix(entry.key.count - 8))) else { return count }
-                lower = next
             }
+            return count
         }
     }
 }

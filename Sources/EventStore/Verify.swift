@@ -55,7 +55,8 @@ extension EventStore {
             if case .mismatch(let reason) = try checkProjection(name) {
                 return VerificationReport(
                     eventsChecked: report.eventsChecked, indexEntriesChecked: report.indexEntriesChecked,
-                    subtreesChecked: report.subtreesChecked, headHash: report.headHash, problem: .init(position: 0, message: "saved projection \(name): \(reason)"))
+                    subtreesChecked: report.subtreesChecked, headHash: report.headHash,
+                    problem: .init(position: 0, message: "saved projection \(name): \(reason)"))
             }
         }
         return report
@@ -95,19 +96,18 @@ private struct ChainChecker {
     mutating func run(in txn: borrowing ReadTransaction) throws {
         let tables = store.tables
         try txn.withCursor(tables.events) { cursor in
-            var iterator = cursor.entries().makeIterator()
-            while let entry = iterator.next() {
+            try cursor.forEach { key, value in
                 let expected = eventsChecked + 1
-                guard entry.key.count == 8 else { throw fail(expected, "event key has \(entry.key.count) bytes instead of 8") }
-                let position = Keys.readBigEndian(entry.key)
+                guard key.byteCount == 8 else { throw fail(expected, "event key has \(key.byteCount) bytes instead of 8") }
+                let position = Keys.readBigEndian(key)
                 guard position == expected else {
                     throw fail(expected, "the log jumps from position \(eventsChecked) to \(position)")
                 }
                 if position % 1024 == 1 { progress?(position) }
-                try checkEvent(entry.value, at: position, in: txn)
+                try value.withUnsafeBytes { try checkEvent($0, at: position, in: txn) }
                 eventsChecked = position
+                return true
             }
-            if let error = iterator.error { throw EventStoreError.storage(error, in: store.directory) }
         }
         let head = try store.head(in: txn)
         guard head.position == eventsChecked, head.hash == previousHash else {
@@ -130,7 +130,9 @@ private struct ChainChecker {
         let subtrees = UInt64(try txn.count(tables.merkle))
         guard subtrees == (store.keepsTree ? EventStore.storedSubtreeCount(ofSize: eventsChecked) : 0) else {
             throw fail(
-                0, "the Merkle tree holds \(subtrees) subtrees; \(eventsChecked) events make \(EventStore.storedSubtreeCount(ofSize: eventsChecked))")
+                0,
+                "the Merkle tree holds \(subtrees) subtrees; \(eventsChecked) events make \(EventStore.storedSubtreeCount(ofSize: eventsChecked))"
+            )
         }
         for (stream, version) in streamVersions {
             let stored = try store.currentVersion(of: stream, in: txn)
@@ -190,8 +192,7 @@ private struct ChainChecker {
         try expectEntry(
             tables.byOccurred, Keys.occurred(event.occurredAt.earliest, position: position), value: [], position, in: txn)
         for subtree in store.keepsTree ? try EventStore.subtreesCompleted(by: json, at: position, frontier: &frontier) : [] {
-            let key = subtree.address.storageKey
-            guard let hash = try key.withUnsafeBytes({ try txn.get(tables.merkle, key: $0) }) else {
+            guard let hash = try txn.get(tables.merkle, key: subtree.address.storageKey) else {
                 throw fail(position, "the Merkle tree lacks \(subtree.address), which this event completes")
             }
             guard hash.elementsEqual(subtree.hash.bytes) else {

@@ -6,17 +6,15 @@ import CLMDB
     import Darwin
 #endif
 
-/// One key and its value, as views into the map: valid until the transaction ends or moves on.
-public struct CursorEntry {
-    public let key: UnsafeRawBufferPointer
-    public let value: UnsafeRawBufferPointer
-}
-
 /// A position in a database, ordered by key (bytewise). Exists only inside
-/// ``ReadableTransaction/withCursor(_:_:)``, which closes it.
-public struct Cursor: ~Copyable {
-    let pointer: OpaquePointer
-    let database: Database
+/// ``ReadableTransaction/withCursor(_:_:)``, which lends it to its body and closes it afterwards: being
+/// non-copyable and only borrowed, it cannot be kept past that body, hence not past its transaction.
+///
+/// Entries are handed to closures as `RawSpan` views into the map, which cannot escape the call; there is
+/// no iterator object to keep.
+package struct Cursor: ~Copyable {
+    private let pointer: OpaquePointer
+    private let database: Database
 
     init(transaction: OpaquePointer, database: Database) throws {
         var cursor: OpaquePointer?
@@ -29,24 +27,39 @@ public struct Cursor: ~Copyable {
         mdb_cursor_close(pointer)
     }
 
-    /// The entries whose keys lie in `lower ..< upper` (either bound may be nil), in key order or, with
-    /// `reverse`, from the highest key down. The sequence reads lazily and lives only as long as the cursor.
-    public func entries(from lower: [UInt8]? = nil, upTo upper: [UInt8]? = nil, reverse: Bool = false) -> CursorSequence {
-        CursorSequence(cursor: pointer, database: database, lower: lower, upper: upper, reverse: reverse)
+    /// Calls `body` with each entry whose key lies in `lower ..< upper` (either bound may be nil), in key
+    /// order or, with `reverse`, from the highest key down, until `body` returns false.
+    /// - Throws: ``LMDBError`` when LMDB fails while moving, so that a walk never silently stops short; or
+    ///   what `body` throws.
+    package func forEach(
+        from lower: [UInt8]? = nil, upTo upper: [UInt8]? = nil, reverse: Bool = false,
+        _ body: (_ key: RawSpan, _ value: RawSpan) throws -> Bool
+    ) throws {
+        var entry = try start(lower: lower, upper: upper, reverse: reverse)
+        while let (key, value) = entry {
+            if let lower, compareKeys(key, lower) < 0 { return }
+            if let upper, compareKeys(key, upper) >= 0 { return }
+            guard try body(RawSpan(_unsafeBytes: key), RawSpan(_unsafeBytes: value)) else { return }
+            entry = try move(reverse ? MDB_PREV : MDB_NEXT)
+        }
     }
 
-    /// The entries whose keys start with `prefix`, in key order or reversed.
-    public func entries(withPrefix prefix: [UInt8], reverse: Bool = false) -> CursorSequence {
-        entries(from: prefix, upTo: Self.successor(ofPrefix: prefix), reverse: reverse)
+    /// Calls `body` with each entry whose key starts with `prefix`, in key order or reversed, until `body`
+    /// returns false.
+    package func forEach(
+        withPrefix prefix: [UInt8], reverse: Bool = false, _ body: (_ key: RawSpan, _ value: RawSpan) throws -> Bool
+    ) throws {
+        try forEach(from: prefix, upTo: Self.successor(ofPrefix: prefix), reverse: reverse, body)
     }
 
-    /// The last entry of the database, or nil when it is empty.
-    public func last() throws -> CursorEntry? {
-        try move(pointer, MDB_LAST, key: nil, database: database)
+    /// Runs `body` on the last entry of the database; nil, without calling it, when the database is empty.
+    package func withLast<T>(_ body: (_ key: RawSpan, _ value: RawSpan) throws -> T) throws -> T? {
+        guard let (key, value) = try move(MDB_LAST) else { return nil }
+        return try body(RawSpan(_unsafeBytes: key), RawSpan(_unsafeBytes: value))
     }
 
     /// The smallest key greater than every key that starts with `prefix` (nil: no such key, scan to the end).
-    public static func successor(ofPrefix prefix: [UInt8]) -> [UInt8]? {
+    package static func successor(ofPrefix prefix: [UInt8]) -> [UInt8]? {
         var bytes = prefix
         while let last = bytes.last {
             if last < 0xFF {
@@ -57,22 +70,40 @@ public struct Cursor: ~Copyable {
         }
         return nil
     }
-}
 
-/// Moves `cursor`; nil when there is no entry there.
-func move(_ cursor: OpaquePointer, _ op: MDB_cursor_op, key: UnsafeRawBufferPointer?, database: Database) throws -> CursorEntry? {
-    var keyVal = MDB_val(mv_size: key?.count ?? 0, mv_data: UnsafeMutableRawPointer(mutating: key?.baseAddress))
-    var value = MDB_val()
-    let result = mdb_cursor_get(cursor, &keyVal, &value, op)
-    if result == MDB_NOTFOUND { return nil }
-    try check(result, "cursor get", database.name)
-    return CursorEntry(
-        key: UnsafeRawBufferPointer(start: keyVal.mv_data, count: keyVal.mv_size),
-        value: UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size))
+    /// The first entry of a walk: the lowest key >= `lower` going forward; going back, the highest key
+    /// below `upper`.
+    private func start(lower: [UInt8]?, upper: [UInt8]?, reverse: Bool) throws -> RawEntry? {
+        if !reverse {
+            guard let lower else { return try move(MDB_FIRST) }
+            return try lower.withUnsafeBytes { try move(MDB_SET_RANGE, key: $0) }
+        }
+        guard let upper else { return try move(MDB_LAST) }
+        // Land on the first key >= upper, then step back once; with none, the last key is the start.
+        let atOrAbove = try upper.withUnsafeBytes { try move(MDB_SET_RANGE, key: $0) }
+        if atOrAbove == nil { return try move(MDB_LAST) }
+        return try move(MDB_PREV)
+    }
+
+    /// A key and its value as pointers into the map: never handed out of this type but as spans.
+    private typealias RawEntry = (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
+
+    /// Moves the cursor; nil when there is no entry there.
+    private func move(_ op: MDB_cursor_op, key: UnsafeRawBufferPointer? = nil) throws -> RawEntry? {
+        var keyVal = MDB_val(mv_size: key?.count ?? 0, mv_data: UnsafeMutableRawPointer(mutating: key?.baseAddress))
+        var value = MDB_val()
+        let result = mdb_cursor_get(pointer, &keyVal, &value, op)
+        if result == MDB_NOTFOUND { return nil }
+        try check(result, "cursor get", database.name)
+        return (
+            UnsafeRawBufferPointer(start: keyVal.mv_data, count: keyVal.mv_size),
+            UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size)
+        )
+    }
 }
 
 /// Keys compare bytewise, shorter first on a common prefix: LMDB's default order.
-func compareKeys(_ a: UnsafeRawBufferPointer, _ b: [UInt8]) -> Int {
+private func compareKeys(_ a: UnsafeRawBufferPointer, _ b: [UInt8]) -> Int {
     b.withUnsafeBytes { b in
         let common = min(a.count, b.count)
         if common > 0 {
@@ -80,73 +111,5 @@ func compareKeys(_ a: UnsafeRawBufferPointer, _ b: [UInt8]) -> Int {
             if c != 0 { return Int(c) }
         }
         return a.count - b.count
-    }
-}
-
-/// A lazy walk over a key range. Errors while moving end the walk and are kept in ``CursorIterator/error``;
-/// the store layer checks them, so a read never silently stops short.
-public struct CursorSequence: Sequence {
-    let cursor: OpaquePointer
-    let database: Database
-    let lower: [UInt8]?
-    let upper: [UInt8]?
-    let reverse: Bool
-
-    public func makeIterator() -> CursorIterator {
-        CursorIterator(sequence: self)
-    }
-}
-
-/// Iterator of ``CursorSequence``.
-public struct CursorIterator: IteratorProtocol {
-    let sequence: CursorSequence
-    var started = false
-    var finished = false
-    /// The LMDB error that ended the walk early, if any.
-    public private(set) var error: LMDBError?
-
-    init(sequence: CursorSequence) { self.sequence = sequence }
-
-    public mutating func next() -> CursorEntry? {
-        guard !finished else { return nil }
-        do {
-            let entry = try started ? step() : start()
-            started = true
-            guard let entry, inBounds(entry) else {
-                finished = true
-                return nil
-            }
-            return entry
-        } catch let error as LMDBError {
-            self.error = error
-            finished = true
-            return nil
-        } catch {
-            finished = true
-            return nil
-        }
-    }
-
-    private func inBounds(_ entry: CursorEntry) -> Bool {
-        if let lower = sequence.lower, compareKeys(entry.key, lower) < 0 { return false }
-        if let upper = sequence.upper, compareKeys(entry.key, upper) >= 0 { return false }
-        return true
-    }
-
-    private func start() throws -> CursorEntry? {
-        let s = sequence
-        if !s.reverse {
-            guard let lower = s.lower else { return try move(s.cursor, MDB_FIRST, key: nil, database: s.database) }
-            return try lower.withUnsafeBytes { try move(s.cursor, MDB_SET_RANGE, key: $0, database: s.database) }
-        }
-        guard let upper = s.upper else { return try move(s.cursor, MDB_LAST, key: nil, database: s.database) }
-        // Land on the first key >= upper, then step back once; with none, the last key is the start.
-        let atOrAbove = try upper.withUnsafeBytes { try move(s.cursor, MDB_SET_RANGE, key: $0, database: s.database) }
-        if atOrAbove == nil { return try move(s.cursor, MDB_LAST, key: nil, database: s.database) }
-        return try move(s.cursor, MDB_PREV, key: nil, database: s.database)
-    }
-
-    private func step() throws -> CursorEntry? {
-        try move(sequence.cursor, sequence.reverse ? MDB_PREV : MDB_NEXT, key: nil, database: sequence.database)
     }
 }

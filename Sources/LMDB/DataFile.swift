@@ -9,41 +9,41 @@
 /// LMDB keeps no page checksums and trusts every page it follows: a file shorter than its meta page says
 /// makes the map fault (SIGBUS), a zeroed or flipped page makes it abort or follow a wild pointer. These
 /// checks read the file through ordinary reads, so damage becomes this error instead of a signal.
-public struct DataFileProblem: Error, Sendable, Hashable, CustomStringConvertible {
+package struct DataFileProblem: Error, Sendable, Hashable, CustomStringConvertible {
     /// The path of `data.mdb`.
-    public let file: String
+    package let file: String
     /// The byte offset in the file where the damage lies, when one can be named.
-    public let offset: Int?
+    package let offset: Int?
     /// What is wrong, in a few words.
-    public let reason: String
+    package let reason: String
 
-    public init(file: String, offset: Int?, reason: String) {
+    package init(file: String, offset: Int?, reason: String) {
         self.file = file
         self.offset = offset
         self.reason = reason
     }
 
-    public var description: String {
+    package var description: String {
         "\(file): \(offset.map { "at byte \($0): " } ?? "")\(reason)"
     }
 }
 
 /// What the valid meta page with the highest transaction id says (LMDB 0.9's layout, `MDB_meta`).
-public struct DataFileMeta: Sendable, Hashable {
-    public let pageSize: Int
-    public let lastPage: UInt64
-    public let transactionId: UInt64
+package struct DataFileMeta: Sendable, Hashable {
+    package let pageSize: Int
+    package let lastPage: UInt64
+    package let transactionId: UInt64
     /// Root page of the free list and of the main database (the one naming the others); nil when empty.
     let freeRoot: UInt64?
     let mainRoot: UInt64?
     let freeDepth: Int
     let mainDepth: Int
     /// The file size this meta page needs: every page up to the last one used.
-    public var requiredSize: Int { Int(lastPage + 1) * pageSize }
+    package var requiredSize: Int { Int(lastPage + 1) * pageSize }
 }
 
 /// Reads and checks `data.mdb` without mapping it.
-public enum DataFile {
+package enum DataFile {
     static let magic: UInt32 = 0xBEEF_C0DE
     static let version: UInt32 = 1
     static let pageHeaderSize = 16
@@ -57,7 +57,7 @@ public enum DataFile {
     /// Checks that `path` is an LMDB file with a valid meta page and is at least as long as that meta says.
     /// - Throws: ``DataFileProblem`` naming the file and both sizes; `LMDBError` when it cannot be read.
     @discardableResult
-    public static func checkSize(_ path: String) throws -> DataFileMeta {
+    package static func checkSize(_ path: String) throws -> DataFileMeta {
         let fd = try openForReading(path)
         defer { close(fd) }
         return try readMeta(fd, path: path)
@@ -104,7 +104,9 @@ public enum DataFile {
         guard let meta = metas.max(by: { $0.transactionId < $1.transactionId }) else {
             throw DataFileProblem(
                 file: path, offset: nil,
-                reason: "is not a readable LMDB file: neither meta page is valid (\(size) bytes; magic 0xBEEFC0DE, version 1 expected)")
+                reason:
+                    "is not a readable LMDB file: neither meta page is valid (\(size) bytes; magic 0xBEEFC0DE, version 1 expected)"
+            )
         }
         guard size >= meta.requiredSize else {
             throw DataFileProblem(
@@ -130,7 +132,8 @@ public enum DataFile {
         }
         return DataFileMeta(
             pageSize: pageSize, lastPage: lastPage, transactionId: u64(page, h + metaTxnId), freeRoot: root(metaFreeDB),
-            mainRoot: root(metaMainDB), freeDepth: Int(u16(page, h + metaFreeDB + 6)), mainDepth: Int(u16(page, h + metaMainDB + 6)))
+            mainRoot: root(metaMainDB), freeDepth: Int(u16(page, h + metaFreeDB + 6)),
+            mainDepth: Int(u16(page, h + metaMainDB + 6)))
     }
 
     static func u16(_ b: [UInt8], _ at: Int) -> UInt16 { UInt16(b[at]) | UInt16(b[at + 1]) << 8 }
@@ -139,10 +142,10 @@ public enum DataFile {
 }
 
 /// What a page walk saw.
-public struct PageWalkReport: Sendable, Hashable {
-    public let pagesChecked: Int
+package struct PageWalkReport: Sendable, Hashable {
+    package let pagesChecked: Int
     /// The named databases found, with their entry counts as their leaves hold them.
-    public let databases: [String: Int]
+    package let databases: [String: Int]
 }
 
 extension DataFile {
@@ -152,7 +155,7 @@ extension DataFile {
     ///
     /// Run it inside a read transaction of that id, so that a writer cannot reuse the pages it walks.
     /// - Throws: ``DataFileProblem`` at the first damaged page; `LMDBError` when the file cannot be read.
-    public static func walk(_ path: String, transactionId: UInt64? = nil) throws -> PageWalkReport {
+    package static func walk(_ path: String, transactionId: UInt64? = nil) throws -> PageWalkReport {
         let fd = try openForReading(path)
         defer { close(fd) }
         let meta = try readMeta(fd, path: path)
@@ -162,7 +165,8 @@ extension DataFile {
             let other = try readBytes(fd, at: meta.pageSize * Int(1 - meta.transactionId % 2), count: 4096, path: path)
                 .flatMap(parseMeta)
             guard let other, other.transactionId == transactionId else {
-                throw LMDBError(code: MDB_BAD_TXN_CODE, operation: "page walk", context: "\(path): the ledger changed during the check")
+                throw LMDBError(
+                    code: MDB_BAD_TXN_CODE, operation: "page walk", context: "\(path): the ledger changed during the check")
             }
             walker = PageWalker(fd: fd, path: path, meta: other)
         }
@@ -255,9 +259,11 @@ private struct PageWalker {
             // Keys ascend within a page (bytewise, LMDB's default order; the free list's keys are transaction
             // ids, MDB_INTEGERKEY, in native byte order); a branch's first key is empty.
             if !(isBranch && i == 0) {
-                if let previousKey, !(database == Self.freeListName
-                    ? previousKey.count == 8 && key.count == 8 && DataFile.u64(Array(previousKey), 0) < DataFile.u64(Array(key), 0)
-                    : previousKey.lexicographicallyPrecedes(key))
+                if let previousKey,
+                    !(database == Self.freeListName
+                        ? previousKey.count == 8 && key.count == 8
+                            && DataFile.u64(Array(previousKey), 0) < DataFile.u64(Array(key), 0)
+                        : previousKey.lexicographicallyPrecedes(key))
                 {
                     throw fail(number, database, "entry \(i)'s key is not above the one before it")
                 }
@@ -272,7 +278,9 @@ private struct PageWalker {
             let dataSize = Int(lo | hi << 16)
             let dataStart = node + 8 + keySize
             if nodeFlags & DataFile.bigData != 0 {
-                guard dataStart + 8 <= psize else { throw fail(number, database, "entry \(i)'s overflow pointer runs past the page") }
+                guard dataStart + 8 <= psize else {
+                    throw fail(number, database, "entry \(i)'s overflow pointer runs past the page")
+                }
                 try checkOverflow(DataFile.u64(page, dataStart), size: dataSize, database: database, from: number)
                 continue
             }

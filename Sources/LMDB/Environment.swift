@@ -14,7 +14,7 @@ public struct EnvironmentConfiguration: Sendable, Hashable {
     /// The map never grows past this size; a write that still does not fit fails with `MDB_MAP_FULL`.
     public var maximumMapSize: Int = 1 << 40
     /// How many named databases the environment may hold.
-    public var maximumDatabases: UInt32 = 32
+    package var maximumDatabases: UInt32 = 32
     /// How many read transactions may be open at once, across every process.
     public var maximumReaders: UInt32 = 254
     /// The mode of `data.mdb` and `lock.mdb` when LMDB creates them.
@@ -24,7 +24,7 @@ public struct EnvironmentConfiguration: Sendable, Hashable {
     /// read-only mount) the environment is opened without locks (`MDB_NOLOCK`).
     public var readOnly: Bool = false
     /// Refuses a missing or empty `data.mdb` instead of creating one (always so when ``readOnly``).
-    public var mustExist: Bool = false
+    package var mustExist: Bool = false
     /// When false, commits skip `fsync` (`MDB_NOSYNC`): faster and not durable. Only for throwaway data.
     public var durable: Bool = true
 
@@ -32,22 +32,22 @@ public struct EnvironmentConfiguration: Sendable, Hashable {
 }
 
 /// What LMDB reports about an open environment (`mdb_env_info` and `mdb_env_stat`).
-public struct EnvironmentInfo: Sendable, Hashable {
-    public let mapSize: Int
-    public let lastPageNumber: Int
-    public let lastTransactionId: Int
-    public let maximumReaders: Int
-    public let readersInUse: Int
-    public let pageSize: Int
+package struct EnvironmentInfo: Sendable, Hashable {
+    package let mapSize: Int
+    package let lastPageNumber: Int
+    package let lastTransactionId: Int
+    package let maximumReaders: Int
+    package let readersInUse: Int
+    package let pageSize: Int
     /// Bytes of the map in use: `(lastPageNumber + 1) * pageSize`.
-    public var usedBytes: Int { (lastPageNumber + 1) * pageSize }
+    package var usedBytes: Int { (lastPageNumber + 1) * pageSize }
 }
 
 /// An open named database inside an ``Environment``. The handle is valid for the environment's lifetime.
-public struct Database: Sendable, Hashable {
+package struct Database: Sendable, Hashable {
     let dbi: MDB_dbi
     /// The name it was opened with.
-    public let name: String
+    package let name: String
 }
 
 /// An LMDB environment: one directory holding `data.mdb` and `lock.mdb`.
@@ -56,24 +56,24 @@ public struct Database: Sendable, Hashable {
 /// closures of ``read(_:)`` and ``write(_:)``, which commit or abort them exactly once, so none can leak
 /// or outlive its scope. Transaction bodies are synchronous: a transaction never spans an `await`.
 /// Opened with `MDB_NOTLS`, so a read transaction is not tied to its thread's slot.
-public final class Environment: @unchecked Sendable {
+package final class Environment: @unchecked Sendable {
     // @unchecked: LMDB's environment is thread-safe with MDB_NOTLS; the map size is changed only under
     // the exclusive side of `gate`, which every transaction holds shared.
     let handle: OpaquePointer
     private let gate = ResizeGate()
     /// The directory this environment lives in.
-    public let path: String
-    public let configuration: EnvironmentConfiguration
+    package let path: String
+    package let configuration: EnvironmentConfiguration
     /// The absolute path of `data.mdb`, as /proc/self/maps names it: resolved once, it does not move.
     private let dataFile: String
 
     /// The version of the LMDB library linked in, e.g. `LMDB 0.9.24: (July 24, 2019)`.
-    public static var libraryVersion: String { String(cString: mdb_version(nil, nil, nil)) }
+    package static var libraryVersion: String { String(cString: mdb_version(nil, nil, nil)) }
 
     /// Whether this environment was opened without a lock file (`MDB_NOLOCK`): nothing coordinates it
     /// with writers in other processes, which is why it is only done for read-only opens of files this
     /// process cannot write.
-    public let lockless: Bool
+    package let lockless: Bool
 
     /// Opens (creating the files if needed) the environment in an existing directory.
     ///
@@ -81,7 +81,7 @@ public final class Environment: @unchecked Sendable {
     /// shorter than its meta page says would make the map fault with SIGBUS on the first page past its end.
     /// - Throws: ``DataFileProblem`` for a damaged, truncated or (with ``EnvironmentConfiguration/mustExist``)
     ///   empty `data.mdb`; ``LMDBError`` otherwise.
-    public init(directory: String, configuration: EnvironmentConfiguration = .init()) throws {
+    package init(directory: String, configuration: EnvironmentConfiguration = .init()) throws {
         let dataPath = directory + "/data.mdb"
         let lockPath = directory + "/lock.mdb"
         var st = stat()
@@ -130,7 +130,7 @@ public final class Environment: @unchecked Sendable {
 
     /// Opens a named database, creating it unless the environment is read-only.
     /// - Throws: ``LMDBError`` with `.notFound` when it does not exist and cannot be created.
-    public func openDatabase(_ name: String) throws -> Database {
+    package func openDatabase(_ name: String) throws -> Database {
         try openDatabases([name])[0]
     }
 
@@ -140,7 +140,7 @@ public final class Environment: @unchecked Sendable {
     /// transaction would queue behind an import in another process); it ends with a commit, because an
     /// abort would close the handles it opened. Only missing databases need a write transaction.
     /// - Throws: ``LMDBError`` with `.notFound` when one does not exist and cannot be created.
-    public func openDatabases(_ names: [String]) throws -> [Database] {
+    package func openDatabases(_ names: [String]) throws -> [Database] {
         var found: [String: Database] = [:]
         try gate.shared {
             let txn = try beginRead()
@@ -170,7 +170,7 @@ public final class Environment: @unchecked Sendable {
     /// Walks every B-tree of `data.mdb` with ordinary reads, checking each page before following it, in the
     /// snapshot of a read transaction held meanwhile (so that no writer reuses the pages walked).
     /// - Throws: ``DataFileProblem`` at the first damaged page.
-    public func checkPages() throws -> PageWalkReport {
+    package func checkPages() throws -> PageWalkReport {
         try read { txn in try DataFile.walk(path + "/data.mdb", transactionId: txn.id) }
     }
 
@@ -198,7 +198,7 @@ public final class Environment: @unchecked Sendable {
     /// Runs `body` inside a read-only transaction over a consistent snapshot, then ends it.
     ///
     /// Values read are views into the map, valid only inside `body`: copy what must outlive it.
-    public func read<T>(_ body: (borrowing ReadTransaction) throws -> T) throws -> T {
+    package func read<T>(_ body: (borrowing ReadTransaction) throws -> T) throws -> T {
         while true {
             do {
                 return try gate.shared {
@@ -235,7 +235,7 @@ public final class Environment: @unchecked Sendable {
     /// Writers are serialised by LMDB, across processes too. When the map is full the transaction is
     /// aborted, the map grows, and `body` runs again from the start: it must not have effects outside
     /// the transaction.
-    public func write<T>(_ body: (borrowing WriteTransaction) throws -> T) throws -> T {
+    package func write<T>(_ body: (borrowing WriteTransaction) throws -> T) throws -> T {
         while true {
             let observedSize = mapSize
             do {
@@ -256,21 +256,21 @@ public final class Environment: @unchecked Sendable {
     /// Whether every commit reaches the disk before it returns, as LMDB itself reports the environment's
     /// flags (not as the configuration asked): none of `MDB_NOSYNC`, `MDB_NOMETASYNC` or `MDB_MAPASYNC`, which
     /// each trade durability for speed. A read-only environment commits nothing and counts as durable.
-    public var commitsAreDurable: Bool {
+    package var commitsAreDurable: Bool {
         var flags: UInt32 = 0
         guard mdb_env_get_flags(handle, &flags) == 0 else { return false }
         return flags & UInt32(MDB_NOSYNC | MDB_NOMETASYNC | MDB_MAPASYNC) == 0
     }
 
     /// The current size of the memory map in bytes.
-    public var mapSize: Int {
+    package var mapSize: Int {
         var info = MDB_envinfo()
         mdb_env_info(handle, &info)
         return info.me_mapsize
     }
 
     /// LMDB's figures for this environment.
-    public var info: EnvironmentInfo {
+    package var info: EnvironmentInfo {
         var info = MDB_envinfo()
         var stat = MDB_stat()
         mdb_env_info(handle, &info)
@@ -287,7 +287,7 @@ public final class Environment: @unchecked Sendable {
     /// A long scan or import touches every page of the file once: without this, all of them stay counted in
     /// the process's RSS until it exits. The map is shared, read-only and file-backed (no MDB_WRITEMAP), so
     /// `MADV_DONTNEED` discards nothing: views held by open transactions stay valid and re-read the file.
-    public func releaseResidentPages() {
+    package func releaseResidentPages() {
         #if os(Linux)
             gate.shared {
                 // mdb_env_info reports no map address without MDB_FIXEDMAP: find the mapping of data.mdb.

@@ -3,49 +3,49 @@ import CLMDB
 /// An error from LMDB, with the return code, LMDB's own message and the operation that failed.
 ///
 /// Codes are matched through ``Code`` so callers can write `error.code == .mapFull`.
-public struct LMDBError: Error, Sendable, Equatable, CustomStringConvertible {
+package struct LMDBError: Error, Sendable, Equatable, CustomStringConvertible {
     /// An LMDB return code (negative LMDB codes or positive errno values).
-    public struct Code: Sendable, Hashable, CustomStringConvertible {
-        public let rawValue: Int32
-        public init(rawValue: Int32) { self.rawValue = rawValue }
+    package struct Code: Sendable, Hashable, CustomStringConvertible {
+        package let rawValue: Int32
+        package init(rawValue: Int32) { self.rawValue = rawValue }
 
-        public static let keyExists = Code(rawValue: MDB_KEYEXIST)
-        public static let notFound = Code(rawValue: MDB_NOTFOUND)
-        public static let mapFull = Code(rawValue: MDB_MAP_FULL)
-        public static let mapResized = Code(rawValue: MDB_MAP_RESIZED)
-        public static let invalid = Code(rawValue: MDB_INVALID)
-        public static let versionMismatch = Code(rawValue: MDB_VERSION_MISMATCH)
-        public static let readersFull = Code(rawValue: MDB_READERS_FULL)
-        public static let badValueSize = Code(rawValue: MDB_BAD_VALSIZE)
+        package static let keyExists = Code(rawValue: MDB_KEYEXIST)
+        package static let notFound = Code(rawValue: MDB_NOTFOUND)
+        package static let mapFull = Code(rawValue: MDB_MAP_FULL)
+        package static let mapResized = Code(rawValue: MDB_MAP_RESIZED)
+        package static let invalid = Code(rawValue: MDB_INVALID)
+        package static let versionMismatch = Code(rawValue: MDB_VERSION_MISMATCH)
+        package static let readersFull = Code(rawValue: MDB_READERS_FULL)
+        package static let badValueSize = Code(rawValue: MDB_BAD_VALSIZE)
         /// `MDB_CORRUPTED`: a page LMDB followed is not of the kind it expected.
-        public static let corrupted = Code(rawValue: MDB_CORRUPTED)
+        package static let corrupted = Code(rawValue: MDB_CORRUPTED)
         /// `MDB_PAGE_NOTFOUND`: a page number points nowhere.
-        public static let pageNotFound = Code(rawValue: MDB_PAGE_NOTFOUND)
+        package static let pageNotFound = Code(rawValue: MDB_PAGE_NOTFOUND)
         /// `EACCES`: a write in a read-only environment or transaction, or a file without permission.
-        public static let permissionDenied = Code(rawValue: 13)
+        package static let permissionDenied = Code(rawValue: 13)
         /// `ENOENT`: the directory does not exist.
-        public static let noSuchFile = Code(rawValue: 2)
+        package static let noSuchFile = Code(rawValue: 2)
 
         /// LMDB's text for the code (`mdb_strerror`).
-        public var description: String { String(cString: mdb_strerror(rawValue)) }
+        package var description: String { String(cString: mdb_strerror(rawValue)) }
     }
 
-    public let code: Code
+    package let code: Code
     /// What was being done: `mdb_env_open`, `put`, `commit`...
-    public let operation: String
+    package let operation: String
     /// What it was done on: a path, a database name, a key; empty when nothing more is known.
-    public let context: String
+    package let context: String
 
-    public init(code: Int32, operation: String, context: String = "") {
+    package init(code: Int32, operation: String, context: String = "") {
         self.code = Code(rawValue: code)
         self.operation = operation
         self.context = context
     }
 
     /// LMDB's message for the code.
-    public var message: String { code.description }
+    package var message: String { code.description }
 
-    public var description: String {
+    package var description: String {
         let target = context.isEmpty ? "" : " (\(context))"
         return "LMDB \(operation)\(target) failed: \(message) [code \(code.rawValue)]"
     }

@@ -12,6 +12,20 @@ private func freshDirectory() throws -> String {
 
 private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
 
+/// Every key of `database`, as text, in order.
+private func keys(in database: Database, of env: Environment) throws -> [String] {
+    try env.read { txn in
+        try txn.withCursor(database) { cursor in
+            var keys: [String] = []
+            try cursor.forEach { key, _ in
+                keys.append(key.withUnsafeBytes { String(decoding: $0, as: UTF8.self) })
+                return true
+            }
+            return keys
+        }
+    }
+}
+
 @Suite("LMDB layer")
 struct LMDBTests {
     @Test func writesAreVisibleToLaterReadsAndFilesAreOwnerOnly() throws {
@@ -58,7 +72,14 @@ struct LMDBTests {
             }
             func readAll() throws -> Int {
                 try env.read { txn in
-                    try txn.withCursor(db) { cursor in cursor.entries().reduce(0) { $0 + Int($1.value[100]) } }
+                    try txn.withCursor(db) { cursor in
+                        var sum = 0
+                        try cursor.forEach { _, value in
+                            sum += Int(value.unsafeLoad(fromByteOffset: 100, as: UInt8.self))
+                            return true
+                        }
+                        return sum
+                    }
                 }
             }
             let file = URL(fileURLWithPath: dir + "/data.mdb").resolvingSymlinksInPath().path
@@ -166,10 +187,33 @@ struct LMDBTests {
             } catch is Stop {}
             try txn.nested { child in try child.put(db, key: bytes("also-kept"), value: bytes("3")) }
         }
-        let keys = try env.read { txn in
-            try txn.withCursor(db) { cursor in cursor.entries().map { String(decoding: $0.key, as: UTF8.self) } }
+        #expect(try keys(in: db, of: env) == ["also-kept", "kept"])
+    }
+
+    @Test func aParentTransactionRefusesWorkWhileItsChildRuns() throws {
+        let dir = try freshDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let env = try Environment(directory: dir)
+        let db = try env.openDatabase("things")
+        try env.write { txn in
+            try txn.put(db, key: bytes("a"), value: bytes("1"))
+            try txn.withCursor(db) { cursor in
+                try txn.nested { child in
+                    try child.put(db, key: bytes("b"), value: bytes("2"))
+                    // The parent is still in scope, but LMDB refuses it: no interleaving.
+                    #expect(throws: LMDBError.self) { try txn.put(db, key: bytes("c"), value: bytes("3")) }
+                    #expect(throws: LMDBError.self) { try txn.get(db, key: bytes("a")) }
+                    // Its cursor LMDB moved into the child when the child began: it reads what the child sees.
+                    var seen = 0
+                    try cursor.forEach { _, _ in
+                        seen += 1
+                        return true
+                    }
+                    #expect(seen == 2)
+                }
+            }
         }
-        #expect(keys == ["also-kept", "kept"])
+        #expect(try keys(in: db, of: env) == ["a", "b"])
     }
 
     @Test func cursorsWalkRangesForwardBackwardAndByPrefix() throws {
@@ -181,23 +225,48 @@ struct LMDBTests {
         try env.write { txn in
             for key in keys { try txn.put(db, key: bytes(key), value: bytes(key.uppercased())) }
         }
-        func walk(_ body: (borrowing Cursor) -> CursorSequence) throws -> [String] {
+        /// The keys a walk visits, stopping after `limit` of them.
+        func walk(
+            from lower: [UInt8]? = nil, upTo upper: [UInt8]? = nil, withPrefix prefix: [UInt8]? = nil, reverse: Bool = false,
+            limit: Int = .max
+        ) throws -> [String] {
             try env.read { txn in
-                try txn.withCursor(db) { cursor in body(cursor).map { String(decoding: $0.key, as: UTF8.self) } }
+                try txn.withCursor(db) { cursor in
+                    var seen: [String] = []
+                    let visit = { (key: RawSpan, _: RawSpan) -> Bool in
+                        seen.append(key.withUnsafeBytes { String(decoding: $0, as: UTF8.self) })
+                        return seen.count < limit
+                    }
+                    if let prefix {
+                        try cursor.forEach(withPrefix: prefix, reverse: reverse, visit)
+                    } else {
+                        try cursor.forEach(from: lower, upTo: upper, reverse: reverse, visit)
+                    }
+                    return seen
+                }
             }
         }
-        #expect(try walk { $0.entries() } == keys)
-        #expect(try walk { $0.entries(reverse: true) } == keys.reversed())
-        #expect(try walk { $0.entries(from: bytes("b"), upTo: bytes("c")) } == ["b", "ba", "bb"])
-        #expect(try walk { $0.entries(from: bytes("b"), upTo: bytes("c"), reverse: true) } == ["bb", "ba", "b"])
-        #expect(try walk { $0.entries(from: bytes("bz")) } == ["c", "d"])
-        #expect(try walk { $0.entries(upTo: bytes("zz"), reverse: true) } == keys.reversed())
-        #expect(try walk { $0.entries(withPrefix: bytes("b")) } == ["b", "ba", "bb"])
-        #expect(try walk { $0.entries(withPrefix: bytes("x")) } == [])
-        let values = try env.read { txn in
-            try txn.withCursor(db) { cursor in cursor.entries(withPrefix: bytes("c")).map { Array($0.value) } }
+        #expect(try walk() == keys)
+        #expect(try walk(reverse: true) == keys.reversed())
+        #expect(try walk(from: bytes("b"), upTo: bytes("c")) == ["b", "ba", "bb"])
+        #expect(try walk(from: bytes("b"), upTo: bytes("c"), reverse: true) == ["bb", "ba", "b"])
+        #expect(try walk(from: bytes("bz")) == ["c", "d"])
+        #expect(try walk(upTo: bytes("zz"), reverse: true) == keys.reversed())
+        #expect(try walk(withPrefix: bytes("b")) == ["b", "ba", "bb"])
+        #expect(try walk(withPrefix: bytes("x")) == [])
+        // The body's false ends the walk at once.
+        #expect(try walk(limit: 2) == ["a", "b"])
+        #expect(try walk(withPrefix: bytes("b"), reverse: true, limit: 1) == ["bb"])
+        let (value, last, missing) = try env.read { txn in
+            (
+                try txn.withValue(db, key: bytes("c")) { $0.withUnsafeBytes { Array($0) } },
+                try txn.withCursor(db) { cursor in try cursor.withLast { key, value in [key.byteCount, value.byteCount] } },
+                try txn.withValue(db, key: bytes("x")) { _ in Issue.record("no value under x") }
+            )
         }
-        #expect(values == [bytes("C")])
+        #expect(value == bytes("C"))
+        #expect(last == [1, 1])
+        #expect(missing == nil)
         #expect(Cursor.successor(ofPrefix: [0x61, 0xFF]) == [0x62])
         #expect(Cursor.successor(ofPrefix: [0xFF]) == nil)
     }
@@ -231,7 +300,9 @@ struct DataFileTests {
         let env = try Environment(directory: dir)
         let db = try env.openDatabase("things")
         try env.write { txn in
-            for i in 0..<2000 { try txn.put(db, key: Array("key-\(i)".utf8), value: Array(repeating: UInt8(i % 251), count: 100)) }
+            for i in 0..<2000 {
+                try txn.put(db, key: Array("key-\(i)".utf8), value: Array(repeating: UInt8(i % 251), count: 100))
+            }
             // A value larger than a page lives in overflow pages, which the walk checks too.
             try txn.put(db, key: Array("big".utf8), value: Array(repeating: 7, count: 20000))
         }
