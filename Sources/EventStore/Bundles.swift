@@ -64,7 +64,9 @@ public struct BundleHeader: Sendable, Hashable {
             }
             return value
         }
-        guard let origin = json["origin"]?.stringValue, !origin.isEmpty else { throw fail("origin", "expected the origin's name") }
+        guard let origin = json["origin"]?.stringValue, !origin.isEmpty else {
+            throw fail("origin", "expected the origin's name")
+        }
         var frontier: [MerkleHash] = []
         for (i, item) in (json["frontier"]?.arrayValue ?? []).enumerated() {
             guard let text = item.stringValue, let hash = MerkleHash(base64: text) else {
@@ -103,7 +105,7 @@ public struct VerifiedBundle: Sendable, Equatable {
 
 extension Checkpoint {
     /// The extension line a checkpoint of a ledger whose clock a dataset set carries: signed with the rest.
-    public static let recordedAtSetByPrefix = "recordedAt set by: "
+    package static let recordedAtSetByPrefix = "recordedAt set by: "
 }
 
 extension EventStore {
@@ -120,10 +122,13 @@ extension EventStore {
         do { checkpoint = try Checkpoint(body: note.body) } catch {
             throw EventStoreError(.invalidEvent, field: "checkpoint", error.description)
         }
-        if let problem = try consistencyProblem(with: checkpoint) { throw EventStoreError(.invalidEvent, field: "checkpoint", problem) }
+        if let problem = try consistencyProblem(with: checkpoint) {
+            throw EventStoreError(.invalidEvent, field: "checkpoint", problem)
+        }
         let size = checkpoint.size
         guard fromPosition >= 1, fromPosition <= max(size, 1) else {
-            throw EventStoreError(.invalidEvent, field: "--from", "position \(fromPosition) is not in the checkpoint's \(size) events")
+            throw EventStoreError(
+                .invalidEvent, field: "--from", "position \(fromPosition) is not in the checkpoint's \(size) events")
         }
         // The events, and for a one-stream export their proofs, in one snapshot.
         var positions: [UInt64] = []
@@ -132,7 +137,9 @@ extension EventStore {
                 if event.position <= size { positions.append(event.position) }
                 return event.position <= size
             }
-            guard !positions.isEmpty else { throw EventStoreError(.invalidEvent, field: "--stream", "\(stream) has no event in the ledger") }
+            guard !positions.isEmpty else {
+                throw EventStoreError(.invalidEvent, field: "--stream", "\(stream) has no event in the ledger")
+            }
         }
         let first = stream == nil ? fromPosition : positions.first!
         let last = stream == nil ? size : positions.last!
@@ -219,7 +226,9 @@ extension EventStore {
                 if parsed.stream == nil {
                     let addresses = MerkleTree.rootSubtrees(ofSize: parsed.fromPosition - 1)
                     guard addresses.count == parsed.frontier.count else {
-                        throw fail("the header's frontier has \(parsed.frontier.count) subtrees; \(parsed.fromPosition - 1) events need \(addresses.count)")
+                        throw fail(
+                            "the header's frontier has \(parsed.frontier.count) subtrees; \(parsed.fromPosition - 1) events need \(addresses.count)"
+                        )
                     }
                     frontier = Dictionary(uniqueKeysWithValues: zip(addresses, parsed.frontier))
                 }
@@ -242,7 +251,10 @@ extension EventStore {
             // (The re-encoding writes each recordedAt in UTC with six digits: that is what could leave the years.)
             guard Timestamp.supportedRange.contains(event.recordedAt.microseconds),
                 event.origin.map({ Timestamp.supportedRange.contains($0.recordedAt.microseconds) }) ?? true
-            else { throw fail("position \(event.position): its bytes would not read back: a recordedAt \(Timestamp.outOfRangeReason)") }
+            else {
+                throw fail(
+                    "position \(event.position): its bytes would not read back: a recordedAt \(Timestamp.outOfRangeReason)")
+            }
             if known.stream == nil {
                 guard event.position == expectedPosition else {
                     throw fail("position \(event.position) where \(expectedPosition) was expected")
@@ -255,7 +267,8 @@ extension EventStore {
                 }
                 if let version = versions[event.streamId] {
                     guard event.streamVersion == version + 1 else {
-                        throw fail("position \(event.position): \(event.streamId) version \(event.streamVersion) after \(version)")
+                        throw fail(
+                            "position \(event.position): \(event.streamId) version \(event.streamVersion) after \(version)")
                     }
                 } else if known.fromPosition == 1, event.streamVersion != 1 {
                     throw fail("position \(event.position): \(event.streamId) starts at version \(event.streamVersion)")
@@ -266,7 +279,9 @@ extension EventStore {
                 guard event.streamId == known.stream, event.position >= expectedPosition,
                     event.streamVersion == (versions[event.streamId] ?? 0) + 1
                 else {
-                    throw fail("position \(event.position) (\(event.streamId) version \(event.streamVersion)) is not the next event of \(known.stream!)")
+                    throw fail(
+                        "position \(event.position) (\(event.streamId) version \(event.streamVersion)) is not the next event of \(known.stream!)"
+                    )
                 }
                 leaves[event.position] = MerkleTree.leafHash(canonical)
             }
@@ -287,7 +302,8 @@ extension EventStore {
         guard count == header.eventCount, count == 0 || expectedPosition - 1 == header.toPosition else {
             throw EventStoreError(
                 .invalidEvent, field: path,
-                "holds \(count) events up to position \(expectedPosition - 1); its header says \(header.eventCount) up to \(header.toPosition)")
+                "holds \(count) events up to position \(expectedPosition - 1); its header says \(header.eventCount) up to \(header.toPosition)"
+            )
         }
         let note: SignedNote
         let checkpoint: Checkpoint
@@ -298,26 +314,38 @@ extension EventStore {
             throw EventStoreError(.invalidEvent, field: "\(path): checkpoint", error.description)
         }
         guard checkpoint.origin == header.origin, checkpoint.size == header.treeSize else {
-            throw EventStoreError(.invalidEvent, field: "\(path): checkpoint", "is of \(checkpoint.origin) at \(checkpoint.size), not of the header's \(header.origin) at \(header.treeSize)")
+            throw EventStoreError(
+                .invalidEvent, field: "\(path): checkpoint",
+                "is of \(checkpoint.origin) at \(checkpoint.size), not of the header's \(header.origin) at \(header.treeSize)")
         }
         if header.stream == nil {
             guard expectedPosition - 1 == checkpoint.size || (checkpoint.size == 0 && count == 0) else {
-                throw EventStoreError(.invalidEvent, field: path, "ends at position \(expectedPosition - 1); its checkpoint covers \(checkpoint.size)")
+                throw EventStoreError(
+                    .invalidEvent, field: path,
+                    "ends at position \(expectedPosition - 1); its checkpoint covers \(checkpoint.size)")
             }
-            let root = checkpoint.size == 0
+            let root =
+                checkpoint.size == 0
                 ? MerkleTree.emptyRoot : try MerkleTree.root(ofSize: checkpoint.size, in: FrontierSource(frontier: frontier))
             guard root == checkpoint.root else {
-                throw EventStoreError(.invalidEvent, field: "\(path): checkpoint", "its root is not that of the events: they were changed, dropped or reordered")
+                throw EventStoreError(
+                    .invalidEvent, field: "\(path): checkpoint",
+                    "its root is not that of the events: they were changed, dropped or reordered")
             }
         } else {
             for item in trailer["inclusion"]?.arrayValue ?? [] {
-                guard let text = item["position"]?.numberValue?.text, let position = UInt64(text), let leaf = leaves.removeValue(forKey: position)
-                else { throw EventStoreError(.invalidEvent, field: "\(path): inclusion", "a proof for an event the bundle lacks") }
+                guard let text = item["position"]?.numberValue?.text, let position = UInt64(text),
+                    let leaf = leaves.removeValue(forKey: position)
+                else {
+                    throw EventStoreError(.invalidEvent, field: "\(path): inclusion", "a proof for an event the bundle lacks")
+                }
                 let hashes = (item["hashes"]?.arrayValue ?? []).compactMap { $0.stringValue.flatMap(MerkleHash.init(base64:)) }
                 do {
-                    try MerkleTree.verifyInclusion(leafHash: leaf, leafIndex: position - 1, treeSize: checkpoint.size, proof: hashes, root: checkpoint.root)
+                    try MerkleTree.verifyInclusion(
+                        leafHash: leaf, leafIndex: position - 1, treeSize: checkpoint.size, proof: hashes, root: checkpoint.root)
                 } catch {
-                    throw EventStoreError(.invalidEvent, field: "\(path): position \(position)", "not in the checkpoint's tree: \(error)")
+                    throw EventStoreError(
+                        .invalidEvent, field: "\(path): position \(position)", "not in the checkpoint's tree: \(error)")
                 }
             }
             guard leaves.isEmpty else {
@@ -364,7 +392,8 @@ extension EventStore {
             guard verified.header.stream == nil, verified.header.fromPosition == 1 else {
                 throw EventStoreError(
                     .invalidEvent, field: path,
-                    "holds \(verified.header.stream.map { "only \($0)" } ?? "positions from \(verified.header.fromPosition)"): a restore needs a whole ledger (export without --from or --stream)")
+                    "holds \(verified.header.stream.map { "only \($0)" } ?? "positions from \(verified.header.fromPosition)"): a restore needs a whole ledger (export without --from or --stream)"
+                )
             }
             try batch.flush()
             try store.writeTransaction { txn in
@@ -377,7 +406,8 @@ extension EventStore {
             try store.storeCheckpoint(verified.note)
             let head = try store.statistics().headHash
             guard head == verified.lastHash || verified.header.eventCount == 0 else {
-                throw EventStoreError(.corrupted, field: directory, "the replica's head is \(head), not the bundle's \(verified.lastHash)")
+                throw EventStoreError(
+                    .corrupted, field: directory, "the replica's head is \(head), not the bundle's \(verified.lastHash)")
             }
             result = verified
         }
@@ -400,7 +430,8 @@ extension EventStore {
         }
         var template = Array((directory + ".partial-XXXXXX").utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw EventStoreError(.storage, field: directory, "cannot create a directory beside it: \(String(cString: strerror(errno)))")
+            throw EventStoreError(
+                .storage, field: directory, "cannot create a directory beside it: \(String(cString: strerror(errno)))")
         }
         let partial = String(cString: made)
         do {
@@ -438,7 +469,8 @@ extension EventStore {
                 var head = try store.writingHead(in: txn)
                 for e in events {
                     guard e.position == head.position + 1, rechaining || e.previousHash == EventCodec.hex(head.hash) else {
-                        throw EventStoreError(.invalidEvent, field: "position \(e.position)", "does not follow the event before it")
+                        throw EventStoreError(
+                            .invalidEvent, field: "position \(e.position)", "does not follow the event before it")
                     }
                     let canonical = EnvelopeWriter.canonical(
                         eventId: e.eventId, eventType: e.eventType, schemaVersion: e.schemaVersion, occurredAt: e.occurredAt,
@@ -474,7 +506,9 @@ extension EventStore {
                 throw EventStoreError(.storage, field: directory, "the copy failed: \(error.description)")
             }
             let checked = try EventStore.open(at: partial, readOnly: true).verify()
-            if let problem = checked.problem { throw EventStoreError(.corrupted, field: directory, "the copy does not verify: \(problem)") }
+            if let problem = checked.problem {
+                throw EventStoreError(.corrupted, field: directory, "the copy does not verify: \(problem)")
+            }
             report = checked
         }
         return report!
@@ -483,7 +517,7 @@ extension EventStore {
     static func mergeStateKey(_ origin: String) -> [UInt8] { Array("merged:".utf8) + Array(origin.utf8) }
 
     /// How far the events of `origin` were merged here: its last merged position and that event's hash there.
-    public func mergeState(of origin: String) throws -> (position: UInt64, hash: String)? {
+    package func mergeState(of origin: String) throws -> (position: UInt64, hash: String)? {
         let text: String? = try readTransaction { txn in
             try txn.get(tables.meta, key: Self.mergeStateKey(origin)).map { String(decoding: $0, as: UTF8.self) }
         }
@@ -496,19 +530,19 @@ extension EventStore {
     }
 
     /// What a merge did.
-    public struct MergeReport: Sendable, Hashable {
+    package struct MergeReport: Sendable, Hashable {
         /// Positions here of the events appended (empty when nothing was new).
-        public let positions: [UInt64]
+        package let positions: [UInt64]
         /// Bundle events skipped because they were merged before from the same origin.
-        public let mergedBefore: Int
+        package let mergedBefore: Int
         /// Bundle events skipped because this ledger already holds them (same id, same content): its own events
         /// coming back from a replica.
-        public let alreadyHere: Int
+        package let alreadyHere: Int
     }
 
     /// The events of another ledger's verified bundle, as the merge will append them, after checking that the
     /// bundle extends what was merged before from its origin (naming the first event that differs when not).
-    public func mergeCandidates(_ verified: VerifiedBundle, bundle path: String) throws -> (
+    package func mergeCandidates(_ verified: VerifiedBundle, bundle path: String) throws -> (
         events: [(streamId: String, event: ProposedEvent)], mergedBefore: Int, alreadyHere: Int
     ) {
         let header = verified.header
@@ -517,7 +551,8 @@ extension EventStore {
             throw EventStoreError(.invalidEvent, field: path, "a merge needs the origin's verifier key from the reader (--trust)")
         }
         guard header.stream == nil else {
-            throw EventStoreError(.invalidEvent, field: path, "holds only \(header.stream!): a merge takes a whole or --from export")
+            throw EventStoreError(
+                .invalidEvent, field: path, "holds only \(header.stream!): a merge takes a whole or --from export")
         }
         guard verified.checkpoint.origin != (try origin()) else {
             throw EventStoreError(.invalidEvent, field: path, "is a bundle of this very ledger: nothing to merge")
@@ -526,18 +561,21 @@ extension EventStore {
         guard state != nil || header.fromPosition == 1 else {
             throw EventStoreError(
                 .invalidEvent, field: path,
-                "starts at position \(header.fromPosition) of \(header.origin), which was never merged here: export it from position 1")
+                "starts at position \(header.fromPosition) of \(header.origin), which was never merged here: export it from position 1"
+            )
         }
         if let state {
             if header.fromPosition > state.position + 1 {
                 throw EventStoreError(
                     .invalidEvent, field: path,
-                    "starts at position \(header.fromPosition) of \(header.origin), but only 1-\(state.position) were merged: export from \(state.position + 1)")
+                    "starts at position \(header.fromPosition) of \(header.origin), but only 1-\(state.position) were merged: export from \(state.position + 1)"
+                )
             }
             if header.fromPosition == state.position + 1, header.previousHash != state.hash {
                 throw EventStoreError(
                     .invalidEvent, field: path,
-                    "does not extend what was merged from \(header.origin): its position \(header.fromPosition) follows another event than the \(state.position) merged (hash \(state.hash))")
+                    "does not extend what was merged from \(header.origin): its position \(header.fromPosition) follows another event than the \(state.position) merged (hash \(state.hash))"
+                )
             }
         }
         var events: [(String, ProposedEvent)] = []
@@ -548,7 +586,8 @@ extension EventStore {
                 if event.position == state.position, event.hash != state.hash {
                     throw EventStoreError(
                         .invalidEvent, field: "\(path): position \(event.position)",
-                        "does not extend what was merged from \(header.origin): this event has hash \(event.hash), the one merged before \(state.hash)")
+                        "does not extend what was merged from \(header.origin): this event has hash \(event.hash), the one merged before \(state.hash)"
+                    )
                 }
                 mergedBefore += 1
                 return
@@ -561,7 +600,8 @@ extension EventStore {
                 if let field = stored.differingField(from: proposed, streamId: event.streamId) {
                     throw EventStoreError(
                         .eventIdConflict, field: "\(path): position \(event.position)",
-                        "event \(event.eventId.lowercasedString) is already here at position \(stored.position) with a different \(field)")
+                        "event \(event.eventId.lowercasedString) is already here at position \(stored.position) with a different \(field)"
+                    )
                 }
                 alreadyHere += 1
                 return
@@ -576,8 +616,9 @@ extension EventStore {
 
     /// Appends the merge's events in one transaction with the new merge state of `verified`'s origin: all or
     /// nothing, and refused if another merge of that origin landed meanwhile.
-    public func appendMerged(
-        _ events: [(streamId: String, event: ProposedEvent)], of verified: VerifiedBundle, expecting before: (position: UInt64, hash: String)?
+    package func appendMerged(
+        _ events: [(streamId: String, event: ProposedEvent)], of verified: VerifiedBundle,
+        expecting before: (position: UInt64, hash: String)?
     ) throws -> [UInt64] {
         var requests: [AppendRequest] = []
         for (stream, event) in events {

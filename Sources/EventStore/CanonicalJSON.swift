@@ -20,7 +20,7 @@ public enum CanonicalJSON {
     }
 
     /// Appends the canonical bytes of `value` to `out`.
-    public static func write(_ value: JSONValue, into out: inout [UInt8]) {
+    package static func write(_ value: JSONValue, into out: inout [UInt8]) {
         switch value {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
@@ -54,7 +54,7 @@ public enum CanonicalJSON {
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// Appends a JSON string literal.
-    public static func writeString(_ string: String, into out: inout [UInt8]) {
+    package static func writeString(_ string: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         // Most strings need no escape: copy them whole.
         let clean = string.utf8.withContiguousStorageIfAvailable { bytes in

@@ -3,7 +3,7 @@
 /// (lowercase names, as the specification requires); the payload is `data`.
 extension RecordedEvent {
     /// The CloudEvents `type` prefix: reverse-DNS, as the specification recommends.
-    public static let cloudEventTypePrefix = "org.incidentledger."
+    package static let cloudEventTypePrefix = "org.incidentledger."
 
     /// This event as a CloudEvent whose `source` is `source` (the ledger's checkpoint origin).
     ///
@@ -27,7 +27,8 @@ extension RecordedEvent {
             "schemaversion": .number(JSONNumber(schemaVersion)),
             "recordedat": .string(recordedAt.rfc3339Micros),
             "occurredprecision": .string(occurredAt.precision.rawValue),
-            "occurreduntil": .string(Timestamp(microseconds: occurredAt.latest, offsetSeconds: occurredAt.start.offsetSeconds).rfc3339),
+            "occurreduntil": .string(
+                Timestamp(microseconds: occurredAt.latest, offsetSeconds: occurredAt.start.offsetSeconds).rfc3339),
             "actor": .string(actor),
             "factsource": .string(self.source),
             "previoushash": .string(previousHash),

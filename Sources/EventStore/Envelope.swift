@@ -21,7 +21,7 @@ public enum ExpectedVersion: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Parses `any`, `no-stream`, `stream-exists` or a version number.
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         switch text {
         case "any": self = .any
         case "no-stream": self = .noStream
@@ -74,7 +74,7 @@ public struct EventOrigin: Sendable, Hashable {
     public let hash: String
     public let recordedAt: Timestamp
 
-    public init(ledger: String, position: UInt64, hash: String, recordedAt: Timestamp) {
+    package init(ledger: String, position: UInt64, hash: String, recordedAt: Timestamp) {
         (self.ledger, self.position, self.hash, self.recordedAt) = (ledger, position, hash, recordedAt)
     }
 
@@ -188,7 +188,7 @@ public struct RecordedEvent: Sendable, Hashable {
 
     /// The first field whose bytes differ from `proposed`'s, or nil when it is the same event. Bytes, not
     /// `String` equality: two texts that differ only by Unicode normalisation are different events.
-    public func differingField(from proposed: ProposedEvent, streamId: String) -> String? {
+    package func differingField(from proposed: ProposedEvent, streamId: String) -> String? {
         func same(_ a: String?, _ b: String?) -> Bool {
             switch (a, b) {
             case (nil, nil): true
@@ -212,7 +212,7 @@ public struct RecordedEvent: Sendable, Hashable {
 
 extension Timestamp {
     /// UTC with exactly six fractional digits: the fixed spelling of `recordedAt`.
-    public var rfc3339Micros: String {
+    package var rfc3339Micros: String {
         LocalDateTime(microsecondsSinceEpoch: microseconds).text(withFraction: true) + "Z"
     }
 }

@@ -31,7 +31,7 @@ public struct EventStoreConfiguration: Sendable {
     /// process, so that doubling the map never overflows and the map can always be placed.
     public static let largestMapSize = 1 << 46
     /// The most named databases: LMDB allocates about 60 bytes per slot in every write transaction.
-    public static let mostDatabases: UInt32 = 32_767
+    package static let mostDatabases: UInt32 = 32_767
     /// The most reader slots: `lock.mdb` takes 64 bytes per slot, allocated when it is created (4 MiB here).
     public static let mostReaders: UInt32 = 65_536
 
@@ -119,7 +119,7 @@ public final class EventStore: Sendable {
     public var isReadOnly: Bool { configuration.environment.readOnly }
 
     /// The text stored under `format` in the meta table of every ledger.
-    public static let formatMarker = "IncidentLedger event store, format 3"
+    package static let formatMarker = "IncidentLedger event store, format 3"
 
     /// The meta key of a ledger created without its Merkle tree, and its value (``EventStoreConfiguration/keepsMerkleTree``).
     static let merkleTreeKey = Array("merkle-tree".utf8)

@@ -36,14 +36,14 @@ public struct EventStoreError: Error, Sendable, Hashable, CustomStringConvertibl
     public let field: String
     public let message: String
 
-    public init(_ code: Code, field: String = "", _ message: String) {
+    package init(_ code: Code, field: String = "", _ message: String) {
         self.code = code
         self.field = field
         self.message = message
     }
 
     /// An invalid event: `field` is its JSON path, `message` the rule broken.
-    public static func invalid(_ field: String, _ message: String) -> EventStoreError {
+    package static func invalid(_ field: String, _ message: String) -> EventStoreError {
         EventStoreError(.invalidEvent, field: field, message)
     }
 

@@ -11,12 +11,12 @@
 /// It trusts nothing: malformed or truncated bytes end the walk with `false`, never a crash. It does not
 /// validate what it skips (that is ``JSONParser``'s and `verify`'s job); decode a found value with
 /// ``JSONParser`` or ``JSONMembers/string(_:)``.
-public enum JSONMembers {
+package enum JSONMembers {
     /// Calls `body` with each member's key (the bytes between the quotes, escapes left as they are) and
     /// value (its whole JSON text) of the object in `object`, until `body` returns false.
     /// - Returns: false when the bytes are not an object that the walk could follow to its end.
     @discardableResult
-    public static func forEach(
+    package static func forEach(
         in object: UnsafeRawBufferPointer, _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool
     ) rethrows -> Bool {
         var i = skipSpace(object, 0)
@@ -41,7 +41,7 @@ public enum JSONMembers {
     }
 
     /// The value of member `name` in `object`, or nil when absent or unreadable.
-    public static func value(of name: StaticString, in object: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+    package static func value(of name: StaticString, in object: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
         var found: UnsafeRawBufferPointer?
         forEach(in: object) { candidate, value in
             if key(candidate, is: name) {
@@ -54,7 +54,7 @@ public enum JSONMembers {
     }
 
     /// Decodes a JSON string value; nil when `value` is not a string.
-    public static func string(_ value: UnsafeRawBufferPointer) -> String? {
+    package static func string(_ value: UnsafeRawBufferPointer) -> String? {
         guard value.count >= 2, value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\"") else { return nil }
         let inner = UnsafeRawBufferPointer(rebasing: value[1..<(value.count - 1)])
         // The common case has no escape: its bytes are the string's UTF-8.
@@ -63,7 +63,7 @@ public enum JSONMembers {
     }
 
     /// Whether `key` (as handed to ``forEach(in:_:)``) is `name`.
-    public static func key(_ key: UnsafeRawBufferPointer, is name: StaticString) -> Bool {
+    package static func key(_ key: UnsafeRawBufferPointer, is name: StaticString) -> Bool {
         key.count == name.utf8CodeUnitCount && (key.count == 0 || memcmp(key.baseAddress!, name.utf8Start, key.count) == 0)
     }
 

@@ -26,7 +26,7 @@ public struct JSONParser {
     }
 
     /// Parses one JSON value from raw bytes.
-    public static func parse(_ buffer: UnsafeRawBufferPointer) throws(JSONSyntaxError) -> JSONValue {
+    package static func parse(_ buffer: UnsafeRawBufferPointer) throws(JSONSyntaxError) -> JSONValue {
         var parser = JSONParser(bytes: buffer)
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)

@@ -35,7 +35,7 @@ public enum JSONValue: Sendable, Hashable {
     public subscript(key: String) -> JSONValue? { objectValue?[key] }
 
     /// The JSON type's name, for error messages.
-    public var typeName: String {
+    package var typeName: String {
         switch self {
         case .null: "null"
         case .bool: "boolean"
@@ -61,13 +61,15 @@ public struct JSONNumber: Sendable, Hashable, CustomStringConvertible {
     public static let maximumSafeInteger: Int64 = (1 << 53) - 1
 
     /// Why a lexeme is not a number the ledger stores, or nil when it is one.
-    public static func refusal(ofLexeme lexeme: Substring) -> String? {
+    package static func refusal(ofLexeme lexeme: Substring) -> String? {
         switch Lexeme(lexeme) {
         case nil: "\"\(lexeme.prefix(40))\" is not a JSON number"
         case .integer?:
-            JSONNumber(lexeme: lexeme) == nil ? "\(lexeme.prefix(40)) is outside ±(2^53−1), the integers every JSON reader keeps exact" : nil
+            JSONNumber(lexeme: lexeme) == nil
+                ? "\(lexeme.prefix(40)) is outside ±(2^53−1), the integers every JSON reader keeps exact" : nil
         case .fraction?:
-            JSONNumber(lexeme: lexeme) == nil ? "\(lexeme.prefix(40)) is outside ±(2^53−1), the numbers every JSON reader keeps exact" : nil
+            JSONNumber(lexeme: lexeme) == nil
+                ? "\(lexeme.prefix(40)) is outside ±(2^53−1), the numbers every JSON reader keeps exact" : nil
         }
     }
 
@@ -105,7 +107,7 @@ public struct JSONNumber: Sendable, Hashable, CustomStringConvertible {
 
     /// Canonicalises a JSON number lexeme; nil when it is not a JSON number (`+1`, `inf`, `1.`, `0x10`) or
     /// lies outside ±(2^53−1).
-    public init?(lexeme: Substring) {
+    package init?(lexeme: Substring) {
         guard let shape = Lexeme(lexeme) else { return nil }
         switch shape {
         case .integer:
@@ -178,7 +180,8 @@ public struct JSONNumber: Sendable, Hashable, CustomStringConvertible {
             out += "0." + String(repeating: "0", count: -n) + digits
         } else {
             let e = n - 1
-            out += String(digits.prefix(1)) + (k > 1 ? "." + digits.dropFirst(1) : "") + "e" + (e < 0 ? "-" : "+") + String(abs(e))
+            out +=
+                String(digits.prefix(1)) + (k > 1 ? "." + digits.dropFirst(1) : "") + "e" + (e < 0 ? "-" : "+") + String(abs(e))
         }
         return out
     }

@@ -1,15 +1,16 @@
 import Foundation
 
 /// Reads a file line by line in 1 MiB chunks, never the whole file: imports of any size use bounded memory.
-public enum NDJSONLines {
+package enum NDJSONLines {
     /// The longest line read: an event's payload is at most 1 MiB, so a longer line is no event, and an endless
     /// one must not take the memory.
-    public static let maximumLineLength = 4 << 20
+    package static let maximumLineLength = 4 << 20
 
     /// Calls `body` with each non-blank line of `path` ('-': standard input) and its number, copying every byte
     /// read to `copy` when one is given.
-    public static func forEach(
-        _ path: String, name: String? = nil, copyingTo copy: FileHandle? = nil, _ body: (Int, UnsafeRawBufferPointer) throws -> Void
+    package static func forEach(
+        _ path: String, name: String? = nil, copyingTo copy: FileHandle? = nil,
+        _ body: (Int, UnsafeRawBufferPointer) throws -> Void
     ) throws {
         let name = name ?? path
         let handle: FileHandle
@@ -62,7 +63,8 @@ public enum NDJSONLines {
                 carry.append(contentsOf: buffer[start...])
                 if carry.count > maximumLineLength {
                     throw EventStoreError(
-                        .invalidEvent, field: "\(name) line \(number + 1)", "longer than \(maximumLineLength >> 20) MiB: not an event")
+                        .invalidEvent, field: "\(name) line \(number + 1)",
+                        "longer than \(maximumLineLength >> 20) MiB: not an event")
                 }
             }
         }

@@ -99,7 +99,7 @@ public struct OccurredAt: Sendable, Hashable, CustomStringConvertible {
     /// Reads the JSON form, naming `path` and the rule broken when it is wrong.
     /// Reads an occurredAt object. Input is `bounded` to ``Timestamp/supportedRange``; what is already stored is
     /// read whatever its year (an event stored before the bound existed must still read).
-    public init(json: JSONValue, path: String, bounded: Bool = true) throws(EventStoreError) {
+    package init(json: JSONValue, path: String, bounded: Bool = true) throws(EventStoreError) {
         guard let members = json.objectValue else {
             throw .invalid(
                 path, "expected an object with \"precision\" and \"at\" (or \"from\" and \"to\"), got \(json.typeName)")

@@ -11,13 +11,13 @@ import LMDB
 /// saved projection edited behind the store's back, or left from another log, is found out.
 extension EventStore {
     /// A projection's saved entries and checkpoint (0 and no entries when it was never saved).
-    public struct ProjectionSnapshot: Sendable, Hashable {
-        public let checkpoint: UInt64
-        public let entries: [String: [UInt8]]
+    package struct ProjectionSnapshot: Sendable, Hashable {
+        package let checkpoint: UInt64
+        package let entries: [String: [UInt8]]
     }
 
     /// What ``checkProjection(_:)`` found.
-    public enum ProjectionIntegrity: Sendable, Hashable {
+    package enum ProjectionIntegrity: Sendable, Hashable {
         /// Nothing saved.
         case neverSaved
         /// The entries match the digest of the last save, and the event at the checkpoint is the one it saw.
@@ -30,7 +30,7 @@ extension EventStore {
 
     /// The saved state of projection `name`: its checkpoint and the entries named in `keys`, or else every
     /// entry whose key starts with `prefix` (all of them by default).
-    public func loadProjection(_ name: String, keys: Set<String>? = nil, prefix keyPrefix: String = "") throws
+    package func loadProjection(_ name: String, keys: Set<String>? = nil, prefix keyPrefix: String = "") throws
         -> ProjectionSnapshot
     {
         try readTransaction { txn in
@@ -59,7 +59,7 @@ extension EventStore {
     /// the projection. Returns false, saving nothing, when another writer moved the checkpoint meanwhile:
     /// the caller's state is then not the saved one's successor, and it simply does not save.
     @discardableResult
-    public func saveProjection(_ name: String, from expected: UInt64, to checkpoint: UInt64, changed: [String: [UInt8]]) throws
+    package func saveProjection(_ name: String, from expected: UInt64, to checkpoint: UInt64, changed: [String: [UInt8]]) throws
         -> Bool
     {
         try writeTransaction { txn in
@@ -84,7 +84,7 @@ extension EventStore {
     }
 
     /// Whether projection `name` as saved is what its last save left (see ``ProjectionIntegrity``).
-    public func checkProjection(_ name: String) throws -> ProjectionIntegrity {
+    package func checkProjection(_ name: String) throws -> ProjectionIntegrity {
         try readTransaction { txn in
             let tables = try projectionTables()
             let digest = try projectionDigest(name, in: txn)
@@ -108,7 +108,7 @@ extension EventStore {
     }
 
     /// The names of every saved projection.
-    public func projectionNames() throws -> [String] {
+    package func projectionNames() throws -> [String] {
         try readTransaction { txn in
             try txn.withCursor(try projectionTables().checkpoints) { cursor in
                 var names: [String] = []
@@ -146,7 +146,7 @@ extension EventStore {
     }
 
     /// Drops projection `name` whole, so that it is rebuilt from position 1.
-    public func clearProjection(_ name: String) throws {
+    package func clearProjection(_ name: String) throws {
         try writeTransaction { txn in
             let tables = try projectionTables()
             var keys: [[UInt8]] = []

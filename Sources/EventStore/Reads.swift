@@ -71,7 +71,7 @@ extension EventStore {
     /// so it must be quick and must not write to the store. Call again from the returned position + 1 to go
     /// on: between calls the transaction is closed and the writer can reuse the pages it freed.
     /// - Returns: the last position handed to `body`, or nil when there was none.
-    public func scanLog(
+    package func scanLog(
         fromPosition position: UInt64, limit: Int,
         _ body: (_ position: UInt64, _ canonical: UnsafeRawBufferPointer) throws -> Void
     ) throws -> UInt64? {
@@ -98,7 +98,7 @@ extension EventStore {
 
     /// Drops the ledger file's pages from this process's resident memory (they stay in the page cache). Long
     /// scans and imports call it between pages so that their RSS stays at their working set.
-    public func releaseResidentPages() {
+    package func releaseResidentPages() {
         environment.releaseResidentPages()
     }
 

@@ -3,16 +3,16 @@ import Foundation
 extension Timestamp {
     /// The zone people read times in: the ledger shows Europe/Paris and stores UTC with the original offset.
     /// Without the system's time-zone data, fixed +01:00 (Paris winter time) rather than a crash.
-    public static let displayZone = TimeZone(identifier: "Europe/Paris") ?? TimeZone(secondsFromGMT: 3600)!
+    package static let displayZone = TimeZone(identifier: "Europe/Paris") ?? TimeZone(secondsFromGMT: 3600)!
 
     /// The same instant, written in `zone`'s offset at that instant (summer time included).
-    public func inZone(_ zone: TimeZone = Timestamp.displayZone) -> Timestamp {
+    package func inZone(_ zone: TimeZone = Timestamp.displayZone) -> Timestamp {
         let date = Date(timeIntervalSince1970: Double(microseconds) / 1_000_000)
         return inOffset(Int32(zone.secondsFromGMT(for: date)))
     }
 
     /// `2024-01-15 01:20 +01:00` (seconds shown only when not zero): for tables people read.
-    public var humanReadable: String {
+    package var humanReadable: String {
         let l = local
         var text = pad(l.year, 4) + "-" + pad(l.month, 2) + "-" + pad(l.day, 2) + " " + pad(l.hour, 2) + ":" + pad(l.minute, 2)
         if l.second != 0 || l.microsecond != 0 { text += ":" + pad(l.second, 2) }
@@ -23,19 +23,19 @@ extension Timestamp {
     /// the spring-forward gap takes the offset before the change; an ambiguous autumn time the first one
     /// (the earlier instant: a clock started from it is never late). Input refuses ambiguous times
     /// (``isAmbiguous(_:zone:)``); this rule reads what is already stored.
-    public init(local: LocalDateTime, zone: TimeZone = Timestamp.displayZone) {
+    package init(local: LocalDateTime, zone: TimeZone = Timestamp.displayZone) {
         let candidates = Self.candidates(local, zone: zone)
         let chosen = candidates.valid.min() ?? (local.microsecondsSinceEpoch - Int64(candidates.before) * 1_000_000)
         self.init(microseconds: chosen, offsetSeconds: Int32(zone.secondsFromGMT(for: Self.date(chosen))))
     }
 
     /// True when the local time never happens in `zone` (skipped when clocks go forward).
-    public static func isNonexistent(_ local: LocalDateTime, zone: TimeZone = Timestamp.displayZone) -> Bool {
+    package static func isNonexistent(_ local: LocalDateTime, zone: TimeZone = Timestamp.displayZone) -> Bool {
         candidates(local, zone: zone).valid.isEmpty
     }
 
     /// True when the local time happens twice in `zone` (the hour repeated when clocks go back).
-    public static func isAmbiguous(_ local: LocalDateTime, zone: TimeZone = Timestamp.displayZone) -> Bool {
+    package static func isAmbiguous(_ local: LocalDateTime, zone: TimeZone = Timestamp.displayZone) -> Bool {
         candidates(local, zone: zone).valid.count > 1
     }
 

@@ -27,7 +27,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     public func inOffset(_ seconds: Int32) -> Timestamp { Timestamp(microseconds: microseconds, offsetSeconds: seconds) }
 
     /// The local wall-clock fields in this timestamp's offset.
-    public var local: LocalDateTime {
+    package var local: LocalDateTime {
         LocalDateTime(microsecondsSinceEpoch: microseconds + Int64(offsetSeconds) * 1_000_000)
     }
 
@@ -58,10 +58,10 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     /// Why an instant outside ``supportedRange`` is refused.
-    public static let outOfRangeReason = "outside the years the ledger takes (0001-01-02 to 9999-12-30 in UTC)"
+    package static let outOfRangeReason = "outside the years the ledger takes (0001-01-02 to 9999-12-30 in UTC)"
 
     /// Parses RFC 3339 whatever the year gives in UTC (to tell an out-of-range instant from a malformed one).
-    public init?(rfc3339 text: String, unbounded: Void) {
+    package init?(rfc3339 text: String, unbounded: Void) {
         let bytes = Array(text.utf8)
         var i = 0
         func number(_ width: Int) -> Int? {
@@ -119,17 +119,17 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// The instants the ledger takes in, in microseconds: years 0001 to 9999 in UTC, a day short of each end
     /// so that every instant shows in any offset and every window end (the end of a day or month) still has a year of four digits.
-    public static let supportedRange: ClosedRange<Int64> =
-        LocalDateTime(year: 1, month: 1, day: 2)!.microsecondsSinceEpoch
-        ... LocalDateTime(year: 9999, month: 12, day: 30)!.microsecondsSinceEpoch
+    package static let supportedRange: ClosedRange<Int64> =
+        LocalDateTime(year: 1, month: 1, day: 2)!
+        .microsecondsSinceEpoch...LocalDateTime(year: 9999, month: 12, day: 30)!.microsecondsSinceEpoch
 }
 
 /// Wall-clock fields without an offset, in the proleptic Gregorian calendar.
-public struct LocalDateTime: Sendable, Hashable {
-    public let year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, microsecond: Int
+package struct LocalDateTime: Sendable, Hashable {
+    package let year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, microsecond: Int
 
     /// Validates the fields (leap years included); nil when the date or time does not exist.
-    public init?(year: Int, month: Int, day: Int, hour: Int = 0, minute: Int = 0, second: Int = 0, microsecond: Int = 0) {
+    package init?(year: Int, month: Int, day: Int, hour: Int = 0, minute: Int = 0, second: Int = 0, microsecond: Int = 0) {
         guard (1...9999).contains(year), (1...12).contains(month),
             (1...LocalDateTime.daysIn(month: month, year: year)).contains(day),
             (0...23).contains(hour), (0...59).contains(minute), (0...59).contains(second),
@@ -140,7 +140,7 @@ public struct LocalDateTime: Sendable, Hashable {
     }
 
     /// Splits microseconds since the epoch (in some offset) into fields.
-    public init(microsecondsSinceEpoch value: Int64) {
+    package init(microsecondsSinceEpoch value: Int64) {
         let micros = value.floorMod(86_400_000_000)
         let days = (value - micros) / 86_400_000_000
         (year, month, day) = civil(fromDays: days)
@@ -152,12 +152,12 @@ public struct LocalDateTime: Sendable, Hashable {
     }
 
     /// Microseconds since the epoch, reading these fields as UTC.
-    public var microsecondsSinceEpoch: Int64 {
+    package var microsecondsSinceEpoch: Int64 {
         let days = daysFromCivil(year: year, month: month, day: day)
         return (days * 86_400 + Int64(hour * 3600 + minute * 60 + second)) * 1_000_000 + Int64(microsecond)
     }
 
-    public static func daysIn(month: Int, year: Int) -> Int {
+    package static func daysIn(month: Int, year: Int) -> Int {
         switch month {
         case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
         case 4, 6, 9, 11: 30

@@ -10,7 +10,7 @@ extension UUID {
     /// The ledger gives one to every event that arrives without an id. Ids made one after another sort
     /// together, so the event-id index grows at its end like the log instead of touching a random page of
     /// the index for every event: group commits write a few pages for their ids instead of one each.
-    public static func timeOrdered(milliseconds: UInt64 = UInt64(Date().timeIntervalSince1970 * 1000)) -> UUID {
+    package static func timeOrdered(milliseconds: UInt64 = UInt64(Date().timeIntervalSince1970 * 1000)) -> UUID {
         var generator = SystemRandomNumberGenerator()
         var bytes = [UInt8](repeating: 0, count: 16)
         for i in 0..<6 { bytes[i] = UInt8(truncatingIfNeeded: milliseconds >> (40 - 8 * UInt64(i))) }
@@ -26,7 +26,7 @@ extension UUID {
     }
 
     /// `6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b`: the canonical, lowercase form.
-    public var lowercasedString: String {
+    package var lowercasedString: String {
         withUnsafeBytes(of: uuid) { bytes in
             String(unsafeUninitializedCapacity: 36) { out in
                 var i = 0
@@ -45,7 +45,7 @@ extension UUID {
     }
 
     /// Parses the 36-character hyphenated form, in either case; nil for anything else.
-    public init?(text: String) {
+    package init?(text: String) {
         var text = text
         let parsed: uuid_t? = text.withUTF8 { chars in
             guard chars.count == 36 else { return nil }

@@ -2,14 +2,14 @@ import Foundation
 
 /// The envelope's rules, shared by every path that takes events in (library, CLI, later HTTP), so that a
 /// bad event is refused with the same words wherever it comes from.
-public enum EnvelopeRules {
+package enum EnvelopeRules {
     static let maximumNameLength = 100
     static let maximumActorLength = 200
     static let maximumStreamIdLength = 200
     static let maximumTextLength = 4000
 
     /// A stream id's rule (length, characters, a known prefix form), for ids that arrive outside an event.
-    public static func checkStreamId(_ id: String, field: String) throws(EventStoreError) {
+    package static func checkStreamId(_ id: String, field: String) throws(EventStoreError) {
         let bytes = Array(id.utf8)
         guard !bytes.isEmpty, bytes.count <= maximumStreamIdLength else {
             throw .invalid(field, "must be 1 to \(maximumStreamIdLength) characters")
@@ -51,7 +51,7 @@ public enum EnvelopeRules {
     }
 
     /// A payload's free text: like the envelope's, but it may span lines (tabs and line breaks allowed).
-    public static func checkPayloadText(_ text: String, field: String) throws(EventStoreError) {
+    package static func checkPayloadText(_ text: String, field: String) throws(EventStoreError) {
         try TextRules.check(text, field: field, allowingLineBreaks: true)
     }
 
@@ -87,7 +87,7 @@ public enum EnvelopeRules {
 extension ProposedEvent {
     /// The fields a client may send. `position`, `streamVersion`, `recordedAt` and the hashes are the
     /// ledger's to assign and are refused by name.
-    public static let inputFields: Set<String> = [
+    package static let inputFields: Set<String> = [
         "eventId", "streamId", "eventType", "schemaVersion", "occurredAt", "actor", "source", "reason", "payload",
         "metadata",
     ]
@@ -100,7 +100,7 @@ extension ProposedEvent {
     ///   - principal: who is known to be recording (an explicit `--actor`, later an authenticated user): the
     ///     event's actor is the principal, and a JSON `actor` naming someone else is refused.
     /// - Returns: the event and its `streamId` when the JSON names one.
-    public static func fromJSON(
+    package static func fromJSON(
         _ json: JSONValue, path: String = "$", defaultActor: String?, principal: String? = nil,
         payloadLimit: Int = EventStoreConfiguration().payloadLimit
     ) throws(EventStoreError) -> (event: ProposedEvent, streamId: String?) {
@@ -206,7 +206,8 @@ enum TextRules {
             if !isBlank(v) { visible = true }
         }
         guard visible else {
-            throw .invalid(field, text.isEmpty ? "must not be empty" : "must not be blank (only white space or invisible characters)")
+            throw .invalid(
+                field, text.isEmpty ? "must not be empty" : "must not be blank (only white space or invisible characters)")
         }
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 
 /// What a principal may do on the shared ledger. Each role includes the reading of the one before it,
 /// within its scope of establishments.
-public enum AccessRole: String, Sendable, Hashable, CaseIterable, Codable {
+package enum AccessRole: String, Sendable, Hashable, CaseIterable, Codable {
     /// Reads the incidents that name one of its establishments.
     case reader
     /// A reader that also records facts on those incidents and opens new ones for its establishments.
@@ -13,18 +13,18 @@ public enum AccessRole: String, Sendable, Hashable, CaseIterable, Codable {
     /// A recorder that also registers establishments and issues and revokes tokens, within its scope.
     case admin
 
-    public var reads: Bool { true }
-    public var records: Bool { self == .recorder || self == .admin }
-    public var audits: Bool { self == .auditor || self == .admin }
-    public var administers: Bool { self == .admin }
+    package var reads: Bool { true }
+    package var records: Bool { self == .recorder || self == .admin }
+    package var audits: Bool { self == .auditor || self == .admin }
+    package var administers: Bool { self == .admin }
 }
 
 /// The establishments a principal reaches: a list of FINESS numbers, or all of them.
-public enum AccessScope: Sendable, Hashable {
+package enum AccessScope: Sendable, Hashable {
     case all
     case establishments(Set<String>)
 
-    public func covers(_ finess: String) -> Bool {
+    package func covers(_ finess: String) -> Bool {
         switch self {
         case .all: true
         case .establishments(let set): set.contains(finess)
@@ -32,21 +32,21 @@ public enum AccessScope: Sendable, Hashable {
     }
 
     /// An incident is visible when it names one of the scope's establishments (or the scope is all).
-    public func reaches(anyOf establishments: some Sequence<String>) -> Bool {
+    package func reaches(anyOf establishments: some Sequence<String>) -> Bool {
         switch self {
         case .all: true
         case .establishments(let set): establishments.contains(where: set.contains)
         }
     }
 
-    public var json: JSONValue {
+    package var json: JSONValue {
         switch self {
         case .all: .string("all")
         case .establishments(let set): .array(set.sorted().map { .string($0) })
         }
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .all: "all establishments"
         case .establishments(let set): set.sorted().joined(separator: ", ")
@@ -56,34 +56,34 @@ public enum AccessScope: Sendable, Hashable {
 
 /// A token granted to a principal, as the `access:tokens` stream records it. The ledger keeps only the token's
 /// SHA-256; the token itself is shown once, to whoever issued it.
-public struct AccessGrant: Sendable, Hashable {
+package struct AccessGrant: Sendable, Hashable {
     /// A short public name of the token (the first 16 hex digits of its hash), for listing and revoking.
-    public let tokenId: String
+    package let tokenId: String
     /// The SHA-256 of the token, in lowercase hex.
-    public let tokenHash: String
-    public let principal: String
-    public let role: AccessRole
-    public let scope: AccessScope
+    package let tokenHash: String
+    package let principal: String
+    package let role: AccessRole
+    package let scope: AccessScope
     /// Who granted it, when (recordedAt, µs) and at which position.
-    public let grantedBy: String
-    public let grantedAt: Int64
-    public let position: UInt64
-    public var revokedBy: String?
-    public var revokedAt: Int64?
+    package let grantedBy: String
+    package let grantedAt: Int64
+    package let position: UInt64
+    package var revokedBy: String?
+    package var revokedAt: Int64?
 
-    public var isRevoked: Bool { revokedAt != nil }
+    package var isRevoked: Bool { revokedAt != nil }
 }
 
 /// Tokens issued and revoked are events of the ledger, in one stream, so that the audit shows who granted
 /// what to whom, and when. They sit outside the incident catalogue: only the `token` command and the
 /// service's admin routes write them, never `record` or `append`.
-public enum AccessEvents {
-    public static let stream = "access:tokens"
-    public static let granted = "access.granted"
-    public static let revoked = "access.revoked"
+package enum AccessEvents {
+    package static let stream = "access:tokens"
+    package static let granted = "access.granted"
+    package static let revoked = "access.revoked"
 
     /// The grant of a token, happening at `now` (µs since the epoch: the caller's clock, the ledger's in practice).
-    public static func grant(
+    package static func grant(
         tokenId: String, tokenHash: String, principal: String, role: AccessRole, scope: AccessScope, actor: String,
         source: String, at now: Int64
     ) -> ProposedEvent {
@@ -97,7 +97,7 @@ public enum AccessEvents {
     }
 
     /// The revocation of `grant`, happening at `now` (µs since the epoch).
-    public static func revoke(_ grant: AccessGrant, actor: String, reason: String, at now: Int64) -> ProposedEvent {
+    package static func revoke(_ grant: AccessGrant, actor: String, reason: String, at now: Int64) -> ProposedEvent {
         ProposedEvent(
             eventId: eventId(at: now), eventType: revoked, occurredAt: .instant(Timestamp(microseconds: now)), actor: actor,
             source: "ledger token revoke",
@@ -110,7 +110,7 @@ public enum AccessEvents {
     }
 
     /// Every grant of the ledger, by token hash, with its revocation if any.
-    public static func grants(in store: EventStore) throws -> [String: AccessGrant] {
+    package static func grants(in store: EventStore) throws -> [String: AccessGrant] {
         var byHash: [String: AccessGrant] = [:]
         var hashById: [String: String] = [:]
         try store.read(.stream(stream)) { event in
@@ -134,7 +134,7 @@ public enum AccessEvents {
     }
 
     /// One line for the audit: who was granted what, or whose token was revoked.
-    public static func summary(eventType: String, payload: JSONValue) -> String {
+    package static func summary(eventType: String, payload: JSONValue) -> String {
         let principal = payload["principal"]?.stringValue ?? "?"
         let id = payload["tokenId"]?.stringValue ?? "?"
         if eventType == granted {

@@ -13,7 +13,7 @@ public enum Catalogue {
     public static let groupKinds = ["ght", "legal_entity", "private_group", "other"]
     /// The field that says who claims the figures of an event, on every type that carries a count, an amount or
     /// a percentage.
-    public static let claimedBy = FieldSpec("claimedBy", .text)
+    package static let claimedBy = FieldSpec("claimedBy", .text)
 
     public static let all: [EventTypeSpec] = [
         spec(

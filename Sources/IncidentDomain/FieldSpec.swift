@@ -65,7 +65,7 @@ public struct FieldSpec: Sendable, Hashable {
     public let kind: FieldKind
     public let required: Bool
 
-    public init(_ name: String, _ kind: FieldKind, required: Bool = false) {
+    package init(_ name: String, _ kind: FieldKind, required: Bool = false) {
         self.name = name
         self.kind = kind
         self.required = required
@@ -79,7 +79,7 @@ public struct ConditionalRequirement: Sendable, Hashable {
     public let when: String
     public let values: [String]
 
-    public init(_ field: String, when: String, in values: [String]) {
+    package init(_ field: String, when: String, in values: [String]) {
         self.field = field
         self.when = when
         self.values = values
@@ -91,7 +91,7 @@ public struct FieldRange: Sendable, Hashable {
     public let low: String
     public let high: String
 
-    public init(low: String, high: String) {
+    package init(low: String, high: String) {
         self.low = low
         self.high = high
     }
@@ -102,7 +102,7 @@ public struct FieldExclusion: Sendable, Hashable {
     public let field: String
     public let excludes: [String]
 
-    public init(_ field: String, excludes: [String]) {
+    package init(_ field: String, excludes: [String]) {
         self.field = field
         self.excludes = excludes
     }
@@ -114,7 +114,7 @@ public struct FieldExclusion: Sendable, Hashable {
 public struct ChartMilestone: Sendable, Hashable {
     public let distinguishedBy: String?
 
-    public init(distinguishedBy: String? = nil) { self.distinguishedBy = distinguishedBy }
+    package init(distinguishedBy: String? = nil) { self.distinguishedBy = distinguishedBy }
 }
 
 /// The rules of one event type.
@@ -139,7 +139,7 @@ public struct EventTypeSpec: Sendable, Hashable {
     /// Whether its facts are milestones on the recovery charts; nil: they are not.
     public let milestone: ChartMilestone?
 
-    public init(
+    package init(
         eventType: String, summary: String, fields: [FieldSpec], requiresReason: Bool = false, requiresOneOf: [String] = [],
         streamKind: StreamKind, requiredWhen: [ConditionalRequirement] = [], ranges: [FieldRange] = [],
         exclusions: [FieldExclusion] = [], milestone: ChartMilestone? = nil

@@ -9,7 +9,7 @@ public struct IntakeError: Error, Sendable, CustomStringConvertible {
     /// The JSON path at fault inside one event (`payload.service`), when one field is; empty otherwise.
     public let field: String
 
-    public init(_ message: String, code: EventStoreError.Code = .invalidEvent, field: String = "") {
+    package init(_ message: String, code: EventStoreError.Code = .invalidEvent, field: String = "") {
         self.message = message
         self.code = code
         self.field = field
@@ -80,7 +80,7 @@ public struct EventWarning: Sendable, Hashable {
     public let eventId: UUID
     public let warning: IntakeWarning
 
-    public init(index: Int, eventId: UUID, warning: IntakeWarning) {
+    package init(index: Int, eventId: UUID, warning: IntakeWarning) {
         self.index = index
         self.eventId = eventId
         self.warning = warning
@@ -194,9 +194,9 @@ public struct IncidentIntake {
 
 /// The warnings' view of the ledger during one intake: what is stored, read only as the checks ask and then
 /// kept, plus the earlier events of the same input (given to ``note(_:streamId:)``), which are not stored yet.
-public final class LedgerWarningContext: WarningContext {
-    public let store: EventStore
-    public let now: Int64
+package final class LedgerWarningContext: WarningContext {
+    package let store: EventStore
+    package let now: Int64
     /// Whether the payloads of input events are kept, so that a correction later in the same input can be
     /// compared with its target: an import of millions of lines keeps none (its memory stays bounded).
     private let keepsInputFacts: Bool
@@ -211,7 +211,7 @@ public final class LedgerWarningContext: WarningContext {
     /// The corrections and updates of the input, by the event they revise.
     private var inputRevisions: [UUID: [(type: String, payload: JSONValue, occurredAt: OccurredAt)]] = [:]
 
-    public init(store: EventStore, keepsInputFacts: Bool = true) {
+    package init(store: EventStore, keepsInputFacts: Bool = true) {
         self.store = store
         self.now = store.configuration.clock.now()
         self.keepsInputFacts = keepsInputFacts
@@ -219,7 +219,7 @@ public final class LedgerWarningContext: WarningContext {
 
     /// The stream's version, and whether its first event opens the incident: one or two key reads. Only a
     /// stream begun by something else is read further, for an incident.opened recorded later.
-    public func opening(of stream: String) throws -> StreamOpening {
+    package func opening(of stream: String) throws -> StreamOpening {
         if let known = openings[stream] { return known }
         let version = try store.streamVersion(of: stream)
         var opened: UInt64?
@@ -240,7 +240,7 @@ public final class LedgerWarningContext: WarningContext {
     }
 
     /// The stream read whole, once per intake: asked only for a restoration or a service id not standard.
-    public func services(of stream: String) throws -> ServiceHistory {
+    package func services(of stream: String) throws -> ServiceHistory {
         if let known = histories[stream] { return known }
         var history = ServiceHistory()
         try store.read(.stream(stream)) { event in
@@ -254,7 +254,7 @@ public final class LedgerWarningContext: WarningContext {
         return history
     }
 
-    public func isRegistered(_ finess: String) throws -> Bool {
+    package func isRegistered(_ finess: String) throws -> Bool {
         if let known = registered[finess] { return known }
         let known = try store.streamVersion(of: StreamKind.establishment.prefix + finess) > 0
         registered[finess] = known
@@ -263,7 +263,7 @@ public final class LedgerWarningContext: WarningContext {
 
     /// Every stored degradation, read once per intake through the type index: asked only for a service id
     /// that is neither standard nor named in its own incident.
-    public func servicesUsed(at establishment: String) throws -> Set<String> {
+    package func servicesUsed(at establishment: String) throws -> Set<String> {
         if storedServices == nil {
             var used: [String: Set<String>] = [:]
             try store.read(.eventType("service.degraded")) { event in
@@ -279,7 +279,7 @@ public final class LedgerWarningContext: WarningContext {
 
     /// The target as stored, with its stored corrections and updates (one read of its stream: revisions are
     /// rare, and the rules' lookup reads it too) and those earlier in the input.
-    public func revisedFact(_ id: UUID) throws -> RevisedFact? {
+    package func revisedFact(_ id: UUID) throws -> RevisedFact? {
         var fact: RevisedFact
         if let known = inputFacts[id] {
             fact = known
@@ -305,7 +305,7 @@ public final class LedgerWarningContext: WarningContext {
     static let revisionKeys = ["event.corrected": "correctedEventId", "event.updated": "updatedEventId"]
 
     /// Takes an accepted input event into account for the events after it.
-    public func note(_ event: ProposedEvent, streamId: String) {
+    package func note(_ event: ProposedEvent, streamId: String) {
         if var opening = openings[streamId] {
             opening.events += 1
             if event.eventType == "incident.opened", opening.openedAtVersion == nil { opening.openedAtVersion = opening.events }

@@ -11,7 +11,7 @@ public struct ObligationRule: Sendable, Hashable {
         public let payload: [String: [String]]
 
         /// True when `eventType` and `payload` match (a boolean payload value matches "true"/"false").
-        public func matches(eventType other: String, payload value: JSONValue) -> Bool {
+        package func matches(eventType other: String, payload value: JSONValue) -> Bool {
             guard other == eventType else { return false }
             for (field, allowed) in payload {
                 guard let v = value[field] else { return false }
@@ -52,7 +52,7 @@ public struct ObligationRule: Sendable, Hashable {
     /// Starts when that rule's clock is satisfied (NIS2's final report follows the notification).
     public let startsAfterRule: String?
 
-    public init(
+    package init(
         id: String, title: String, legalBasis: String, recipient: String, startsOn: [Match], satisfiedBy: Match?,
         notRequiredWhen: Match? = nil, complementOf: String? = nil, deadlineHours: Double?, alertAfterHours: Double?,
         inForceFrom: Timestamp, enabled: Bool, appliesIfEstablishment: String?, startsAfterRule: String?
@@ -157,7 +157,7 @@ public enum ObligationRules {
     }()
 
     /// The built-in rule set, as data.
-    public static let defaultJSON = #"""
+    package static let defaultJSON = #"""
         {"rules": [
           {"id": "gdpr-33-cnil", "title": "Personal data breach notification", "legalBasis": "GDPR art. 33(1)",
            "recipient": "CNIL",

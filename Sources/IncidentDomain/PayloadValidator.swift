@@ -3,10 +3,10 @@ import Foundation
 
 /// Checks payloads against the catalogue, naming the JSON path and the rule broken: the same rules as
 /// schemas/events/*.schema.json.
-public enum PayloadValidator {
+package enum PayloadValidator {
     /// Checks `payload` for `eventType`. Unknown types, unknown fields, missing required fields and values
     /// of the wrong kind are refused.
-    public static func validate(_ payload: JSONValue, eventType: String, path: String = "$.payload") throws(EventStoreError) {
+    package static func validate(_ payload: JSONValue, eventType: String, path: String = "$.payload") throws(EventStoreError) {
         guard let spec = Catalogue.spec(for: eventType) else {
             throw .invalid(
                 path.replacingOccurrences(of: ".payload", with: ".eventType"),
@@ -58,7 +58,7 @@ public enum PayloadValidator {
 
     /// `^[a-z0-9]+(-[a-z0-9]+)*$` of at most 64 characters (a slug: `ght-44`), or a FINESS number (a legal
     /// entity's FINESS juridique, `2A`/`2B` included): it names the stream `group:<id>`.
-    public static func isGroupId(_ text: String) -> Bool {
+    package static func isGroupId(_ text: String) -> Bool {
         if isFINESS(text) { return true }
         let b = Array(text.utf8)
         guard (1...64).contains(b.count), b.first != UInt8(ascii: "-"), b.last != UInt8(ascii: "-") else { return false }
@@ -73,7 +73,7 @@ public enum PayloadValidator {
 
     /// `^(0[1-9]|[1-8][0-9]|9[0-5]|2A|2B|97)[0-9]{7}$`: a département of metropolitan France (01–95, Corsica's
     /// 2A and 2B) or overseas (97), then 7 digits.
-    public static func isFINESS(_ text: String) -> Bool {
+    package static func isFINESS(_ text: String) -> Bool {
         let b = Array(text.utf8)
         guard b.count == 9, b[2...].allSatisfy(isDigit) else { return false }
         if b[0] == UInt8(ascii: "2"), b[1] == UInt8(ascii: "A") || b[1] == UInt8(ascii: "B") { return true }
@@ -167,20 +167,20 @@ public enum PayloadValidator {
 
 /// The domain's rules for an event about to be appended: its payload, its stream, and for corrections and
 /// retractions the event they point at.
-public struct DomainRules: Sendable {
+package struct DomainRules: Sendable {
     /// What the rules need to know of an event a correction or retraction points at.
-    public struct Target: Sendable, Hashable {
-        public let streamId: String
-        public let eventType: String
+    package struct Target: Sendable, Hashable {
+        package let streamId: String
+        package let eventType: String
         /// Whether a retraction already points at it.
-        public var retracted: Bool
+        package var retracted: Bool
         /// Its payload with the corrections recorded so far applied, when known: a revision's result must still
         /// obey the rules between fields (a range's low end above its high end, an exact amount beside a range)
         /// in every state a view can show, the corrected payload and each update on it.
-        public var payload: JSONValue?
+        package var payload: JSONValue?
         /// Its updates: changes holding from a time on, in the order they were recorded.
-        public var updates: [TimedChanges] = []
-        public init(streamId: String, eventType: String, retracted: Bool = false, payload: JSONValue? = nil) {
+        package var updates: [TimedChanges] = []
+        package init(streamId: String, eventType: String, retracted: Bool = false, payload: JSONValue? = nil) {
             self.streamId = streamId
             self.eventType = eventType
             self.retracted = retracted
@@ -213,19 +213,19 @@ public struct DomainRules: Sendable {
 
     /// Changes of an `event.updated`, holding from `from` (microseconds since the epoch, the update's earliest
     /// instant) on.
-    public struct TimedChanges: Sendable, Hashable {
-        public let from: Int64
-        public let changes: [String: JSONValue]
+    package struct TimedChanges: Sendable, Hashable {
+        package let from: Int64
+        package let changes: [String: JSONValue]
     }
 
     /// Finds an earlier event by id: in the ledger, or earlier in the same input.
-    public typealias Lookup = (UUID) throws -> Target?
+    package typealias Lookup = (UUID) throws -> Target?
 
-    public init() {}
+    package init() {}
 
     /// A lookup in the ledger. Whether the target was retracted, and its corrections, are read from its
     /// stream, where they live: corrections and retractions are rare, so this costs one stream read each.
-    public static func lookup(in store: EventStore) -> Lookup {
+    package static func lookup(in store: EventStore) -> Lookup {
         { id in
             guard let event = try store.event(id: id) else { return nil }
             var target = Target(streamId: event.streamId, eventType: event.eventType, payload: event.payload)
@@ -249,7 +249,7 @@ public struct DomainRules: Sendable {
 
     /// Remembers an accepted event for the events after it in the same input: itself as a target, and for a
     /// retraction, that its target is now retracted.
-    public static func note(
+    package static func note(
         _ event: ProposedEvent, streamId: String, in earlier: inout [UUID: Target], lookup: Lookup
     ) throws {
         guard let id = event.eventId else { return }
@@ -276,7 +276,7 @@ public struct DomainRules: Sendable {
     static let revisionTypes: Set<String> = ["event.corrected", "event.retracted", "event.updated"]
 
     /// Checks one event bound for `streamId`.
-    public func check(_ event: ProposedEvent, streamId: String, path: String, lookup: Lookup) throws {
+    package func check(_ event: ProposedEvent, streamId: String, path: String, lookup: Lookup) throws {
         try PayloadValidator.validate(event.payload, eventType: event.eventType, path: "\(path).payload")
         let spec = Catalogue.spec(for: event.eventType)!
         guard event.schemaVersion == Catalogue.schemaVersion else {

@@ -4,25 +4,25 @@ import Foundation
 /// One fact given as text fields, the way a person types it (`ledger record`, the web page's form, the
 /// CLI speaking to a server): each value is converted by its field's kind, the time is read as
 /// `TimeExpression` reads it, and the result is the event JSON every intake checks.
-public struct RecordForm: Sendable {
-    public var eventType: String
-    public var incident: String?
-    public var at: String
-    public var source: String
-    public var reason: String?
-    public var eventId: String?
+package struct RecordForm: Sendable {
+    package var eventType: String
+    package var incident: String?
+    package var at: String
+    package var source: String
+    package var reason: String?
+    package var eventId: String?
     /// `field=value` pairs in the order given.
-    public var fields: [(name: String, value: String)]
+    package var fields: [(name: String, value: String)]
 
     /// How errors name the inputs: `--set` and `--at` on the command line, `fields.x` and `at` over HTTP.
-    public struct Naming: Sendable {
+    package struct Naming: Sendable {
         /// A field with the value given (for a value that breaks its rule).
-        public let field: @Sendable (_ name: String, _ value: String) -> String
+        package let field: @Sendable (_ name: String, _ value: String) -> String
         /// A field by name alone (unknown, or given twice).
-        public let name: @Sendable (_ name: String) -> String
-        public let at: String
-        public let incident: String
-        public init(
+        package let name: @Sendable (_ name: String) -> String
+        package let at: String
+        package let incident: String
+        package init(
             field: @escaping @Sendable (String, String) -> String, name: @escaping @Sendable (String) -> String, at: String,
             incident: String
         ) {
@@ -31,13 +31,13 @@ public struct RecordForm: Sendable {
             self.at = at
             self.incident = incident
         }
-        public static let commandLine = Naming(
+        package static let commandLine = Naming(
             field: { "--set \($0)=\($1)" }, name: { "--set \($0)" }, at: "--at", incident: "--incident")
-        public static let json = Naming(
+        package static let json = Naming(
             field: { name, _ in "fields.\(name)" }, name: { "fields.\($0)" }, at: "at", incident: "incident")
     }
 
-    public init(
+    package init(
         eventType: String, incident: String?, at: String, source: String, reason: String? = nil, eventId: String? = nil,
         fields: [(name: String, value: String)]
     ) {
@@ -51,7 +51,7 @@ public struct RecordForm: Sendable {
     }
 
     /// The event as JSON and the stream it goes to.
-    public func event(naming: Naming) throws(IntakeError) -> (json: JSONValue, streamId: String) {
+    package func event(naming: Naming) throws(IntakeError) -> (json: JSONValue, streamId: String) {
         guard let spec = Catalogue.spec(for: eventType) else {
             throw IntakeError(
                 "\(eventType): unknown event type (one of: \(Catalogue.all.map(\.eventType).joined(separator: ", ")))",

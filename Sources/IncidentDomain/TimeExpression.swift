@@ -4,9 +4,9 @@ import EventStore
 /// `2024-01-15T01:20`), a day (`2024-01-15`), a month (`2024-01`), or an interval of two of these
 /// (`2021-06-01/2021-09-12`, whose end is the end of its right-hand side when it is a day or a month: the 12th
 /// included; a time of day ends the interval at that time).
-public enum TimeExpression {
+package enum TimeExpression {
     /// Parses an occurredAt, keeping the precision typed: a day is a `day`, an offset-less minute a `minute`.
-    public static func occurredAt(_ text: String) -> OccurredAt? {
+    package static func occurredAt(_ text: String) -> OccurredAt? {
         guard let value = parse(text), Timestamp.supportedRange.contains(value.earliest),
             value.latest <= Timestamp.supportedRange.upperBound
         else { return nil }
@@ -83,7 +83,7 @@ public enum TimeExpression {
     }
 
     /// Why `text` is not a time, in words for a one-line error.
-    public static func refusal(_ text: String) -> String {
+    package static func refusal(_ text: String) -> String {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if let slash = trimmed.firstIndex(of: "/") {
             let left = String(trimmed[..<slash])
@@ -143,7 +143,7 @@ public enum TimeExpression {
 
     /// Parses a query time (`--as-of`, `--known-at`): the last instant the expression covers, so that
     /// "as of 2021-09-14" means by the end of that day. Returns microseconds since the epoch.
-    public static func queryInstant(_ text: String) -> Int64? {
+    package static func queryInstant(_ text: String) -> Int64? {
         guard let value = occurredAt(text) else { return nil }
         return value.precision == .instant ? value.latest : value.latest - 1
     }

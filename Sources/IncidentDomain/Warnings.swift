@@ -9,7 +9,7 @@ public struct IntakeWarning: Sendable, Hashable, CustomStringConvertible {
     /// What looks wrong and, where the ledger can tell, what was probably meant.
     public let message: String
 
-    public init(field: String, message: String) {
+    package init(field: String, message: String) {
         self.field = field
         self.message = message
     }
@@ -18,7 +18,7 @@ public struct IntakeWarning: Sendable, Hashable, CustomStringConvertible {
 
     /// The same warning naming its field as a form's inputs are named (`--set service`, `--at`, `--incident`
     /// on the command line; `fields.service`, `at`, `incident` over HTTP), so that it reads beside what was typed.
-    public func named(by naming: RecordForm.Naming) -> IntakeWarning {
+    package func named(by naming: RecordForm.Naming) -> IntakeWarning {
         let renamed: String
         if field.hasPrefix("payload.") {
             let rest = field.dropFirst("payload.".count)
@@ -36,13 +36,13 @@ public struct IntakeWarning: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// How far one stream is: how many events it holds and whether one of them opens the incident.
-public struct StreamOpening: Sendable, Hashable {
+package struct StreamOpening: Sendable, Hashable {
     /// The events of the stream before the one being judged.
-    public var events: UInt64
+    package var events: UInt64
     /// The version of its `incident.opened`, nil when it has none.
-    public var openedAtVersion: UInt64?
+    package var openedAtVersion: UInt64?
 
-    public init(events: UInt64, openedAtVersion: UInt64?) {
+    package init(events: UInt64, openedAtVersion: UInt64?) {
         self.events = events
         self.openedAtVersion = openedAtVersion
     }
@@ -51,28 +51,28 @@ public struct StreamOpening: Sendable, Hashable {
 /// The services of one incident as its events tell them: the degradations standing (corrections applied,
 /// retractions removed) and every (establishment, service) an event named. Folded event by event, from the
 /// stored stream and then the earlier events of the same input.
-public struct ServiceHistory: Sendable {
+package struct ServiceHistory: Sendable {
     /// One degradation: of which service, where, when.
-    public struct Degradation: Sendable, Hashable {
-        public var establishment: String
-        public var service: String
-        public var occurredAt: OccurredAt
+    package struct Degradation: Sendable, Hashable {
+        package var establishment: String
+        package var service: String
+        package var occurredAt: OccurredAt
     }
 
     /// By the id of the `service.degraded` event.
-    public private(set) var degradations: [UUID: Degradation] = [:]
+    package private(set) var degradations: [UUID: Degradation] = [:]
     /// Establishment → the service ids degraded or restored there.
-    public private(set) var named: [String: Set<String>] = [:]
+    package private(set) var named: [String: Set<String>] = [:]
 
-    public init() {}
+    package init() {}
 
     /// The degradations of `service` at `establishment`.
-    public func degradations(of service: String, at establishment: String) -> [Degradation] {
+    package func degradations(of service: String, at establishment: String) -> [Degradation] {
         degradations.values.filter { $0.establishment == establishment && $0.service == service }
     }
 
     /// Takes one event of the stream into account; events about other things change nothing.
-    public mutating func note(eventId: UUID, eventType: String, occurredAt: OccurredAt, payload: JSONValue) {
+    package mutating func note(eventId: UUID, eventType: String, occurredAt: OccurredAt, payload: JSONValue) {
         switch eventType {
         case "service.degraded", "service.restored":
             guard let establishment = payload["establishment"]?.stringValue, let service = payload["service"]?.stringValue
@@ -106,27 +106,27 @@ public struct ServiceHistory: Sendable {
 /// The event a correction or an update points at, as the ledger now tells it: its type, and its payload and
 /// occurredAt after the earlier corrections of it (which rewrite the past), with the updates of it (each
 /// holding from its own time on).
-public struct RevisedFact: Sendable, Hashable {
+package struct RevisedFact: Sendable, Hashable {
     /// A value that changed in the world: `changes` hold from `from` (microseconds since the epoch) on.
-    public struct Update: Sendable, Hashable {
-        public var from: Int64
-        public var changes: [String: JSONValue]
+    package struct Update: Sendable, Hashable {
+        package var from: Int64
+        package var changes: [String: JSONValue]
     }
 
-    public var eventType: String
-    public var payload: [String: JSONValue]
-    public var occurredAt: OccurredAt
+    package var eventType: String
+    package var payload: [String: JSONValue]
+    package var occurredAt: OccurredAt
     /// In the order they were recorded.
-    public var updates: [Update] = []
+    package var updates: [Update] = []
 
-    public init(eventType: String, payload: [String: JSONValue], occurredAt: OccurredAt) {
+    package init(eventType: String, payload: [String: JSONValue], occurredAt: OccurredAt) {
         self.eventType = eventType
         self.payload = payload
         self.occurredAt = occurredAt
     }
 
     /// The fact once `revision` (an `event.corrected` or `event.updated` of it, at `occurredAt`) is taken in.
-    public mutating func revise(_ eventType: String, payload revision: JSONValue, occurredAt at: OccurredAt) {
+    package mutating func revise(_ eventType: String, payload revision: JSONValue, occurredAt at: OccurredAt) {
         let changes = revision["changes"]?.objectValue ?? [:]
         switch eventType {
         case "event.corrected":
@@ -142,7 +142,7 @@ public struct RevisedFact: Sendable, Hashable {
     }
 
     /// The values that hold at `microseconds`: the payload with the updates from then or before.
-    public func payload(at microseconds: Int64) -> [String: JSONValue] {
+    package func payload(at microseconds: Int64) -> [String: JSONValue] {
         var values = payload
         for update in updates.enumerated().sorted(by: { ($0.element.from, $0.offset) < ($1.element.from, $1.offset) })
         where update.element.from <= microseconds {
@@ -155,7 +155,7 @@ public struct RevisedFact: Sendable, Hashable {
 /// What the warnings read of the ledger. Each check asks only for what it needs (the stream's opening for an
 /// incident event, its service history only for a restoration or an unknown service id), so that an append
 /// of a plain fact costs a key read or two, not a read of its stream.
-public protocol WarningContext {
+package protocol WarningContext {
     /// When the event is being recorded (microseconds since the epoch): the ledger's clock.
     var now: Int64 { get }
     func opening(of stream: String) throws -> StreamOpening
@@ -170,17 +170,17 @@ public protocol WarningContext {
 
 /// The checks behind ``IntakeWarning``: what they look at, and where they draw the line, is documented on
 /// each; they read the ledger only through a ``WarningContext``.
-public enum IntakeWarnings {
+package enum IntakeWarnings {
     /// An occurredAt that begins more than this after the recording time is "in the future": a day leaves room
     /// for a time typed in the wrong zone or a fact recorded a little ahead (a planned shutdown tonight).
-    public static let futureTolerance: Int64 = 86_400_000_000
+    package static let futureTolerance: Int64 = 86_400_000_000
     /// Facts that end before 1990-01-01 (Paris) are older than any cyberattack on a hospital's information
     /// system this ledger is for: a year typed wrong, most likely.
-    public static let earliestPlausible = Timestamp(rfc3339: "1990-01-01T00:00:00+01:00")!
+    package static let earliestPlausible = Timestamp(rfc3339: "1990-01-01T00:00:00+01:00")!
 
     /// The warnings for `event`, about to be appended to `streamId`, in field order. The event has passed the
     /// domain's rules already: these are the facts that are valid but unlikely.
-    public static func check(_ event: ProposedEvent, streamId: String, context: some WarningContext) throws -> [IntakeWarning] {
+    package static func check(_ event: ProposedEvent, streamId: String, context: some WarningContext) throws -> [IntakeWarning] {
         guard let spec = Catalogue.spec(for: event.eventType) else { return [] }
         var warnings: [IntakeWarning] = []
         warnings += time(event.occurredAt, field: "occurredAt", now: context.now)

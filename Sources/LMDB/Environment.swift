@@ -197,7 +197,7 @@ package final class Environment: @unchecked Sendable {
 
     /// Runs `body` inside a read-only transaction over a consistent snapshot, then ends it.
     ///
-    /// Values read are views into the map, valid only inside `body`: copy what must outlive it.
+    /// Values are lent to closures as `RawSpan`s into the map, which cannot leave them: copy what must outlive one.
     package func read<T>(_ body: (borrowing ReadTransaction) throws -> T) throws -> T {
         while true {
             do {

@@ -20,7 +20,7 @@ public struct ProofDocumentField: Hashable, Sendable {
 public struct ProofDocumentError: Error, Equatable, CustomStringConvertible {
     public let reason: String
 
-    public init(_ reason: String) { self.reason = reason }
+    package init(_ reason: String) { self.reason = reason }
 
     public var description: String { "malformed proof: \(reason)" }
 }

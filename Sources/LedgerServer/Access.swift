@@ -6,18 +6,18 @@ import Synchronization
 
 /// An authenticated caller of the service: the name recorded as the actor of what it appends, its role and
 /// the establishments it reaches.
-public struct Principal: Sendable, Hashable {
-    public let name: String
-    public let role: AccessRole
-    public let scope: AccessScope
-    public let tokenId: String
+package struct Principal: Sendable, Hashable {
+    package let name: String
+    package let role: AccessRole
+    package let scope: AccessScope
+    package let tokenId: String
 }
 
 /// Issues, lists and revokes bearer tokens. A token is 256 random bits shown once; the ledger keeps its
 /// SHA-256 in an `access.granted` event, and a revocation is an `access.revoked` event.
-public enum Tokens {
+package enum Tokens {
     /// `il_` and 43 base64url characters: 32 bytes from the system's random source.
-    public static func generate() -> String {
+    package static func generate() -> String {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         let base64 = Data(bytes).base64EncodedString()
@@ -26,7 +26,7 @@ public enum Tokens {
         return "il_" + base64
     }
 
-    public static func hash(_ token: String) -> String {
+    package static func hash(_ token: String) -> String {
         // Hex by hand: String(format:) costs more than the hash, and this runs on every request.
         let digits = Array("0123456789abcdef".utf8)
         var hex: [UInt8] = []
@@ -39,7 +39,7 @@ public enum Tokens {
     }
 
     /// Grants `role` on `scope` to `name`: appends the grant and returns the token, which nothing stores.
-    public static func issue(
+    package static func issue(
         in store: EventStore, name: String, role: AccessRole, scope: AccessScope, actor: String, source: String
     ) throws -> (token: String, grant: AccessGrant) {
         let name = name.trimmingCharacters(in: .whitespaces)
@@ -76,7 +76,7 @@ public enum Tokens {
     }
 
     /// Revokes the token whose id (or whose id's prefix, when unique) is `tokenId`.
-    public static func revoke(in store: EventStore, tokenId: String, actor: String, reason: String) throws -> AccessGrant {
+    package static func revoke(in store: EventStore, tokenId: String, actor: String, reason: String) throws -> AccessGrant {
         let matches = try AccessEvents.grants(in: store).values.filter { $0.tokenId.hasPrefix(tokenId.lowercased()) }
         guard !tokenId.isEmpty, let grant = matches.first else {
             throw IntakeError("token \(tokenId): no such token", code: .noLedger, field: "tokenId")

@@ -6,11 +6,11 @@ import NIOCore
 
 /// The request context of the service: Hummingbird's core storage and the principal the bearer token
 /// authenticated, if any.
-public struct LedgerRequestContext: RequestContext {
-    public var coreContext: CoreRequestContextStorage
-    public var principal: Principal?
+package struct LedgerRequestContext: RequestContext {
+    package var coreContext: CoreRequestContextStorage
+    package var principal: Principal?
 
-    public init(source: Source) {
+    package init(source: Source) {
         self.coreContext = .init(source: source)
     }
 }

@@ -10,20 +10,20 @@ import _CryptoExtras
 /// audience when one is configured, `exp` (required) and `nbf` are checked; the principal is `sub`, its role
 /// the `ledger_role` claim and its scope `ledger_establishments` (FINESS numbers, or "all"). A JWT cannot be
 /// revoked in the ledger: its lifetime is the identity provider's.
-public struct JWTVerifier: Sendable {
+package struct JWTVerifier: Sendable {
     /// The key's DER bytes: Crypto's P-256 key type is not Sendable, so it is rebuilt for each check.
     enum Key: Sendable {
         case rsa(Data)
         case p256(Data)
     }
     let key: Key
-    public let issuer: String
-    public let audience: String?
+    package let issuer: String
+    package let audience: String?
     /// Seconds of clock difference tolerated on `exp` and `nbf`.
     static let leeway: Int64 = 60
 
     /// Reads a PEM public key (RSA or EC P-256).
-    public init(issuer: String, publicKeyPEM pem: String, audience: String? = nil) throws {
+    package init(issuer: String, publicKeyPEM pem: String, audience: String? = nil) throws {
         self.issuer = issuer
         self.audience = audience
         if let key = try? P256.Signing.PublicKey(pemRepresentation: pem) {

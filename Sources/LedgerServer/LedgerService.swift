@@ -18,9 +18,9 @@ import Synchronization
 /// of every event appended is the token's principal, and each principal reads and writes only within its
 /// role and its establishments (``AccessRole``, ``AccessScope``). Store work runs on NIO's thread pool so
 /// that a long query never holds the event loops.
-public final class LedgerService: Sendable {
+package final class LedgerService: Sendable {
     /// The largest request body: a batch of events (each payload is limited to 1 MiB by the store).
-    public static let bodyLimit = 4 << 20
+    package static let bodyLimit = 4 << 20
     /// The most events a page of the log returns.
     static let pageLimit = 1000
 
@@ -35,7 +35,7 @@ public final class LedgerService: Sendable {
     let jwt: JWTVerifier?
 
     /// - Parameter clock: what a query without an as-of time reads "now" from (the deadlines' elapsed time).
-    public init(
+    package init(
         store: EventStore, logger: Logger = Logger(label: "incidentledger"), jwt: JWTVerifier? = nil,
         clock: any RecordingClock = SystemClock()
     ) {
@@ -49,10 +49,10 @@ public final class LedgerService: Sendable {
     }
 
     /// True once shutdown has begun: new requests get 503 and live subscriptions end.
-    public var isDraining: Bool { draining.load(ordering: .acquiring) }
+    package var isDraining: Bool { draining.load(ordering: .acquiring) }
 
     /// Begins shutdown: requests already running finish, new ones are refused, subscriptions close.
-    public func beginDraining() {
+    package func beginDraining() {
         draining.store(true, ordering: .releasing)
         live.stop()
     }
@@ -63,7 +63,7 @@ public final class LedgerService: Sendable {
     }
 
     /// The router with every route of the API.
-    public func router() -> Router<LedgerRequestContext> {
+    package func router() -> Router<LedgerRequestContext> {
         let router = Router(context: LedgerRequestContext.self)
         router.add(middleware: FrontDoor(service: self))
         addPublicRoutes(to: router)
@@ -76,7 +76,7 @@ public final class LedgerService: Sendable {
     }
 
     /// The application listening on `host:port`; `onRunning` gets the bound port (useful with port 0).
-    public func application(host: String, port: Int, onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
+    package func application(host: String, port: Int, onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
         -> some ApplicationProtocol
     {
         Application(
@@ -88,7 +88,7 @@ public final class LedgerService: Sendable {
 
     /// Serves until SIGTERM or SIGINT, then shuts down gracefully: appends in flight finish, new requests
     /// get 503, live subscriptions end, and the call returns.
-    public func run(host: String, port: Int, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+    package func run(host: String, port: Int, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let app = application(host: host, port: port, onRunning: onRunning)
         var configuration = ServiceGroupConfiguration(
             services: [

@@ -7,22 +7,22 @@ import NIOCore
 
 /// An RFC 9457 problem: the HTTP status, a title, and the same one-line reason the CLI prints, with the
 /// field at fault when there is one. Thrown by handlers and turned into `application/problem+json`.
-public struct Problem: Error, Sendable, CustomStringConvertible {
-    public let status: HTTPResponse.Status
-    public let kind: String
-    public let detail: String
-    public var field: String?
-    public var extra: [String: JSONValue] = [:]
-    public var headers: HTTPFields = [:]
+package struct Problem: Error, Sendable, CustomStringConvertible {
+    package let status: HTTPResponse.Status
+    package let kind: String
+    package let detail: String
+    package var field: String?
+    package var extra: [String: JSONValue] = [:]
+    package var headers: HTTPFields = [:]
 
-    public init(_ status: HTTPResponse.Status, _ kind: String, _ detail: String, field: String? = nil) {
+    package init(_ status: HTTPResponse.Status, _ kind: String, _ detail: String, field: String? = nil) {
         self.status = status
         self.kind = kind
         self.detail = detail
         self.field = field
     }
 
-    public var description: String { "\(status.code) \(kind): \(detail)" }
+    package var description: String { "\(status.code) \(kind): \(detail)" }
 
     static func invalid(_ detail: String, field: String? = nil) -> Problem {
         Problem(.unprocessableContent, "invalid-input", detail, field: field)

@@ -47,7 +47,7 @@ public final class LedgerQueries: Sendable {
     /// A read-only store is caught up in memory and nothing is saved. Otherwise the saved index is checked
     /// once against its seal before it is first answered from, and folded again from the log when it does
     /// not match, so that a damaged or edited index never answers.
-    public func index() throws -> IncidentIndex.Snapshot {
+    package func index() throws -> IncidentIndex.Snapshot {
         if store.isReadOnly {
             let head = try store.lastPosition()
             if let cached = indexCache.withLock({ $0 }), cached.snapshot.checkpoint == head { return cached.snapshot }
@@ -85,7 +85,7 @@ public final class LedgerQueries: Sendable {
 
     /// Drops the saved index and folds the whole log again; forgets the books in memory.
     @discardableResult
-    public func rebuild() throws -> IncidentIndex.Snapshot {
+    package func rebuild() throws -> IncidentIndex.Snapshot {
         cache.withLock { $0.removeAll() }
         recoveryCache.withLock { $0.removeAll() }
         indexCache.withLock { $0 = nil }
@@ -94,7 +94,7 @@ public final class LedgerQueries: Sendable {
     }
 
     /// One incident's book as known at `position`, with the establishments registered by then.
-    public func incidentBook(_ stream: String, upTo position: UInt64, establishments: [String: Establishment]) throws -> FactBook
+    package func incidentBook(_ stream: String, upTo position: UInt64, establishments: [String: Establishment]) throws -> FactBook
     {
         var book = try cachedBook(stream).book.knownAt(position: position)
         book.register(establishments)

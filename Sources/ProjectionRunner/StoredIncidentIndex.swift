@@ -5,9 +5,9 @@ import Projections
 /// with a checkpoint, caught up in pages of the log so that memory stays bounded however long the log is,
 /// rebuilt from position 1, and checked against the log.
 extension IncidentIndex {
-    public static let projectionName = "incident-index"
+    package static let projectionName = "incident-index"
     /// Events scanned per read transaction.
-    public static let eventsPerRead = 5000
+    package static let eventsPerRead = 5000
     /// Entries held before they are saved: bounds memory during a rebuild (the entries are per incident and
     /// establishment, not per event, so on a long log they grow slowly).
     static let entriesPerSave = 5000
@@ -20,7 +20,7 @@ extension IncidentIndex {
     /// Routes on the stored bytes (``JSONMembers``): it reads an event's type, stream and the establishments
     /// its payload names, and skips the rest without decoding it.
     @discardableResult
-    public static func catchUp(_ store: EventStore, eventsPerRead: Int = eventsPerRead) throws -> UInt64 {
+    package static func catchUp(_ store: EventStore, eventsPerRead: Int = eventsPerRead) throws -> UInt64 {
         var checkpoint = try store.loadProjection(projectionName, keys: []).checkpoint
         var pending = PendingEntries()
         var last = checkpoint
@@ -54,13 +54,13 @@ extension IncidentIndex {
 
     /// Drops the index and folds the whole log again.
     @discardableResult
-    public static func rebuild(_ store: EventStore, eventsPerRead: Int = eventsPerRead) throws -> UInt64 {
+    package static func rebuild(_ store: EventStore, eventsPerRead: Int = eventsPerRead) throws -> UInt64 {
         try store.clearProjection(projectionName)
         return try catchUp(store, eventsPerRead: eventsPerRead)
     }
 
     /// Loads the incident list and the registrations.
-    public static func snapshot(_ store: EventStore) throws -> Snapshot {
+    package static func snapshot(_ store: EventStore) throws -> Snapshot {
         let incidents = try store.loadProjection(projectionName, prefix: "i:")
         let registrations = try store.loadProjection(projectionName, prefix: "e:")
         return try Snapshot(
@@ -68,21 +68,21 @@ extension IncidentIndex {
     }
 
     /// The incident streams that name `finess` somewhere in their facts.
-    public static func incidents(touching finess: String, in store: EventStore) throws -> [String] {
+    package static func incidents(touching finess: String, in store: EventStore) throws -> [String] {
         let prefix = "t:\(finess)/"
         return try store.loadProjection(projectionName, prefix: prefix).entries.keys.map { String($0.dropFirst(prefix.count)) }
             .sorted()
     }
 
     /// The incident streams that name `finess`: from `snapshot` when it was folded in memory, else as saved.
-    public static func incidents(touching finess: String, in store: EventStore, snapshot: Snapshot) throws -> [String] {
+    package static func incidents(touching finess: String, in store: EventStore, snapshot: Snapshot) throws -> [String] {
         guard let links = snapshot.links else { return try incidents(touching: finess, in: store) }
         return links[finess] ?? []
     }
 
     /// Whether the saved index is sound: its entries match the digest of its last save and its checkpoint is
     /// an event of this log (see ``EventStore/checkProjection(_:)``).
-    public static func integrity(_ store: EventStore) throws -> EventStore.ProjectionIntegrity {
+    package static func integrity(_ store: EventStore) throws -> EventStore.ProjectionIntegrity {
         try store.checkProjection(projectionName)
     }
 
@@ -103,7 +103,7 @@ extension IncidentIndex {
 
     /// The index caught up with the log in memory, saving nothing: for a read-only ledger. Starts from the
     /// saved index when it is sound, else folds the whole log.
-    public static func snapshotInMemory(_ store: EventStore) throws -> Snapshot {
+    package static func snapshotInMemory(_ store: EventStore) throws -> Snapshot {
         let head = try store.lastPosition()
         var entries: [String: [UInt8]] = [:]
         var from: UInt64 = 1
@@ -117,7 +117,7 @@ extension IncidentIndex {
 
     /// Compares the saved index with the log: its seal, then every entry against a fold of the log up to its
     /// checkpoint, in memory. Returns what differs first, or nil when it matches (or was never saved).
-    public static func verify(_ store: EventStore) throws -> String? {
+    package static func verify(_ store: EventStore) throws -> String? {
         let checkpoint: UInt64
         switch try integrity(store) {
         case .neverSaved: return nil

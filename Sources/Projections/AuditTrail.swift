@@ -8,7 +8,7 @@ public struct StateChange: Sendable, Hashable {
     public let before: String?
     public let after: String?
 
-    public init(field: String, before: String?, after: String?) {
+    package init(field: String, before: String?, after: String?) {
         self.field = field
         self.before = before
         self.after = after
@@ -188,7 +188,7 @@ public enum AuditTrail {
 
 extension IncidentState {
     /// The state as `field → value` lines, for diffs and compact displays.
-    public var flattened: [String: String] {
+    package var flattened: [String: String] {
         var lines: [String: String] = ["phase": phase.rawValue, "title": title]
         if !establishments.isEmpty { lines["establishments"] = establishments.joined(separator: ", ") }
         if let intrusion { lines["intrusion"] = intrusion.occurredAt.description }

@@ -30,7 +30,7 @@ public enum RansomStatus: String, Sendable, Hashable, CaseIterable {
     }
 
     /// The status the ransom facts among `events` give, or nil when there is none.
-    public static func derive(from events: [IncidentEvent]) -> RansomStatus? {
+    package static func derive(from events: [IncidentEvent]) -> RansomStatus? {
         events.compactMap { event -> RansomStatus? in
             switch event {
             case .ransomAbsent: .absent
@@ -57,7 +57,7 @@ public struct CrisisMeasureStatus: Sendable, Hashable {
     public var isActive: Bool { lifted == nil }
 
     /// `plan_blanc` → "plan blanc".
-    public static func label(_ measure: String) -> String {
+    package static func label(_ measure: String) -> String {
         String(decoding: measure.utf8.map { $0 == UInt8(ascii: "_") ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
     }
 

@@ -65,7 +65,7 @@ public struct Fact: Sendable, Hashable {
     }
     private var storage: Storage
 
-    public init(
+    package init(
         eventId: UUID, position: UInt64, streamId: String, eventType: String, recordedAt: Timestamp, actor: String,
         source: String, reason: String?, occurredAt: OccurredAt, payload: JSONValue, event: IncidentEvent, revisions: [Revision],
         appliedUpdates: [Revision] = []

@@ -13,11 +13,11 @@ public struct FieldText: Sendable, Hashable {
 
 /// Every payload field of a fact, labelled and with its unit, generated from the catalogue's field kinds:
 /// what a view shows needs no hand-picked list, so a field added to the catalogue shows everywhere at once.
-public enum FactFields {
+package enum FactFields {
     /// The fields of `payload` in catalogue order (members the catalogue does not know last, by name).
     /// The currency goes with the amount it counts, not on its own line; a FINESS number comes with the
     /// establishment's name when `names` has it.
-    public static func lines(eventType: String, payload: JSONValue, names: [String: String] = [:]) -> [FieldText] {
+    package static func lines(eventType: String, payload: JSONValue, names: [String: String] = [:]) -> [FieldText] {
         let members = payload.objectValue ?? [:]
         let spec = Catalogue.spec(for: eventType)
         var out: [FieldText] = []
@@ -43,7 +43,7 @@ public enum FactFields {
 
     /// The value of one field of a revision (`before` or `after`), as ``lines(eventType:payload:)`` prints it;
     /// "(none)" for a field that was absent.
-    public static func text(of field: String, eventType: String, value: JSONValue?, payload: JSONValue) -> String {
+    package static func text(of field: String, eventType: String, value: JSONValue?, payload: JSONValue) -> String {
         guard let value, value != .null else { return "(none)" }
         if field == "occurredAt", let time = try? OccurredAt(json: value, path: "$", bounded: false) {
             return TimelineRendering.describe(time)
@@ -53,7 +53,7 @@ public enum FactFields {
 
     /// The fields whose text the one-line summary does not already hold, joined for one line of text.
     /// `omitting`: texts the view already says around the fact (the only establishment of an incident).
-    public static func details(
+    package static func details(
         eventType: String, payload: JSONValue, summary: String, names: [String: String] = [:], omitting: Set<String> = []
     ) -> String {
         let spec = Catalogue.spec(for: eventType)
@@ -71,7 +71,7 @@ public enum FactFields {
 
     /// Words for a camelCase member: `peopleAffected` → "people affected"; a `…Percent` drops the word, its
     /// unit says it; `occurredAt` (a corrected time) is "time".
-    public static func label(_ name: String) -> String {
+    package static func label(_ name: String) -> String {
         // A corrected `occurredAt` is the fact's time, not a payload field.
         if name == "occurredAt" { return "time" }
         var base = name

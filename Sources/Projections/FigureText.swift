@@ -1,7 +1,7 @@
 /// How views print a recorded figure (an amount, a percentage, a count): whole numbers without a fraction,
 /// others as recorded. Total: any finite or non-finite double prints, where `Int(_:)` would trap.
-public enum FigureText {
-    public static func of(_ value: Double) -> String {
+package enum FigureText {
+    package static func of(_ value: Double) -> String {
         guard value.isFinite else { return String(describing: value) }
         if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
         return String(describing: value)
@@ -11,7 +11,7 @@ public enum FigureText {
 extension FigureText {
     /// Hours for JSON: rounded to three decimals (3.6 s), as the timeline's durations are, so that a whole
     /// number of hours prints whole and no division residue (1415.9999999997221) reaches a reader.
-    public static func hours(_ hours: Double) -> Double {
+    package static func hours(_ hours: Double) -> Double {
         guard hours.isFinite else { return hours }
         return (hours * 1000).rounded() / 1000
     }

@@ -44,7 +44,7 @@ public struct EstablishmentGroup: Sendable, Hashable {
         public let byRegistration: Bool
     }
 
-    public init(id: String) { self.id = id }
+    package init(id: String) { self.id = id }
 
     /// The group's name: its last registration's, else its id (memberships recorded before any registration).
     public var name: String { registrations.last?.name ?? id }
@@ -137,7 +137,7 @@ public struct GroupDirectory: Sendable {
         self.groupsOf = groupsOf
     }
 
-    public init(groups: [String: EstablishmentGroup], establishments: [String: Establishment], at time: QueryTime) {
+    package init(groups: [String: EstablishmentGroup], establishments: [String: Establishment], at time: QueryTime) {
         var groupsOf: [String: [EstablishmentGroup]] = [:]
         for group in groups.values.sorted(by: { $0.id < $1.id }) {
             for finess in group.members(at: time, establishments: establishments) { groupsOf[finess, default: []].append(group) }
@@ -172,7 +172,7 @@ public struct GroupView<Item: Sendable>: Sendable {
     }
 
     /// The same view with only the items `keep` admits.
-    public func filtered(_ keep: (Item) -> Bool) -> GroupView {
+    package func filtered(_ keep: (Item) -> Bool) -> GroupView {
         GroupView(group: group, members: members, memberships: memberships, reference: reference, items: items.filter(keep))
     }
 
@@ -185,7 +185,7 @@ public struct GroupView<Item: Sendable>: Sendable {
 /// The group views as text and JSON, for the CLI and the service alike.
 public enum GroupViews {
     /// The group and its members: `group ght-44: GHT 44 (ght)` then the members at the query's time.
-    public static func headerText<Item>(_ view: GroupView<Item>, names: [String: Establishment]) -> String {
+    package static func headerText<Item>(_ view: GroupView<Item>, names: [String: Establishment]) -> String {
         let group = view.group
         var out = "group \(group.id): \(group.name)" + (group.kind.map { " (\($0))" } ?? " (not registered)") + "\n"
         if let support = group.supportEstablishment {
@@ -246,7 +246,7 @@ public enum GroupViews {
     }
 
     /// The timelines of `view` by incident, in incident order: each incident's member sites go on one chart.
-    public static func byIncident(_ view: GroupView<RecoveryTimeline>) -> [[RecoveryTimeline]] {
+    package static func byIncident(_ view: GroupView<RecoveryTimeline>) -> [[RecoveryTimeline]] {
         var order: [String] = []
         for timeline in view.items where !order.contains(timeline.incidentId) { order.append(timeline.incidentId) }
         return order.map { incident in view.items.filter { $0.incidentId == incident } }

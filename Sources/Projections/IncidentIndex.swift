@@ -7,10 +7,10 @@ import IncidentDomain
 /// `e:FINESS/POSITION`, `i:STREAM` and `t:FINESS/STREAM`. The runner (`ProjectionRunner`) saves them in the
 /// ledger with a checkpoint, catches them up in pages of the log and rebuilds them; the views of one incident
 /// are folded from its own stream on demand: its corrections and retractions live in that stream.
-public enum IncidentIndex {
+package enum IncidentIndex {
     /// The entries `events` give, folded in memory from the events themselves: what the saved index holds
     /// once it has caught up with them.
-    public static func entries(folding events: some Sequence<RecordedEvent>) throws -> [String: [UInt8]] {
+    package static func entries(folding events: some Sequence<RecordedEvent>) throws -> [String: [UInt8]] {
         var pending = PendingEntries()
         for event in events {
             try CanonicalJSON.encode(event.hashedJSON).withUnsafeBytes { canonical in
@@ -174,9 +174,9 @@ public enum IncidentIndex {
     }
     /// The index as folded or saved: establishments as known at `position` (their latest registration up to
     /// it), and the incident streams.
-    public struct Snapshot: Sendable {
-        public let checkpoint: UInt64
-        public let incidents: [String]
+    package struct Snapshot: Sendable {
+        package let checkpoint: UInt64
+        package let incidents: [String]
         /// Registrations in key order (by FINESS, then position), decoded once when the index is loaded.
         let registrations: [(finess: String, position: UInt64, establishment: Establishment?)]
         /// The incidents naming each establishment, when the index was folded in memory (nil: read them from
@@ -184,7 +184,7 @@ public enum IncidentIndex {
         package let links: [String: [String]]?
 
         /// The snapshot of every entry of a fold (`e:`, `i:` and `t:`), caught up to `checkpoint`.
-        public init(checkpoint: UInt64, entries: [String: [UInt8]]) throws {
+        package init(checkpoint: UInt64, entries: [String: [UInt8]]) throws {
             var links: [String: [String]] = [:]
             for key in entries.keys where key.hasPrefix("t:") {
                 let parts = key.dropFirst(2).split(separator: "/", maxSplits: 1)
@@ -221,7 +221,7 @@ public enum IncidentIndex {
             }
         }
 
-        public func establishments(upTo position: UInt64 = .max) -> [String: Establishment] {
+        package func establishments(upTo position: UInt64 = .max) -> [String: Establishment] {
             var result: [String: Establishment] = [:]
             for r in registrations where r.position <= position {
                 guard let establishment = r.establishment else { continue }

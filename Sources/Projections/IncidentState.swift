@@ -286,7 +286,7 @@ extension FactSummary {
     }
 
     /// "corrected: count 3 → 12; updated from 2024-02-01 (day): amount 10000000 USD → 2000000 USD", or "".
-    public var revisionText: String {
+    package var revisionText: String {
         revisions.map { revision in
             let what = revision.changedFields.map { field in
                 let before = FactFields.text(of: field, eventType: eventType, value: revision.before[field], payload: payload)

@@ -348,7 +348,7 @@ public enum QueryViews {
 
 extension QueryViews {
     /// The line saying which times a view shows: "(as of X, as known at Y)", or nothing.
-    public static func header(asOf: String?, knownAt: String?) -> String {
+    package static func header(asOf: String?, knownAt: String?) -> String {
         var parts: [String] = []
         if let asOf { parts.append("as of \(asOf)") }
         if let knownAt { parts.append("as known at \(knownAt)") }

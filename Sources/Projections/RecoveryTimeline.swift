@@ -14,12 +14,12 @@ public struct HoursRange: Sendable, Hashable {
     public let shortestMicroseconds: Int64
     public let longestMicroseconds: Int64
 
-    public init(shortestMicroseconds: Int64, longestMicroseconds: Int64) {
+    package init(shortestMicroseconds: Int64, longestMicroseconds: Int64) {
         self.shortestMicroseconds = max(0, shortestMicroseconds)
         self.longestMicroseconds = max(self.shortestMicroseconds, longestMicroseconds)
     }
 
-    public static let zero = HoursRange(shortestMicroseconds: 0, longestMicroseconds: 0)
+    package static let zero = HoursRange(shortestMicroseconds: 0, longestMicroseconds: 0)
 
     /// The time from something that happened within `from` to something that happened within `to`: at least from
     /// the latest of the first to the earliest of the second, at most from the earliest of the first to the latest
@@ -36,7 +36,7 @@ public struct HoursRange: Sendable, Hashable {
     public var isExact: Bool { shortestMicroseconds == longestMicroseconds }
 
     /// Two durations one after the other: the shortest and the longest add up.
-    public static func + (lhs: HoursRange, rhs: HoursRange) -> HoursRange {
+    package static func + (lhs: HoursRange, rhs: HoursRange) -> HoursRange {
         // Saturating: durations of facts stored at the ends of the supported years must not trap.
         func add(_ a: Int64, _ b: Int64) -> Int64 {
             let (sum, overflow) = a.addingReportingOverflow(b)
@@ -89,7 +89,7 @@ public struct ServiceLane: Sendable, Hashable {
         /// True when the fact that ended it is only possible at T.
         public let endPossible: Bool
 
-        public init(
+        package init(
             status: ServiceCondition.Status, capacityPercent: Double?, startedAt: OccurredAt, endedAt: OccurredAt? = nil,
             possible: Bool, endPossible: Bool = false
         ) {
@@ -113,7 +113,7 @@ public struct ServiceLane: Sendable, Hashable {
         public var startIsUncertain: Bool { startedAt.latest - startedAt.earliest > 60_000_000 }
 
         /// How long it lasted, as a range; an open segment runs to `reference`.
-        public func hours(until reference: Int64) -> HoursRange {
+        package func hours(until reference: Int64) -> HoursRange {
             HoursRange(
                 from: InstantWindow(startedAt, possible: possible, reference: reference),
                 to: endedAt.map { InstantWindow($0, possible: endPossible, reference: reference) }
@@ -143,7 +143,7 @@ public struct ServiceLane: Sendable, Hashable {
     ///
     /// Consecutive segments of one kind (degraded then partially restored, or down twice) are one stretch: the
     /// uncertainty of the fact between them does not count twice.
-    public func hours(until reference: Int64) -> ServiceHours {
+    package func hours(until reference: Int64) -> ServiceHours {
         var down = HoursRange.zero
         var degraded = HoursRange.zero
         var index = 0

@@ -254,19 +254,19 @@ public enum TimelineRendering {
         return "\(words) (\(detail == "OTHER" ? "other" : FactSummary.providerLabel(detail, name: nil)))"
     }
 
-    public static func formatHours(_ hours: Double) -> String {
+    package static func formatHours(_ hours: Double) -> String {
         hours >= 48 ? String(format: "%.1f days", hours / 24) : String(format: "%.1f h", hours)
     }
 
     /// A duration for people: "2.0 h" when exact (or when its ends print alike), else "between 1.5 h and 9.0 h".
-    public static func formatHours(_ range: HoursRange) -> String {
+    package static func formatHours(_ range: HoursRange) -> String {
         let shortest = formatHours(range.shortest)
         let longest = formatHours(range.longest)
         return shortest == longest ? shortest : "between \(shortest) and \(longest)"
     }
 
     /// An occurredAt for people: Paris time, with its precision.
-    public static func describe(_ occurred: OccurredAt) -> String { describe(occurred, offsets: true) }
+    package static func describe(_ occurred: OccurredAt) -> String { describe(occurred, offsets: true) }
 
     /// The same, without the offsets (`offsets: false`) where the page already says the times are Paris times and
     /// room is short (the chart's milestone labels).
