@@ -107,5 +107,12 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LedgerCLITests", dependencies: ["LedgerCLI", "EventStore", "LMDB", "LedgerTestSupport"]),
+        // A library user's view: without package access (no -package-name), it sees only `public` declarations,
+        // the API docs/public-api.md lists.
+        .testTarget(
+            name: "PublicAPITests",
+            dependencies: ["EventStore", "IncidentDomain", "Projections", "ProjectionRunner", "LedgerProofs"],
+            packageAccess: false
+        ),
     ]
 )
