@@ -17,6 +17,7 @@ demo: build
 
 test: deps
 	$(SWIFT) build --build-tests
+	tools/public-api --check
 	tools/check-demo $(LEDGER)
 	tools/api-contract-test $(LEDGER)
 	$(SWIFT) test --skip-build
