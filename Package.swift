@@ -34,7 +34,10 @@ let package = Package(
         // Envelope, append, indexes, hash chain: knows nothing of incidents.
         .target(
             name: "EventStore",
-            dependencies: ["LMDB", "LedgerProofs", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "LMDB", "LedgerProofs", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // Merkle tree, proofs, signed notes and checkpoints (RFC 9162, C2SP): pure, storage-free; the store
         // supplies subtree hashes. Never imports LMDB or EventStore.
@@ -80,6 +83,7 @@ let package = Package(
             dependencies: [
                 "EventStore", "CrashChild", "LedgerTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(

@@ -1,12 +1,15 @@
 import Foundation
 import LMDB
 import LedgerProofs
+import Logging
 import Synchronization
 
 /// Settings of an ``EventStore``; defaults are the safe ones.
 public struct EventStoreConfiguration: Sendable {
     /// The largest payload accepted, in bytes of canonical JSON.
-    public var payloadLimit: Int = 1 << 20
+    public var payloadLimit: Int = Self.defaultPayloadLimit
+    /// The default ``payloadLimit``: 1 MiB.
+    public static let defaultPayloadLimit = 1 << 20
     /// The most append requests one group commit takes from the queue.
     public var maximumGroupSize: Int = 1024
     /// The LMDB environment's settings (durable by default).
@@ -24,6 +27,11 @@ public struct EventStoreConfiguration: Sendable {
     /// reports it as a problem, and roots, proofs, checkpoints and bundles of it throw. When a ledger is opened,
     /// its meta table decides, not this setting.
     public var keepsMerkleTree: Bool = true
+    /// Where the store says what it did on its own: map growth and resize adoption (info), reader slots of dead
+    /// processes cleared (notice), and each group commit's size (debug). The default goes through swift-log's
+    /// `LoggingSystem`, which the embedding application bootstraps (the `ledger` command does); the store adds
+    /// the ledger's directory as `ledger` metadata.
+    public var logger = Logger(label: "incidentledger.store")
 
     public init() {}
 
@@ -102,6 +110,8 @@ public final class EventStore: Sendable {
     public let directory: String
     public let configuration: EventStoreConfiguration
     let environment: Environment
+    /// The configuration's logger, with this ledger's directory as metadata.
+    let logger: Logger
 
     /// Whether a commit is on disk when an append returns, as LMDB reports the environment's flags: true unless
     /// the store was configured not durable (`EnvironmentConfiguration.durable`). The crash tests check it, so
@@ -267,8 +277,13 @@ public final class EventStore: Sendable {
     private init(directory: String, configuration: EventStoreConfiguration, checkingFormat: Bool = false) throws {
         self.directory = directory
         var configuration = configuration
+        var logger = configuration.logger
+        logger[metadataKey: "ledger"] = "\(directory)"
+        self.logger = logger
         do {
-            environment = try Environment(directory: directory, configuration: configuration.environment)
+            environment = try Environment(
+                directory: directory, configuration: configuration.environment,
+                observer: { [logger] event in Self.log(event, to: logger) })
             if checkingFormat {
                 let meta = try environment.openDatabases(["meta"])[0]
                 try Self.checkFormat(try environment.read { txn in try txn.get(meta, key: Array("format".utf8)) }, in: directory)
@@ -298,6 +313,20 @@ public final class EventStore: Sendable {
             }
         }
         committer = GroupCommitter()
+    }
+
+    /// What the LMDB layer reports, logged: rare events at info and notice, so that a default handler shows them.
+    static func log(_ event: EnvironmentEvent, to logger: Logger) {
+        switch event {
+        case .mapGrown(let from, let to):
+            logger.info("map grown", metadata: ["fromBytes": "\(from)", "toBytes": "\(to)"])
+        case .mapResizeAdopted(let from, let to):
+            logger.info(
+                "map size adopted from another process", metadata: ["fromBytes": "\(from)", "toBytes": "\(to)"])
+        case .staleReadersCleared(let count):
+            logger.notice(
+                "reader slots of dead processes cleared", metadata: ["slots": "\(count)"])
+        }
     }
 
     /// Runs `body` in a read transaction, turning LMDB failures into ``EventStoreError``.

@@ -1,4 +1,5 @@
 import Dispatch
+import Logging
 import Synchronization
 
 /// Gathers concurrent appends into group commits: while one durable transaction is being written, new
@@ -61,9 +62,37 @@ final class GroupCommitter: Sendable {
             }
             if group.isEmpty { return }
             lastGroupSize = group.count
+            // The clock is read only when someone listens at debug level: the figures are per group.
+            let started = store.logger.logLevel <= .debug ? ContinuousClock.now : nil
             let outcomes = commit(group.map(\.request), in: store)
+            if let started { logGroup(group, outcomes, took: .now - started, to: store.logger) }
             for (waiting, outcome) in zip(group, outcomes) { waiting.continuation.resume(with: outcome) }
         }
+    }
+
+    /// One debug line per group: how many requests it took, how many events they wrote, how many were refused
+    /// (or were retries of stored batches), how many were left queued, and how long the transaction took.
+    private func logGroup(
+        _ group: [Waiting], _ outcomes: [Result<AppendResult, any Error>], took: Duration, to logger: Logger
+    ) {
+        var written = 0
+        var refused = 0
+        var retries = 0
+        for outcome in outcomes {
+            switch outcome {
+            case .success(let result) where result.wasAlreadyStored: retries += 1
+            case .success(let result): written += result.positions.count
+            case .failure: refused += 1
+            }
+        }
+        let queued = state.withLock { $0.queue.count }
+        let micros = took.components.seconds * 1_000_000 + took.components.attoseconds / 1_000_000_000_000
+        logger.debug(
+            "group commit",
+            metadata: [
+                "requests": "\(group.count)", "events": "\(written)", "refused": "\(refused)", "retries": "\(retries)",
+                "queued": "\(queued)", "microseconds": "\(micros)",
+            ])
     }
 
     /// Waits until `count` requests are queued or the gather window has passed, asleep: `submit` signals

@@ -31,7 +31,9 @@ extension EventStore {
         let events: Database
         let meta: Database
         do {
-            environment = try Environment(directory: source, configuration: old)
+            environment = try Environment(
+                directory: source, configuration: old,
+                observer: { [logger = configuration.logger] event in EventStore.log(event, to: logger) })
             events = try environment.openDatabase("events")
             meta = try environment.openDatabase("meta")
         } catch let error as LMDBError {

@@ -102,7 +102,7 @@ extension ProposedEvent {
     /// - Returns: the event and its `streamId` when the JSON names one.
     package static func fromJSON(
         _ json: JSONValue, path: String = "$", defaultActor: String?, principal: String? = nil,
-        payloadLimit: Int = EventStoreConfiguration().payloadLimit
+        payloadLimit: Int = EventStoreConfiguration.defaultPayloadLimit
     ) throws(EventStoreError) -> (event: ProposedEvent, streamId: String?) {
         guard let m = json.objectValue else { throw .invalid(path, "expected an event object, got \(json.typeName)") }
         for key in m.keys.sorted() where !inputFields.contains(key) {

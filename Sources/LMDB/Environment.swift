@@ -43,6 +43,17 @@ package struct EnvironmentInfo: Sendable, Hashable {
     package var usedBytes: Int { (lastPageNumber + 1) * pageSize }
 }
 
+/// Something an ``Environment`` did on its own that its owner may want to record: the layer reports it and
+/// keeps no policy (no log levels, no wording); the event store logs it.
+package enum EnvironmentEvent: Sendable, Hashable {
+    /// A write filled the map, which this process doubled (sizes in bytes).
+    case mapGrown(from: Int, to: Int)
+    /// Another process had grown the map (`MDB_MAP_RESIZED`); this one adopted its size.
+    case mapResizeAdopted(from: Int, to: Int)
+    /// Opening cleared this many reader slots left by processes that died while reading (`mdb_reader_check`).
+    case staleReadersCleared(Int)
+}
+
 /// An open named database inside an ``Environment``. The handle is valid for the environment's lifetime.
 package struct Database: Sendable, Hashable {
     let dbi: MDB_dbi
@@ -66,6 +77,8 @@ package final class Environment: @unchecked Sendable {
     package let configuration: EnvironmentConfiguration
     /// The absolute path of `data.mdb`, as /proc/self/maps names it: resolved once, it does not move.
     private let dataFile: String
+    /// Told of map growth, resize adoption and stale reader slots cleared; called outside the resize gate.
+    private let observer: (@Sendable (EnvironmentEvent) -> Void)?
 
     /// The version of the LMDB library linked in, e.g. `LMDB 0.9.24: (July 24, 2019)`.
     package static var libraryVersion: String { String(cString: mdb_version(nil, nil, nil)) }
@@ -79,9 +92,14 @@ package final class Environment: @unchecked Sendable {
     ///
     /// An existing `data.mdb` is checked first with ordinary reads (``DataFile/checkSize(_:)``): a file
     /// shorter than its meta page says would make the map fault with SIGBUS on the first page past its end.
+    /// - Parameter observer: told of what the environment does on its own (``EnvironmentEvent``), from the thread
+    ///   that did it; it must not open a transaction of this environment.
     /// - Throws: ``DataFileProblem`` for a damaged, truncated or (with ``EnvironmentConfiguration/mustExist``)
     ///   empty `data.mdb`; ``LMDBError`` otherwise.
-    package init(directory: String, configuration: EnvironmentConfiguration = .init()) throws {
+    package init(
+        directory: String, configuration: EnvironmentConfiguration = .init(),
+        observer: (@Sendable (EnvironmentEvent) -> Void)? = nil
+    ) throws {
         let dataPath = directory + "/data.mdb"
         let lockPath = directory + "/lock.mdb"
         var st = stat()
@@ -99,6 +117,7 @@ package final class Environment: @unchecked Sendable {
             try Self.preallocateLockFile(lockPath, readers: configuration.maximumReaders, mode: configuration.fileMode)
         }
         var env: OpaquePointer?
+        var dead: Int32 = 0
         try check(mdb_env_create(&env), "mdb_env_create")
         guard let env else { throw LMDBError(code: MDB_PANIC, operation: "mdb_env_create") }
         do {
@@ -111,7 +130,6 @@ package final class Environment: @unchecked Sendable {
             if !configuration.durable { flags |= UInt32(MDB_NOSYNC) }
             try check(mdb_env_open(env, directory, flags, configuration.fileMode), "mdb_env_open", directory)
             // Free the reader slots of processes that died while reading (a killed CLI, a crashed server).
-            var dead: Int32 = 0
             _ = mdb_reader_check(env, &dead)
         } catch {
             mdb_env_close(env)
@@ -122,6 +140,8 @@ package final class Environment: @unchecked Sendable {
         self.path = directory
         self.configuration = configuration
         self.dataFile = Self.resolvedPath(directory + "/data.mdb")
+        self.observer = observer
+        if dead > 0 { observer?(.staleReadersCleared(Int(dead))) }
     }
 
     deinit {
@@ -328,9 +348,9 @@ package final class Environment: @unchecked Sendable {
 
     /// Doubles the map, unless another thread already grew it past `observedSize`.
     private func growMap(from observedSize: Int) throws {
-        try gate.exclusive {
+        let grew: (Int, Int)? = try gate.exclusive {
             let current = mapSize
-            guard current <= observedSize else { return }
+            guard current <= observedSize else { return nil }
             guard current < configuration.maximumMapSize else {
                 throw LMDBError(
                     code: MDB_MAP_FULL, operation: "grow map",
@@ -338,14 +358,20 @@ package final class Environment: @unchecked Sendable {
             }
             let grown = min(current * 2, configuration.maximumMapSize)
             try check(mdb_env_set_mapsize(handle, grown), "mdb_env_set_mapsize", path)
+            return (current, grown)
         }
+        if let (from, to) = grew { observer?(.mapGrown(from: from, to: to)) }
     }
 
     /// Another process grew the map: passing 0 adopts the size it wrote.
     private func adoptGrownMap() throws {
-        try gate.exclusive {
+        let (from, to) = try gate.exclusive {
+            let before = mapSize
             try check(mdb_env_set_mapsize(handle, 0), "mdb_env_set_mapsize", path)
+            return (before, mapSize)
         }
+        // Threads that met MDB_MAP_RESIZED together all come here; only the first one changes the size.
+        if to != from { observer?(.mapResizeAdopted(from: from, to: to)) }
     }
 }
 

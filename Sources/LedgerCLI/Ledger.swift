@@ -3,6 +3,7 @@ import EventStore
 import Foundation
 import IncidentDomain
 import LedgerProofs
+import Logging
 
 /// `ledger`: record, read and verify an incident ledger from the command line.
 @main
@@ -32,8 +33,10 @@ struct Ledger: ParsableCommand {
             }
         }
         // A server logs as it runs and stops on SIGTERM itself: it runs unsupervised.
-        if CommandLine.arguments.dropFirst().first != "serve" { Supervisor.superviseUnlessChild() }
+        let serving = CommandLine.arguments.dropFirst().first == "serve"
+        if !serving { Supervisor.superviseUnlessChild() }
         do {
+            try bootstrapLogging(serving: serving)
             let arguments = try Remote.extract(from: Array(CommandLine.arguments.dropFirst()))
             if Remote.current != nil, let first = arguments.first, !first.hasPrefix("-"), !Remote.commands.contains(first) {
                 throw CLIError(
@@ -66,6 +69,27 @@ struct Ledger: ParsableCommand {
     }
 }
 
+/// Sends every log record (the store's, the server's) to stderr from `$LEDGER_LOG_LEVEL`, by default from
+/// `warning` for commands, whose stderr holds their errors and warnings only, and from `info` for `serve`, which
+/// logs a line per request. Once per process, before any store is opened: a store keeps the logger it was given.
+func bootstrapLogging(serving: Bool) throws(CLIError) {
+    var level: Logger.Level = serving ? .info : .warning
+    if let text = ProcessInfo.processInfo.environment["LEDGER_LOG_LEVEL"] {
+        guard let named = Logger.Level(rawValue: text) else {
+            throw CLIError(
+                "LEDGER_LOG_LEVEL: \"\(text)\" is not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))",
+                exitCode: CLIError.usage)
+        }
+        level = named
+    }
+    let chosen = level
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = chosen
+        return handler
+    }
+}
+
 /// Options every command that touches a ledger takes.
 struct LedgerOptions: ParsableArguments {
     @Option(name: .long, help: "The ledger directory (default: $LEDGER_DATA_DIR, else ./ledger-data).")
@@ -76,9 +100,9 @@ struct LedgerOptions: ParsableArguments {
     }
 
     /// Opens the ledger to write.
-    func openStore() throws -> EventStore {
+    func openStore(configuration: EventStoreConfiguration = .init()) throws -> EventStore {
         Supervisor.opened(directory)
-        return try noteClock(EventStore.open(at: directory))
+        return try noteClock(EventStore.open(at: directory, configuration: configuration))
     }
 }
 

@@ -12,7 +12,7 @@ extension Ledger {
             discussion: """
                 Every request but /, /openapi.json and /catalogue needs a bearer token (ledger token issue). The CLI keeps \
                 working on the same directory while the server runs. SIGTERM or SIGINT: appends in flight finish, new \
-                requests get 503, and the server exits 0. One log line per request on stderr.
+                requests get 503, and the server exits 0. One log line per request on stderr ($LEDGER_LOG_LEVEL: from info by default; debug adds each group commit's size).
                 """)
         @OptionGroup var ledger: LedgerOptions
         @Option(name: .long, help: "The address to listen on.") var host: String = "127.0.0.1"
@@ -36,13 +36,13 @@ extension Ledger {
                     throw CLIError("--jwt-key \(jwtKey): \(error)", exitCode: CLIError.invalidInput)
                 }
             }
-            let store = try ledger.openStore()
-            LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = .info
-                return handler
-            }
-            let service = LedgerService(store: store, logger: Logger(label: "incidentledger"), jwt: jwt)
+            // One logger for the server and its store (map growth, stale readers), on stderr from
+            // $LEDGER_LOG_LEVEL, by default info (bootstrapLogging).
+            let logger = Logger(label: "incidentledger")
+            var configuration = EventStoreConfiguration()
+            configuration.logger = logger
+            let store = try ledger.openStore(configuration: configuration)
+            let service = LedgerService(store: store, logger: logger, jwt: jwt)
             let host = host
             let port = port
             let origin = try store.origin()

@@ -34,10 +34,12 @@ package final class LedgerService: Sendable {
     /// The identity provider whose JWTs are accepted besides the ledger's own tokens, if any.
     let jwt: JWTVerifier?
 
-    /// - Parameter clock: what a query without an as-of time reads "now" from (the deadlines' elapsed time).
+    /// - Parameters:
+    ///   - logger: where requests are logged; by default the store's own logger
+    ///     (``EventStoreConfiguration/logger``), so that the service and its store log to one place.
+    ///   - clock: what a query without an as-of time reads "now" from (the deadlines' elapsed time).
     package init(
-        store: EventStore, logger: Logger = Logger(label: "incidentledger"), jwt: JWTVerifier? = nil,
-        clock: any RecordingClock = SystemClock()
+        store: EventStore, logger: Logger? = nil, jwt: JWTVerifier? = nil, clock: any RecordingClock = SystemClock()
     ) {
         self.jwt = jwt
         self.store = store
@@ -45,7 +47,7 @@ package final class LedgerService: Sendable {
         self.access = AccessControl(store: store)
         self.live = HeadWatcher(store: store)
         self.scopes = StreamScopes(store: store)
-        self.logger = logger
+        self.logger = logger ?? store.configuration.logger
     }
 
     /// True once shutdown has begun: new requests get 503 and live subscriptions end.
