@@ -8,6 +8,12 @@ public struct JSONSyntaxError: Error, Sendable, Hashable, CustomStringConvertibl
 
 /// A strict RFC 8259 parser over UTF-8 bytes: no trailing commas, no comments, no duplicate keys,
 /// nesting at most ``maximumDepth`` deep so that hostile input cannot exhaust the stack.
+///
+/// Keys that are equal after Unicode normalisation (`"é"` as U+00E9 and as `e` U+0301) are duplicates too:
+/// Swift's `String` compares by canonical equivalence, so a ``JSONValue`` object could keep only one of them,
+/// while RFC 8785, Python and JavaScript keep both. Refusing such an object is the one way every reader
+/// agrees on what was stored. Strings and keys are otherwise kept exactly as sent, never normalised: the
+/// canonical bytes are the UTF-8 that came in.
 public struct JSONParser {
     public static let maximumDepth = 64
 
@@ -108,15 +114,15 @@ public struct JSONParser {
             guard current == UInt8(ascii: "\"") else { throw error("expected a string key") }
             let keyOffset = index
             let key = try parseString()
+            if let earlier = members.index(forKey: key) {
+                throw JSONSyntaxError(offset: keyOffset, message: Self.duplicate(members.keys[earlier], key))
+            }
             lastKey = key
             skipWhitespace()
-            guard current == UInt8(ascii: ":") else { throw error("expected ':' after key \"\(key)\"") }
+            guard current == UInt8(ascii: ":") else { throw error("expected ':' after key \(Self.quoted(key))") }
             index += 1
             skipWhitespace()
-            let value = try parseValue(depth: depth)
-            if members.updateValue(value, forKey: key) != nil {
-                throw JSONSyntaxError(offset: keyOffset, message: "duplicate key \"\(key)\"")
-            }
+            members[key] = try parseValue(depth: depth)
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): index += 1
@@ -174,12 +180,34 @@ public struct JSONParser {
         let lexeme = Substring(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
         guard let number = JSONNumber(lexeme: lexeme) else {
             let reason = JSONNumber.refusal(ofLexeme: lexeme) ?? "out of range"
-            throw JSONSyntaxError(offset: start, message: lastKey.map { "\"\($0)\": \(reason)" } ?? reason)
+            throw JSONSyntaxError(offset: start, message: lastKey.map { "\(Self.quoted($0)): \(reason)" } ?? reason)
         }
         return number
     }
 
     private func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+
+    /// A key as a JSON string literal, so that a key holding a line feed or a quote keeps the message on one line.
+    static func quoted(_ key: String) -> String {
+        var out: [UInt8] = []
+        CanonicalJSON.writeString(key, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Why `key` cannot follow `earlier` in one object: the same key, or one equal to it after normalisation,
+    /// whose two spellings look alike and are told apart by their code points.
+    static func duplicate(_ earlier: String, _ key: String) -> String {
+        guard !earlier.utf8.elementsEqual(key.utf8) else { return "duplicate key \(quoted(key))" }
+        func codePoints(_ s: String) -> String {
+            let scalars = s.unicodeScalars.prefix(12).map {
+                "U+" + String($0.value, radix: 16, uppercase: true).leftPadded(to: 4)
+            }
+            return scalars.joined(separator: " ") + (s.unicodeScalars.count > 12 ? " …" : "")
+        }
+        return "duplicate key \(quoted(key)) after Unicode normalisation: \(codePoints(key)) and the earlier "
+            + "\(quoted(earlier)), \(codePoints(earlier)), are canonically equivalent (one key to this ledger, two to "
+            + "RFC 8785): spell them alike or rename one"
+    }
 
     private mutating func parseString() throws(JSONSyntaxError) -> String {
         index += 1
@@ -265,4 +293,8 @@ public struct JSONParser {
         }
         return value
     }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

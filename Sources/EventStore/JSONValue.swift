@@ -2,6 +2,12 @@
 ///
 /// The ledger parses JSON itself (``JSONParser``) so that errors can name the JSON path, numbers keep
 /// their exact value, and every stored value has one canonical spelling (``CanonicalJSON``).
+///
+/// Strings and keys keep the code points they were given (nothing is normalised), but `==` and hashing are
+/// Swift's `String` ones, by canonical equivalence: `"é"` composed (U+00E9) equals `"e\u{301}"` although their
+/// canonical bytes, and so the event hashes, differ. Compare ``CanonicalJSON/encode(_:)`` when bytes matter (as
+/// an idempotent retry does). For the same reason an object cannot hold two keys equal after normalisation, and
+/// ``JSONParser`` refuses them.
 public enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
