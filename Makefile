@@ -4,7 +4,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT ?= swift
 LEDGER = .build/debug/ledger
 
-.PHONY: deps build demo test format
+.PHONY: deps build demo test format nightly
 
 deps:
 	@tools/install-deps
@@ -25,3 +25,12 @@ test: deps
 
 format:
 	swift-format format --in-place --recursive Sources Tests Package.swift tools/bench/Sources tools/bench/Package.swift
+
+# The property suites with many cases each, for a nightly run (minutes, not part of `make test`):
+# `make nightly PROPERTY_CASES=20000` for more.
+PROPERTY_CASES ?= 3000
+PROPERTY_SUITES = EventStoreTests\.(PropertyTests|CanonicalVectorTests)|ProofsTests\.MerklePropertyTests
+
+nightly: deps
+	$(SWIFT) build --build-tests
+	LEDGER_PROPERTY_CASES=$(PROPERTY_CASES) $(SWIFT) test --skip-build --filter '$(PROPERTY_SUITES)'

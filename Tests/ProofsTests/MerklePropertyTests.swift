@@ -1,13 +1,52 @@
 import LedgerProofs
+import LedgerTestSupport
 import PropertyBased
 import Testing
 
-/// Random logs: the stored, O(log n) computation agrees with RFC 9162's recursive definitions, every
-/// proof verifies, and every change to a leaf, a proof, a size or a root is caught.
+/// Leaves of any bytes, as a log could hold: empty, one byte, leaves that open with RFC 9162's leaf (0x00) and
+/// node (0x01) prefixes, 64-byte leaves shaped like a node's two child hashes, UTF-8 text from every plane
+/// (accents, CJK, emoji), and random bytes up to 2 KiB. The same seed gives the same leaves, and the first k of
+/// n leaves are the k leaves of that seed.
+///
+/// They are distinct: a proof of a leaf verifies at another index when the two leaves and their neighbours are
+/// equal (the tree of [a, b, a, b] is symmetric), which the tests rightly expect to fail.
+func awkwardLeaves(_ count: Int, seed: Int) -> [[UInt8]] {
+    var random = SeededRandom(seed: UInt64(bitPattern: Int64(seed)))
+    func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8.random(in: 0...255, using: &random) } }
+    func awkwardLeaf() -> [UInt8] {
+        switch Int.random(in: 0..<6, using: &random) {
+        case 0: return []
+        case 1: return bytes(1)
+        case 2: return [0x01] + bytes(64)
+        case 3: return [0x00] + bytes(Int.random(in: 0...40, using: &random))
+        case 4:
+            let blocks: [ClosedRange<UInt32>] = [
+                0x20...0x7E, 0xC0...0x17F, 0x4E00...0x9FFF, 0x1F300...0x1FAFF, 0x10000...0x10FFFF,
+            ]
+            var text = String.UnicodeScalarView()
+            for _ in 0..<Int.random(in: 1...30, using: &random) {
+                text.append(Unicode.Scalar(UInt32.random(in: blocks.randomElement(using: &random)!, using: &random))!)
+            }
+            return Array(String(text).utf8)
+        default: return bytes(Int.random(in: 0...2048, using: &random))
+        }
+    }
+    var seen: Set<[UInt8]> = []
+    var leaves: [[UInt8]] = []
+    while leaves.count < count {
+        let leaf = awkwardLeaf()
+        if seen.insert(leaf).inserted { leaves.append(leaf) }
+    }
+    return leaves
+}
+
+/// Random logs of awkward leaves (``awkwardLeaves(_:seed:)``): the stored, O(log n) computation agrees with
+/// RFC 9162's recursive definitions, every proof verifies, and every change to a leaf, a proof, a size or a root is
+/// caught. Each property runs its default number of cases, or `$LEDGER_PROPERTY_CASES` (`make nightly`).
 @Suite("Merkle tree: properties of random logs")
 struct MerklePropertyTests {
     @Test func everyProofOfEverySmallTreeIsTheReferenceOneAndVerifies() throws {
-        let leaves = sampleLeaves(40, seed: 7)
+        let leaves = awkwardLeaves(40, seed: 7)
         let leafHashes = leaves.map { MerkleTree.leafHash($0) }
         let store = MemorySubtreeStore(leaves: leaves)
         let roots = (0...leaves.count).map { MerkleTree.referenceRoot(ofLeafHashes: Array(leafHashes.prefix($0))) }
@@ -30,11 +69,13 @@ struct MerklePropertyTests {
     }
 
     @Test func randomInclusionProofsVerifyInFewReadsAndAnyChangeFails() async {
-        await propertyCheck(count: 60, input: Gen.int(in: 1...300), Gen.int(in: 0...1_000_000), Gen.int(in: 0...31)) {
+        await propertyCheck(
+            count: propertyCases(60), input: Gen.int(in: 1...300), Gen.int(in: 0...1_000_000), Gen.int(in: 0...31)
+        ) {
             size, pick, byte in
             let n = UInt64(size)
             let index = UInt64(pick % size)
-            let leaves = sampleLeaves(size, seed: pick)
+            let leaves = awkwardLeaves(size, seed: pick)
             let leafHashes = leaves.map { MerkleTree.leafHash($0) }
             let source = CountingSource(MemorySubtreeStore(leaves: leaves))
             let root = MerkleTree.referenceRoot(ofLeafHashes: leafHashes)
@@ -80,7 +121,7 @@ struct MerklePropertyTests {
             // Another tree size, with that tree's true root.
             for otherSize in [n - 1, n + 1] where otherSize > index {
                 let otherRoot = MerkleTree.referenceRoot(
-                    ofLeafHashes: Array(sampleLeaves(Int(otherSize), seed: pick).map { MerkleTree.leafHash($0) }))
+                    ofLeafHashes: Array(awkwardLeaves(Int(otherSize), seed: pick).map { MerkleTree.leafHash($0) }))
                 #expect(throws: ProofFailure.self) {
                     try MerkleTree.verifyInclusion(
                         leafHash: leafHash, leafIndex: index, treeSize: otherSize, proof: proof, root: otherRoot)
@@ -90,11 +131,13 @@ struct MerklePropertyTests {
     }
 
     @Test func randomConsistencyProofsVerifyInFewReadsAndAnyChangeFails() async {
-        await propertyCheck(count: 60, input: Gen.int(in: 1...300), Gen.int(in: 0...1_000_000), Gen.int(in: 0...31)) {
+        await propertyCheck(
+            count: propertyCases(60), input: Gen.int(in: 1...300), Gen.int(in: 0...1_000_000), Gen.int(in: 0...31)
+        ) {
             size, pick, byte in
             let n = UInt64(size)
             let m = UInt64(pick % (size + 1))
-            let leaves = sampleLeaves(size, seed: pick)
+            let leaves = awkwardLeaves(size, seed: pick)
             let leafHashes = leaves.map { MerkleTree.leafHash($0) }
             let source = CountingSource(MemorySubtreeStore(leaves: leaves))
             let newRoot = MerkleTree.referenceRoot(ofLeafHashes: leafHashes)
@@ -144,8 +187,9 @@ struct MerklePropertyTests {
     }
 
     @Test func batchAppendsStoreWhatSingleAppendsStoreAboutTwoPerLeaf() async {
-        await propertyCheck(count: 40, input: Gen.int(in: 0...300), Gen.int(in: 1...40).array(of: 1...20)) { size, cuts in
-            let leafHashes = sampleLeaves(size, seed: size).map { MerkleTree.leafHash($0) }
+        await propertyCheck(count: propertyCases(40), input: Gen.int(in: 0...300), Gen.int(in: 1...40).array(of: 1...20)) {
+            size, cuts in
+            let leafHashes = awkwardLeaves(size, seed: size).map { MerkleTree.leafHash($0) }
             var single = MemorySubtreeStore()
             for hash in leafHashes { single.append(leafHash: hash) }
             // The same leaves in batches of random sizes, each batch computed before any of it is stored.
