@@ -92,8 +92,11 @@ package final class Environment: @unchecked Sendable {
     ///
     /// An existing `data.mdb` is checked first with ordinary reads (``DataFile/checkSize(_:)``): a file
     /// shorter than its meta page says would make the map fault with SIGBUS on the first page past its end.
-    /// - Parameter observer: told of what the environment does on its own (``EnvironmentEvent``), from the thread
-    ///   that did it; it must not open a transaction of this environment.
+    /// - Parameters:
+    ///   - directory: an existing directory; `data.mdb` and `lock.mdb` are created in it unless they exist.
+    ///   - configuration: the map size, limits, modes and durability.
+    ///   - observer: told of what the environment does on its own (``EnvironmentEvent``), from the thread that
+    ///     did it; it must not open a transaction of this environment.
     /// - Throws: ``DataFileProblem`` for a damaged, truncated or (with ``EnvironmentConfiguration/mustExist``)
     ///   empty `data.mdb`; ``LMDBError`` otherwise.
     package init(
