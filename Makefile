@@ -4,7 +4,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT ?= swift
 LEDGER = .build/debug/ledger
 
-.PHONY: deps build demo test format nightly
+.PHONY: deps build demo test format nightly docs
 
 deps:
 	@tools/install-deps
@@ -34,3 +34,22 @@ PROPERTY_SUITES = EventStoreTests\.(PropertyTests|CanonicalVectorTests)|ProofsTe
 nightly: deps
 	$(SWIFT) build --build-tests
 	LEDGER_PROPERTY_CASES=$(PROPERTY_CASES) $(SWIFT) test --skip-build --filter '$(PROPERTY_SUITES)'
+
+# The DocC catalogs (Sources/*/*.docc), built offline with the toolchain's docc from the modules' symbol graphs: one
+# site per module under .build/docs (python3 -m http.server -d .build/docs, then /EventStore/documentation/eventstore).
+DOC_MODULES = LMDB LedgerProofs EventStore IncidentDomain Projections ProjectionRunner LedgerServer
+DOCC ?= docc
+
+docs: deps
+	$(SWIFT) package dump-symbol-graph >/dev/null
+	@symbols="$$(dirname "$$($(SWIFT) build --show-bin-path)")/symbolgraph"; rm -rf .build/docs; \
+	for m in $(DOC_MODULES); do \
+		mkdir -p .build/docs/symbols/$$m; \
+		for f in "$$symbols/$$m.symbols.json" "$$symbols/$$m@"*.symbols.json; do \
+			if [ -e "$$f" ]; then cp "$$f" .build/docs/symbols/$$m/; fi; \
+		done; \
+		echo "docs: $$m"; \
+		$(DOCC) convert Sources/$$m/$$m.docc --additional-symbol-graph-dir .build/docs/symbols/$$m \
+			--fallback-display-name $$m --fallback-bundle-identifier org.incidentledger.$$m \
+			--transform-for-static-hosting --hosting-base-path $$m --output-path .build/docs/$$m || exit 1; \
+	done

@@ -16,7 +16,7 @@ import Synchronization
 ///
 /// Every route but the page, the document and the catalogue needs a bearer token (``Tokens``); the actor
 /// of every event appended is the token's principal, and each principal reads and writes only within its
-/// role and its establishments (``AccessRole``, ``AccessScope``). Store work runs on NIO's thread pool so
+/// role and its establishments (`AccessRole`, `AccessScope`). Store work runs on NIO's thread pool so
 /// that a long query never holds the event loops.
 package final class LedgerService: Sendable {
     /// The largest request body: a batch of events (each payload is limited to 1 MiB by the store).
@@ -35,8 +35,10 @@ package final class LedgerService: Sendable {
     let jwt: JWTVerifier?
 
     /// - Parameters:
+    ///   - store: the ledger served.
     ///   - logger: where requests are logged; by default the store's own logger
-    ///     (``EventStoreConfiguration/logger``), so that the service and its store log to one place.
+    ///     (`EventStoreConfiguration.logger`), so that the service and its store log to one place.
+    ///   - jwt: an identity provider whose JWTs are accepted besides the ledger's own tokens.
     ///   - clock: what a query without an as-of time reads "now" from (the deadlines' elapsed time).
     package init(
         store: EventStore, logger: Logger? = nil, jwt: JWTVerifier? = nil, clock: any RecordingClock = SystemClock()
