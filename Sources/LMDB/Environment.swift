@@ -50,7 +50,8 @@ package enum EnvironmentEvent: Sendable, Hashable {
     case mapGrown(from: Int, to: Int)
     /// Another process had grown the map (`MDB_MAP_RESIZED`); this one adopted its size.
     case mapResizeAdopted(from: Int, to: Int)
-    /// Opening cleared this many reader slots left by processes that died while reading (`mdb_reader_check`).
+    /// Opening, or a read that found every reader slot taken, cleared this many slots left by processes that died
+    /// while reading (`mdb_reader_check`).
     case staleReadersCleared(Int)
 }
 
@@ -77,7 +78,7 @@ package final class Environment: @unchecked Sendable {
     package let configuration: EnvironmentConfiguration
     /// The absolute path of `data.mdb`, as /proc/self/maps names it: resolved once, it does not move.
     private let dataFile: String
-    /// Told of map growth, resize adoption and stale reader slots cleared; called outside the resize gate.
+    /// Told of map growth, resize adoption and stale reader slots cleared, on the thread that saw them.
     private let observer: (@Sendable (EnvironmentEvent) -> Void)?
 
     /// The version of the LMDB library linked in, e.g. `LMDB 0.9.24: (July 24, 2019)`.
@@ -243,6 +244,7 @@ package final class Environment: @unchecked Sendable {
         } catch let error as LMDBError where error.code == .readersFull {
             var dead: Int32 = 0
             if mdb_reader_check(handle, &dead) == 0, dead > 0 {
+                observer?(.staleReadersCleared(Int(dead)))
                 do {
                     return try ReadTransaction(beginIn: handle)
                 } catch let again as LMDBError where again.code == .readersFull {}

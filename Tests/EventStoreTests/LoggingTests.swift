@@ -47,59 +47,6 @@ final class LogRecords: Sendable {
     }
 }
 
-/// The LMDB layer through python3's ctypes, as another process would use it: the tests need a second process
-/// that grows the map, holds the environment open, or dies holding a reader slot.
-private let lmdbFromPython = """
-    import ctypes, os, sys
-    lib = ctypes.CDLL("liblmdb.so.0")
-    lib.mdb_strerror.restype = ctypes.c_char_p
-    class Val(ctypes.Structure):
-        _fields_ = [("size", ctypes.c_size_t), ("data", ctypes.c_void_p)]
-    def ok(rc, what):
-        if rc != 0:
-            sys.exit(what + ": " + lib.mdb_strerror(rc).decode())
-    def open_env(path, flags, mapsize=0):
-        env = ctypes.c_void_p()
-        ok(lib.mdb_env_create(ctypes.byref(env)), "mdb_env_create")
-        ok(lib.mdb_env_set_maxdbs(env, 32), "mdb_env_set_maxdbs")
-        if mapsize:
-            ok(lib.mdb_env_set_mapsize(env, ctypes.c_size_t(mapsize)), "mdb_env_set_mapsize")
-        ok(lib.mdb_env_open(env, path.encode(), flags, 0o600), "mdb_env_open")
-        return env
-    RDONLY, CREATE = 0x20000, 0x40000
-    role, path = sys.argv[1], sys.argv[2]
-    if role == "hold":
-        # Keeps the environment open, so that LMDB does not reset the reader table when the next process opens it.
-        env = open_env(path, 0)
-        print("open", flush=True)
-        sys.stdin.readline()
-    elif role == "die-reading":
-        env = open_env(path, RDONLY)
-        txn = ctypes.c_void_p()
-        ok(lib.mdb_txn_begin(env, None, RDONLY, ctypes.byref(txn)), "mdb_txn_begin")
-        os._exit(0)  # no mdb_txn_abort, no mdb_env_close: the slot stays, naming a dead process
-    elif role == "grow":
-        # 8 MiB of map and 1 MiB written into a table of its own: the file outgrows the other process's map.
-        env = open_env(path, 0, 8 << 20)
-        txn, dbi = ctypes.c_void_p(), ctypes.c_uint()
-        ok(lib.mdb_txn_begin(env, None, 0, ctypes.byref(txn)), "mdb_txn_begin")
-        ok(lib.mdb_dbi_open(txn, b"python-grew-the-map", CREATE, ctypes.byref(dbi)), "mdb_dbi_open")
-        value = ctypes.create_string_buffer(16 << 10)
-        for i in range(64):
-            key = ctypes.create_string_buffer(b"%08d" % i, 8)
-            ok(lib.mdb_put(txn, dbi, ctypes.byref(Val(8, ctypes.addressof(key))),
-                ctypes.byref(Val(16 << 10, ctypes.addressof(value))), 0), "mdb_put")
-        ok(lib.mdb_txn_commit(txn), "mdb_txn_commit")
-        print("grew", flush=True)
-    """
-
-/// Runs one role of ``lmdbFromPython`` to its end; what it printed, or why it failed.
-private func runPython(_ role: String, _ directory: String) throws -> String {
-    let run = try runExecutable("/usr/bin/env", ["python3", "-c", lmdbFromPython, role, directory])
-    try #require(run.status == 0, "python3 \(role) exited \(run.status): \(run.stderr)")
-    return run.stdout
-}
-
 /// The store logs what it does on its own through the configuration's logger (issue 11): the rare events at info
 /// and notice, each group commit's figures at debug.
 @Suite("Logging")
@@ -175,25 +122,19 @@ struct LoggingTests {
         #expect(quiet.all.isEmpty, "\(quiet.all.map(\.message))")
     }
 
-    @Test func aReaderSlotLeftByADeadProcessIsClearedWithANotice() throws {
+    /// The reader slot of a killed reader (CrashChild `hold`) is cleared with a notice when this process opens the
+    /// ledger while another still has it open (the first process to open one resets the reader table).
+    @Test func aReaderSlotOfAKilledProcessIsClearedAtOpenWithANotice() throws {
         let dir = TemporaryDirectory()
         _ = try EventStore.create(at: dir.path)
-        // While another process holds the environment open, a third one dies in a read transaction.
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        holder.arguments = ["python3", "-c", lmdbFromPython, "hold", dir.path]
-        let input = Pipe()
-        let output = Pipe()
-        holder.standardInput = input
-        holder.standardOutput = output
-        try holder.run()
-        defer {
-            try? input.fileHandleForWriting.close()
-            holder.waitUntilExit()
+            .appendAtomically([AppendRequest(streamId: "incident:readers", events: [note("one")])])
+        let alive = try ChildProcess(["hold", dir.path])
+        let killed = try ChildProcess(["hold", dir.path])
+        for holder in [alive, killed] {
+            try #require(holder.waitForLine(startingWith: "READING") != nil, "\(holder.stderr)")
         }
-        let ready = String(decoding: output.fileHandleForReading.readData(ofLength: 5), as: UTF8.self)
-        try #require(ready == "open\n", "the holder said \(ready)")
-        _ = try runPython("die-reading", dir.path)
+        killed.kill()
+        killed.waitForExit()
 
         let records = LogRecords()
         _ = try EventStore.open(at: dir.path, configuration: configuration(records, level: .info))
@@ -203,29 +144,56 @@ struct LoggingTests {
         #expect(cleared.first?.integer("slots") == 1)
         #expect(cleared.first?.metadata["ledger"] == "\(dir.path)")
 
-        // The slot is free now: opening again finds nothing to clear.
-        let again = LogRecords()
-        _ = try EventStore.open(at: dir.path, configuration: configuration(again, level: .info))
-        #expect(again.named("reader slots of dead processes cleared").isEmpty)
+        alive.kill()
+        alive.waitForExit()
+    }
+
+    /// A read that finds every reader slot taken by killed readers clears them with a notice and goes on. The store
+    /// stays open meanwhile: the first process to open a ledger sizes the reader table, and it must stay at three.
+    @Test func aFullReaderTableOfKilledReadersIsClearedWithANotice() throws {
+        let dir = TemporaryDirectory()
+        let records = LogRecords()
+        var limited = configuration(records, level: .info)
+        limited.environment.maximumReaders = 3
+        let store = try EventStore.create(at: dir.path, configuration: limited)
+        _ = try store.appendAtomically([AppendRequest(streamId: "incident:readers", events: [note("one")])])
+        // Killed together: a process that opens clears the slots of readers already dead.
+        let holders = try (0..<3).map { _ in try ChildProcess(["hold", dir.path]) }
+        for holder in holders {
+            try #require(holder.waitForLine(startingWith: "READING") != nil, "\(holder.stderr)")
+        }
+        for holder in holders {
+            holder.kill()
+            holder.waitForExit()
+        }
+        #expect(records.named("reader slots of dead processes cleared").isEmpty)
+        #expect(try store.lastPosition() == 1)
+        let cleared = records.named("reader slots of dead processes cleared")
+        #expect(cleared.count == 1 && cleared.first?.integer("slots") == 3, "\(cleared.map(\.metadata))")
+        #expect(cleared.first?.level == .notice)
     }
 
     @Test func aMapGrownByAnotherProcessIsAdoptedWithAnInfoLine() async throws {
         let records = LogRecords()
         let dir = TemporaryDirectory()
+        let small = 1 << 20
         let store = try EventStore.create(
-            at: dir.path, configuration: configuration(records, level: .info, initialMapSize: 256 << 10))
+            at: dir.path, configuration: configuration(records, level: .info, initialMapSize: small))
         _ = try await store.append([note("before")], to: "incident:resize")
-        #expect(try runPython("grow", dir.path) == "grew\n")
+        let grower = try ChildProcess(["grow", dir.path, String(small), String(4 << 20)])
+        #expect(grower.waitForExit(), "the growing process hung")
+        let grew = try #require(grower.lines.first { $0.hasPrefix("GREW ") }?.split(separator: " "), "\(grower.stderr)")
+        let grownSize = try #require(Int(grew[1]))
 
         // The next transaction meets MDB_MAP_RESIZED, adopts the size the other process wrote and goes on.
-        #expect(try store.allEvents().count == 1)
+        _ = try store.allEvents()
         _ = try await store.append([note("after")], to: "incident:resize")
         let adopted = records.named("map size adopted from another process")
         #expect(adopted.count == 1, "\(records.all.map(\.message))")
         #expect(adopted.first?.level == .info)
-        #expect(adopted.first?.integer("fromBytes") == 256 << 10)
-        #expect(adopted.first?.integer("toBytes") == 8 << 20)
-        #expect(try store.statistics().mapSize == 8 << 20)
+        #expect(adopted.first?.integer("fromBytes") == small)
+        #expect(adopted.first?.integer("toBytes") == grownSize)
+        #expect(try store.statistics().mapSize == grownSize)
         #expect(records.named("map grown").isEmpty, "this process grew nothing itself")
     }
 }
