@@ -37,17 +37,25 @@ nightly: deps
 
 # The DocC catalogs (Sources/*/*.docc), built offline with the toolchain's docc from the modules' symbol graphs: one
 # site per module under .build/docs (python3 -m http.server -d .build/docs, then /EventStore/documentation/eventstore).
+# The library products are documented at their public API; LMDB and LedgerServer, whose API is `package`, at that.
 DOC_MODULES = LMDB LedgerProofs EventStore IncidentDomain Projections ProjectionRunner LedgerServer
+DOC_PACKAGE_MODULES = LMDB LedgerServer
 DOCC ?= docc
 
 docs: deps
-	$(SWIFT) package dump-symbol-graph >/dev/null
 	@symbols="$$(dirname "$$($(SWIFT) build --show-bin-path)")/symbolgraph"; rm -rf .build/docs; \
-	for m in $(DOC_MODULES); do \
-		mkdir -p .build/docs/symbols/$$m; \
-		for f in "$$symbols/$$m.symbols.json" "$$symbols/$$m@"*.symbols.json; do \
-			if [ -e "$$f" ]; then cp "$$f" .build/docs/symbols/$$m/; fi; \
+	for level in package public; do \
+		$(SWIFT) package dump-symbol-graph --minimum-access-level $$level >/dev/null || exit 1; \
+		for m in $(DOC_MODULES); do \
+			case " $(DOC_PACKAGE_MODULES) " in *" $$m "*) want=package;; *) want=public;; esac; \
+			[ $$want = $$level ] || continue; \
+			mkdir -p .build/docs/symbols/$$m; \
+			for f in "$$symbols/$$m.symbols.json" "$$symbols/$$m@"*.symbols.json; do \
+				if [ -e "$$f" ]; then cp "$$f" .build/docs/symbols/$$m/; fi; \
+			done; \
 		done; \
+	done; \
+	for m in $(DOC_MODULES); do \
 		echo "docs: $$m"; \
 		$(DOCC) convert Sources/$$m/$$m.docc --additional-symbol-graph-dir .build/docs/symbols/$$m \
 			--fallback-display-name $$m --fallback-bundle-identifier org.incidentledger.$$m \

@@ -8,8 +8,8 @@ import Synchronization
 public struct EventStoreConfiguration: Sendable {
     /// The largest payload accepted, in bytes of canonical JSON.
     public var payloadLimit: Int = Self.defaultPayloadLimit
-    /// The default ``payloadLimit``: 1 MiB.
-    public static let defaultPayloadLimit = 1 << 20
+    /// The default `payloadLimit`: 1 MiB.
+    package static let defaultPayloadLimit = 1 << 20
     /// The most append requests one group commit takes from the queue.
     public var maximumGroupSize: Int = 1024
     /// The LMDB environment's settings (durable by default).
