@@ -243,7 +243,10 @@ package final class Environment: @unchecked Sendable {
             return try ReadTransaction(beginIn: handle)
         } catch let error as LMDBError where error.code == .readersFull {
             var dead: Int32 = 0
-            if mdb_reader_check(handle, &dead) == 0, dead > 0 {
+            let checked = mdb_reader_check(handle, &dead)
+            // A failed check is its own error: "in use by live readers" would then be a guess.
+            guard checked == 0 else { throw LMDBError(code: checked, operation: "mdb_reader_check") }
+            if dead > 0 {
                 observer?(.staleReadersCleared(Int(dead)))
                 do {
                     return try ReadTransaction(beginIn: handle)

@@ -17,7 +17,9 @@ public struct QueryTime: Sendable, Hashable {
         self.answeredAt = answeredAt
     }
 
-    /// The present: no as-of time, everything recorded, answered whenever it is asked.
+    /// The present: no as-of time, everything recorded. The runner's `LedgerQueries` answers it at its clock's instant; a
+    /// fold given it directly must first be told the instant with ``answered(at:)``, or it reads its clocks at
+    /// the end of the supported range (see ``reference``).
     public static let now = QueryTime()
 
     /// This time answered at `instant`, unless it already has its instant: every part of one answer reads

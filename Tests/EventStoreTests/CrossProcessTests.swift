@@ -26,7 +26,9 @@ struct CrossProcessTests {
         var seen: UInt64 = 1
         if firstAfterTheGrowth == "reads" {
             // Each doubling in the other process is adopted here at the next read; the log only ever grows.
-            while grower.isRunning {
+            // Bounded: a grower that hangs fails this test instead of hanging the run.
+            let deadline = Date().addingTimeInterval(60)
+            while grower.isRunning, Date() < deadline {
                 let last = try store.lastPosition()
                 #expect(last >= seen, "the log went back from \(seen) to \(last)")
                 seen = last
