@@ -10,12 +10,16 @@ package enum PayloadValidator {
         guard let spec = Catalogue.spec(for: eventType) else {
             throw .invalid(
                 path.replacingOccurrences(of: ".payload", with: ".eventType"),
-                "unknown event type \"\(eventType)\" (see `ledger record --help`)")
+                "unknown event type \"\(eventType)\"\(Suggestion.hint(for: eventType, among: Catalogue.all.map(\.eventType))) (see `ledger record --help`)"
+            )
         }
         guard let members = payload.objectValue else { throw .invalid(path, "expected an object, got \(payload.typeName)") }
         for key in members.keys.sorted() where spec.field(key) == nil {
+            let names = spec.fields.map(\.name)
             throw .invalid(
-                "\(path).\(key)", "unknown field for \(eventType) (fields: \(spec.fields.map(\.name).joined(separator: ", ")))")
+                "\(path).\(key)",
+                "unknown field for \(eventType)\(Suggestion.hint(for: key, among: names)) (fields: \(names.joined(separator: ", ")))"
+            )
         }
         for field in spec.fields {
             guard let value = members[field.name] else {
@@ -128,7 +132,10 @@ package enum PayloadValidator {
             guard UUID(text: s) != nil else { throw .invalid(path, "\"\(s)\" is not a UUID") }
         case .oneOf(let allowed):
             let s = try text()
-            guard allowed.contains(s) else { throw .invalid(path, "\"\(s)\" is not one of \(allowed.joined(separator: ", "))") }
+            guard allowed.contains(s) else {
+                throw .invalid(
+                    path, "\"\(s)\" is not one of \(allowed.joined(separator: ", "))\(Suggestion.hint(for: s, among: allowed))")
+            }
         case .percent:
             let n = try number().doubleValue
             guard (0...100).contains(n) else { throw .invalid(path, "\(n) is not between 0 and 100") }
@@ -341,9 +348,10 @@ package struct DomainRules: Sendable {
             // required ones stay).
             for (field, value) in event.payload["changes"]?.objectValue ?? [:] {
                 guard let fieldSpec = targetSpec.field(field) else {
+                    let names = targetSpec.fields.map(\.name)
                     throw EventStoreError.invalid(
                         "\(path).payload.changes.\(field)",
-                        "unknown field for \(target.eventType) (fields: \(targetSpec.fields.map(\.name).joined(separator: ", ")))"
+                        "unknown field for \(target.eventType)\(Suggestion.hint(for: field, among: names)) (fields: \(names.joined(separator: ", ")))"
                     )
                 }
                 // What a fact is about does not change in the world: that would be another fact, or an error.

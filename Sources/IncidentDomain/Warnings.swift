@@ -322,14 +322,14 @@ package enum IntakeWarnings {
         let degradations = history.degradations(of: service, at: establishment)
         if degradations.isEmpty {
             let degradedHere = Set(history.degradations.values.filter { $0.establishment == establishment }.map(\.service))
-            var hint = suggestion(for: service, among: degradedHere.sorted()).map { " (did you mean \($0)?)" } ?? ""
+            var hint = Suggestion.nearest(to: service, among: degradedHere.sorted()).map { " (did you mean \($0)?)" } ?? ""
             if hint.isEmpty {
                 let elsewhere = Set(
                     history.degradations.values.filter { $0.service == service && $0.establishment != establishment }.map(
                         \.establishment))
                 if !elsewhere.isEmpty { hint = " (it was degraded at \(elsewhere.sorted().joined(separator: ", ")))" }
             }
-            if hint.isEmpty, let standard = suggestion(for: service, among: Services.standard.map(\.id)) {
+            if hint.isEmpty, let standard = Suggestion.nearest(to: service, among: Services.standard.map(\.id)) {
                 hint = " (did you mean \(standard)?)"
             }
             return [
@@ -360,7 +360,7 @@ package enum IntakeWarnings {
         let used = try context.servicesUsed(at: establishment)
         if used.contains(service) { return nil }
         let hint =
-            suggestion(for: service, among: here.union(used).sorted() + Services.standard.map(\.id)).map {
+            Suggestion.nearest(to: service, among: here.union(used).sorted() + Services.standard.map(\.id)).map {
                 " (did you mean \($0)?)"
             } ?? ""
         return IntakeWarning(
@@ -446,33 +446,5 @@ package enum IntakeWarnings {
     static func sameTime(_ a: OccurredAt, _ b: OccurredAt) -> Bool {
         a.precision == b.precision && a.start.microseconds == b.start.microseconds
             && a.end?.microseconds == b.end?.microseconds
-    }
-
-    /// The candidate closest to `id` by edit distance, when it is close enough to be a typo of it (at most a
-    /// third of its letters, at least 2) or one is the other with a word more (`emergency` → `emergency_department`).
-    static func suggestion(for id: String, among candidates: [String]) -> String? {
-        var best: (candidate: String, distance: Int)?
-        for candidate in candidates where candidate != id {
-            let distance = editDistance(id, candidate)
-            if best == nil || distance < best!.distance { best = (candidate, distance) }
-        }
-        if let best, best.distance <= max(2, id.count / 3) { return best.candidate }
-        return candidates.first { $0.hasPrefix(id + "_") || id.hasPrefix($0 + "_") }
-    }
-
-    /// Levenshtein distance over bytes (service ids are ASCII).
-    static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a.utf8)
-        let b = Array(b.utf8)
-        guard !a.isEmpty, !b.isEmpty else { return max(a.count, b.count) }
-        var previous = Array(0...b.count)
-        for i in 1...a.count {
-            var current = [i] + Array(repeating: 0, count: b.count)
-            for j in 1...b.count {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            previous = current
-        }
-        return previous[b.count]
     }
 }
