@@ -79,7 +79,7 @@ extension Ledger {
     }
 
     struct Stats: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show counts, sizes and the LMDB version.")
+        static let configuration = CommandConfiguration(abstract: "Show counts, sizes, and the LMDB and ledger versions.")
         @OptionGroup var ledger: LedgerOptions
         @Flag(name: .long, help: "Print JSON.") var json = false
 
@@ -104,6 +104,7 @@ extension Ledger {
                 ("readersInUse", .number(JSONNumber(s.readersInUse))),
                 ("maximumReaders", .number(JSONNumber(s.maximumReaders))),
                 ("lmdbVersion", .string(s.lmdbVersion)),
+                ("ledgerVersion", .string(LedgerVersion.current)),
             ]
             if json {
                 print(CanonicalJSON.string(.object(Dictionary(uniqueKeysWithValues: rows))))
@@ -116,7 +117,7 @@ extension Ledger {
         static let order = [
             "recordedAtSetBy", "events", "streams", "headHash", "lastRecordedAt", "mapSize", "usedBytes", "fileSize",
             "readersInUse",
-            "maximumReaders", "lmdbVersion",
+            "maximumReaders", "lmdbVersion", "ledgerVersion",
         ]
 
         func printRows(_ rows: [(String, JSONValue)]) {

@@ -338,6 +338,7 @@ extension LedgerService {
                         "lastRecordedAt": s.lastRecordedAt.map { .string($0.rfc3339Micros) } ?? .null,
                         "mapSize": .number(JSONNumber(s.mapSize)), "usedBytes": .number(JSONNumber(s.usedBytes)),
                         "fileSize": .number(JSONNumber(s.fileSize)), "lmdbVersion": .string(s.lmdbVersion),
+                        "ledgerVersion": .string(LedgerVersion.current),
                         "readersInUse": .number(JSONNumber(s.readersInUse)),
                         "maximumReaders": .number(JSONNumber(s.maximumReaders)),
                         "recordedAtSetBy": try self.store.clockProvenance().map(JSONValue.string)
