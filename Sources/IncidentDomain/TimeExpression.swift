@@ -1,23 +1,87 @@
 import EventStore
 
 /// Times as people type them: RFC 3339 with an offset, or local Europe/Paris time (`2024-01-15 01:20`,
-/// `2024-01-15T01:20`), a day (`2024-01-15`), a month (`2024-01`), or an interval of two of these
+/// `2024-01-15T01:20`), a day (`2024-01-15`), a month (`2024-01`), an interval of two of these
 /// (`2021-06-01/2021-09-12`, whose end is the end of its right-hand side when it is a day or a month: the 12th
-/// included; a time of day ends the interval at that time).
+/// included; a time of day ends the interval at that time), or a time relative to now (`now`, `-10m`, `-2h`,
+/// `-3d`, `-1h30m`, `+2h`; see ``relativeOffset(_:)``).
 package enum TimeExpression {
-    /// Parses an occurredAt, keeping the precision typed: a day is a `day`, an offset-less minute a `minute`.
-    package static func occurredAt(_ text: String) -> OccurredAt? {
-        guard let value = parse(text), Timestamp.supportedRange.contains(value.earliest),
+    /// The current time, microseconds since the epoch: the system clock unless a caller gives its own.
+    package typealias Now = () -> Int64
+
+    /// Parses an occurredAt, keeping the precision typed: a day is a `day`, an offset-less minute a `minute`. A
+    /// relative time is the minute it falls in (a scribe typing `now` means this minute, not this microsecond).
+    package static func occurredAt(_ text: String) -> OccurredAt? { occurredAt(text, now: systemNow) }
+
+    /// The system clock's reading, for the forms read without a clock of their own.
+    static func systemNow() -> Int64 { SystemClock().now() }
+
+    /// ``occurredAt(_:)`` with the current time read from `now`.
+    package static func occurredAt(_ text: String, now: Now) -> OccurredAt? {
+        guard let value = parse(text, now: now), Timestamp.supportedRange.contains(value.earliest),
             value.latest <= Timestamp.supportedRange.upperBound
         else { return nil }
         return value
     }
 
-    private static func parse(_ text: String) -> OccurredAt? {
+    /// `now`, or a sign then one or more amounts with their unit: `-10m`, `-2h`, `-3d`, `-1h30m`, `+2h`, also
+    /// after `now` (`now-10m`). Units: `m` minutes, `h` hours, `d` days of 24 hours. Returns the offset from now in
+    /// microseconds; nil when `text` is not of this form.
+    package static func relativeOffset(_ text: String) -> Int64? {
+        var rest = Substring(text.trimmingCharacters(in: .whitespaces).lowercased())
+        if rest.hasPrefix("now") {
+            rest = rest.dropFirst(3)
+            if rest.isEmpty { return 0 }
+        }
+        guard let sign = rest.first, sign == "-" || sign == "+" else { return nil }
+        rest = rest.dropFirst()
+        var total: Int64 = 0
+        var any = false
+        while !rest.isEmpty {
+            let digits = rest.prefix { $0 >= "0" && $0 <= "9" }
+            // Six digits at most: a million days is past the supported range already, and no amount overflows.
+            guard (1...6).contains(digits.count), let amount = Int64(digits) else { return nil }
+            rest = rest.dropFirst(digits.count)
+            let unit: Int64
+            switch rest.first {
+            case "m": unit = 60_000_000
+            case "h": unit = 3_600_000_000
+            case "d": unit = 86_400_000_000
+            default: return nil
+            }
+            rest = rest.dropFirst()
+            total += amount * unit
+            any = true
+        }
+        guard any else { return nil }
+        return sign == "-" ? -total : total
+    }
+
+    /// Whether `text` is a relative time that lies ahead (`+2h`): refused where only the past makes sense.
+    package static func isFuture(_ text: String) -> Bool { (relativeOffset(text) ?? 0) > 0 }
+
+    /// The instant a relative time names, with the current time `now`; nil when `text` is not relative.
+    package static func relativeInstant(_ text: String, now: Now) -> Int64? {
+        guard let offset = relativeOffset(text) else { return nil }
+        return now() + offset
+    }
+
+    /// How a view's header shows a time typed for it: as typed, with the instant a relative time stood for.
+    package static func display(_ text: String, now: Now) -> String {
+        guard let instant = relativeInstant(text, now: now) else { return text }
+        return "\(text.trimmingCharacters(in: .whitespaces)) = \(Timestamp(microseconds: instant).inZone().humanReadable)"
+    }
+
+    private static func parse(_ text: String, now: Now) -> OccurredAt? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if let instant = relativeInstant(trimmed, now: now) {
+            guard Timestamp.supportedRange.contains(instant) else { return nil }
+            let minute = instant - ((instant % 60_000_000) + 60_000_000) % 60_000_000
+            return OccurredAt(precision: .minute, start: Timestamp(microseconds: minute).inZone())
+        }
         if let slash = trimmed.firstIndex(of: "/") {
-            guard let from = parse(String(trimmed[..<slash])),
-                let to = parse(String(trimmed[trimmed.index(after: slash)...]))
+            guard let from = parse(String(trimmed[..<slash]), now: now),
+                let to = parse(String(trimmed[trimmed.index(after: slash)...]), now: now)
             else { return nil }
             let end = Timestamp(microseconds: intervalEnd(to), offsetSeconds: to.start.offsetSeconds)
             guard end.microseconds > from.earliest else { return nil }
@@ -83,15 +147,24 @@ package enum TimeExpression {
     }
 
     /// Why `text` is not a time, in words for a one-line error.
-    package static func refusal(_ text: String) -> String {
+    package static func refusal(_ text: String) -> String { refusal(text, now: systemNow) }
+
+    /// ``refusal(_:)`` with the current time read from `now`.
+    package static func refusal(_ text: String, now: Now) -> String {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if let first = trimmed.lowercased().first, first == "-" || first == "+" || trimmed.lowercased().hasPrefix("now"),
+            !trimmed.contains("/")
+        {
+            if relativeOffset(trimmed) != nil { return "\"\(text)\" is \(Timestamp.outOfRangeReason)" }
+            return "\"\(text)\" is not a relative time: now, or a sign then amounts with m, h or d (-10m, -2h, -3d, -1h30m, +2h)"
+        }
         if let slash = trimmed.firstIndex(of: "/") {
             let left = String(trimmed[..<slash])
             let right = String(trimmed[trimmed.index(after: slash)...])
-            for half in [left, right] where parse(half) == nil {
-                return "interval \"\(text)\": " + refusal(half)
+            for half in [left, right] where parse(half, now: now) == nil {
+                return "interval \"\(text)\": " + refusal(half, now: now)
             }
-            if let from = parse(left), let to = parse(right), intervalEnd(to) <= from.earliest {
+            if let from = parse(left, now: now), let to = parse(right, now: now), intervalEnd(to) <= from.earliest {
                 return "interval \"\(text)\" ends before it starts: give the earlier time first (\(right)/\(left))"
             }
         }
@@ -124,7 +197,7 @@ package enum TimeExpression {
         let halves = trimmed.split(separator: "/").map { Timestamp(rfc3339: String($0), unbounded: ()) }
         let outside = halves.contains { $0.map { !Timestamp.supportedRange.contains($0.microseconds) } ?? false }
         if outside
-            || parse(trimmed).map({
+            || parse(trimmed, now: now).map({
                 !Timestamp.supportedRange.contains($0.earliest) || $0.latest > Timestamp.supportedRange.upperBound
             })
                 ?? false
@@ -132,7 +205,7 @@ package enum TimeExpression {
             return "\"\(text)\" is \(Timestamp.outOfRangeReason)"
         }
         return
-            "\"\(text)\" is not a time (try 2024-01-15T01:20:00+01:00, 2024-01-15 01:20, 2024-01-15, 2024-01 or 2021-06-01/2021-09-12)"
+            "\"\(text)\" is not a time (try 2024-01-15T01:20:00+01:00, 2024-01-15 01:20, 2024-01-15, 2024-01, 2021-06-01/2021-09-12, now or -2h)"
     }
 
     /// `local` moved by `hours`, as hh:mm.
@@ -142,9 +215,16 @@ package enum TimeExpression {
     }
 
     /// Parses a query time (`--as-of`, `--known-at`): the last instant the expression covers, so that
-    /// "as of 2021-09-14" means by the end of that day. Returns microseconds since the epoch.
-    package static func queryInstant(_ text: String) -> Int64? {
-        guard let value = occurredAt(text) else { return nil }
+    /// "as of 2021-09-14" means by the end of that day; a relative time (`now`, `-2h`) is that very instant.
+    /// Returns microseconds since the epoch.
+    package static func queryInstant(_ text: String) -> Int64? { queryInstant(text, now: systemNow) }
+
+    /// ``queryInstant(_:)`` with the current time read from `now`.
+    package static func queryInstant(_ text: String, now: Now) -> Int64? {
+        if let instant = relativeInstant(text, now: now) {
+            return Timestamp.supportedRange.contains(instant) ? instant : nil
+        }
+        guard let value = occurredAt(text, now: now) else { return nil }
         return value.precision == .instant ? value.latest : value.latest - 1
     }
 }

@@ -10,20 +10,37 @@ struct QueryOptions: ParsableArguments {
     @OptionGroup var ledger: LedgerOptions
     @Option(
         name: .long,
-        help: "The world as it was at this time: facts that had happened by then (ISO 8601, Paris local time, a day or a month).")
+        help:
+            "The world as it was at this time: facts that had happened by then (ISO 8601, Paris local time, a day, a month, now, -2h or +1d)."
+    )
     var asOf: String?
-    @Option(name: .long, help: "What the ledger held at this time: events recorded by then.")
+    @Option(name: .long, help: "What the ledger held at this time: events recorded by then (now, -2h and -3d too).")
     var knownAt: String?
 
+    /// One reading of the clock for the relative times of the whole command (`--as-of -2h --known-at -1h`).
+    let now = SystemClock().now()
+
+    enum CodingKeys: CodingKey { case ledger, asOf, knownAt }
+
     func queryTime() throws -> QueryTime {
-        func instant(_ text: String?, _ flag: String) throws -> Int64? {
-            guard let text else { return nil }
-            guard let value = TimeExpression.queryInstant(text) else {
-                throw CLIError("\(flag): \(TimeExpression.refusal(text))", exitCode: CLIError.invalidInput)
-            }
-            return value
+        QueryTime(
+            asOf: try Self.instant(asOf, "--as-of", now: now),
+            knownAt: try Self.instant(knownAt, "--known-at", now: now, future: false))
+    }
+
+    /// A typed query time as an instant; `future` false refuses a relative time ahead (what the ledger held, or
+    /// recorded since, cannot be asked of a time that has not come).
+    static func instant(_ text: String?, _ flag: String, now: Int64, future: Bool = true) throws -> Int64? {
+        guard let text else { return nil }
+        if !future, TimeExpression.isFuture(text) {
+            throw CLIError(
+                "\(flag): \"\(text)\" is ahead of now: the ledger can only have recorded what has been recorded (try now or -2h)",
+                exitCode: CLIError.invalidInput)
         }
-        return QueryTime(asOf: try instant(asOf, "--as-of"), knownAt: try instant(knownAt, "--known-at"))
+        guard let value = TimeExpression.queryInstant(text, now: { now }) else {
+            throw CLIError("\(flag): \(TimeExpression.refusal(text))", exitCode: CLIError.invalidInput)
+        }
+        return value
     }
 
     /// The times as the server's query parameters, with `more`.
@@ -31,8 +48,12 @@ struct QueryOptions: ParsableArguments {
         more.merging(["asOf": asOf, "knownAt": knownAt]) { a, _ in a }
     }
 
-    /// A line saying which times a view shows.
-    func header() -> String { QueryViews.header(asOf: asOf, knownAt: knownAt) }
+    /// A line saying which times a view shows (a relative time with the instant it stood for).
+    func header() -> String {
+        QueryViews.header(
+            asOf: asOf.map { TimeExpression.display($0, now: { now }) },
+            knownAt: knownAt.map { TimeExpression.display($0, now: { now }) })
+    }
 
     /// The queries of the ledger, which keep its index caught up (saved when its files may be written).
     func queries() throws -> LedgerQueries { LedgerQueries(store: try ledger.openStoreForQueries()) }
@@ -40,7 +61,7 @@ struct QueryOptions: ParsableArguments {
 
 /// `--incident` as `state`, `deadlines` and `audit` take it.
 struct IncidentFilter: ParsableArguments {
-    @Option(name: .long, help: "Only this incident stream.") var incident: String?
+    @Option(name: .long, help: "Only this incident stream.", completion: .custom(Completions.incidents)) var incident: String?
 }
 
 /// `--format` of the views that are text or JSON.
@@ -122,10 +143,13 @@ extension Ledger {
                 "The recovery timeline of one establishment, or of every site of a group: service lanes over time, milestones, metrics."
         )
         @OptionGroup var query: QueryOptions
-        @Option(name: .long, help: "The establishment's FINESS number.") var hospital: String?
+        @Option(name: .long, help: "The establishment's FINESS number.", completion: .custom(Completions.establishments))
+        var hospital: String?
         @Option(name: .long, help: "A group's id: the lanes of each site that was a member when the incident began.") var group:
             String?
-        @Option(name: .long, help: "With --group: only this incident (svg draws one incident: the first, without it).")
+        @Option(
+            name: .long, help: "With --group: only this incident (svg draws one incident: the first, without it).",
+            completion: .custom(Completions.incidents))
         var incident: String?
         @Option(name: .long, help: "text (a terminal chart), json, svg (a Gantt chart) or html (a report).")
         var format: Format = .text
@@ -150,7 +174,8 @@ extension Ledger {
             if let remote = Remote.current {
                 let parameters = query.remoteQuery(["format": format.rawValue, "width": String(width)])
                 text = String(
-                    decoding: try remote.call("GET", "establishments/\(hospital)/timeline", query: parameters).body, as: UTF8.self)
+                    decoding: try remote.call("GET", "establishments/\(hospital)/timeline", query: parameters).body, as: UTF8.self
+                )
             } else {
                 let queries = try query.queries()
                 let timelines = try queries.timelines(establishment: hospital, at: try query.queryTime())
@@ -267,13 +292,18 @@ extension Ledger {
         @OptionGroup var query: QueryOptions
         @Option(name: .long, help: "Only events recorded by this actor.") var actor: String?
         @OptionGroup var only: IncidentFilter
-        @Option(name: .long, help: "Only events recorded at or after this time.") var since: String?
+        @Option(name: .long, help: "Only events recorded at or after this time (now, -2h and -3d too).") var since: String?
         @OptionGroup var output: TextOrJSON
 
         func run() throws {
             var sinceMicros: Int64?
             if let since {
-                guard let parsed = TimelineStartParser.start(since) else {
+                if TimeExpression.isFuture(since) {
+                    throw CLIError(
+                        "--since: \"\(since)\" is ahead of now: nothing is recorded yet then (try -2h or -3d)",
+                        exitCode: CLIError.invalidInput)
+                }
+                guard let parsed = TimelineStartParser.start(since, now: query.now) else {
                     throw CLIError("--since: \(TimeExpression.refusal(since))", exitCode: CLIError.invalidInput)
                 }
                 sinceMicros = parsed
@@ -331,7 +361,10 @@ func requireGroup<Item>(_ group: String, _ query: (String) throws -> GroupView<I
     return view
 }
 
-/// `--since` takes the start of what it names: "since 2024-01-15" includes that whole day.
+/// `--since` takes the start of what it names: "since 2024-01-15" includes that whole day; "since -2h" the
+/// instant two hours ago.
 enum TimelineStartParser {
-    static func start(_ text: String) -> Int64? { TimeExpression.occurredAt(text)?.earliest }
+    static func start(_ text: String, now: Int64) -> Int64? {
+        TimeExpression.relativeInstant(text, now: { now }) ?? TimeExpression.occurredAt(text, now: { now })?.earliest
+    }
 }

@@ -14,20 +14,29 @@ extension LedgerService {
         request.uri.queryParameters.get(name)
     }
 
-    /// `asOf` and `knownAt`, read exactly as the CLI's `--as-of` and `--known-at`.
-    static func queryTime(_ request: Request) throws -> QueryTime {
-        func instant(_ name: String) throws -> Int64? {
+    /// `asOf` and `knownAt`, read exactly as the CLI's `--as-of` and `--known-at`; a relative time (`-2h`) is
+    /// relative to `now`, the queries' clock.
+    static func queryTime(_ request: Request, now: Int64) throws -> QueryTime {
+        func instant(_ name: String, future: Bool) throws -> Int64? {
             guard let text = parameter(request, name) else { return nil }
-            guard let value = TimeExpression.queryInstant(text) else {
+            if !future, TimeExpression.isFuture(text) {
+                throw Problem.badRequest(
+                    "\(name): \"\(text)\" is ahead of now: the ledger can only have recorded what has been recorded (try now or -2h)",
+                    field: name)
+            }
+            guard let value = TimeExpression.queryInstant(text, now: { now }) else {
                 throw Problem.badRequest("\(name): \(TimeExpression.refusal(text))", field: name)
             }
             return value
         }
-        return QueryTime(asOf: try instant("asOf"), knownAt: try instant("knownAt"))
+        return QueryTime(asOf: try instant("asOf", future: true), knownAt: try instant("knownAt", future: false))
     }
 
-    static func header(_ request: Request) -> String {
-        QueryViews.header(asOf: parameter(request, "asOf"), knownAt: parameter(request, "knownAt"))
+    /// The line naming the times a text view shows, a relative time with the instant it stood for at `now`.
+    static func header(_ request: Request, now: Int64) -> String {
+        QueryViews.header(
+            asOf: parameter(request, "asOf").map { TimeExpression.display($0, now: { now }) },
+            knownAt: parameter(request, "knownAt").map { TimeExpression.display($0, now: { now }) })
     }
 
     static func format(_ request: Request, _ allowed: [String]) throws -> String {
@@ -125,7 +134,8 @@ extension LedgerService {
         }
         router.get("/incidents") { request, context in
             let p = try self.principal(context)
-            let time = try Self.queryTime(request)
+            let now = self.queries.clock.now()
+            let time = try Self.queryTime(request, now: now)
             let format = try Self.format(request, ["json", "text"])
             let incident = try Self.parameter(request, "incident").map { try Self.streamId($0, "incident") }
             return try await self.blocking {
@@ -136,7 +146,7 @@ extension LedgerService {
                 let states = try report.states.filter { try seen.sees(stream: $0.incidentId) }
                 if format == "text" {
                     return Self.body(
-                        Self.header(request)
+                        Self.header(request, now: now)
                             + QueryViews.stateText(
                                 states, names: report.names, sources: try Self.flag(request, "sources"),
                                 groups: report.groups),
@@ -147,7 +157,8 @@ extension LedgerService {
         }
         router.get("/incidents/{incident}") { request, context in
             let (p, incident) = try self.incident(request, context)
-            let time = try Self.queryTime(request)
+            let now = self.queries.clock.now()
+            let time = try Self.queryTime(request, now: now)
             let format = try Self.format(request, ["json", "text"])
             return try await self.blocking {
                 try self.requireIncident(incident, for: p)
@@ -158,7 +169,7 @@ extension LedgerService {
                 }
                 if format == "text" {
                     return Self.body(
-                        Self.header(request)
+                        Self.header(request, now: now)
                             + QueryViews.stateText(
                                 [state], names: report.names, sources: try Self.flag(request, "sources"),
                                 groups: report.groups),
@@ -206,7 +217,8 @@ extension LedgerService {
                     field: "finess")
             }
             guard p.scope.covers(finess) else { throw Problem.forbidden("\(p.name) does not reach establishment \(finess)") }
-            let time = try Self.queryTime(request)
+            let now = self.queries.clock.now()
+            let time = try Self.queryTime(request, now: now)
             let format = try Self.format(request, ["json", "svg", "html", "text"])
             let width = Int(try Self.number(request, "width", default: 60, range: 20...400))
             return try await self.blocking {
@@ -230,7 +242,7 @@ extension LedgerService {
                         timelines.isEmpty
                         ? "no incident touches \(finess)\n"
                         : timelines.map { TimelineRendering.terminal($0, width: width) }.joined(separator: "\n")
-                    return Self.body(Self.header(request) + text, type: "text/plain; charset=utf-8")
+                    return Self.body(Self.header(request, now: now) + text, type: "text/plain; charset=utf-8")
                 default: return Self.json(.array(timelines.map(TimelineRendering.json)))
                 }
             }
@@ -388,14 +400,16 @@ extension LedgerService {
     }
 
     func deadlines(_ request: Request, _ p: Principal, incident: String?) async throws -> Response {
-        let time = try Self.queryTime(request)
+        let now = self.queries.clock.now()
+        let time = try Self.queryTime(request, now: now)
         let format = try Self.format(request, ["json", "text"])
         return try await blocking {
             if let incident { try self.requireIncident(incident, for: p) }
             let seen = self.visibility(p)
             let all = try self.queries.deadlines(incident: incident, at: time).filter { try seen.sees(stream: $0.incident) }
             if format == "text" {
-                return Self.body(Self.header(request) + QueryViews.deadlinesText(all), type: "text/plain; charset=utf-8")
+                return Self.body(
+                    Self.header(request, now: now) + QueryViews.deadlinesText(all), type: "text/plain; charset=utf-8")
             }
             return Self.json(
                 .array(all.flatMap { entry in entry.clocks.map { QueryViews.clockJSON($0, incident: entry.incident) } }))
@@ -403,11 +417,19 @@ extension LedgerService {
     }
 
     func audit(_ request: Request, _ p: Principal, incident: String?) async throws -> Response {
-        let time = try Self.queryTime(request)
+        let now = self.queries.clock.now()
+        let time = try Self.queryTime(request, now: now)
         let format = try Self.format(request, ["json", "text"])
         var since: Int64?
         if let text = Self.parameter(request, "since") {
-            guard let start = TimeExpression.occurredAt(text)?.earliest else {
+            if TimeExpression.isFuture(text) {
+                throw Problem.badRequest(
+                    "since: \"\(text)\" is ahead of now: nothing is recorded yet then (try -2h or -3d)", field: "since")
+            }
+            guard
+                let start = TimeExpression.relativeInstant(text, now: { now })
+                    ?? TimeExpression.occurredAt(text, now: { now })?.earliest
+            else {
                 throw Problem.badRequest("since: \(TimeExpression.refusal(text))", field: "since")
             }
             since = start
@@ -420,7 +442,8 @@ extension LedgerService {
             let entries = try self.queries.audit(AuditTrail.Filter(actor: actor, incident: incident, since: start), at: time)
                 .filter { try seen.sees(stream: $0.streamId) }
             if format == "text" {
-                return Self.body(Self.header(request) + QueryViews.auditText(entries), type: "text/plain; charset=utf-8")
+                return Self.body(
+                    Self.header(request, now: now) + QueryViews.auditText(entries), type: "text/plain; charset=utf-8")
             }
             return Self.json(.array(entries.map(QueryViews.auditJSON)))
         }
