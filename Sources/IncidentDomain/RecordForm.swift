@@ -50,27 +50,51 @@ package struct RecordForm: Sendable {
         self.fields = fields
     }
 
-    /// The event as JSON and the stream it goes to.
-    package func event(naming: Naming) throws(IntakeError) -> (json: JSONValue, streamId: String) {
-        guard let spec = Catalogue.spec(for: eventType) else {
+    /// The catalogue's entry for a typed event type, matched regardless of case (`Service.Degraded`); an unknown
+    /// one is refused with the types, and the one probably meant.
+    package static func spec(forTyped eventType: String) throws(IntakeError) -> EventTypeSpec {
+        let types = Catalogue.all.map(\.eventType)
+        guard let name = Suggestion.match(eventType, among: types), let spec = Catalogue.spec(for: name) else {
+            let hint = Suggestion.nearest(to: eventType, among: types)
             throw IntakeError(
-                "\(eventType): unknown event type (one of: \(Catalogue.all.map(\.eventType).joined(separator: ", ")))",
+                "\(eventType): unknown event type"
+                    + (hint.map { " (did you mean \($0)?)" } ?? " (one of: \(types.joined(separator: ", ")))"),
                 field: "eventType")
         }
+        return spec
+    }
+
+    /// Turns the text naming an earlier event (a position, an id's prefix) into its full id: given
+    /// ``EventReference/resolve(_:field:stream:in:)`` or the like by a caller that can read the ledger.
+    package typealias ReferenceResolver = (_ text: String, _ field: String, _ stream: String) throws(IntakeError) -> String
+
+    /// The event as JSON and the stream it goes to. Event types, field names and enumerated values are matched
+    /// regardless of case and stored as the catalogue spells them; `resolve`, when given, turns the text of each
+    /// event-id field (a correction's target) into the full id before the rules see it.
+    package func event(naming: Naming, resolve: ReferenceResolver? = nil) throws(IntakeError) -> (
+        json: JSONValue, streamId: String
+    ) {
+        let spec = try Self.spec(forTyped: eventType)
+        let eventType = spec.eventType
         guard let occurred = TimeExpression.occurredAt(at) else {
             throw IntakeError("\(naming.at): \(TimeExpression.refusal(at))", field: "at")
         }
         var payload: [String: JSONValue] = [:]
-        for (name, text) in fields {
-            let label = naming.field(name, text)
-            guard let field = spec.field(name) else {
+        var references: [(name: String, text: String)] = []
+        for (typed, text) in fields {
+            guard let name = Suggestion.match(typed, among: spec.fields.map(\.name)), let field = spec.field(name) else {
+                let names = spec.fields.map(\.name)
                 throw IntakeError(
-                    "\(naming.name(name)): unknown field for \(eventType) (fields: \(spec.fields.map(\.name).joined(separator: ", ")))",
-                    field: "fields.\(name)")
+                    "\(naming.name(typed)): unknown field for \(eventType)"
+                        + (Suggestion.nearest(to: typed, among: names).map { " (did you mean \($0)?)" }
+                            ?? " (fields: \(names.joined(separator: ", ")))"),
+                    field: "fields.\(typed)")
             }
+            let label = naming.field(name, text)
             guard payload[name] == nil else {
                 throw IntakeError("\(naming.name(name)): given twice; give each field once", field: "fields.\(name)")
             }
+            if field.kind == .eventId, resolve != nil { references.append((name, text)) }
             do {
                 payload[name] = try Self.value(text, field)
             } catch {
@@ -100,6 +124,11 @@ package struct RecordForm: Sendable {
             }
             stream = incident
         }
+        if let resolve {
+            for (name, text) in references {
+                payload[name] = .string(try resolve(text, naming.field(name, text), stream))
+            }
+        }
         var event: [String: JSONValue] = [
             "streamId": .string(stream), "eventType": .string(eventType), "occurredAt": occurred.json,
             "source": .string(source), "payload": .object(payload),
@@ -112,7 +141,11 @@ package struct RecordForm: Sendable {
     /// Converts a typed value by the field's kind; the payload rules then check it like any other input.
     static func value(_ text: String, _ field: FieldSpec) throws(IntakeError) -> JSONValue {
         switch field.kind {
-        case .text, .finess, .service, .currency, .eventId, .oneOf, .groupId: return .string(text)
+        case .text, .finess, .service, .currency, .eventId, .groupId: return .string(text)
+        case .oneOf(let values):
+            // `Police` is `police`; a value that is none of them is the payload rules' to refuse (with the one
+            // probably meant), as from JSON.
+            return .string(Suggestion.match(text, among: values) ?? text)
         case .finessList, .textList:
             return .array(text.split(separator: ",").map { .string($0.trimmingCharacters(in: .whitespaces)) })
         case .percent, .amount, .count:

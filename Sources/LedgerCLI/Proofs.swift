@@ -1,6 +1,7 @@
 import ArgumentParser
 import EventStore
 import Foundation
+import IncidentDomain
 import LedgerProofs
 
 /// Private signing keys live in files of their own, mode 0600, never in data.mdb.
@@ -8,7 +9,9 @@ enum KeyFiles {
     /// The key file from `--key`, else $LEDGER_SIGNING_KEY.
     static func path(_ explicit: String?) throws -> String {
         guard let path = explicit ?? ProcessInfo.processInfo.environment["LEDGER_SIGNING_KEY"], !path.isEmpty else {
-            throw CLIError("--key: required (or set $LEDGER_SIGNING_KEY): the signing key file made by `ledger key init`", exitCode: CLIError.usage)
+            throw CLIError(
+                "--key: required (or set $LEDGER_SIGNING_KEY): the signing key file made by `ledger key init`",
+                exitCode: CLIError.usage)
         }
         return path
     }
@@ -16,7 +19,8 @@ enum KeyFiles {
     static func load(_ path: String) throws -> NoteSignerKey {
         var st = stat()
         guard stat(path, &st) == 0 else {
-            throw CLIError("\(path): \(errno == EACCES ? "permission denied" : "no such key file")", exitCode: CLIError.invalidInput)
+            throw CLIError(
+                "\(path): \(errno == EACCES ? "permission denied" : "no such key file")", exitCode: CLIError.invalidInput)
         }
         guard st.st_mode & 0o077 == 0 else {
             throw CLIError(
@@ -68,7 +72,8 @@ enum KeyFiles {
         }
         // A checkpoint is a few lines and at most 100 signatures: a file far larger is none.
         guard data.count <= 1 << 20 else {
-            throw CLIError("\(option) \(path): \(data.count) bytes, too large for a signed checkpoint", exitCode: CLIError.invalidInput)
+            throw CLIError(
+                "\(option) \(path): \(data.count) bytes, too large for a signed checkpoint", exitCode: CLIError.invalidInput)
         }
         do {
             return try SignedNote(parsing: Array(data))
@@ -142,7 +147,8 @@ extension Ledger {
         static let configuration = CommandConfiguration(
             commandName: "checkpoint",
             abstract: "Sign the ledger's head as a C2SP checkpoint, store it and print it; cosign or show one.",
-            subcommands: [CheckpointSign.self, CheckpointCosign.self, CheckpointShow.self], defaultSubcommand: CheckpointSign.self)
+            subcommands: [CheckpointSign.self, CheckpointCosign.self, CheckpointShow.self], defaultSubcommand: CheckpointSign.self
+        )
     }
 
     struct CheckpointSign: ParsableCommand {
@@ -203,7 +209,8 @@ extension Ledger {
     }
 
     struct CheckpointShow: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "show", abstract: "Print a stored checkpoint (the latest by default).")
+        static let configuration = CommandConfiguration(
+            commandName: "show", abstract: "Print a stored checkpoint (the latest by default).")
         @OptionGroup var ledger: LedgerOptions
         @Option(name: .long, help: "The tree size of the checkpoint.") var size: UInt64?
         func run() throws {
@@ -237,7 +244,8 @@ func signCheckpoint(of store: EventStore, with signer: NoteSignerKey) throws -> 
 extension Ledger {
     struct Prove: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print a Merkle proof as JSON: an event's inclusion in a checkpoint, or one checkpoint's consistency with another.",
+            abstract:
+                "Print a Merkle proof as JSON: an event's inclusion in a checkpoint, or one checkpoint's consistency with another.",
             usage: """
                 ledger prove EVENT-ID|POSITION --checkpoint FILE
                 ledger prove --from OLD-CHECKPOINT --to NEW-CHECKPOINT
@@ -247,7 +255,7 @@ extension Ledger {
                 checks it offline with tools/verify_proofs.py and the ledger's verifier key (docs/verifying.md).
                 """)
         @OptionGroup var ledger: LedgerOptions
-        @Argument(help: "The event: its id, or its position.") var event: String?
+        @Argument(help: "The event: its id, its position (25 or #25) or a unique prefix of its id.") var event: String?
         @Option(name: .long, help: "The signed checkpoint the event must be in.") var checkpoint: String?
         @Option(name: .long, help: "The older signed checkpoint.") var from: String?
         @Option(name: .long, help: "The newer signed checkpoint.") var to: String?
@@ -258,7 +266,9 @@ extension Ledger {
             guard inclusion != consistency else {
                 throw ValidationError("give EVENT --checkpoint FILE, or --from OLD --to NEW")
             }
-            if inclusion, event == nil || checkpoint == nil { throw ValidationError("an inclusion proof needs EVENT and --checkpoint") }
+            if inclusion, event == nil || checkpoint == nil {
+                throw ValidationError("an inclusion proof needs EVENT and --checkpoint")
+            }
             if consistency, from == nil || to == nil { throw ValidationError("a consistency proof needs --from and --to") }
         }
 
@@ -310,15 +320,23 @@ extension Ledger {
             return (note, checkpoint)
         }
 
+        /// The event as `read --event-id` takes it: an id, a position (`25`, `#25`) or a unique prefix of an id.
         private func position(of text: String, in store: EventStore) throws -> UInt64 {
-            if let id = UUID(text: text) {
-                guard let position = try store.position(of: id) else {
-                    throw CLIError("\(text): no event has this id", exitCode: CLIError.invalidInput)
+            if let digits = UInt64(text) {
+                // A bare number of any length is a position here, as it always was.
+                guard digits >= 1, digits <= (try store.lastPosition()) else {
+                    throw CLIError("\(text): not an event id nor a position in the ledger", exitCode: CLIError.invalidInput)
                 }
-                return position
+                return digits
             }
-            guard let position = UInt64(text), position >= 1, position <= (try store.lastPosition()) else {
-                throw CLIError("\(text): not an event id nor a position in the ledger", exitCode: CLIError.invalidInput)
+            let id: UUID
+            do {
+                id = try EventReference.resolve(text, field: "event", stream: nil, in: StoredEventDirectory(store: store))
+            } catch {
+                throw CLIError(error)
+            }
+            guard let position = try store.position(of: id) else {
+                throw CLIError("\(text): no event has this id", exitCode: CLIError.invalidInput)
             }
             return position
         }

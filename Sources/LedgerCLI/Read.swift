@@ -1,6 +1,7 @@
 import ArgumentParser
 import EventStore
 import Foundation
+import IncidentDomain
 
 /// How a command prints events.
 enum EventFormat: String, ExpressibleByArgument, CaseIterable {
@@ -20,17 +21,18 @@ extension Ledger {
                 """)
         @OptionGroup var ledger: LedgerOptions
 
-        @Option(name: .long, help: "Only this stream.") var stream: String?
+        @Option(name: .long, help: "Only this stream.", completion: .custom(Completions.streams)) var stream: String?
         @Option(name: .long, help: "With --stream: the first version (default 1).") var fromVersion: UInt64?
         @Option(name: .long, help: "With --stream: the last version.") var toVersion: UInt64?
         @Option(name: .long, help: "The first global position.") var fromPosition: UInt64 = 1
         @Option(name: .long, help: "Only events recorded by this actor.") var actor: String?
-        @Option(name: .long, help: "Only events of this type.") var type: String?
+        @Option(name: .long, help: "Only events of this type.", completion: .custom(Completions.eventTypes)) var type: String?
         @Option(name: .long, help: "Only events whose occurredAt starts at or after this RFC 3339 time.")
         var occurredFrom: String?
         @Option(name: .long, help: "Only events whose occurredAt starts at or before this RFC 3339 time.")
         var occurredTo: String?
-        @Option(name: .long, help: "Only the event with this id.") var eventId: String?
+        @Option(name: .long, help: "Only this event: its id, its position (#25) or a unique prefix of its id.")
+        var eventId: String?
         @Flag(name: .long, help: "Newest first.") var backward = false
         @Option(name: .long, help: "At most this many events.") var limit: Int?
         @Option(name: .long, help: "table, json or ndjson.") var format: EventFormat = .table
@@ -43,17 +45,23 @@ extension Ledger {
         }
 
         func run() throws {
+            let occurredFrom = try time(occurredFrom, "--occurred-from")
+            let occurredTo = try time(occurredTo, "--occurred-to")
+            if let eventId, EventReference(eventId) == nil {
+                throw CLIError("--event-id: \(EventReference.refusal(eventId))", exitCode: CLIError.invalidInput)
+            }
+            let store = try ledger.openStoreForReading()
             let filter = try EventFilter(
                 stream: stream, fromVersion: fromVersion ?? 1, toVersion: toVersion, fromPosition: fromPosition, actor: actor,
-                type: type, occurredFrom: try time(occurredFrom, "--occurred-from"),
-                occurredTo: try time(occurredTo, "--occurred-to"),
+                // The catalogue's spelling of a type typed in another case; other types (access:, …) as typed.
+                type: type.map { Suggestion.match($0, among: Catalogue.all.map(\.eventType)) ?? $0 },
+                occurredFrom: occurredFrom, occurredTo: occurredTo,
                 eventId: try eventId.map { text in
-                    guard let id = UUID(text: text) else {
-                        throw CLIError("--event-id: \"\(text)\" is not a UUID", exitCode: CLIError.invalidInput)
-                    }
-                    return id
+                    do {
+                        return try EventReference.resolve(
+                            text, field: "--event-id", stream: nil, in: StoredEventDirectory(store: store))
+                    } catch let error as IntakeError { throw CLIError(error) }
                 })
-            let store = try ledger.openStoreForReading()
             var printer = EventPrinter(format: format)
             var printed = 0
             if let id = filter.eventId {
@@ -132,13 +140,13 @@ struct EventPrinter {
                 buffer +=
                     pad("POS", 7) + pad("EVENT ID", 38) + pad("RECORDED (PARIS)", 28) + pad("STREAM@VERSION", 36)
                     + pad("TYPE", 30)
-                    + pad("OCCURRED (PARIS)", 50) + "ACTOR\n"
+                    + pad("OCCURRED (PARIS)", Self.occurredWidth) + "ACTOR\n"
             }
             buffer +=
                 pad(String(event.position), 7) + pad(event.eventId.lowercasedString, 38)
                 + pad(event.recordedAt.inZone().humanReadable, 28)
                 + pad("\(event.streamId)@\(event.streamVersion)", 36) + pad(event.eventType, 30)
-                + pad(Self.occurred(event.occurredAt), 50) + event.actor + "\n"
+                + pad(Self.occurred(event.occurredAt), Self.occurredWidth) + event.actor + "\n"
         case .json:
             buffer += (count == 0 ? "[\n" : ",\n") + CanonicalJSON.string(event.json)
         case .ndjson:
@@ -175,7 +183,13 @@ struct EventPrinter {
         return "\(start.humanReadable)..\(stop.humanReadable)"
     }
 
+    /// The longest occurredAt the column shows: an interval of two times to the second with their offsets
+    /// (`2024-01-15 01:20:30 +01:00..2024-01-15 03:00:15 +01:00`), and a space.
+    static let occurredWidth = 2 * "2024-01-15 01:20:30 +01:00".count + 2 + 2
+
+    /// `text` and the spaces to `width`. Nothing is ever cut (an id, a stream or an offset shown in part is
+    /// wrong): a longer value takes the room it needs, and the rest of its row moves right.
     private func pad(_ text: String, _ width: Int) -> String {
-        text.count >= width - 1 ? String(text.prefix(width - 2)) + "… " : text + String(repeating: " ", count: width - text.count)
+        text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
     }
 }

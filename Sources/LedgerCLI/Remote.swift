@@ -157,3 +157,50 @@ struct Remote: Sendable {
             wasAlreadyStored: result["alreadyStored"] == .bool(true), warnings: warnings)
     }
 }
+
+/// The events a correction through `--server` may name: those of its own stream, listed through the service
+/// (what the principal reads), once per command.
+final class RemoteEventDirectory: EventReference.Directory {
+    let remote: Remote
+    private var listed: [String: [EventReference.Candidate]] = [:]
+
+    init(remote: Remote) { self.remote = remote }
+
+    /// The stream's events, page by page; none when the service knows no such stream (or hides it).
+    func events(of stream: String) throws -> [EventReference.Candidate] {
+        if let known = listed[stream] { return known }
+        var found: [EventReference.Candidate] = []
+        var from: UInt64 = 1
+        while true {
+            let page: JSONValue
+            do {
+                page = try JSONParser.parse(
+                    try remote.call("GET", "streams/\(stream)/events", query: ["from": String(from), "limit": "1000"]).body)
+            } catch let error as CLIError where error.exitCode == CLIError.invalidInput {
+                break  // 404: no such stream (of those the principal reaches)
+            }
+            let events = page["events"]?.arrayValue ?? []
+            for event in events {
+                guard let id = event["eventId"]?.stringValue.flatMap(UUID.init(text:)),
+                    let position = event["position"]?.numberValue?.intValue, let type = event["eventType"]?.stringValue
+                else { continue }
+                found.append(EventReference.Candidate(id: id, position: UInt64(position), streamId: stream, eventType: type))
+            }
+            guard page["next"]?.stringValue != nil, !events.isEmpty else { break }
+            from += UInt64(events.count)
+        }
+        listed[stream] = found
+        return found
+    }
+
+    func candidate(at position: UInt64, in stream: String?) throws -> EventReference.Candidate? {
+        guard let stream else { return nil }
+        return try events(of: stream).first { $0.position == position }
+    }
+
+    func candidates(withIdPrefix prefix: String, in stream: String?, limit: Int) throws -> [EventReference.Candidate] {
+        guard let stream else { return [] }
+        return Array(
+            try events(of: stream).filter { $0.id.lowercasedString.filter { $0 != "-" }.hasPrefix(prefix) }.prefix(limit))
+    }
+}
