@@ -11,9 +11,8 @@ struct Ledger: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ledger",
         abstract: "An append-only, hash-chained ledger of what happened during a hospital cyberattack.",
-        discussion: """
-            Exit codes, the same for every command: 0 success; 1 verify found a mismatch; 2 the command line's shape (an unknown command, option or event type, a missing option, a value outside an option's fixed choices); 3 a value that breaks its rule (a time, a FINESS, a field, malformed JSON, a number outside ±(2^53−1), blank text, an argument that is not UTF-8, an event breaking a rule, a payload over 1 MiB); 4 conflict (wrong expected version, an event id reused with other content); 5 the ledger's files (none there, not a ledger, already a ledger, another format, unreadable or damaged, permission denied, a command stopped by a fault signal on damaged data); 6 storage or I/O failure (a full disk, a failed write).
-            """,
+        discussion: exitCodes,
+        version: LedgerVersion.current,
         subcommands: [
             Init.self, Record.self, Append.self, Import.self, Read.self, State.self, Timeline.self, Deadlines.self, Audit.self,
             Verify.self, Key.self, CheckpointCommand.self, Prove.self, Export.self, CheckBundle.self, Restore.self, Backup.self,
@@ -21,6 +20,33 @@ struct Ledger: ParsableCommand {
             Stats.self, Rebuild.self, Serve.self, Token.self, Demo.self,
         ]
     )
+
+    /// The exit codes, one a line, laid out for the screen by ``HelpText``.
+    static var exitCodes: String {
+        "Exit codes, the same for every command:\n"
+            + HelpText.list([
+                ("0", "success"),
+                ("1", "verify found a mismatch"),
+                (
+                    "2",
+                    "the command line's shape (an unknown command, option or event type, a missing option, a value outside "
+                        + "an option's fixed choices)"
+                ),
+                (
+                    "3",
+                    "a value that breaks its rule (a time, a FINESS, a field, malformed JSON, a number outside ±(2^53−1), "
+                        + "blank text, an argument that is not UTF-8, an event breaking a rule, a payload over 1 MiB, an "
+                        + "incident or establishment the ledger does not hold)"
+                ),
+                ("4", "conflict (wrong expected version, an event id reused with other content)"),
+                (
+                    "5",
+                    "the ledger's files (none there, not a ledger, already a ledger, another format, unreadable or "
+                        + "damaged, permission denied, a command stopped by a fault signal on damaged data)"
+                ),
+                ("6", "storage or I/O failure (a full disk, a failed write)"),
+            ])
+    }
 
     /// Runs the command and turns every error into one line on stderr and a documented exit code.
     static func main() {
@@ -43,7 +69,7 @@ struct Ledger: ParsableCommand {
                     "\(first): works on a ledger directory, not through --server (through it: \(Remote.commands.sorted().joined(separator: ", ")))",
                     exitCode: CLIError.usage)
             }
-            var command = try parseAsRoot(arguments)
+            var command = try parseAsRoot(RelativeTimes.attached(arguments))
             try command.run()
             if let pendingNote { FileHandle.standardError.write(Data(pendingNote.utf8)) }
         } catch let error as CLIError {
@@ -90,9 +116,43 @@ func bootstrapLogging(serving: Bool) throws(CLIError) {
     }
 }
 
+/// `--at -2h` as ArgumentParser would not read it: a word beginning with a dash is an option to it (`-2h` the
+/// short options `-2` and `-h`, help), so a time option followed by what looks like a relative time is given
+/// its value attached (`--at=-2h`). A bad one (`-10x`) then reaches the option's own one-line refusal.
+enum RelativeTimes {
+    static let options: Set<String> = ["--at", "--as-of", "--known-at", "--since"]
+
+    static func attached(_ arguments: [String]) -> [String] {
+        guard arguments.first != "---completion" else { return arguments }
+        var result: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if argument == "--" {
+                result += arguments[index...]
+                break
+            }
+            if options.contains(argument), index + 1 < arguments.count, looksRelative(arguments[index + 1]) {
+                result.append(argument + "=" + arguments[index + 1])
+                index += 2
+                continue
+            }
+            result.append(argument)
+            index += 1
+        }
+        return result
+    }
+
+    /// A dash then a digit: no option of the ledger looks like that, a time before now does.
+    static func looksRelative(_ word: String) -> Bool {
+        let scalars = Array(word.unicodeScalars.prefix(2))
+        return scalars.count == 2 && scalars[0] == "-" && ("0"..."9").contains(scalars[1])
+    }
+}
+
 /// Options every command that touches a ledger takes.
 struct LedgerOptions: ParsableArguments {
-    @Option(name: .long, help: "The ledger directory (default: $LEDGER_DATA_DIR, else ./ledger-data).")
+    @Option(name: .long, help: "The ledger directory (default: $LEDGER_DATA_DIR, else ./ledger-data).", completion: .directory)
     var dataDir: String?
 
     var directory: String {

@@ -184,9 +184,13 @@ extension LedgerService {
         } else if stream.hasPrefix(StreamKind.incident.prefix),
             input.items.first?.json["eventType"]?.stringValue != "incident.opened"
         {
-            // A mistyped incident id must not open an incident nobody opened.
+            // A mistyped incident id must not open an incident nobody opened; the id probably meant is looked for
+            // among the incidents this principal reaches only, as `ledger record` looks among the ledger's.
+            let seen = visibility(p)
+            let reached = try queries.index().incidents.filter { try seen.sees(stream: $0) }
             throw Problem.notFound(
-                "\(stream): no such incident (of those you reach); a new one's first event must be incident.opened")
+                "\(stream): no such incident (of those you reach)\(Suggestion.hint(forStream: stream, among: reached)); a new "
+                    + "one's first event must be incident.opened")
         }
         guard case .establishments = p.scope else { return version }
         for item in input.items {
