@@ -9,8 +9,8 @@ import Testing
         try runProduct(
             "ledger",
             [
-                "record", "note.added", "--data-dir", dir.path, "--incident", "incident:t", "--at", at, "--source", "s", "--set",
-                "text=t",
+                "record", "note.added", "--data-dir", dir.path, "--incident", "incident:t", "--new-incident", "--at", at,
+                "--source", "s", "--set", "text=t",
             ])
     }
 

@@ -155,9 +155,17 @@ struct WarningCLITests {
         #expect(try record(dir, ["note.added", "--at", tomorrow.rfc3339, "--set", "text=t"]).isEmpty)
     }
 
-    @Test func aMistypedIncidentIdWarnsThatNobodyOpenedIt() throws {
+    /// `record` refuses an incident the ledger does not hold (issue 12, point 7); begun on purpose with
+    /// `--new-incident`, it is said that nobody opened it.
+    @Test func anIncidentBegunWithoutOpeningWarnsThatNobodyOpenedIt() throws {
         let dir = try ledgerWithDegradation()
-        var stderr = try record(dir, ["note.added", "--at", "2024-01-16", "--set", "text=t"], incident: "incident:typo")
+        let refused = try ledger([
+            "record", "note.added", "--at", "2024-01-16", "--set", "text=t", "--incident", "incident:typo", "--source", "s",
+            "--data-dir", dir.path,
+        ])
+        #expect(refused.status == 3 && refused.stderr.contains("incident:typo: no such incident"), "\(refused.stderr)")
+        var stderr = try record(
+            dir, ["note.added", "--at", "2024-01-16", "--set", "text=t", "--new-incident"], incident: "incident:typo")
         #expect(
             stderr
                 == "warning: --incident: incident:typo holds no event yet and this one is not incident.opened: it begins an incident nobody opened (a mistyped incident id?)\n"
