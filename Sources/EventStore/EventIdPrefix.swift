@@ -5,7 +5,7 @@ extension EventStore {
     /// The events whose id begins with the hexadecimal digits `prefix` (hyphens ignored, either case), in id
     /// order, at most `limit` of them: one range read of the id index, whatever the size of the ledger. Nil when
     /// `prefix` holds anything but hex digits and hyphens, or more than an id's 32 digits.
-    public func events(withIdPrefix prefix: String, limit: Int) throws -> [(id: UUID, position: UInt64)]? {
+    package func events(withIdPrefix prefix: String, limit: Int) throws -> [(id: UUID, position: UInt64)]? {
         var nibbles: [UInt8] = []
         for character in prefix.unicodeScalars where character != "-" {
             guard let value = UInt8(String(character), radix: 16) else { return nil }
@@ -27,15 +27,15 @@ extension EventStore {
         return try readTransaction { txn in
             try txn.withCursor(tables.eventIds) { cursor in
                 var found: [(id: UUID, position: UInt64)] = []
-                var iterator = cursor.entries(from: lower.isEmpty ? nil : lower, upTo: upper).makeIterator()
-                while found.count < limit, let entry = iterator.next() {
-                    guard entry.key.count == 16, entry.value.count == 8 else {
-                        throw EventStoreError(.corrupted, field: "event-ids", "index entry of \(entry.key.count) bytes")
+                guard limit > 0 else { return found }
+                try cursor.forEach(from: lower.isEmpty ? nil : lower, upTo: upper) { key, value in
+                    guard key.byteCount == 16, value.byteCount == 8 else {
+                        throw EventStoreError(.corrupted, field: "event-ids", "index entry of \(key.byteCount) bytes")
                     }
-                    let id = UUID(uuid: entry.key.loadUnaligned(as: uuid_t.self))
-                    found.append((id, Keys.readBigEndian(entry.value)))
+                    let id = key.withUnsafeBytes { UUID(uuid: $0.loadUnaligned(as: uuid_t.self)) }
+                    found.append((id, Keys.readBigEndian(value)))
+                    return found.count < limit
                 }
-                if let error = iterator.error { throw EventStoreError.storage(error, in: directory) }
                 return found
             }
         }

@@ -5,7 +5,7 @@ import Foundation
 /// `25` when shorter than a prefix can be), or a unique prefix of its id of at least
 /// ``EventReference/minimumPrefix`` hex digits (`01a233d7-df46`, hyphens optional). Corrections, retractions
 /// and updates name their target so; `read --event-id` and `prove` take the same forms.
-public enum EventReference: Sendable, Hashable {
+package enum EventReference: Sendable, Hashable {
     case id(UUID)
     case position(UInt64)
     /// Lower-case hex digits, without hyphens.
@@ -13,16 +13,16 @@ public enum EventReference: Sendable, Hashable {
 
     /// Fewer digits than this are refused: an id begins with its recording time (UUIDv7), so that a short prefix
     /// names every event recorded within the same minute or so, and would rarely be unique.
-    public static let minimumPrefix = 8
+    package static let minimumPrefix = 8
 
     /// One event a reference may name: enough to say which, when a prefix names several.
-    public struct Candidate: Sendable, Hashable {
-        public let id: UUID
-        public let position: UInt64
-        public let streamId: String
-        public let eventType: String
+    package struct Candidate: Sendable, Hashable {
+        package let id: UUID
+        package let position: UInt64
+        package let streamId: String
+        package let eventType: String
 
-        public init(id: UUID, position: UInt64, streamId: String, eventType: String) {
+        package init(id: UUID, position: UInt64, streamId: String, eventType: String) {
             self.id = id
             self.position = position
             self.streamId = streamId
@@ -31,7 +31,7 @@ public enum EventReference: Sendable, Hashable {
     }
 
     /// Where references are looked up: the ledger itself, or a service the CLI speaks to.
-    public protocol Directory {
+    package protocol Directory {
         /// The event at `position`, nil when there is none (or none the caller may see); `stream` is the stream
         /// the reference points into, when there is one (a directory may look only there).
         func candidate(at position: UInt64, in stream: String?) throws -> Candidate?
@@ -40,7 +40,7 @@ public enum EventReference: Sendable, Hashable {
     }
 
     /// Reads the text; nil when it is none of the three forms.
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if let id = UUID(text: trimmed) {
             self = .id(id)
@@ -61,7 +61,7 @@ public enum EventReference: Sendable, Hashable {
     }
 
     /// Why `text` names no event, in words for a one-line error after the field's name.
-    public static func refusal(_ text: String) -> String {
+    package static func refusal(_ text: String) -> String {
         let hex = text.lowercased().filter { $0 != "-" }
         if !hex.isEmpty, hex.allSatisfy(\.isHexDigit), hex.count < minimumPrefix {
             return "\"\(text)\" is too short a prefix of an event id: give at least \(minimumPrefix) hex digits, or the "
@@ -74,7 +74,7 @@ public enum EventReference: Sendable, Hashable {
     /// (a correction's own), nil for any. A full id is returned as typed: the rules say whether it exists. A prefix
     /// is matched among `stream`'s events first; one found only elsewhere is returned for the rules to refuse with
     /// its stream named. An ambiguous prefix is refused with its candidates; `field` names the input in errors.
-    public static func resolve(_ text: String, field: String, stream: String?, in directory: some Directory)
+    package static func resolve(_ text: String, field: String, stream: String?, in directory: some Directory)
         throws(IntakeError) -> UUID
     {
         guard let reference = EventReference(text) else {
@@ -120,18 +120,18 @@ public enum EventReference: Sendable, Hashable {
 
 /// The ledger as a directory of references: positions through the log, prefixes through the id index (any
 /// stream) or the stream's own events.
-public struct StoredEventDirectory: EventReference.Directory {
-    public let store: EventStore
+package struct StoredEventDirectory: EventReference.Directory {
+    package let store: EventStore
 
-    public init(store: EventStore) { self.store = store }
+    package init(store: EventStore) { self.store = store }
 
     /// The event at `position` whatever its stream: a correction pointing into another stream is the rules' to
     /// refuse, with that stream named.
-    public func candidate(at position: UInt64, in stream: String?) throws -> EventReference.Candidate? {
+    package func candidate(at position: UInt64, in stream: String?) throws -> EventReference.Candidate? {
         try store.event(at: position).map(Self.candidate)
     }
 
-    public func candidates(withIdPrefix prefix: String, in stream: String?, limit: Int) throws -> [EventReference.Candidate] {
+    package func candidates(withIdPrefix prefix: String, in stream: String?, limit: Int) throws -> [EventReference.Candidate] {
         guard let stream else {
             return try (store.events(withIdPrefix: prefix, limit: limit) ?? []).compactMap { found in
                 try store.event(at: found.position).map(Self.candidate)

@@ -1,10 +1,10 @@
 /// What a mistyped name probably meant: the one edit-distance helper behind every "did you mean" of the ledger
 /// (service ids in the warnings, event types, field names, enumerated values, incident ids).
-public enum Suggestion {
+package enum Suggestion {
     /// The candidate closest to `text` by edit distance (case ignored), when it is close enough to be a typo of
     /// it (at most a third of its letters, at least 2) or one is the other with a word more (`emergency` →
     /// `emergency_department`). Nil when nothing is near, or when `text` is itself a candidate.
-    public static func nearest(to text: String, among candidates: [String]) -> String? {
+    package static func nearest(to text: String, among candidates: [String]) -> String? {
         let folded = text.lowercased()
         var best: (candidate: String, distance: Int)?
         for candidate in candidates where candidate != text {
@@ -16,13 +16,13 @@ public enum Suggestion {
     }
 
     /// " (did you mean x?)", or "" when nothing is near: to append to a one-line error or warning.
-    public static func hint(for text: String, among candidates: [String]) -> String {
+    package static func hint(for text: String, among candidates: [String]) -> String {
         nearest(to: text, among: candidates).map { " (did you mean \($0)?)" } ?? ""
     }
 
     /// " (did you mean incident:x?)" for a stream id: compared on what follows its kind (`incident:`), which every
     /// candidate shares and which would otherwise make any two ids of similar length look alike.
-    public static func hint(forStream text: String, among candidates: [String]) -> String {
+    package static func hint(forStream text: String, among candidates: [String]) -> String {
         guard let colon = text.firstIndex(of: ":") else { return hint(for: text, among: candidates) }
         let kind = text[...colon]
         let slugs = candidates.filter { $0.hasPrefix(kind) }.map { String($0.dropFirst(kind.count)) }
@@ -31,7 +31,7 @@ public enum Suggestion {
     }
 
     /// The candidate `text` names, exactly or but for case (`Police` for `police`), when exactly one does.
-    public static func match(_ text: String, among candidates: [String]) -> String? {
+    package static func match(_ text: String, among candidates: [String]) -> String? {
         if candidates.contains(text) { return text }
         let folded = text.lowercased()
         let matches = candidates.filter { $0.lowercased() == folded }
@@ -39,7 +39,7 @@ public enum Suggestion {
     }
 
     /// Levenshtein distance over Unicode scalars.
-    public static func editDistance(_ a: String, _ b: String) -> Int {
+    package static func editDistance(_ a: String, _ b: String) -> Int {
         let a = Array(a.unicodeScalars)
         let b = Array(b.unicodeScalars)
         guard !a.isEmpty, !b.isEmpty else { return max(a.count, b.count) }
