@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import LedgerServer
+import LedgerTestSupport
 import Testing
 
 /// Issue 12, points 6 and 7, over HTTP: relative times read against the service's clock, the version in
@@ -53,6 +54,39 @@ import Testing
                 #expect(stats["ledgerVersion"]?.stringValue == LedgerVersion.current, "\(stats)")
             }
         }
+    }
+
+    /// `record --server` resolves a position or a prefix among the events of its incident as the service lists
+    /// them to the token: it sees nothing of another hospital's.
+    @Test func theCLIThroughTheServerNamesEarlierEventsByPosition() throws {
+        let ledger = try TwoHospitals()
+        // Positions: 1-3 Nantes (registration, opening, degradation), 4-6 Rennes.
+        let degradation = try #require(try ledger.store.event(at: 3))
+        #expect(degradation.streamId == TwoHospitals.incidentA && degradation.eventType == "service.degraded")
+        let server = try ServerProcess(directory: ledger.directory.path)
+        let remote = ["--server", "http://127.0.0.1:\(server.port)/", "--token", ledger.tokens["recorder"]!]
+        func correct(_ reference: String) throws -> ProcessOutput {
+            try runProduct(
+                "ledger",
+                remote + [
+                    "record", "event.corrected", "--incident", TwoHospitals.incidentA, "--at", "2024-01-16", "--source", "IT",
+                    "--reason", "it was degraded, not down", "--set", "correctedEventId=\(reference)", "--set",
+                    #"changes={"status":"degraded"}"#,
+                ])
+        }
+        let corrected = try correct("#3")
+        #expect(corrected.status == 0, "\(corrected.stderr)")
+        #expect(
+            try ledger.store.allEvents().last?.payload["correctedEventId"]?.stringValue == degradation.eventId.lowercasedString)
+        let prefix = String(degradation.eventId.lowercasedString.filter { $0 != "-" }.prefix(20))
+        let again = try correct(prefix)
+        #expect(again.status == 0, "\(again.stderr)")
+        let rennes = try correct("#6")
+        #expect(
+            rennes.status == 3
+                && rennes.stderr
+                    == "ledger: error: --set correctedEventId=#6: no event of \(TwoHospitals.incidentA) is at position 6\n",
+            "\(rennes.stderr)")
     }
 
     @Test func aMistypedIncidentIsRefusedWithTheIdMeantAmongThoseReached() async throws {
