@@ -1,6 +1,7 @@
-import EventStore
 import FuzzSupport
-import LedgerProofs
+
+@testable import EventStore
+@testable import LedgerProofs
 
 #if canImport(Glibc)
     import Glibc

@@ -1,5 +1,6 @@
-import EventStore
 import FuzzSupport
+
+@testable import EventStore
 
 /// The canonical writer is a fixed point: canonical(parse(canonical(x))) == canonical(x), byte for byte, and the
 /// String form is the same bytes.
@@ -26,7 +27,13 @@ public func fuzzCanonicalJSON(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CIn
     var escaped = false
     for byte in first {
         if inString {
-            if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+            if escaped {
+                escaped = false
+            } else if byte == UInt8(ascii: "\\") {
+                escaped = true
+            } else if byte == UInt8(ascii: "\"") {
+                inString = false
+            }
             if byte < 0x20 { fuzzFailure("a raw control byte inside a canonical string", input: input) }
         } else if byte == UInt8(ascii: "\"") {
             inString = true

@@ -1,6 +1,7 @@
-import EventStore
 import FuzzSupport
-import IncidentDomain
+
+@testable import EventStore
+@testable import IncidentDomain
 
 /// Envelope and payload validation on any JSON: never a crash; a refusal names a field; an accepted event's
 /// payload is then judged by the payload and domain rules, which refuse by error too.

@@ -1,5 +1,6 @@
-import EventStore
 import FuzzSupport
+
+@testable import EventStore
 
 /// The member walker on stored bytes trusts nothing: any bytes end the walk, never a crash. On bytes the full
 /// parser reads as an object, the walk reaches the end and finds the same members with the same values.
@@ -29,7 +30,9 @@ public func fuzzJSONMembers(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt 
         fuzzFailure("the walk found \(walked.count) members, the parser \(members.count)", input: input)
     }
     for (key, value) in walked {
-        guard let key, let expected = members[key] else { fuzzFailure("the walk found a key the parser did not: \(String(describing: key))", input: input) }
+        guard let key, let expected = members[key] else {
+            fuzzFailure("the walk found a key the parser did not: \(String(describing: key))", input: input)
+        }
         guard value == expected else { fuzzFailure("member \(key): the walk's value differs from the parser's", input: input) }
     }
     return 0

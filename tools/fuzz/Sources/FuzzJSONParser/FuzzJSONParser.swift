@@ -1,5 +1,6 @@
-import EventStore
 import FuzzSupport
+
+@testable import EventStore
 
 /// The JSON reader never crashes, and what it accepts re-encodes to the same value: the canonical bytes of a
 /// parsed value parse back to an equal value.

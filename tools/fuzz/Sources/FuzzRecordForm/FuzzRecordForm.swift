@@ -1,6 +1,7 @@
-import EventStore
 import FuzzSupport
-import IncidentDomain
+
+@testable import EventStore
+@testable import IncidentDomain
 
 /// `ledger record --set field=value`: the conversion of typed text fields into an event never crashes, and
 /// the event it makes passes or fails the same envelope and domain rules as any other input, by error.
@@ -30,7 +31,9 @@ public func fuzzRecordForm(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     }
     // What the form made is ordinary event JSON: the envelope and the domain rules judge it, never crash on it.
     guard let (event, stream) = try? ProposedEvent.fromJSON(made.json, defaultActor: "fuzz") else { return 0 }
-    guard stream == made.streamId else { fuzzFailure("the stream \(String(describing: stream)) is not \(made.streamId)", input: input) }
+    guard stream == made.streamId else {
+        fuzzFailure("the stream \(String(describing: stream)) is not \(made.streamId)", input: input)
+    }
     try? DomainRules().check(event, streamId: made.streamId, path: "$") { _ in nil }
     return 0
 }

@@ -1,5 +1,6 @@
 import FuzzSupport
-import LedgerProofs
+
+@testable import LedgerProofs
 
 /// Signed notes and the checkpoints they carry (a bundle's trailer, `ledger checkpoint verify`, a witness's
 /// cosignature): never a crash; what parses prints back to the same note and the same checkpoint.

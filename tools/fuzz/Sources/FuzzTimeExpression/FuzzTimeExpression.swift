@@ -1,6 +1,7 @@
-import EventStore
 import FuzzSupport
-import IncidentDomain
+
+@testable import EventStore
+@testable import IncidentDomain
 
 /// Time expressions as people type them: never a crash; an accepted one is within the supported range, its JSON
 /// form reads back as the same occurredAt, and a refused one gets a reason.
