@@ -4,7 +4,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT ?= swift
 LEDGER = .build/debug/ledger
 
-.PHONY: deps build demo test format nightly docs
+.PHONY: deps build demo test format nightly docs fuzz
 
 deps:
 	@tools/install-deps
@@ -23,8 +23,14 @@ test: deps
 	$(SWIFT) test --skip-build
 	tools/browser-test $(LEDGER)
 
+# The fuzz targets (tools/fuzz, docs/fuzzing.md): a sanitized build of their own, then FUZZ_TIME seconds each.
+FUZZ_TIME ?= 60
+fuzz:
+	tools/fuzz/run --time $(FUZZ_TIME)
+
 format:
-	swift-format format --in-place --recursive Sources Tests Package.swift tools/bench/Sources tools/bench/Package.swift
+	swift-format format --in-place --recursive Sources Tests Package.swift tools/bench/Sources tools/bench/Package.swift \
+		tools/fuzz/Sources tools/fuzz/Package.swift
 
 # The property suites with many cases each, for a nightly run (minutes, not part of `make test`):
 # `make nightly PROPERTY_CASES=20000` for more.

@@ -19,7 +19,7 @@ package enum TimeExpression {
     /// ``occurredAt(_:)`` with the current time read from `now`.
     package static func occurredAt(_ text: String, now: Now) -> OccurredAt? {
         guard let value = parse(text, now: now), Timestamp.supportedRange.contains(value.earliest),
-            value.latest <= Timestamp.supportedRange.upperBound
+            value.latest <= Timestamp.supportedRange.upperBound, wholeMinuteOffset(value) == nil
         else { return nil }
         return value
     }
@@ -70,6 +70,13 @@ package enum TimeExpression {
     package static func display(_ text: String, now: Now) -> String {
         guard let instant = relativeInstant(text, now: now) else { return text }
         return "\(text.trimmingCharacters(in: .whitespaces)) = \(Timestamp(microseconds: instant).inZone().humanReadable)"
+    }
+
+    /// The offset of a Paris time that RFC 3339 cannot write, or nil. Before 11 March 1911 Paris kept its mean
+    /// time, UTC+00:09:21: its text would say +00:09 and name another instant than the one checked (found by
+    /// tools/fuzz, FuzzTimeExpression).
+    static func wholeMinuteOffset(_ value: OccurredAt) -> Int32? {
+        [value.start.offsetSeconds, value.end?.offsetSeconds ?? 0].first { $0 % 60 != 0 }
     }
 
     private static func parse(_ text: String, now: Now) -> OccurredAt? {
@@ -203,6 +210,12 @@ package enum TimeExpression {
                 ?? false
         {
             return "\"\(text)\" is \(Timestamp.outOfRangeReason)"
+        }
+        if let offset = parse(trimmed, now: now).flatMap(wholeMinuteOffset) {
+            let (h, m, s) = (abs(offset) / 3600, abs(offset) / 60 % 60, abs(offset) % 60)
+            let spelled = (offset < 0 ? "-" : "+") + [h, m, s].map { $0 < 10 ? "0\($0)" : "\($0)" }.joined(separator: ":")
+            return "\"\(text)\" is a Paris time at UTC\(spelled) (local mean time, before 1911), which RFC 3339 cannot "
+                + "write: give the time with an offset, e.g. 1900-01-15T01:20:00Z"
         }
         return
             "\"\(text)\" is not a time (try 2024-01-15T01:20:00+01:00, 2024-01-15 01:20, 2024-01-15, 2024-01, 2021-06-01/2021-09-12, now or -2h)"
