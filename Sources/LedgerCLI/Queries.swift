@@ -77,6 +77,17 @@ func write(_ text: String) {
     FileHandle.standardOutput.write(Data(text.utf8))
 }
 
+/// Whether text for people may carry colours: standard output is a terminal and `NO_COLOR` is not set (to any
+/// value, empty included), so that a pipe, a file or a user who asked for none gets plain text.
+enum Terminal {
+    static var showsColours: Bool {
+        isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+    }
+}
+
+/// `--status`: the statuses by their json names, listed in the help and refused (exit 2) when unknown.
+extension ObligationClock.Status: ExpressibleByArgument {}
+
 extension Ledger {
     struct State: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -244,21 +255,44 @@ extension Ledger {
 
     struct Deadlines: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "The regulatory clocks of each incident: started when, deadline, met, running, overdue or not required.")
+            abstract:
+                "The regulatory clocks, most urgent first: due in how long or overdue by how long, the due time, met or not required.",
+            discussion: """
+                Overdue clocks come first (the most overdue first), then the running ones by due time, then those \
+                running without a due time, then the met, not required and kept by the ledger. An obligation "without \
+                delay" falls due at its rule's alert threshold. On a terminal the first line of a clock is red when \
+                overdue, yellow when due within 24 h and green when met (never with NO_COLOR set, nor into a pipe or a \
+                file); its status is always written out. --as-of fixes the time the figures are counted from.
+                """)
         @OptionGroup var query: QueryOptions
         @OptionGroup var only: IncidentFilter
         @Option(name: .long, help: "A JSON rule set to use instead of the built-in one (see docs/obligations.md).")
         var rules: String?
+        @Option(
+            name: .long,
+            help: "Only the open clocks due within this time (30m, 24h, 3d) of the view's time, the overdue ones included.")
+        var dueWithin: String?
+        @Option(name: .long, help: "Only the clocks of this status (repeat for several).")
+        var status: [ObligationClock.Status] = []
         @OptionGroup var output: TextOrJSON
 
         func run() throws {
+            let window = try dueWithin.map { text in
+                guard let micros = DurationExpression.microseconds(text) else {
+                    throw CLIError("--due-within: \(DurationExpression.refusal(text))", exitCode: CLIError.invalidInput)
+                }
+                return micros
+            }
             if let remote = Remote.current {
                 guard rules == nil else {
                     throw CLIError("--rules: the server uses its own rule set; give none with --server", exitCode: CLIError.usage)
                 }
                 return try remote.printView(
                     only.incident.map { "incidents/\($0)/deadlines" } ?? "deadlines",
-                    query: query.remoteQuery(["format": output.format.rawValue]))
+                    query: query.remoteQuery([
+                        "format": output.format.rawValue, "dueWithin": dueWithin,
+                        "status": status.isEmpty ? nil : status.map(\.rawValue).joined(separator: ","),
+                    ]))
             }
             var ruleSet = ObligationRules.defaultRules
             if let rules {
@@ -273,17 +307,17 @@ extension Ledger {
             }
             let queries = try query.queries()
             try requireIncident(only.incident, queries)
-            let all = try queries.deadlines(incident: only.incident, rules: ruleSet, at: try query.queryTime())
+            // One reading of the clock (the one relative times use): the folds and the time left count from it.
+            let at = try query.queryTime().answered(at: query.now)
+            let board = DeadlineBoard(
+                try queries.deadlines(incident: only.incident, rules: ruleSet, at: at), reference: at.reference,
+                filter: DeadlineBoard.Filter(dueWithin: window, statuses: Set(status)))
             if output.format == .json {
-                write(
-                    CanonicalJSON.string(
-                        .array(all.flatMap { entry in entry.clocks.map { QueryViews.clockJSON($0, incident: entry.incident) } }))
-                        + "\n")
+                write(CanonicalJSON.string(.array(board.items.map(QueryViews.clockJSON))) + "\n")
                 return
             }
-            write(query.header() + QueryViews.deadlinesText(all))
+            write(query.header() + QueryViews.deadlinesText(board, colours: Terminal.showsColours))
         }
-
     }
 
     struct Audit: ParsableCommand {

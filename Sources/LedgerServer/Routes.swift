@@ -399,21 +399,47 @@ extension LedgerService {
         else { throw Self.noSuchIncident(incident) }
     }
 
+    /// The clocks most urgent first, as `ledger deadlines` prints them; `dueWithin` and `status` filter them as
+    /// `--due-within` and `--status` do.
     func deadlines(_ request: Request, _ p: Principal, incident: String?) async throws -> Response {
         let now = self.queries.clock.now()
         let time = try Self.queryTime(request, now: now)
         let format = try Self.format(request, ["json", "text"])
+        let filter = try Self.deadlineFilter(request)
         return try await blocking {
             if let incident { try self.requireIncident(incident, for: p) }
             let seen = self.visibility(p)
-            let all = try self.queries.deadlines(incident: incident, at: time).filter { try seen.sees(stream: $0.incident) }
+            // The clock read once: the relative times, the folds and the time left count from the same instant.
+            let at = time.answered(at: now)
+            let all = try self.queries.deadlines(incident: incident, at: at).filter { try seen.sees(stream: $0.incident) }
+            let board = DeadlineBoard(all, reference: at.reference, filter: filter)
             if format == "text" {
                 return Self.body(
-                    Self.header(request, now: now) + QueryViews.deadlinesText(all), type: "text/plain; charset=utf-8")
+                    Self.header(request, now: now) + QueryViews.deadlinesText(board), type: "text/plain; charset=utf-8")
             }
-            return Self.json(
-                .array(all.flatMap { entry in entry.clocks.map { QueryViews.clockJSON($0, incident: entry.incident) } }))
+            return Self.json(.array(board.items.map(QueryViews.clockJSON)))
         }
+    }
+
+    /// `dueWithin` (30m, 24h, 3d) and `status` (comma-separated statuses) of the deadline routes.
+    static func deadlineFilter(_ request: Request) throws -> DeadlineBoard.Filter {
+        var filter = DeadlineBoard.Filter()
+        if let text = parameter(request, "dueWithin") {
+            guard let window = DurationExpression.microseconds(text) else {
+                throw Problem.badRequest("dueWithin: \(DurationExpression.refusal(text))", field: "dueWithin")
+            }
+            filter.dueWithin = window
+        }
+        if let text = parameter(request, "status") {
+            for name in text.split(separator: ",", omittingEmptySubsequences: false) {
+                guard let status = ObligationClock.Status(rawValue: String(name)) else {
+                    let all = ObligationClock.Status.allCases.map(\.rawValue).joined(separator: ", ")
+                    throw Problem.badRequest("status: \"\(name)\" is not one of \(all)", field: "status")
+                }
+                filter.statuses.insert(status)
+            }
+        }
+        return filter
     }
 
     func audit(_ request: Request, _ p: Principal, incident: String?) async throws -> Response {

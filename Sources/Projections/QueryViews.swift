@@ -186,53 +186,6 @@ public enum QueryViews {
         return .object(m)
     }
 
-    /// The text of `ledger deadlines`.
-    public static func deadlinesText(_ all: [(incident: String, clocks: [ObligationClock])]) -> String {
-        var out = ""
-        for (incident, clocks) in all {
-            out += "\(incident)\n"
-            if clocks.isEmpty { out += "  no obligation applies yet\n" }
-            for c in clocks {
-                out +=
-                    "  \(c.status.rawValue.uppercased().replacingOccurrences(of: "_", with: " ").padding(toLength: 15, withPad: " ", startingAt: 0))"
-                out += "\(c.rule.title) (\(c.rule.legalBasis), to \(c.rule.recipient))\n"
-                out += "                 started \(TimelineRendering.describe(c.startedAt))"
-                if let deadline = c.deadline { out += ", deadline \(deadline.inZone().humanReadable)" }
-                if let due = c.overdueFrom, c.status == .running || c.status == .overdue {
-                    out += ", due without delay (overdue from \(due.inZone().humanReadable))"
-                }
-                if let done = c.satisfiedAt { out += ", done \(TimelineRendering.describe(done))" }
-                if let decision = c.notRequiredBy {
-                    out += ", not required from \(TimelineRendering.describe(decision.occurredAt))"
-                }
-                let closed = c.satisfiedAt != nil || c.notRequiredBy != nil
-                out += ", \(TimelineRendering.formatHours(c.elapsedHours)) \(closed ? "after the start" : "elapsed")\n"
-                out += "                 started by: \(c.startedBySummary)\n"
-                if let decision = c.notRequiredBy { out += "                 not required: \(decision.summary)\n" }
-            }
-        }
-        return out
-    }
-
-    /// One clock as `ledger deadlines --format json` prints it.
-    public static func clockJSON(_ c: ObligationClock, incident: String) -> JSONValue {
-        .object([
-            "incident": .string(incident), "rule": .string(c.rule.id), "title": .string(c.rule.title),
-            "legalBasis": .string(c.rule.legalBasis), "recipient": .string(c.rule.recipient),
-            "status": .string(c.status.rawValue),
-            "startedBy": .string(c.startedBy.lowercasedString), "startedAt": c.startedAt.json,
-            "startedBySummary": .string(c.startedBySummary),
-            "deadline": c.deadline.map { .string($0.inZone().rfc3339) } ?? .null,
-            "satisfiedBy": c.satisfiedBy.map { .string($0.lowercasedString) } ?? .null,
-            "satisfiedAt": c.satisfiedAt?.json ?? .null,
-            "notRequiredBy": c.notRequiredBy.map { .string($0.eventId.lowercasedString) } ?? .null,
-            "notRequiredAt": c.notRequiredBy?.occurredAt.json ?? .null,
-            "notRequiredReason": c.notRequiredBy.map { .string($0.summary) } ?? .null,
-            "elapsedHours": number(FigureText.hours(c.elapsedHours)),
-            "overdueFrom": c.overdueFrom.map { .string($0.inZone().rfc3339) } ?? .null,
-        ])
-    }
-
     /// The text of `ledger audit`.
     public static func auditText(_ entries: [AuditEntry]) -> String {
         var out = ""

@@ -4,7 +4,7 @@ import IncidentDomain
 
 /// One obligation's clock for one incident: the "regulatory clocks" projection.
 public struct ObligationClock: Sendable, Hashable {
-    public enum Status: String, Sendable, Hashable {
+    public enum Status: String, Sendable, Hashable, CaseIterable {
         /// Done before the deadline (or, without an hour count, done).
         case met
         /// Done, after the deadline.

@@ -52,12 +52,14 @@ struct BreachClockCLITests {
         #expect(
             text.stdout.contains(
                 """
-                  RUNNING        Personal data breach notification (GDPR art. 33(1), to CNIL)
-                                 started 2024-03-04 10:30 +01:00, deadline 2024-03-07 10:30 +01:00, 25.5 h elapsed
-                                 started by: Patient record (DPI) down
-                  KEPT BY LEDGER Breach register (kept by this ledger) (GDPR art. 33(5), to internal register)
-                                 started 2024-03-04 10:30 +01:00, 25.5 h elapsed
-                                 started by: Patient record (DPI) down
+                RUNNING        due in 1 day 22 h: deadline 2024-03-07 10:30 +01:00
+                               \(Self.incident): Personal data breach notification (GDPR art. 33(1), to CNIL)
+                               started 2024-03-04 10:30 +01:00, 25.5 h elapsed
+                               started by: Patient record (DPI) down
+                KEPT BY LEDGER kept by this ledger
+                               \(Self.incident): Breach register (kept by this ledger) (GDPR art. 33(5), to internal register)
+                               started 2024-03-04 10:30 +01:00, 25.5 h elapsed
+                               started by: Patient record (DPI) down
 
                 """), "\(text.stdout)")
         let json = try clocks(dir, asOf: "2024-03-05 12:00")
@@ -86,11 +88,13 @@ struct BreachClockCLITests {
         #expect(
             text.stdout.contains(
                 """
-                  NOT REQUIRED   Personal data breach notification (GDPR art. 33(1), to CNIL)
-                                 started 2024-03-04 10:30 +01:00, deadline 2024-03-07 10:30 +01:00, not required from 2024-03-05 09:00 +01:00, 22.5 h after the start
-                                 started by: Patient record (DPI) down
-                                 not required: breach risk assessed (unlikely_risk): \(reasons)
-                  KEPT BY LEDGER Breach register (kept by this ledger) (GDPR art. 33(5), to internal register)
+                NOT REQUIRED   not required from 2024-03-05 09:00 +01:00 (deadline 2024-03-07 10:30 +01:00)
+                               \(Self.incident): Personal data breach notification (GDPR art. 33(1), to CNIL)
+                               started 2024-03-04 10:30 +01:00, 22.5 h after the start
+                               started by: Patient record (DPI) down
+                               not required: breach risk assessed (unlikely_risk): \(reasons)
+                KEPT BY LEDGER kept by this ledger
+                               \(Self.incident): Breach register (kept by this ledger) (GDPR art. 33(5), to internal register)
 
                 """), "\(text.stdout)")
         let json = try clocks(dir, asOf: "2024-03-10")

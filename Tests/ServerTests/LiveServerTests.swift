@@ -178,6 +178,8 @@ import Testing
             ["timeline", "--hospital", TwoHospitals.a, "--as-of", "2024-01-15 12:00"],
             ["timeline", "--hospital", TwoHospitals.a, "--format", "svg", "--as-of", "2024-01-20"],
             ["deadlines", "--incident", TwoHospitals.incidentA, "--format", "json", "--as-of", "2024-01-16"],
+            ["deadlines", "--due-within", "3d", "--status", "overdue", "--status", "running", "--as-of", "2024-01-16 12:00"],
+            ["deadlines", "--due-within", "30m", "--format", "json", "--as-of", "2024-01-16 12:00"],
             ["audit", "--incident", TwoHospitals.incidentA],
         ] {
             let local = try runProduct("ledger", view + ["--data-dir", ledger.directory.path])

@@ -260,7 +260,9 @@ import Testing
         let cases: [(String, [String])] = [
             ("/incidents?asOf=2024-01-15&format=text", ["state", "--as-of", "2024-01-15"]),
             ("/incidents?knownAt=2024-01-01", ["state", "--format", "json", "--known-at", "2024-01-01"]),
-            ("/deadlines?format=text", ["deadlines"]),
+            // At a fixed time: "overdue by …" counted from two readings of the clock could differ.
+            ("/deadlines?format=text&asOf=2024-01-16", ["deadlines", "--as-of", "2024-01-16"]),
+            ("/deadlines?asOf=2024-01-16", ["deadlines", "--format", "json", "--as-of", "2024-01-16"]),
             ("/incidents/\(TwoHospitals.incidentA)/audit", ["audit", "--format", "json", "--incident", TwoHospitals.incidentA]),
             (
                 "/establishments/\(TwoHospitals.a)/timeline?format=json&asOf=2024-01-16",
