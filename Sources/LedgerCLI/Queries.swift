@@ -118,7 +118,7 @@ extension Ledger {
                     "incidents",
                     query: query.remoteQuery([
                         "format": output.format.rawValue, "incident": only.incident, "sources": sources ? "true" : nil,
-                    ]))
+                    ]), key: "incidents")
             }
             let queries = try query.queries()
             // One reading of the clock for the whole answer: the states, the groups and the group's members.
@@ -127,8 +127,7 @@ extension Ledger {
                 let view = try requireGroup(group) { try queries.states(group: $0, at: at) }
                 let groups = try queries.groupDirectory(at: at)
                 if output.format == .json {
-                    write(CanonicalJSON.string(GroupViews.stateJSON(view, groups: groups)) + "\n")
-                    return
+                    return JSONOutput.emit(JSONOutput.document(GroupViews.stateJSON(view, groups: groups)))
                 }
                 let names = try queries.index().establishments()
                 write(query.header() + GroupViews.stateText(view, names: names, groups: groups, sources: sources))
@@ -137,8 +136,8 @@ extension Ledger {
             try requireIncident(only.incident, queries)
             let report = try queries.stateReport(incident: only.incident, at: at)
             if output.format == .json {
-                write(CanonicalJSON.string(.array(report.states.map { QueryViews.stateJSON($0, groups: report.groups) })) + "\n")
-                return
+                return JSONOutput.emit(
+                    JSONOutput.document("incidents", report.states.map { QueryViews.stateJSON($0, groups: report.groups) }))
             }
             write(
                 query.header()
@@ -184,9 +183,11 @@ extension Ledger {
             let text: String
             if let remote = Remote.current {
                 let parameters = query.remoteQuery(["format": format.rawValue, "width": String(width)])
-                text = String(
-                    decoding: try remote.call("GET", "establishments/\(hospital)/timeline", query: parameters).body, as: UTF8.self
-                )
+                let body = try remote.call("GET", "establishments/\(hospital)/timeline", query: parameters).body
+                text =
+                    format == .json
+                    ? CanonicalJSON.string(try JSONOutput.document(server: body, key: "timelines")) + "\n"
+                    : String(decoding: body, as: UTF8.self)
             } else {
                 let queries = try query.queries()
                 let timelines = try queries.timelines(establishment: hospital, at: try query.queryTime())
@@ -201,7 +202,8 @@ extension Ledger {
                         + (timelines.isEmpty
                             ? "no incident touches \(hospital)\n"
                             : timelines.map { TimelineRendering.terminal($0, width: width) }.joined(separator: "\n"))
-                case .json: text = CanonicalJSON.string(.array(timelines.map(TimelineRendering.json))) + "\n"
+                case .json:
+                    text = CanonicalJSON.string(JSONOutput.document("timelines", timelines.map(TimelineRendering.json))) + "\n"
                 case .svg:
                     guard let first = timelines.first else {
                         throw CLIError("no incident touches \(hospital): nothing to draw", exitCode: CLIError.invalidInput)
@@ -240,7 +242,7 @@ extension Ledger {
             let names = try queries.index().establishments()
             switch format {
             case .text: try emit(query.header() + GroupViews.timelineText(view, names: names, width: width))
-            case .json: try emit(CanonicalJSON.string(GroupViews.timelineJSON(view)) + "\n")
+            case .json: try emit(CanonicalJSON.string(JSONOutput.document(GroupViews.timelineJSON(view))) + "\n")
             case .svg:
                 guard let svg = GroupViews.timelineSVG(view) else {
                     throw CLIError(
@@ -292,7 +294,7 @@ extension Ledger {
                     query: query.remoteQuery([
                         "format": output.format.rawValue, "dueWithin": dueWithin,
                         "status": status.isEmpty ? nil : status.map(\.rawValue).joined(separator: ","),
-                    ]))
+                    ]), key: "clocks")
             }
             var ruleSet = ObligationRules.defaultRules
             if let rules {
@@ -313,8 +315,7 @@ extension Ledger {
                 try queries.deadlines(incident: only.incident, rules: ruleSet, at: at), reference: at.reference,
                 filter: DeadlineBoard.Filter(dueWithin: window, statuses: Set(status)))
             if output.format == .json {
-                write(CanonicalJSON.string(.array(board.items.map(QueryViews.clockJSON))) + "\n")
-                return
+                return JSONOutput.emit(JSONOutput.document("clocks", board.items.map(QueryViews.clockJSON)))
             }
             write(query.header() + QueryViews.deadlinesText(board, colours: Terminal.showsColours))
         }
@@ -347,7 +348,7 @@ extension Ledger {
                     "audit",
                     query: query.remoteQuery([
                         "format": output.format.rawValue, "actor": actor, "incident": only.incident, "since": since,
-                    ]))
+                    ]), key: "entries")
             }
             let queries = try query.queries()
             // Another stream (an establishment's, a group's) is a filter of the audit, not an incident to check.
@@ -355,8 +356,7 @@ extension Ledger {
             let entries = try queries.audit(
                 AuditTrail.Filter(actor: actor, incident: only.incident, since: sinceMicros), at: try query.queryTime())
             if output.format == .json {
-                write(CanonicalJSON.string(.array(entries.map(QueryViews.auditJSON))) + "\n")
-                return
+                return JSONOutput.emit(JSONOutput.document("entries", entries.map(QueryViews.auditJSON)))
             }
             write(query.header() + QueryViews.auditText(entries))
         }

@@ -125,7 +125,7 @@ struct EventFilter {
     }
 }
 
-/// Prints events as a table, a JSON array or NDJSON, buffering output by the page.
+/// Prints events as a table, a JSON document (the events under `events`) or NDJSON, buffering output by the page.
 struct EventPrinter {
     let format: EventFormat
     private var buffer = ""
@@ -148,7 +148,8 @@ struct EventPrinter {
                 + pad("\(event.streamId)@\(event.streamVersion)", 36) + pad(event.eventType, 30)
                 + pad(Self.occurred(event.occurredAt), Self.occurredWidth) + event.actor + "\n"
         case .json:
-            buffer += (count == 0 ? "[\n" : ",\n") + CanonicalJSON.string(event.json)
+            // The document `{"events": [...], "formatVersion": 1}` (JSONOutput), written as the events come.
+            buffer += (count == 0 ? "{\"events\":[\n" : ",\n") + CanonicalJSON.string(event.json)
         case .ndjson:
             buffer += CanonicalJSON.string(event.json) + "\n"
         }
@@ -157,7 +158,10 @@ struct EventPrinter {
     }
 
     mutating func finish() {
-        if format == .json { buffer += count == 0 ? "[]\n" : "\n]\n" }
+        if format == .json {
+            let version = ",\"formatVersion\":\(JSONOutput.formatVersion)}\n"
+            buffer += (count == 0 ? "{\"events\":[]" : "\n]") + version
+        }
         if format == .table, count == 0 { buffer += "no events\n" }
         flush()
     }

@@ -109,9 +109,12 @@ struct Remote: Sendable {
         }
     }
 
-    /// GETs a view and prints its body as it came.
-    func printView(_ path: String, query: [String: String?]) throws {
-        write(String(decoding: try call("GET", path, query: query).body, as: UTF8.self))
+    /// GETs a view and prints its body as it came; with `format=json`, as the document the local command prints
+    /// (its list under `key`, with `formatVersion`).
+    func printView(_ path: String, query: [String: String?], key: String) throws {
+        let body = try call("GET", path, query: query).body
+        if (query["format"] ?? nil) == "json" { return JSONOutput.emit(try JSONOutput.document(server: body, key: key)) }
+        write(String(decoding: body, as: UTF8.self))
     }
 
     /// What the server answered to an append.

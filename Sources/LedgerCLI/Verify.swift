@@ -86,7 +86,7 @@ extension Ledger {
         func run() throws {
             if let remote = Remote.current {
                 let body = try remote.call("GET", "stats").body
-                if json { return write(String(decoding: body, as: UTF8.self)) }
+                if json { return JSONOutput.emit(try JSONOutput.document(server: body, key: "statistics")) }
                 guard case .object(let members) = try JSONParser.parse(body) else { return }
                 return printRows(Self.order.map { ($0, members[$0] ?? .null) })
             }
@@ -107,7 +107,7 @@ extension Ledger {
                 ("ledgerVersion", .string(LedgerVersion.current)),
             ]
             if json {
-                print(CanonicalJSON.string(.object(Dictionary(uniqueKeysWithValues: rows))))
+                JSONOutput.emit(JSONOutput.document(.object(Dictionary(uniqueKeysWithValues: rows))))
             } else {
                 printRows(rows)
             }

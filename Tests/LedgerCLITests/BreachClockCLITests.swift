@@ -36,7 +36,7 @@ struct BreachClockCLITests {
     func clocks(_ dir: TemporaryDirectory, asOf: String) throws -> [String: JSONValue] {
         let out = try ledger(["deadlines", "--format", "json", "--as-of", asOf, "--data-dir", dir.path])
         #expect(out.status == 0, "\(out.stderr)")
-        let all = try JSONParser.parse(Data(out.stdout.utf8)).arrayValue ?? []
+        let all = try documentList(out.stdout, "clocks").arrayValue ?? []
         return Dictionary(uniqueKeysWithValues: all.map { ($0["rule"]?.stringValue ?? "", $0) })
     }
 

@@ -38,7 +38,7 @@ struct CLITests {
         #expect(table.stdout.contains("incident:nantes@2"))
         #expect(table.stdout.split(separator: "\n")[1].contains("service.degraded"))
         let json = try ledger("read", "--data-dir", dir.path, "--type", "attack.detected", "--format", "json")
-        #expect(try JSONParser.parse(json.stdout).arrayValue?.count == 1)
+        #expect(try documentList(json.stdout, "events").arrayValue?.count == 1)
 
         let verified = try ledger("verify", "--data-dir", dir.path)
         #expect(verified.status == 0)

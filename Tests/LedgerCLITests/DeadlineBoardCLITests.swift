@@ -48,7 +48,7 @@ struct DeadlineBoardCLITests {
     func clocks(_ dir: TemporaryDirectory, _ more: [String] = []) throws -> [JSONValue] {
         let out = try ledger(["deadlines", "--format", "json", "--as-of", Self.now, "--data-dir", dir.path] + more)
         #expect(out.status == 0, "\(out.stderr)")
-        return try JSONParser.parse(out.stdout).arrayValue ?? []
+        return try documentList(out.stdout, "clocks").arrayValue ?? []
     }
 
     @Test func overdueFirstThenBySoonestDueTimeThenTheClosedOnesWithTheTimeLeftInWords() throws {

@@ -56,11 +56,11 @@ struct DomainCLITests {
         #expect(state.stdout.contains("incident:nantes: Attack on the CHU de Nantes"))
         #expect(state.stdout.contains("phase: recovering"))
         #expect(state.stdout.contains("CHU de Nantes / External email: partially restored (50 %)"))
-        let json = try JSONParser.parse(try ledger(["state", "--format", "json"] + d).stdout)
+        let json = try documentList(try ledger(["state", "--format", "json"] + d).stdout, "incidents")
         #expect(json.arrayValue?.first?["peopleAffected"] == .number(JSONNumber(1200)))
         // As of before the restoration, and as known before it was recorded.
-        let asOf = try JSONParser.parse(
-            try ledger(["state", "--format", "json", "--as-of", "2024-01-15T12:00:00+01:00"] + d).stdout)
+        let asOf = try documentList(
+            try ledger(["state", "--format", "json", "--as-of", "2024-01-15T12:00:00+01:00"] + d).stdout, "incidents")
         #expect(asOf.arrayValue?.first?["phase"] == .string("detected"))
 
         let chart = try ledger(["timeline", "--hospital", "440000289", "--as-of", "2024-01-20"] + d)
@@ -73,12 +73,12 @@ struct DomainCLITests {
         #expect(try String(contentsOfFile: svgPath, encoding: .utf8).hasPrefix("<svg"))
         let html = try ledger(["timeline", "--hospital", "440000289", "--format", "html"] + d)
         #expect(html.stdout.hasPrefix("<!DOCTYPE html>"))
-        let timelineJSON = try JSONParser.parse(
-            try ledger(["timeline", "--hospital", "440000289", "--format", "json"] + d).stdout)
+        let timelineJSON = try documentList(
+            try ledger(["timeline", "--hospital", "440000289", "--format", "json"] + d).stdout, "timelines")
         #expect(timelineJSON.arrayValue?.first?["lanes"]?.arrayValue?.count == 1)
 
         let deadlines = try ledger(["deadlines", "--format", "json", "--as-of", "2024-01-17"] + d)
-        let clocks = try JSONParser.parse(deadlines.stdout).arrayValue ?? []
+        let clocks = try documentList(deadlines.stdout, "clocks").arrayValue ?? []
         let cnil = clocks.first { $0["rule"] == .string("gdpr-33-cnil") }
         #expect(cnil?["status"] == .string("running"))
         #expect(cnil?["deadline"] == .string("2024-01-19T00:00:00+01:00"))

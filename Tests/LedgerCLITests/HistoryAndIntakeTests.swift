@@ -121,8 +121,8 @@ struct HistoryAndIntakeTests {
             #expect(audit.stdout.contains("retracts a fact already retracted"), "\(format)")
             #expect(audit.stdout.contains("no.such_type"), "\(format)")
         }
-        let json = try JSONParser.parse(
-            try ledger(["audit", "--incident", "incident:h", "--format", "json", "--data-dir", dir.path]).stdout)
+        let json = try documentList(
+            try ledger(["audit", "--incident", "incident:h", "--format", "json", "--data-dir", dir.path]).stdout, "entries")
         #expect(json.arrayValue?.count == 6, "every event of the stream, whatever its kind")
     }
 

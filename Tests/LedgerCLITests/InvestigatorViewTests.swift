@@ -46,10 +46,15 @@ import Testing
             try runProduct("ledger", arguments + ["--data-dir", dir.path], environment: ["LEDGER_ACTOR": "scribe@chu-nantes.fr"])
         }
 
+        /// The view's JSON document, or the list it holds when it is a list output (formatVersion and a list).
         func json(_ arguments: [String]) throws -> JSONValue {
             let result = try run(arguments + ["--format", "json"])
             #expect(result.status == 0, "\(arguments): \(result.stderr)")
-            return try JSONParser.parse(result.stdout)
+            let document = try JSONParser.parse(result.stdout)
+            #expect(document["formatVersion"] == .number(JSONNumber(1)), "\(arguments)")
+            let lists = (document.objectValue ?? [:]).filter { $0.key != "formatVersion" }
+            if lists.count == 1, let list = lists.first, list.value.arrayValue != nil { return list.value }
+            return document
         }
     }
 

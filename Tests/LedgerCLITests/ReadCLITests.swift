@@ -73,7 +73,8 @@ struct ReadCLITests {
         let json = try ledger([
             "read", "--data-dir", dir.path, "--type", "service.degraded", "--actor", "alice", "--format", "json",
         ])
-        #expect(try JSONParser.parse(json.stdout).arrayValue?.compactMap { $0["position"]?.numberValue?.intValue } == [2, 6])
+        #expect(
+            try documentList(json.stdout, "events").arrayValue?.compactMap { $0["position"]?.numberValue?.intValue } == [2, 6])
 
         let orphan = try ledger(["read", "--data-dir", dir.path, "--from-version", "2"])
         #expect(orphan.status == 2 && orphan.stderr.contains("--from-version and --to-version need --stream"), "\(orphan.stderr)")

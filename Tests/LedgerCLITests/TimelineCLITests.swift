@@ -80,7 +80,7 @@ struct TimelineCLITests {
             })
         #expect(!text.stdout.contains("emergency_software"))
 
-        let json = try JSONParser.parse(try ledger(["timeline", "--format", "json"] + d).stdout)
+        let json = try documentList(try ledger(["timeline", "--format", "json"] + d).stdout, "timelines")
         let metrics = try #require(json.arrayValue?.first?["metrics"])
         #expect(
             CanonicalJSON.string(try #require(metrics["hoursToContainment"]))
@@ -99,8 +99,9 @@ struct TimelineCLITests {
     @Test func anAsOfDayMakesThatDaysFactsCertain() throws {
         let dir = try nightLedger()
         let d = ["--data-dir", dir.path]
-        let json = try JSONParser.parse(
-            try ledger(["timeline", "--hospital", "440000289", "--format", "json", "--as-of", "2024-01-17"] + d).stdout)
+        let json = try documentList(
+            try ledger(["timeline", "--hospital", "440000289", "--format", "json", "--as-of", "2024-01-17"] + d).stdout,
+            "timelines")
         let email = try #require(
             json.arrayValue?.first?["lanes"]?.arrayValue?.first { $0["service"] == .string("external_email") })
         let segments = try #require(email["segments"]?.arrayValue)

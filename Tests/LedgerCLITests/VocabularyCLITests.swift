@@ -146,7 +146,7 @@ struct VocabularyCLITests {
         ] {
             #expect(text.stdout.contains(line), "missing: \(line)")
         }
-        let json = try JSONParser.parse(try ledger(["state", "--format", "json"] + d + asOf).stdout)
+        let json = try documentList(try ledger(["state", "--format", "json"] + d + asOf).stdout, "incidents")
         let state = try #require(json.arrayValue?.first)
         #expect(state["ransomStatus"] == .string("refused"))
         let measures = state["crisisMeasures"]?.arrayValue ?? []
@@ -164,7 +164,8 @@ struct VocabularyCLITests {
                     ])
                 ]))
         // As of before the refusal and the lifting.
-        let before = try JSONParser.parse(try ledger(["state", "--format", "json", "--as-of", "2024-01-16"] + d).stdout)
+        let before = try documentList(
+            try ledger(["state", "--format", "json", "--as-of", "2024-01-16"] + d).stdout, "incidents")
         #expect(before.arrayValue?.first?["ransomStatus"] == .string("unconfirmed"))
         #expect(
             before.arrayValue?.first?["crisisMeasures"]?.arrayValue?.map { $0["status"] } == [

@@ -153,3 +153,19 @@ public func python(_ script: String, input: String) throws -> String {
     guard run.status == 0 else { throw PythonRun(output: run) }
     return run.stdout
 }
+
+/// The list a `--format json` document of the CLI holds (`{"formatVersion": 1, "incidents": [...]}` gives the
+/// incidents), after checking that it is such a document: formatVersion 1 and one list member beside it.
+public func documentList(_ stdout: String, _ key: String) throws -> JSONValue {
+    let document = try JSONParser.parse(stdout)
+    guard let members = document.objectValue, members["formatVersion"] == .number(JSONNumber(1)), members.count == 2,
+        let list = members[key], list.arrayValue != nil
+    else { throw DocumentShape(text: String(stdout.prefix(200))) }
+    return list
+}
+
+/// A CLI output that is not the JSON document expected.
+public struct DocumentShape: Error, CustomStringConvertible {
+    public let text: String
+    public var description: String { "not a {formatVersion: 1, <list>} document: \(text)" }
+}
