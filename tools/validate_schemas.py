@@ -2,7 +2,7 @@
 """Check IncidentLedger's JSON Schemas, the demo dataset, stored events and the schema examples, offline.
 
 Usage:
-  python3 tools/validate_schemas.py [--dataset FILE.ndjson] [--stored FILE.ndjson] [--examples] [-v]
+  python3 tools/validate_schemas.py [--dataset FILE.ndjson] [--stored FILE.ndjson] [--examples] [--outputs DIR] [-v]
 
 With no option it checks the schemas, tools/demo/dataset.ndjson and schemas/examples/.
 
@@ -22,6 +22,12 @@ With no option it checks the schemas, tools/demo/dataset.ndjson and schemas/exam
 - Every payload: catalogue.json's "ranges" (amountMin <= amountMax), which JSON Schema cannot express.
 - --examples: schemas/examples/<eventType>.json (one per event type) must pass; each file of
   schemas/examples/invalid/ must fail (one that passes is reported as a failure).
+- --outputs DIR: each DIR/<output>[.<variant>].json, a `--format json` document of the CLI, must pass
+  schemas/outputs/<output>.schema.json (whose items are the service's components in schemas/openapi.json,
+  registered at its $id-less URL https://incidentledger.example/schemas/openapi.json), and fail once its
+  formatVersion is dropped or changed, an unknown member is added (where the document is closed) or an unknown
+  member is added to its first list item: a schema that lets those through checks nothing. Every schema of
+  schemas/outputs/ (shared.schema.json aside) must have been checked by at least one file.
 
 Prints one line per error, then `N passed, M failed` (N items validated OK). Exits 1 when anything failed.
 """
@@ -101,7 +107,9 @@ class Schemas:
                 report.item(f"schemas/{relative}", [f"not readable JSON: {exc}"])
                 continue
             self.documents[relative] = document
-            if relative.endswith(".schema.json"):
+            # The bundled OpenAPI document too: its components are JSON Schema 2020-12, and the CLI's output
+            # schemas refer to them (the service serves the same items).
+            if relative.endswith(".schema.json") or relative == "openapi.json":
                 resources.append((BASE + relative, Resource.from_contents(document, default_specification=DRAFT202012)))
         self.registry = Registry().with_resources(resources)
         self.catalogue = self.documents.get("catalogue.json", {}).get("eventTypes", {})
@@ -126,7 +134,7 @@ class Schemas:
                 try:
                     resolver.lookup(ref)
                 except Unresolvable as exc:
-                    errors.append(f"$ref {ref!r} does not resolve: {exc}")
+                    errors.append(f"$ref {ref!r} does not resolve: {shorten(str(exc))}")
             self.report.item(f"schemas/{relative}", errors)
         self.check_catalogue()
 
@@ -449,6 +457,45 @@ def check_stored(schemas, path, report):
         report.item(label, errors)
 
 
+def check_outputs(schemas, directory, report):
+    """The CLI's JSON documents against schemas/outputs/, and mutations of each that must fail."""
+    folder = Path(directory)
+    files = sorted(folder.glob("*.json"))
+    checked = set()
+    for path in files:
+        label = f"outputs/{path.name}"
+        output = path.name.split(".")[0]
+        relative = f"outputs/{output}.schema.json"
+        if relative not in schemas.documents:
+            report.item(label, [f"no schema for it: schemas/{relative} is missing"])
+            continue
+        checked.add(relative)
+        readable, document = read_example(path, label, report)
+        if not readable:
+            continue
+        errors = schemas.errors(relative, document)
+        if not errors and isinstance(document, dict):
+            errors += [f"{what}: passed, but the schema must refuse it" for what, broken in mutations(schemas.documents[relative], document)
+                       if not schemas.errors(relative, broken)]
+        report.item(label, errors)
+    expected = {r for r in schemas.documents if r.startswith("outputs/") and r.endswith(".schema.json")}
+    expected.discard("outputs/shared.schema.json")
+    report.item(f"{folder.name}/", [f"no output checked against schemas/{r}" for r in sorted(expected - checked)])
+
+
+def mutations(schema, document):
+    """(what, a copy of document broken that way) for each way a document must not pass."""
+    without = {k: v for k, v in document.items() if k != "formatVersion"}
+    yield "without formatVersion", without
+    yield "formatVersion 2", {**document, "formatVersion": 2}
+    if schema.get("additionalProperties") is False:
+        yield "an unknown member", {**document, "unknownMember": True}
+    for key, value in document.items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            item = {**value[0], "unknownMember": True}
+            yield f"$.{key}[0] with an unknown member", {**document, key: [item] + value[1:]}
+
+
 def example_errors(schemas, event):
     if not isinstance(event, dict):
         return ["expected an event object"]
@@ -510,9 +557,10 @@ def main(argv=None):
     parser.add_argument("--dataset", help="demo dataset, NDJSON of {recordAt, event}")
     parser.add_argument("--stored", help="output of `ledger read --format ndjson`")
     parser.add_argument("--examples", action="store_true", help="check schemas/examples/")
+    parser.add_argument("--outputs", help="a directory of the CLI's --format json documents, <output>[.<variant>].json")
     parser.add_argument("-v", "--verbose", action="store_true", help="also name the items that pass")
     args = parser.parse_args(argv)
-    if not (args.dataset or args.stored or args.examples):
+    if not (args.dataset or args.stored or args.examples or args.outputs):
         args.dataset = str(ROOT / "tools" / "demo" / "dataset.ndjson")
         args.examples = True
 
@@ -525,6 +573,8 @@ def main(argv=None):
         check_stored(schemas, args.stored, report)
     if args.examples:
         check_examples(schemas, report)
+    if args.outputs:
+        check_outputs(schemas, args.outputs, report)
     print(f"{report.passed} passed, {report.failed} failed")
     return 1 if report.failed else 0
 
