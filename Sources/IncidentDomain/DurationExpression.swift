@@ -1,9 +1,9 @@
 /// Lengths of time as people type them for a window: a whole number and a unit, `30m`, `24h`, `3d`
 /// (`ledger deadlines --due-within`, the service's `dueWithin`).
-public enum DurationExpression {
+package enum DurationExpression {
     /// Microseconds, or nil when `text` is not a whole number of at most 6 ASCII digits then m, h or d (no sign, no
     /// space: the service's pattern `^[0-9]{1,6}[mhd]$`). Six digits of days stay far from overflowing.
-    public static func microseconds(_ text: String) -> Int64? {
+    package static func microseconds(_ text: String) -> Int64? {
         guard let unit = text.last, let scale = scales[unit] else { return nil }
         let digits = text.dropLast()
         guard (1...6).contains(digits.utf8.count), digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
@@ -13,7 +13,7 @@ public enum DurationExpression {
     }
 
     /// Why `text` was refused, for a one-line error after the option's name.
-    public static func refusal(_ text: String) -> String {
+    package static func refusal(_ text: String) -> String {
         "\"\(text)\" is not a duration: a whole number (up to 6 digits) then m, h or d, such as 30m, 24h or 3d"
     }
 
