@@ -165,7 +165,7 @@ struct TimelineCLITests {
         let html = try ledger(["timeline", "--format", "html"] + h).stdout
         #expect(html.contains("<caption>Milestones</caption>"))
         #expect(html.contains("<tr><td>authority notified (CNIL)</td><td>2024-01-16 11:00 +01:00</td></tr>"), "\(html)")
-        let json = try JSONParser.parse(try ledger(["timeline", "--format", "json"] + h).stdout)
+        let json = try documentList(try ledger(["timeline", "--format", "json"] + h).stdout, "timelines")
         let kinds = (json.arrayValue?.first?["milestones"]?.arrayValue ?? []).map { [$0["kind"], $0["detail"]] }
         #expect(kinds.contains([.string("complaint.filed"), .string("police")]), "\(kinds)")
         #expect(kinds.contains([.string("authority.notified"), .string("CNIL")]), "\(kinds)")
