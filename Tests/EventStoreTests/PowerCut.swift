@@ -123,7 +123,7 @@ struct PowerCut: CustomStringConvertible {
 
     /// Each unsynced write kept, lost or torn after a random number of sectors, from `seed` (printed, to replay it).
     static func random(_ log: PowerCutLog, seed: UInt64) -> PowerCut {
-        var generator = SplitMix64(seed: seed)
+        var generator = SeededRandom(seed: seed)
         var fates: [Int: WriteFate] = [:]
         for index in log.unsynced {
             var sectors = 1
@@ -141,20 +141,6 @@ struct PowerCut: CustomStringConvertible {
 
     /// How many records it loses or tears.
     var dropped: Int { fates.values.count(where: { $0 != .kept }) }
-}
-
-/// A small seeded generator, so that a failing power cut can be replayed from the seed the test printed.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 struct PowerCutError: Error, CustomStringConvertible {
