@@ -1,8 +1,8 @@
 // Part 7, issue 8: what format 3 adds, measured on the benchmark's big ledger (the one `ledger import` wrote):
 // proofs, checkpoint signing, bundle export and restore. The tree's cost on appends is in parts 1 and 2.
-import EventStore
+@testable import EventStore
 import Foundation
-import LedgerProofs
+@testable import LedgerProofs
 
 /// Inclusion proofs timed (random positions, against the whole log), and as many consistency proofs (between two
 /// random sizes), each through the public API: one read transaction a proof.

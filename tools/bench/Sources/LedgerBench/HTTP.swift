@@ -1,5 +1,5 @@
 // Part 8 (issue 9): the HTTP service, `ledger serve` in its own process, driven over loopback sockets.
-import EventStore
+@testable import EventStore
 import Foundation
 import Synchronization
 

@@ -1,11 +1,11 @@
 // The benchmark of issue 4: the ledger side by side with raw LMDB, SQLite and eventsourcing, one run, one
 // machine, one workload. Run it through tools/bench/run (which builds everything in release first).
 import ArgumentParser
-import EventStore
+@testable import EventStore
 import Foundation
-import IncidentDomain
-import ProjectionRunner
-import Projections
+@testable import IncidentDomain
+@testable import ProjectionRunner
+@testable import Projections
 
 @main
 struct LedgerBench: AsyncParsableCommand {

@@ -1,4 +1,4 @@
-import EventStore
+@testable import EventStore
 import Foundation
 
 /// Every figure of one run, the ratios, and the targets of issues 4 and 8 with met or not.

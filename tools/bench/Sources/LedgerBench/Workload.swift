@@ -1,6 +1,6 @@
-import EventStore
+@testable import EventStore
 import Foundation
-import IncidentDomain
+@testable import IncidentDomain
 
 /// A realistic incident workload, deterministic for a seed: establishments registered first, then
 /// incidents, each opened, detected, contained, with services going down and coming back, care impact,
