@@ -26,7 +26,7 @@ func writeWhole(_ path: String, _ body: (FileHandle) throws -> Void) throws {
 }
 
 extension Ledger {
-    enum ExportFormat: String, ExpressibleByArgument, CaseIterable { case bundle, cloudevents }
+    enum ExportFormat: String, CaseInsensitiveArgument { case bundle, cloudevents }
 
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -69,7 +69,7 @@ struct TextOrJSON: ParsableArguments {
     @Option(name: .long, help: "text or json.") var format: ViewFormat = .text
 }
 
-enum ViewFormat: String, ExpressibleByArgument, CaseIterable {
+enum ViewFormat: String, CaseInsensitiveArgument {
     case text, json
 }
 
@@ -85,8 +85,6 @@ enum Terminal {
     }
 }
 
-/// `--status`: the statuses by their json names, listed in the help and refused (exit 2) when unknown.
-extension ObligationClock.Status: ExpressibleByArgument {}
 
 extension Ledger {
     struct State: ParsableCommand {
@@ -147,7 +145,7 @@ extension Ledger {
     }
 
     struct Timeline: ParsableCommand {
-        enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, svg, html }
+        enum Format: String, CaseInsensitiveArgument { case text, json, svg, html }
         static let configuration = CommandConfiguration(
             abstract:
                 "The recovery timeline of one establishment, or of every site of a group: service lanes over time, milestones, metrics."

@@ -4,7 +4,7 @@ import Foundation
 import IncidentDomain
 
 /// How a command prints events.
-enum EventFormat: String, ExpressibleByArgument, CaseIterable {
+enum EventFormat: String, CaseInsensitiveArgument {
     case table, json, ndjson
 }
 

@@ -381,6 +381,22 @@ struct TypingCLITests {
         #expect(appended.stderr.contains("\"Police\" is not one of police, gendarmerie, prosecutor (did you mean police?)"))
     }
 
+    @Test func optionWordsIgnoreCaseAndUnknownOnesAreRefused() throws {
+        let dir = try initialized()
+        try opened(dir, "incident:a")
+        let upper = try ledger(["state", "--data-dir", dir.path, "--format", "JSON"])
+        let lower = try ledger(["state", "--data-dir", dir.path, "--format", "json"])
+        #expect(upper.status == 0, "\(upper.stderr)")
+        #expect(upper.stdout == lower.stdout && upper.stdout.hasPrefix("{"), "\(upper.stdout)")
+        let table = try ledger(["read", "--data-dir", dir.path, "--format", "NDJSON"])
+        #expect(table.status == 0 && table.stdout.split(separator: "\n").count == 1, "\(table.stdout)")
+        let overdue = try ledger(["deadlines", "--data-dir", dir.path, "--status", "Running", "--format", "Json"])
+        #expect(overdue.status == 0, "\(overdue.stderr)")
+        let refused = try ledger(["state", "--data-dir", dir.path, "--format", "jsn"])
+        #expect(refused.status == 2, "\(refused.status)")
+        #expect(refused.stderr.contains("'jsn'") && refused.stderr.contains("json"), "\(refused.stderr)")
+    }
+
     // MARK: - An incident never opened
 
     @Test func aFactForAnIncidentNeverOpenedIsRefusedWithTheIdMeant() throws {
