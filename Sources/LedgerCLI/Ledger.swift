@@ -14,7 +14,8 @@ struct Ledger: ParsableCommand {
         discussion: exitCodes,
         version: LedgerVersion.current,
         subcommands: [
-            Init.self, Record.self, Append.self, Import.self, Read.self, State.self, Timeline.self, Deadlines.self, Audit.self,
+            Init.self, Record.self, Append.self, Import.self, Read.self, State.self, Timeline.self, Deadlines.self, Report.self,
+            Audit.self,
             Verify.self, Key.self, CheckpointCommand.self, Prove.self, Export.self, CheckBundle.self, Restore.self, Backup.self,
             Merge.self, Migrate.self,
             Stats.self, Rebuild.self, Serve.self, Token.self, Demo.self,

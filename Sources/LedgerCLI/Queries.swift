@@ -77,6 +77,18 @@ func write(_ text: String) {
     FileHandle.standardOutput.write(Data(text.utf8))
 }
 
+/// A document (a chart, a page, a report) into the file `output` names, saying so, or onto standard output.
+func emitDocument(_ text: String, to output: String?) throws {
+    if let output {
+        guard FileManager.default.createFile(atPath: output, contents: Data(text.utf8)) else {
+            throw CLIError("\(output): cannot be written", exitCode: CLIError.storage)
+        }
+        print("wrote \(output)")
+    } else {
+        write(text)
+    }
+}
+
 /// Whether text for people may carry colours: standard output is a terminal and `NO_COLOR` is not set (to any
 /// value, empty included), so that a pipe, a file or a user who asked for none gets plain text.
 enum Terminal {
@@ -213,16 +225,7 @@ extension Ledger {
             try emit(text)
         }
 
-        private func emit(_ text: String) throws {
-            if let output {
-                guard FileManager.default.createFile(atPath: output, contents: Data(text.utf8)) else {
-                    throw CLIError("\(output): cannot be written", exitCode: CLIError.storage)
-                }
-                print("wrote \(output)")
-            } else {
-                write(text)
-            }
-        }
+        private func emit(_ text: String) throws { try emitDocument(text, to: output) }
 
         /// `--group`: the lanes of every member site an incident touches on one chart per incident.
         private func runGroup(_ group: String) throws {
