@@ -153,8 +153,8 @@ extension SituationReport {
             return out + "<p>\(e(m("report.deadlines.none")))</p></section>\n"
         }
         let titles = Dictionary(incidents.map { ($0.state.incidentId, $0.state.title) }) { a, _ in a }
-        out += "<table class=\"deadlines\"><colgroup><col style=\"width:14%\"/><col style=\"width:18%\"/>"
-        out += "<col style=\"width:17%\"/><col style=\"width:33%\"/><col style=\"width:18%\"/></colgroup>\n<thead><tr>"
+        out += "<table class=\"deadlines\"><colgroup><col style=\"width:12%\"/><col style=\"width:15%\"/>"
+        out += "<col style=\"width:15%\"/><col style=\"width:40%\"/><col style=\"width:18%\"/></colgroup>\n<thead><tr>"
         for key in ["status", "remaining", "due", "obligation", "incident"] {
             out += "<th>\(e(m("report.deadlines.column.\(key)")))</th>"
         }
@@ -169,7 +169,7 @@ extension SituationReport {
             out +=
                 "<td>\(e(m("report.obligation", ["title": c.rule.title, "basis": c.rule.legalBasis, "recipient": c.rule.recipient])))"
             out +=
-                "<br/><small>\(e(m("report.clock.started", ["time": TimelineRendering.describe(c.startedAt), "fact": c.startedBySummary])))</small></td>"
+                "<br/><small>\(e(m("report.clock.started", ["time": TimelineRendering.describe(c.startedAt), "fact": Self.abridged(c.startedBySummary)])))</small></td>"
             out += "<td>\(e(titles[item.incident] ?? item.incident))<br/><small>\(e(item.incident))</small></td></tr>\n"
         }
         out += "</tbody></table>\n"
@@ -255,8 +255,8 @@ extension SituationReport {
         if shown.isEmpty {
             out += "<p>\(e(m("report.services.none")))</p>\n"
         } else {
-            out += "<table class=\"services\"><colgroup><col style=\"width:28%\"/><col style=\"width:24%\"/>"
-            out += "<col style=\"width:18%\"/><col style=\"width:10%\"/><col style=\"width:20%\"/></colgroup>\n<thead><tr>"
+            out += "<table class=\"services\"><colgroup><col style=\"width:27%\"/><col style=\"width:22%\"/>"
+            out += "<col style=\"width:17%\"/><col style=\"width:13%\"/><col style=\"width:21%\"/></colgroup>\n<thead><tr>"
             for key in ["site", "service", "status", "capacity", "since"] {
                 out += "<th>\(e(m("report.services.column.\(key)")))</th>"
             }
@@ -385,6 +385,15 @@ extension SituationReport {
 
     static func e(_ text: String) -> String { TimelineRendering.escape(text) }
     func e(_ text: String) -> String { Self.e(text) }
+
+    /// A fact's summary for a line of the deadlines table: its first 90 characters, cut between words with "…" (the
+    /// incident's sources give it whole).
+    static func abridged(_ text: String, limit: Int = 90) -> String {
+        guard text.count > limit else { return text }
+        let head = text.prefix(limit)
+        let cut = head.lastIndex(of: " ").map { head[..<$0] } ?? head
+        return cut.trimmingCharacters(in: .punctuationCharacters.union(.whitespaces)) + " …"
+    }
 
     func row(_ label: String, _ html: String) -> String { "<tr><th scope=\"row\">\(e(label))</th><td>\(html)</td></tr>\n" }
 
