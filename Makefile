@@ -22,6 +22,7 @@ test: deps
 	tools/api-contract-test $(LEDGER)
 	$(SWIFT) test --skip-build
 	tools/browser-test $(LEDGER)
+	tools/report-test $(LEDGER)
 
 # The fuzz targets (tools/fuzz, docs/fuzzing.md): a sanitized build of their own, then FUZZ_TIME seconds each.
 FUZZ_TIME ?= 60
