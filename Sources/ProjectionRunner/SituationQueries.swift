@@ -33,6 +33,12 @@ extension LedgerQueries {
                 (state, charted.filter { $0.incidentId == state.incidentId }.map(\.establishment))
             }
         }
+        // The incident detected last first (the one the crisis cell is in), the index's order on a tie.
+        func began(_ state: IncidentState) -> Int64 { (state.detectedAt ?? state.intrusion)?.occurredAt.earliest ?? .min }
+        chosen = chosen.enumerated().sorted { a, b in
+            let (x, y) = (began(a.element.state), began(b.element.state))
+            return x != y ? x > y : a.offset < b.offset
+        }.map(\.element)
         var clocks: [(incident: String, clocks: [ObligationClock])] = []
         var incidents: [SituationReport.Incident] = []
         for (state, sites) in chosen {

@@ -47,6 +47,7 @@ public struct SituationReport: Sendable {
     public let time: QueryTime
     /// The clocks of the incidents, most urgent first, counted from the query's reference time.
     public let board: DeadlineBoard
+    /// The incidents, the one detected last first.
     public let incidents: [Incident]
     /// The establishments registered, by FINESS: names beside the numbers.
     public let names: [String: Establishment]
