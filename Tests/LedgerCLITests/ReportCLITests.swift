@@ -23,6 +23,8 @@ private final class Elements: NSObject, XMLParserDelegate {
     var statuses: [String] = []
     /// The class of each table, in order.
     var tables: [String] = []
+    /// Every `id` of the page (sections, the charts' patterns), to check none is given twice.
+    var ids: [String] = []
 
     func parser(
         _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
@@ -31,6 +33,7 @@ private final class Elements: NSObject, XMLParserDelegate {
         names.append(name)
         if name == "section", let id = attributes["data-incident"] { sections.append(id) }
         if name == "table" { tables.append(attributes["class"] ?? "") }
+        if let id = attributes["id"] { ids.append(id) }
         if name == "tr", let status = attributes["data-status"] { statuses.append(status) }
     }
 
@@ -88,6 +91,8 @@ struct ReportCLITests {
         let firstIncident = try #require(html.range(of: "<section class=\"incident\""))
         #expect(deadlines.lowerBound < firstIncident.lowerBound)
         #expect(elements.tables.first == "deadlines", "\(elements.tables.prefix(3))")
+        // Five charts on one page: their patterns' ids (fills by url(#id)) and the sections' anchors are unique.
+        #expect(elements.ids.count > 5 * 4 && Set(elements.ids).count == elements.ids.count, "\(elements.ids)")
         // Sorted by urgency: the overdue clocks first, then the running ones, the closed ones last.
         #expect(elements.statuses.first == "overdue", "\(elements.statuses)")
         let rank = elements.statuses.map { ["overdue": 0, "running": 1][$0] ?? 2 }
