@@ -97,7 +97,6 @@ enum Terminal {
     }
 }
 
-
 extension Ledger {
     struct State: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -297,17 +296,7 @@ extension Ledger {
                         "status": status.isEmpty ? nil : status.map(\.rawValue).joined(separator: ","),
                     ]), key: "clocks")
             }
-            var ruleSet = ObligationRules.defaultRules
-            if let rules {
-                guard let data = FileManager.default.contents(atPath: rules) else {
-                    throw CLIError("\(rules): no such file", exitCode: CLIError.invalidInput)
-                }
-                do {
-                    ruleSet = try ObligationRules.parse(try JSONParser.parse(data), source: rules)
-                } catch let error as JSONSyntaxError {
-                    throw CLIError("\(rules): \(error)", exitCode: CLIError.invalidInput)
-                }
-            }
+            let ruleSet = try obligationRules(rules)
             let queries = try query.queries()
             try requireIncident(only.incident, queries)
             // One reading of the clock (the one relative times use): the folds and the time left count from it.
@@ -374,6 +363,19 @@ extension Ledger {
                 "rebuilt the incident index from \(index.checkpoint) events: \(index.incidents.count) incidents, \(index.establishments().count) establishments"
             )
         }
+    }
+}
+
+/// `--rules`: the rule set in that JSON file, or the built-in one.
+func obligationRules(_ path: String?) throws -> [ObligationRule] {
+    guard let path else { return ObligationRules.defaultRules }
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw CLIError("\(path): no such file", exitCode: CLIError.invalidInput)
+    }
+    do {
+        return try ObligationRules.parse(try JSONParser.parse(data), source: path)
+    } catch let error as JSONSyntaxError {
+        throw CLIError("\(path): \(error)", exitCode: CLIError.invalidInput)
     }
 }
 

@@ -28,6 +28,8 @@ extension Ledger {
             name: .long,
             help: "The incidents touching a site of this group (its id) that was a member when the incident began.")
         var group: String?
+        @Option(name: .long, help: "A JSON rule set to use instead of the built-in one (see docs/obligations.md).")
+        var rules: String?
         @Option(name: .long, help: "Write to this file instead of standard output.") var output: String?
         @OptionGroup var language: LanguageOption
 
@@ -39,6 +41,7 @@ extension Ledger {
 
         func run() throws {
             let messages = Messages(try language.language())
+            let ruleSet = try obligationRules(rules)
             let queries = try query.queries()
             // One reading of the clock for the whole report: the folds, the time left and "generated at".
             let at = try query.queryTime().answered(at: query.now)
@@ -63,7 +66,7 @@ extension Ledger {
             } else {
                 scope = .all
             }
-            let report = try queries.situationReport(scope, at: at)
+            let report = try queries.situationReport(scope, rules: ruleSet, at: at)
             try emitDocument(report.html(messages), to: output)
         }
     }

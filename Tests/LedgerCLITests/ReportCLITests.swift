@@ -207,6 +207,28 @@ struct ReportCLITests {
         #expect(try Elements.parse(saved).sections.count == Self.incidents.count)
     }
 
+    /// `--rules` as `deadlines` takes it: the report's clocks are that rule set's; a missing file is refused.
+    @Test func anotherRuleSetGivesItsClocks() throws {
+        let dir = try demo()
+        let rules = dir.path + "-rules.json"
+        defer { try? FileManager.default.removeItem(atPath: rules) }
+        try #"""
+        {"rules": [
+          {"id": "board", "title": "Tell the board of directors", "legalBasis": "internal policy", "recipient": "the board",
+           "startsOn": {"eventType": "attack.detected"}, "satisfiedBy": {"eventType": "incident.closed"},
+           "deadlineHours": 48, "inForceFrom": "2020-01-01"}
+        ]}
+        """#.write(toFile: rules, atomically: true, encoding: .utf8)
+        let out = try report(dir, ["--rules", rules, "--as-of", Self.asOf, "--lang", "en"])
+        #expect(out.status == 0, "\(out.stderr)")
+        let elements = try Elements.parse(out.stdout)
+        #expect(elements.statuses.count == Self.incidents.count, "one clock per incident: \(elements.statuses)")
+        #expect(out.stdout.contains("Tell the board of directors (internal policy), to the board"))
+        #expect(!out.stdout.contains("GDPR art. 33"))
+        let missing = try report(dir, ["--rules", dir.path + "-none.json"])
+        #expect(missing.status == 3 && missing.stdout.isEmpty && missing.stderr.contains("-none.json: no such file"))
+    }
+
     @Test func storedTextIsEscaped() throws {
         let dir = try demo()
         let recorded = try ledger([
