@@ -339,12 +339,19 @@ package final class Environment: @unchecked Sendable {
         var line: UnsafeMutablePointer<CChar>?
         var capacity = 0
         defer { free(line) }
-        while getline(&line, &capacity, maps) > 0, let line {
+        let name = Array(file.utf8)
+        // An import calls this every 500 events and a process maps a few hundred files: each line is looked at
+        // as bytes, and only the one naming the file is split into fields.
+        while case let read = getline(&line, &capacity, maps), read > 0, let line {
             // "start-end perms offset dev inode path"
-            let fields = String(cString: line).split(separator: " ", omittingEmptySubsequences: true)
-            guard fields.count >= 6, fields[1] == "r--s",
-                fields[5...].joined(separator: " ").trimmingSuffixNewline == file
+            let bytes = UnsafeRawBufferPointer(start: line, count: read)
+            let end = bytes[read - 1] == 0x0A ? read - 1 : read
+            guard end > name.count, bytes[end - name.count - 1] == 0x20,
+                UnsafeRawBufferPointer(rebasing: bytes[(end - name.count)..<end]).elementsEqual(name)
             else { continue }
+            let fields = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[..<end]), as: UTF8.self)
+                .split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 6, fields[1] == "r--s", fields[5...].joined(separator: " ") == file else { continue }
             let bounds = fields[0].split(separator: "-")
             guard bounds.count == 2, let start = UInt(bounds[0], radix: 16), let end = UInt(bounds[1], radix: 16), end > start,
                 let pointer = UnsafeMutableRawPointer(bitPattern: start)
@@ -381,8 +388,4 @@ package final class Environment: @unchecked Sendable {
         // Threads that met MDB_MAP_RESIZED together all come here; only the first one changes the size.
         if to != from { observer?(.mapResizeAdopted(from: from, to: to)) }
     }
-}
-
-extension String {
-    fileprivate var trimmingSuffixNewline: String { hasSuffix("\n") ? String(dropLast()) : self }
 }
