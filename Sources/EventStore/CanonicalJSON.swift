@@ -48,7 +48,12 @@ public enum CanonicalJSON {
     /// Keys in canonical order: by UTF-16 code units (RFC 8785 §3.2.3), which differs from code-point order
     /// only between characters above U+FFFF and those from U+E000 to U+FFFF.
     static func sortedKeys(_ members: [String: JSONValue]) -> [String] {
-        members.keys.sorted { $0.utf16.lexicographicallyPrecedes($1.utf16) }
+        // Below U+E000, UTF-8's byte order is UTF-16's: when no key holds a byte from 0xEE up (U+E000 begins EE),
+        // the bytes are compared, without transcoding.
+        if members.keys.allSatisfy({ $0.utf8.allSatisfy { $0 < 0xEE } }) {
+            return members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        }
+        return members.keys.sorted { $0.utf16.lexicographicallyPrecedes($1.utf16) }
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)

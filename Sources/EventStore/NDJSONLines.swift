@@ -50,7 +50,14 @@ package enum NDJSONLines {
             }
             try chunk.withUnsafeBytes { buffer in
                 var start = 0
-                while let newline = buffer[start...].firstIndex(of: 0x0A) {
+                // memchr: the generic search went a byte at a time through a slice.
+                func nextNewline() -> Int? {
+                    guard start < buffer.count, let base = buffer.baseAddress,
+                        let found = memchr(base + start, 0x0A, buffer.count - start)
+                    else { return nil }
+                    return base.distance(to: UnsafeRawPointer(found))
+                }
+                while let newline = nextNewline() {
                     if carry.isEmpty {
                         try emit(UnsafeRawBufferPointer(rebasing: buffer[start..<newline]))
                     } else {

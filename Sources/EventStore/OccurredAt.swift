@@ -96,17 +96,25 @@ public struct OccurredAt: Sendable, Hashable, CustomStringConvertible {
         return precision == .instant ? start.rfc3339 : "\(start.rfc3339) (\(precision.rawValue))"
     }
 
+    private static let intervalKeys = ["from", "to"]
+
     /// Reads the JSON form, naming `path` and the rule broken when it is wrong.
     /// Reads an occurredAt object. Input is `bounded` to ``Timestamp/supportedRange``; what is already stored is
     /// read whatever its year (an event stored before the bound existed must still read).
-    package init(json: JSONValue, path: String, bounded: Bool = true) throws(EventStoreError) {
+    /// `path` is spelled only for an error.
+    package init(json: JSONValue, path pathText: @autoclosure () -> String, bounded: Bool = true) throws(EventStoreError) {
         guard let members = json.objectValue else {
             throw .invalid(
-                path, "expected an object with \"precision\" and \"at\" (or \"from\" and \"to\"), got \(json.typeName)")
+                pathText(),
+                "expected an object with \"precision\" and \"at\" (or \"from\" and \"to\"), got \(json.typeName)")
         }
-        for key in members.keys where !["precision", "at", "from", "to"].contains(key) {
-            throw .invalid("\(path).\(key)", "unknown field")
+        for key in members.keys {
+            switch key {
+            case "precision", "at", "from", "to": continue
+            default: throw .invalid("\(pathText()).\(key)", "unknown field")
+            }
         }
+        var path: String { pathText() }
         guard let precisionText = members["precision"]?.stringValue else {
             throw .invalid("\(path).precision", "required: one of \(Precision.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -136,7 +144,7 @@ public struct OccurredAt: Sendable, Hashable, CustomStringConvertible {
             }
             self = value
         } else {
-            for key in ["from", "to"] where members[key] != nil {
+            for key in Self.intervalKeys where members[key] != nil {
                 throw .invalid("\(path).\(key)", "only an interval takes \"from\" and \"to\"")
             }
             let at = try timestamp("at")

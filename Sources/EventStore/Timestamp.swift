@@ -62,7 +62,13 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// Parses RFC 3339 whatever the year gives in UTC (to tell an out-of-range instant from a malformed one).
     package init?(rfc3339 text: String, unbounded: Void) {
-        let bytes = Array(text.utf8)
+        // Native strings are contiguous UTF-8: read them in place (a copy into an array was most of the cost).
+        var text = text
+        guard let parsed = text.withUTF8({ Self.parse(rfc3339: $0) }) else { return nil }
+        self = parsed
+    }
+
+    private static func parse(rfc3339 bytes: UnsafeBufferPointer<UInt8>) -> Timestamp? {
         var i = 0
         func number(_ width: Int) -> Int? {
             guard i + width <= bytes.count else { return nil }
@@ -74,8 +80,8 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
             i += width
             return value
         }
-        func expect(_ c: Character) -> Bool {
-            guard i < bytes.count, bytes[i] == c.asciiValue! else { return false }
+        func expect(_ c: Unicode.Scalar) -> Bool {
+            guard i < bytes.count, bytes[i] == UInt8(ascii: c) else { return false }
             i += 1
             return true
         }
@@ -114,7 +120,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
             let local = LocalDateTime(
                 year: year, month: month, day: day, hour: hour, minute: minute, second: second, microsecond: micros)
         else { return nil }
-        self.init(microseconds: local.microsecondsSinceEpoch - Int64(offset) * 1_000_000, offsetSeconds: Int32(offset))
+        return Timestamp(microseconds: local.microsecondsSinceEpoch - Int64(offset) * 1_000_000, offsetSeconds: Int32(offset))
     }
 
     /// The instants the ledger takes in, in microseconds: years 0001 to 9999 in UTC, a day short of each end

@@ -9,22 +9,22 @@ package enum EnvelopeRules {
     static let maximumTextLength = 4000
 
     /// A stream id's rule (length, characters, a known prefix form), for ids that arrive outside an event.
-    package static func checkStreamId(_ id: String, field: String) throws(EventStoreError) {
-        let bytes = Array(id.utf8)
-        guard !bytes.isEmpty, bytes.count <= maximumStreamIdLength else {
-            throw .invalid(field, "must be 1 to \(maximumStreamIdLength) characters")
+    package static func checkStreamId(_ id: String, field: @autoclosure () -> String) throws(EventStoreError) {
+        let bytes = id.utf8
+        guard let first = bytes.first, bytes.count <= maximumStreamIdLength else {
+            throw .invalid(field(), "must be 1 to \(maximumStreamIdLength) characters")
         }
         let allowed = { (b: UInt8) in
             (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2E || b == 0x5F
                 || b == 0x3A || b == 0x40 || b == 0x2D
         }
-        guard bytes.allSatisfy(allowed), allowed(bytes[0]), bytes[0] != 0x2D else {
-            throw .invalid(field, "\"\(id)\" may hold only letters, digits and . _ : @ - (and not start with -)")
+        guard bytes.allSatisfy(allowed), first != 0x2D else {
+            throw .invalid(field(), "\"\(id)\" may hold only letters, digits and . _ : @ - (and not start with -)")
         }
     }
 
-    static func checkEventType(_ type: String, field: String) throws(EventStoreError) {
-        let bytes = Array(type.utf8)
+    static func checkEventType(_ type: String, field: @autoclosure () -> String) throws(EventStoreError) {
+        let bytes = type.utf8
         var valid = !bytes.isEmpty && bytes.count <= maximumNameLength
         var atSegmentStart = true
         for b in bytes where valid {
@@ -40,22 +40,30 @@ package enum EnvelopeRules {
             }
         }
         guard valid, !atSegmentStart else {
-            throw .invalid(field, "\"\(type)\" must be dotted lowercase words like service.degraded")
+            throw .invalid(field(), "\"\(type)\" must be dotted lowercase words like service.degraded")
         }
     }
 
     /// Free text that goes into indexes or one-line displays: no control characters, bounded length.
-    static func checkText(_ text: String, field: String, maximum: Int) throws(EventStoreError) {
-        guard text.utf8.count <= maximum else { throw .invalid(field, "longer than \(maximum) bytes") }
-        try TextRules.check(text, field: field, allowingLineBreaks: false)
+    // Field names are autoclosures: they are spelled only for an error, not for every event checked.
+    static func checkText(_ text: String, field: @autoclosure () -> String, maximum: Int) throws(EventStoreError) {
+        guard text.utf8.count <= maximum else { throw .invalid(field(), "longer than \(maximum) bytes") }
+        try TextRules.check(text, field: field(), allowingLineBreaks: false)
     }
 
     /// A payload's free text: like the envelope's, but it may span lines (tabs and line breaks allowed).
-    package static func checkPayloadText(_ text: String, field: String) throws(EventStoreError) {
-        try TextRules.check(text, field: field, allowingLineBreaks: true)
+    package static func checkPayloadText(_ text: String, field: @autoclosure () -> String) throws(EventStoreError) {
+        try TextRules.check(text, field: field(), allowingLineBreaks: true)
     }
 
     static func check(_ event: ProposedEvent, path: String, payloadLimit: Int) throws(EventStoreError) {
+        _ = try checkReturningPayload(event, path: path, payloadLimit: payloadLimit)
+    }
+
+    /// ``check(_:path:payloadLimit:)``, giving the payload's canonical bytes it measured.
+    static func checkReturningPayload(_ event: ProposedEvent, path: String, payloadLimit: Int) throws(EventStoreError)
+        -> [UInt8]
+    {
         try checkEventType(event.eventType, field: "\(path).eventType")
         guard (1...1_000_000).contains(event.schemaVersion) else {
             throw .invalid("\(path).schemaVersion", "must be an integer from 1")
@@ -76,11 +84,13 @@ package enum EnvelopeRules {
         guard event.payload.objectValue != nil else {
             throw .invalid("\(path).payload", "expected an object, got \(event.payload.typeName)")
         }
-        let size = CanonicalJSON.encode(event.payload).count
+        let canonical = CanonicalJSON.encode(event.payload)
+        let size = canonical.count
         guard size <= payloadLimit else {
             throw EventStoreError(
                 .payloadTooLarge, field: "\(path).payload", "\(size) bytes is over the limit of \(payloadLimit) bytes")
         }
+        return canonical
     }
 }
 
@@ -99,51 +109,80 @@ extension ProposedEvent {
     ///   - defaultActor: used when the JSON has no `actor`.
     ///   - principal: who is known to be recording (an explicit `--actor`, later an authenticated user): the
     ///     event's actor is the principal, and a JSON `actor` naming someone else is refused.
+    ///   - checkingEnvelope: false when the caller checks the envelope's rules next
+    ///     (``EventStore/prepareForBulk(_:streamId:path:missingStream:)`` does, and keeps the payload's bytes it measured).
     /// - Returns: the event and its `streamId` when the JSON names one.
     package static func fromJSON(
         _ json: JSONValue, path: String = "$", defaultActor: String?, principal: String? = nil,
-        payloadLimit: Int = EventStoreConfiguration.defaultPayloadLimit
+        payloadLimit: Int = EventStoreConfiguration.defaultPayloadLimit, checkingEnvelope: Bool = true
     ) throws(EventStoreError) -> (event: ProposedEvent, streamId: String?) {
         guard let m = json.objectValue else { throw .invalid(path, "expected an event object, got \(json.typeName)") }
-        for key in m.keys.sorted() where !inputFields.contains(key) {
-            if ledgerAssignedFields.contains(key) {
-                throw .invalid("\(path).\(key)", "assigned by the ledger; must not be supplied")
+        // One walk over the members (no look-up by key, no sorting unless a key is unknown); the checks below then
+        // run in the order they always did, so that the first rule broken is the one named.
+        var eventIdValue: JSONValue?, streamIdValue: JSONValue?, eventTypeValue: JSONValue?, schemaValue: JSONValue?
+        var occurredValue: JSONValue?, actorValue: JSONValue?, sourceValue: JSONValue?, reasonValue: JSONValue?
+        var payloadValue: JSONValue?, metadataValue: JSONValue?
+        var unknown = false
+        for (key, value) in m {
+            switch key.utf8.count {
+            case 5 where key == "actor": actorValue = value
+            case 6 where key == "source": sourceValue = value
+            case 6 where key == "reason": reasonValue = value
+            case 7 where key == "eventId": eventIdValue = value
+            case 7 where key == "payload": payloadValue = value
+            case 8 where key == "streamId": streamIdValue = value
+            case 8 where key == "metadata": metadataValue = value
+            case 9 where key == "eventType": eventTypeValue = value
+            case 10 where key == "occurredAt": occurredValue = value
+            case 13 where key == "schemaVersion": schemaValue = value
+            default: unknown = true
             }
-            throw .invalid("\(path).\(key)", "unknown field")
         }
-        func optionalString(_ key: String) throws(EventStoreError) -> String? {
-            guard let value = m[key] else { return nil }
-            guard let s = value.stringValue else { throw .invalid("\(path).\(key)", "expected a string, got \(value.typeName)") }
+        if unknown {
+            for key in m.keys.sorted() where !inputFields.contains(key) {
+                if ledgerAssignedFields.contains(key) {
+                    throw .invalid("\(path).\(key)", "assigned by the ledger; must not be supplied")
+                }
+                throw .invalid("\(path).\(key)", "unknown field")
+            }
+        }
+        func optionalString(_ value: JSONValue?, _ key: StaticString) throws(EventStoreError) -> String? {
+            guard let value else { return nil }
+            guard case .string(let s) = value else {
+                throw .invalid("\(path).\(key)", "expected a string, got \(value.typeName)")
+            }
             return s
         }
         var eventId: UUID?
-        if let text = try optionalString("eventId") {
+        if let text = try optionalString(eventIdValue, "eventId") {
             guard let id = UUID(text: text) else { throw .invalid("\(path).eventId", "\"\(text)\" is not a UUID") }
             eventId = id
         }
-        let streamId = try optionalString("streamId")
+        let streamId = try optionalString(streamIdValue, "streamId")
         if let streamId { try EnvelopeRules.checkStreamId(streamId, field: "\(path).streamId") }
-        guard let eventType = try optionalString("eventType") else { throw .invalid("\(path).eventType", "required") }
+        guard let eventType = try optionalString(eventTypeValue, "eventType") else {
+            throw .invalid("\(path).eventType", "required")
+        }
         var schemaVersion = 1
-        if let value = m["schemaVersion"] {
+        if let value = schemaValue {
             guard let n = value.numberValue?.intValue else {
                 throw .invalid("\(path).schemaVersion", "expected an integer, got \(value.typeName)")
             }
             schemaVersion = n
         }
-        guard let occurredJSON = m["occurredAt"] else { throw .invalid("\(path).occurredAt", "required") }
+        guard let occurredJSON = occurredValue else { throw .invalid("\(path).occurredAt", "required") }
         let occurredAt = try OccurredAt(json: occurredJSON, path: "\(path).occurredAt")
-        let named = try optionalString("actor")
+        let named = try optionalString(actorValue, "actor")
         if let principal, let named, !named.utf8.elementsEqual(principal.utf8) {
             throw .invalid("\(path).actor", "\"\(named)\" differs from the recording principal \"\(principal)\"")
         }
         guard let actor = principal ?? named ?? defaultActor else {
             throw .invalid("\(path).actor", "required (or give a default actor)")
         }
-        guard let source = try optionalString("source") else { throw .invalid("\(path).source", "required") }
-        let reason = try optionalString("reason")
+        guard let source = try optionalString(sourceValue, "source") else { throw .invalid("\(path).source", "required") }
+        let reason = try optionalString(reasonValue, "reason")
         var metadata = EventMetadata()
-        if let meta = m["metadata"] {
+        if let meta = metadataValue {
             guard let members = meta.objectValue else {
                 throw .invalid("\(path).metadata", "expected an object, got \(meta.typeName)")
             }
@@ -159,8 +198,8 @@ extension ProposedEvent {
         }
         let event = ProposedEvent(
             eventId: eventId, eventType: eventType, schemaVersion: schemaVersion, occurredAt: occurredAt, actor: actor,
-            source: source, reason: reason, payload: m["payload"] ?? .object([:]), metadata: metadata)
-        try EnvelopeRules.check(event, path: path, payloadLimit: payloadLimit)
+            source: source, reason: reason, payload: payloadValue ?? .object([:]), metadata: metadata)
+        if checkingEnvelope { try EnvelopeRules.check(event, path: path, payloadLimit: payloadLimit) }
         return (event, streamId)
     }
 }
@@ -182,32 +221,40 @@ enum TextRules {
         }
     }
 
-    static func check(_ text: String, field: String, allowingLineBreaks: Bool) throws(EventStoreError) {
-        var visible = false
-        // ASCII first, byte by byte: this runs for several fields of every event appended.
-        for byte in text.utf8 {
-            if byte >= 0x80 {
-                visible = false
-                break
+    static func check(_ text: String, field: @autoclosure () -> String, allowingLineBreaks: Bool) throws(EventStoreError) {
+        // ASCII first, byte by byte over the string's own storage: this runs for several fields of every event
+        // appended, and for every text of its payload.
+        enum ASCIIScan { case visible, scalars, control(UInt8) }
+        func scan(_ bytes: UnsafeBufferPointer<UInt8>) -> ASCIIScan {
+            var visible = false
+            for byte in bytes {
+                if byte >= 0x80 { return .scalars }
+                if byte < 0x20 || byte == 0x7F {
+                    if allowingLineBreaks, byte == 0x09 || byte == 0x0A || byte == 0x0D { continue }
+                    return .control(byte)
+                }
+                if byte != 0x20 { visible = true }
             }
-            if byte < 0x20 || byte == 0x7F {
-                if allowingLineBreaks, byte == 0x09 || byte == 0x0A || byte == 0x0D { continue }
-                throw .invalid(field, byte == 0 ? "must not contain U+0000" : "must not contain control characters")
-            }
-            if byte != 0x20 { visible = true }
+            return visible ? .visible : .scalars
         }
-        if visible { return }
+        switch text.utf8.withContiguousStorageIfAvailable(scan) ?? Array(text.utf8).withUnsafeBufferPointer(scan) {
+        case .visible: return
+        case .control(let byte):
+            throw .invalid(field(), byte == 0 ? "must not contain U+0000" : "must not contain control characters")
+        case .scalars: break
+        }
+        var visible = false
         for scalar in text.unicodeScalars {
             let v = scalar.value
             if isControl(v) {
                 if allowingLineBreaks, v == 0x09 || v == 0x0A || v == 0x0D { continue }
-                throw .invalid(field, v == 0 ? "must not contain U+0000" : "must not contain control characters")
+                throw .invalid(field(), v == 0 ? "must not contain U+0000" : "must not contain control characters")
             }
             if !isBlank(v) { visible = true }
         }
         guard visible else {
             throw .invalid(
-                field, text.isEmpty ? "must not be empty" : "must not be blank (only white space or invisible characters)")
+                field(), text.isEmpty ? "must not be empty" : "must not be blank (only white space or invisible characters)")
         }
     }
 }

@@ -6,7 +6,11 @@ import Foundation
 package enum PayloadValidator {
     /// Checks `payload` for `eventType`. Unknown types, unknown fields, missing required fields and values
     /// of the wrong kind are refused.
-    package static func validate(_ payload: JSONValue, eventType: String, path: String = "$.payload") throws(EventStoreError) {
+    /// `path` is spelled only for an error (this runs for every event of an import).
+    package static func validate(
+        _ payload: JSONValue, eventType: String, path pathText: @autoclosure () -> String = "$.payload"
+    ) throws(EventStoreError) {
+        var path: String { pathText() }
         guard let spec = Catalogue.spec(for: eventType) else {
             throw .invalid(
                 path.replacingOccurrences(of: ".payload", with: ".eventType"),
@@ -14,7 +18,9 @@ package enum PayloadValidator {
             )
         }
         guard let members = payload.objectValue else { throw .invalid(path, "expected an object, got \(payload.typeName)") }
-        for key in members.keys.sorted() where spec.field(key) == nil {
+        // Sorted only when one is unknown: the first unknown key in order is the one named.
+        for key in members.keys.contains(where: { spec.field($0) == nil }) ? members.keys.sorted() : []
+        where spec.field(key) == nil {
             let names = spec.fields.map(\.name)
             throw .invalid(
                 "\(path).\(key)",
@@ -102,7 +108,8 @@ package enum PayloadValidator {
     private static func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
     private static func isLower(_ b: UInt8) -> Bool { b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z") }
 
-    static func check(_ value: JSONValue, _ kind: FieldKind, path: String) throws(EventStoreError) {
+    static func check(_ value: JSONValue, _ kind: FieldKind, path pathText: @autoclosure () -> String) throws(EventStoreError) {
+        var path: String { pathText() }
         func text() throws(EventStoreError) -> String {
             guard let s = value.stringValue else { throw .invalid(path, "expected a string, got \(value.typeName)") }
             try EnvelopeRules.checkPayloadText(s, field: path)
@@ -279,6 +286,9 @@ package struct DomainRules: Sendable {
         }
     }
 
+    /// The payload fields that point at an earlier event.
+    static let targetKeys = ["correctedEventId", "retractedEventId", "updatedEventId"]
+
     /// The event types that revise another event rather than record a fact: they are not revised themselves.
     static let revisionTypes: Set<String> = ["event.corrected", "event.retracted", "event.updated"]
 
@@ -286,12 +296,18 @@ package struct DomainRules: Sendable {
     package func check(_ event: ProposedEvent, streamId: String, path: String, lookup: Lookup) throws {
         try PayloadValidator.validate(event.payload, eventType: event.eventType, path: "\(path).payload")
         let spec = Catalogue.spec(for: event.eventType)!
+        let prefix = spec.streamKind.prefix
         guard event.schemaVersion == Catalogue.schemaVersion else {
             throw EventStoreError.invalid(
                 "\(path).schemaVersion",
                 "\(event.eventType) is at schema version \(Catalogue.schemaVersion), not \(event.schemaVersion)")
         }
-        guard streamId.hasPrefix(spec.streamKind.prefix), streamId.count > spec.streamKind.prefix.count else {
+        // An ASCII id (as every valid one is) compares by bytes; anything else as Characters, as it always did.
+        let inKind =
+            streamId.utf8.allSatisfy { $0 < 0x80 }
+            ? streamId.utf8.starts(with: prefix.utf8) && streamId.utf8.count > prefix.utf8.count
+            : streamId.hasPrefix(prefix) && streamId.count > prefix.count
+        guard inKind else {
             throw EventStoreError.invalid(
                 "\(path).streamId", "\(event.eventType) belongs in a stream \(spec.streamKind.prefix)…, not \"\(streamId)\"")
         }
@@ -308,7 +324,7 @@ package struct DomainRules: Sendable {
         if spec.requiresReason, event.reason == nil {
             throw EventStoreError.invalid("\(path).reason", "required for \(event.eventType): say why")
         }
-        for key in ["correctedEventId", "retractedEventId", "updatedEventId"] {
+        for key in Self.targetKeys where spec.field(key) != nil {
             guard let text = event.payload[key]?.stringValue, let id = UUID(text: text) else { continue }
             guard let target = try lookup(id) else {
                 throw EventStoreError.invalid("\(path).payload.\(key)", "no earlier event has id \(text)")
