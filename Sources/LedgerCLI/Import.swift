@@ -10,9 +10,9 @@ extension Ledger {
             discussion: """
                 The input (a file, or '-' for standard input: a pipe works) is read once. The first pass checks every
                 line (envelope and domain rules, corrections pointing at earlier events, event ids already stored with
-                other content) while it keeps a private copy of what it read; the second appends from that copy in
-                batches of --batch-size events, each one atomic and durable, so memory stays bounded and what is
-                written is exactly what was checked. Bad input writes nothing. Only a failure of the storage itself, or
+                other content) while it keeps a private copy of each event as checked (its payload in canonical form);
+                the second appends from that copy in batches of --batch-size events, each one atomic and durable, so
+                memory stays bounded and what is written is exactly what was checked. Bad input writes nothing. Only a failure of the storage itself, or
                 another writer storing a clashing event id meanwhile, can stop it between batches: the error then says
                 which positions were written. Events take the same form as for `ledger append` and must name their
                 streamId.
@@ -38,7 +38,7 @@ extension Ledger {
             let actorName = defaultActor(actor)
             let inLedger = DomainRules.lookup(in: store)
             let spool = try Spool()
-            // Pass 1: every rule, nothing written; the bytes read are copied to the spool as they come.
+            // Pass 1: every rule, nothing written; each event checked goes to the spool as the store will take it.
             var seen: [UUID: DomainRules.Target] = [:]
             var ids = Set<UUID>()
             var count = 0
@@ -46,8 +46,11 @@ extension Ledger {
             let context = LedgerWarningContext(store: store, keepsInputFacts: false)
             var warnings: [String] = []
             var warningCount = 0
-            try NDJSONLines.forEach(file, name: name, copyingTo: spool.handle) { number, line in
-                let (event, stream) = try parse(line, number, actor: actorName)
+            var records: [UInt8] = []
+            records.reserveCapacity(Spool.chunk + (64 << 10))
+            try NDJSONLines.forEach(file, name: name) { number, line in
+                let (event, prepared) = try parse(line, number, actor: actorName, store: store)
+                let stream = prepared.streamId
                 if let id = event.eventId {
                     guard ids.insert(id).inserted else {
                         throw CLIError(
@@ -63,6 +66,7 @@ extension Ledger {
                         }
                         // A retry: the append writes nothing for it. The rules would judge it against its own
                         // effect (a retraction "already retracted"), and the warnings against itself.
+                        try spool.add(prepared, to: &records)
                         count += 1
                         return
                     }
@@ -73,9 +77,9 @@ extension Ledger {
                 } catch let error as EventStoreError {
                     throw CLIError("\(name) line \(number): \(error.description)", exitCode: CLIError.exitCode(for: error))
                 }
-                // An event without an id gets one when appended; the context only needs one to key it by.
+                // The context keys events by id: the one the event will be stored under.
                 var identified = event
-                identified.eventId = event.eventId ?? UUID()
+                identified.eventId = prepared.eventId
                 for warning in try IntakeWarnings.check(identified, streamId: stream, context: context) {
                     warningCount += 1
                     if warnings.count < Self.warningsShown {
@@ -83,22 +87,24 @@ extension Ledger {
                     }
                 }
                 context.note(identified, streamId: stream)
+                try spool.add(prepared, to: &records)
                 count += 1
             }
+            try spool.flush(&records)
             guard count > 0 else { throw CLIError("\(name): holds no event", exitCode: CLIError.invalidInput) }
             (seen, ids) = ([:], [])
-            // Pass 2: append from the spool, a batch per transaction.
-            var batch: [AppendRequest] = []
-            var inBatch = 0
+            // Pass 2: append from the spool, a batch per transaction, the events as they were checked.
+            var batch: [PreparedEvent] = []
+            batch.reserveCapacity(batchSize)
             var first: UInt64?
             var last: UInt64 = 0
             var batches = 0
             var stored = 0
             func flush() throws {
-                guard inBatch > 0 else { return }
+                guard !batch.isEmpty else { return }
                 let results: [AppendResult]
                 do {
-                    results = try store.appendAtomically(batch)
+                    results = try store.appendPrepared(batch)
                 } catch let error as EventStoreError {
                     let written = first.map { "batches 1-\(batches) were written (positions \($0)-\(last)); nothing after" }
                     throw CLIError(
@@ -113,17 +119,10 @@ extension Ledger {
                 }
                 batches += 1
                 batch.removeAll(keepingCapacity: true)
-                inBatch = 0
             }
-            try NDJSONLines.forEach(spool.path, name: name) { number, line in
-                let (event, stream) = try parse(line, number, actor: actorName)
-                if let lastRequest = batch.last, lastRequest.streamId == stream {
-                    batch[batch.count - 1].events.append(event)
-                } else {
-                    batch.append(AppendRequest(streamId: stream, events: [event]))
-                }
-                inBatch += 1
-                if inBatch == batchSize { try flush() }
+            try spool.forEach { event in
+                batch.append(event)
+                if batch.count == batchSize { try flush() }
             }
             try flush()
             let warned =
@@ -146,17 +145,20 @@ extension Ledger {
         /// An import of a whole archive may warn thousands of times: the count is said, the first few shown.
         static let warningsShown = 5
 
-        private func parse(_ line: UnsafeRawBufferPointer, _ number: Int, actor actorName: String) throws -> (
-            ProposedEvent, String
-        ) {
+        /// The line's event, as read and as the store will append it (checked, with its id and canonical payload).
+        private func parse(_ line: UnsafeRawBufferPointer, _ number: Int, actor actorName: String, store: EventStore) throws
+            -> (ProposedEvent, PreparedEvent)
+        {
             let json: JSONValue
             do { json = try JSONParser.parse(line) } catch {
                 throw CLIError("\(name) line \(number): \(error)", exitCode: CLIError.invalidInput)
             }
             do {
-                let parsed = try ProposedEvent.fromJSON(json, defaultActor: actorName, principal: actor)
-                guard let stream = parsed.streamId else { throw EventStoreError.invalid("$.streamId", "required for an import") }
-                return (parsed.event, stream)
+                // The envelope's rules are the store's check below, which keeps the payload's canonical bytes.
+                let parsed = try ProposedEvent.fromJSON(json, defaultActor: actorName, principal: actor, checkingEnvelope: false)
+                let prepared = try store.prepareForBulk(
+                    parsed.event, streamId: parsed.streamId, path: "$", missingStream: "required for an import")
+                return (parsed.event, prepared)
             } catch let error as EventStoreError {
                 throw CLIError("\(name) line \(number): \(error.description)", exitCode: CLIError.exitCode(for: error))
             }
@@ -165,10 +167,13 @@ extension Ledger {
 }
 
 /// A private temporary file (mode 0600, removed when it is released): the one copy of an input that is read
-/// once and used twice.
+/// once and used twice, held as the events checked (``PreparedEvent`` records), so that the second pass
+/// neither parses nor encodes again.
 final class Spool {
     let path: String
     let handle: FileHandle
+    /// Records are written and read in chunks of about this size.
+    static let chunk = 1 << 20
 
     init() throws {
         var template = Array((NSTemporaryDirectory() + "/ledger-import-XXXXXX").utf8CString)
@@ -183,4 +188,52 @@ final class Spool {
     }
 
     deinit { unlink(path) }
+
+    /// Adds `event` to `records`, writing them out once they fill a chunk.
+    func add(_ event: PreparedEvent, to records: inout [UInt8]) throws {
+        event.encode(into: &records)
+        if records.count >= Self.chunk { try flush(&records) }
+    }
+
+    func flush(_ records: inout [UInt8]) throws {
+        guard !records.isEmpty else { return }
+        do { try handle.write(contentsOf: records) } catch {
+            throw CLIError(
+                "\(NSTemporaryDirectory()): cannot keep a copy of the input: \(error.localizedDescription)",
+                exitCode: CLIError.storage)
+        }
+        records.removeAll(keepingCapacity: true)
+    }
+
+    /// Calls `body` with each event written, in order, reading the file from its start in chunks.
+    func forEach(_ body: (PreparedEvent) throws -> Void) throws {
+        func unreadable(_ reason: String) -> CLIError {
+            CLIError("\(path): the import's copy of its input \(reason)", exitCode: CLIError.storage)
+        }
+        guard let reader = FileHandle(forReadingAtPath: path) else { throw unreadable("cannot be read") }
+        defer { try? reader.close() }
+        var carry: [UInt8] = []
+        while true {
+            let chunk: Data
+            do { chunk = try reader.read(upToCount: Self.chunk) ?? Data() } catch {
+                throw unreadable("cannot be read: \(error.localizedDescription)")
+            }
+            if chunk.isEmpty { break }
+            carry.append(contentsOf: chunk)
+            var start = 0
+            try carry.withUnsafeBytes { buffer in
+                while let length = PreparedEvent.recordLength(UnsafeRawBufferPointer(rebasing: buffer[start...])),
+                    start + length <= buffer.count
+                {
+                    guard
+                        let event = PreparedEvent.decode(from: UnsafeRawBufferPointer(rebasing: buffer[start..<(start + length)]))
+                    else { throw unreadable("is damaged") }
+                    try body(event)
+                    start += length
+                }
+            }
+            carry.removeFirst(start)
+        }
+        guard carry.isEmpty else { throw unreadable("ends in the middle of an event") }
+    }
 }
