@@ -29,7 +29,7 @@ struct ImportCLITests {
         return file
     }
 
-    func events(in dir: TemporaryDirectory) throws -> Int {
+    func events(in dir: TemporaryDirectory) throws -> UInt64 {
         try EventStore.open(at: dir.path, readOnly: true).statistics().events
     }
 
