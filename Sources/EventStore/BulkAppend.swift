@@ -63,51 +63,29 @@ extension EventStore {
     /// is written from its canonical bytes through ``write(_:position:eventId:streamId:version:actor:eventType:occurredAt:recordedAt:head:in:)``,
     /// the step every append shares.
     package func appendPrepared(_ events: [PreparedEvent]) throws -> [AppendResult] {
-        var lastHead: Head?
-        do {
-            let written = try writeTransaction { txn in
-                let start = try self.writingHead(in: txn)
-                var head = start
-                let now = self.now()
-                var results: [AppendResult] = []
-                var sinceRelease = 0
-                var runStart = 0
-                while runStart < events.count {
-                    var runEnd = runStart + 1
-                    let stream = events[runStart].streamId
-                    while runEnd < events.count, events[runEnd].streamId.utf8.elementsEqual(stream.utf8) { runEnd += 1 }
-                    let run = events[runStart..<runEnd]
-                    if try run.contains(where: { event in
-                        try !event.idIsNew && txn.get(tables.eventIds, key: Keys.eventId(event.eventId)) != nil
-                    }) {
-                        var proposed: [ProposedEvent] = []
-                        for event in run { proposed.append(try event.proposed) }
-                        results.append(
-                            try apply(AppendRequest(streamId: stream, events: proposed), in: txn, head: &head, now: now))
-                    } else {
-                        results.append(try applyPrepared(run, streamId: stream, in: txn, head: &head, now: now))
-                    }
-                    // As appendAtomically: a large batch lets the pages it has passed go as it goes.
-                    sinceRelease += run.count
-                    if sinceRelease >= Self.eventsPerResidentRelease {
-                        environment.releaseResidentPages()
-                        sinceRelease = 0
-                    }
-                    runStart = runEnd
+        try atomicBatch { txn, head, now, release in
+            var results: [AppendResult] = []
+            var runStart = 0
+            while runStart < events.count {
+                var runEnd = runStart + 1
+                let stream = events[runStart].streamId
+                while runEnd < events.count, events[runEnd].streamId.utf8.elementsEqual(stream.utf8) { runEnd += 1 }
+                let run = events[runStart..<runEnd]
+                if try run.contains(where: { event in
+                    try !event.idIsNew && txn.get(tables.eventIds, key: Keys.eventId(event.eventId)) != nil
+                }) {
+                    var proposed: [ProposedEvent] = []
+                    for event in run { proposed.append(try event.proposed) }
+                    results.append(
+                        try apply(AppendRequest(streamId: stream, events: proposed), in: txn, head: &head, now: now))
+                } else {
+                    results.append(try applyPrepared(run, streamId: stream, in: txn, head: &head, now: now))
                 }
-                guard head.position != start.position else { throw AllStored(results: results) }
-                lastHead = head
-                return results
+                release.passed(run.count, in: environment)
+                runStart = runEnd
             }
-            if let lastHead { remember(lastHead) }
-            return written
-        } catch let stored as AllStored {
-            return stored.results
+            return results
         }
-    }
-
-    private struct AllStored: Error {
-        let results: [AppendResult]
     }
 
     /// ``apply(_:in:head:now:)`` for a run of new events of one stream (none of their ids is stored; the

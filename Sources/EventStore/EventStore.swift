@@ -362,26 +362,30 @@ public final class EventStore: Sendable {
         for (i, request) in requests.enumerated() {
             prepared.append(try prepare(request, path: requests.count == 1 ? "$" : "requests[\(i)]"))
         }
+        return try atomicBatch { txn, head, now, release in
+            var results: [AppendResult] = []
+            results.reserveCapacity(prepared.count)
+            for request in prepared {
+                results.append(try apply(request, in: txn, head: &head, now: now))
+                release.passed(request.events.count, in: environment)
+            }
+            return results
+        }
+    }
+
+    /// One write transaction for a batch that lands whole or not at all (``appendAtomically(_:)``, the bulk
+    /// path): `body` applies the batch from the writing head at one reading of the clock. A retry of batches
+    /// stored already changes nothing and ends without a commit, answering what was stored.
+    func atomicBatch(
+        _ body: (borrowing WriteTransaction, inout Head, Int64, inout ResidentPageRelease) throws -> [AppendResult]
+    ) throws -> [AppendResult] {
         var lastHead: Head?
         do {
             let written = try writeTransaction { txn in
                 let start = try self.writingHead(in: txn)
                 var head = start
-                let now = self.now()
-                var results: [AppendResult] = []
-                results.reserveCapacity(prepared.count)
-                var sinceRelease = 0
-                for request in prepared {
-                    results.append(try apply(request, in: txn, head: &head, now: now))
-                    // A large batch reads index pages all over the file: let them go as it goes, so that its
-                    // resident set stays at what it is working on (the committed pages stay in the page cache).
-                    sinceRelease += request.events.count
-                    if sinceRelease >= Self.eventsPerResidentRelease {
-                        environment.releaseResidentPages()
-                        sinceRelease = 0
-                    }
-                }
-                // A retry of stored batches changes nothing: end without a commit.
+                var release = ResidentPageRelease()
+                let results = try body(txn, &head, self.now(), &release)
                 guard head.position != start.position else { throw AlreadyStored(results: results) }
                 lastHead = head
                 return results
@@ -390,6 +394,21 @@ public final class EventStore: Sendable {
             return written
         } catch let stored as AlreadyStored {
             return stored.results
+        }
+    }
+
+    /// Counts the events a batch has applied and lets the map's pages go every
+    /// ``EventStore/eventsPerResidentRelease`` of them: a large batch reads index pages all over the file, and
+    /// its resident set should stay at what it is working on (the committed pages stay in the page cache).
+    struct ResidentPageRelease {
+        private var sinceRelease = 0
+
+        mutating func passed(_ events: Int, in environment: Environment) {
+            sinceRelease += events
+            if sinceRelease >= EventStore.eventsPerResidentRelease {
+                environment.releaseResidentPages()
+                sinceRelease = 0
+            }
         }
     }
 
