@@ -280,8 +280,18 @@ struct ProjectionTests {
     }
 
     /// A query at (T, K) equals the views of a book folded from scratch over exactly the events that
-    /// (T, K) admits: recorded by K, facts that may have happened by T, corrections and retractions of those.
+    /// (T, K) admits: recorded by K, facts that may have happened by T, corrections, retractions and updates of those.
     @Test func aQueryAtTwoTimesEqualsAProjectionOfTheEventsThoseTimesAdmit() async throws {
+        try await checkQueryAgainstReferenceFold(cases: propertyCases(40))
+    }
+
+    /// The (T, K) the random cases above once drew and the reference then missed: the Cannes update of 18 April
+    /// (`event.updated`, effective that day) read at the first instant of its day, with K its recording.
+    @Test func anUpdateIsAdmittedFromTheFirstInstantOfItsEffectiveDay() async throws {
+        try await checkQueryAgainstReferenceFold(cases: 1, fixed: (1_713_391_200_000_000, 1_713_459_900_000_000))
+    }
+
+    private func checkQueryAgainstReferenceFold(cases: Int, fixed: (Int64, Int64)? = nil) async throws {
         let dir = TemporaryDirectory()
         let (store, clock) = try ledgerWithManualClock(dir)
         try load(try demoDataset(), into: store, clock: clock)
@@ -289,7 +299,8 @@ struct ProjectionTests {
         let all = try store.allEvents()
         let first = all.first!.recordedAt.microseconds - 86_400_000_000 * 200
         let last = all.last!.recordedAt.microseconds + 86_400_000_000 * 30
-        await propertyCheck(count: 40, input: Gen.int64(in: first...last), Gen.int64(in: first...last)) { asOf, knownAt in
+        let range = fixed.map { ($0.0...$0.0, $0.1...$0.1) } ?? (first...last, first...last)
+        await propertyCheck(count: cases, input: Gen.int64(in: range.0), Gen.int64(in: range.1)) { asOf, knownAt in
             let time = QueryTime(asOf: asOf, knownAt: knownAt)
             // Recorded by K, folded from scratch.
             var known = FactBook()
@@ -298,8 +309,10 @@ struct ProjectionTests {
             let admitted = Set(known.incidents.values.joined().filter { $0.occurredAt.isPossible(by: asOf) }.map(\.eventId))
             var reference = FactBook()
             for event in all where event.recordedAt.microseconds <= knownAt {
-                let target = (event.payload["correctedEventId"] ?? event.payload["retractedEventId"])?.stringValue.flatMap(
-                    UUID.init(uuidString:))
+                // A correction, a retraction or an update (effective from its own date) names the fact it revises.
+                let target = ["correctedEventId", "retractedEventId", "updatedEventId"].lazy.compactMap {
+                    event.payload[$0]?.stringValue.flatMap(UUID.init(uuidString:))
+                }.first
                 // Registrations and the opening (which names the incident) are kept whatever T: they identify, not happen.
                 let identity = event.eventType == "establishment.registered" || event.eventType == "incident.opened"
                 if identity || admitted.contains(event.eventId) || target.map(admitted.contains) == true {
