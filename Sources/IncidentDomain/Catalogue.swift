@@ -238,23 +238,25 @@ public enum Catalogue {
 
 /// The services a recovery timeline follows (DOMAIN.md); establishments may add their own ids.
 public enum Services {
+    /// The standard services, with their English labels (the `catalogue.service.` keys of the tables).
     public static let standard: [(id: String, label: String)] = [
-        ("internet_access", "Internet access"), ("external_email", "External email"), ("internal_email", "Internal email"),
-        ("public_website", "Public website"), ("online_booking", "Online appointment booking"), ("telephony", "Telephony"),
-        ("patient_record", "Patient record (DPI)"), ("laboratory", "Laboratory system"), ("imaging_pacs", "Imaging (PACS)"),
-        ("pharmacy", "Pharmacy"), ("admissions_billing", "Admissions and billing"), ("surgery_scheduling", "Surgery scheduling"),
-        ("emergency_department", "Emergency department"), ("samu_centre_15", "SAMU-Centre 15"), ("maternity", "Maternity"),
-        ("file_sharing", "File sharing"), ("remote_access_vpn", "Remote access (VPN)"),
-    ]
-    private static let labels = Dictionary(uniqueKeysWithValues: standard.map { ($0.id, $0.label) })
+        "internet_access", "external_email", "internal_email", "public_website", "online_booking", "telephony",
+        "patient_record", "laboratory", "imaging_pacs", "pharmacy", "admissions_billing", "surgery_scheduling",
+        "emergency_department", "samu_centre_15", "maternity", "file_sharing", "remote_access_vpn",
+    ].map { ($0, Messages.english.service($0)) }
+    private static let ids = Set(standard.map(\.id))
 
-    /// A readable name: the standard label, or the establishment's own id made readable (`emergency_software`:
-    /// "Emergency software"); the id itself stays in json and in the tables that list ids.
-    public static func label(_ id: String) -> String {
-        if let label = labels[id] { return label }
+    /// A readable name in `language`: the standard label, or the establishment's own id made readable
+    /// (`emergency_software`: "Emergency software"); the id itself stays in json and in the tables that list ids.
+    public static func label(_ id: String, language: Language = .english) -> String {
+        Messages.of(language).service(id)
+    }
+
+    /// An id made readable: its words joined by spaces, the first capitalised.
+    static func readable(_ id: String) -> String {
         let words = id.split(whereSeparator: { $0 == "_" || $0 == "-" }).joined(separator: " ")
         guard let first = words.first else { return id }
         return first.uppercased() + words.dropFirst()
     }
-    public static func isStandard(_ id: String) -> Bool { labels[id] != nil }
+    public static func isStandard(_ id: String) -> Bool { ids.contains(id) }
 }

@@ -35,10 +35,17 @@ public struct DeadlineBoard: Sendable, Hashable {
             overdueBy = clock.status == .overdue ? due.map { max(0, reference - $0.microseconds) } : nil
         }
 
-        /// "due in 5 h 20 min", "overdue by 3 days 4 h", or nil for a clock that is closed or has no due time.
-        public var dueText: String? {
-            if let dueIn { return "due in \(DeadlineBoard.durationText(dueIn))" }
-            if let overdueBy { return "overdue by \(DeadlineBoard.durationText(overdueBy))" }
+        /// "due in 5 h 20 min", "overdue by 3 days 4 h", or nil for a clock that is closed or has no due time; in
+        /// English, as JSON carries it (``dueText(language:)`` for people).
+        public var dueText: String? { dueText(language: .english) }
+
+        /// The same in `language`: "reste 5 h 20", "en retard de 3 j 4 h".
+        public func dueText(language: Language) -> String? {
+            let m = Messages.of(language)
+            if let dueIn { return m("deadline.dueIn", ["duration": DeadlineBoard.durationText(dueIn, language: language)]) }
+            if let overdueBy {
+                return m("deadline.overdueBy", ["duration": DeadlineBoard.durationText(overdueBy, language: language)])
+            }
             return nil
         }
 
@@ -98,13 +105,24 @@ public struct DeadlineBoard: Sendable, Hashable {
     }
 
     /// A length of time for people, to the minute under a day and to the hour beyond: "0 min", "under 1 min", "45 min",
-    /// "5 h 20 min", "1 day", "3 days 4 h". Rounded down: a deadline is never said to be further than it is.
-    public static func durationText(_ microseconds: Int64) -> String {
+    /// "5 h 20 min", "1 day", "3 days 4 h" (French "3 h 20", "2 j 4 h": the `deadline.duration.` keys). Rounded
+    /// down: a deadline is never said to be further than it is.
+    public static func durationText(_ microseconds: Int64, language: Language = .english) -> String {
+        let m = Messages.of(language)
         let minutes = max(0, microseconds) / 60_000_000
-        let (days, hours) = (minutes / 1440, minutes % 1440 / 60)
-        if days > 0 { return "\(days) \(days == 1 ? "day" : "days")" + (hours > 0 ? " \(hours) h" : "") }
-        if hours > 0 { return "\(hours) h" + (minutes % 60 > 0 ? " \(minutes % 60) min" : "") }
-        return minutes > 0 || microseconds <= 0 ? "\(minutes) min" : "under 1 min"
+        let (days, hours, rest) = (minutes / 1440, minutes % 1440 / 60, minutes % 60)
+        if days > 0 {
+            let dayText = days == 1 ? m("deadline.duration.day") : m("deadline.duration.days", ["days": String(days)])
+            return hours > 0 ? m("deadline.duration.daysHours", ["days": dayText, "hours": String(hours)]) : dayText
+        }
+        if hours > 0 {
+            guard rest > 0 else { return m("deadline.duration.hours", ["hours": String(hours)]) }
+            return m(
+                "deadline.duration.hoursMinutes",
+                ["hours": String(hours), "minutes": String(rest), "minutes2": rest < 10 ? "0\(rest)" : String(rest)])
+        }
+        return minutes > 0 || microseconds <= 0
+            ? m("deadline.duration.minutes", ["minutes": String(minutes)]) : m("deadline.duration.underMinute")
     }
 }
 
@@ -113,59 +131,78 @@ extension QueryViews {
     /// words, then what it means now (due in, overdue by, done, not required) and the due time; with `colours`
     /// (a terminal), that line is red when overdue, yellow when due within 24 h and green when met, the words
     /// saying the same without colour.
-    public static func deadlinesText(_ board: DeadlineBoard, colours: Bool = false) -> String {
+    public static func deadlinesText(_ board: DeadlineBoard, colours: Bool = false, language: Language = .english) -> String {
+        let m = Messages.of(language)
         var out = ""
-        let indent = String(repeating: " ", count: 15)
+        // The status column is as wide as the language's longest status word, and at least 15.
+        let width = max(15, ObligationClock.Status.allCases.map { m("deadline.status.\($0.rawValue)").count + 1 }.max() ?? 0)
+        let indent = String(repeating: " ", count: width)
         for item in board.items {
             let c = item.clock
-            let mark = c.status.rawValue.uppercased().replacingOccurrences(of: "_", with: " ")
-            var head = mark.padding(toLength: max(15, mark.count + 1), withPad: " ", startingAt: 0) + now(item)
+            let mark = m("deadline.status.\(c.status.rawValue)")
+            var head = mark.padding(toLength: max(width, mark.count + 1), withPad: " ", startingAt: 0) + now(item, m)
             if colours, let colour = colour(item) { head = colour + head + "\u{1B}[0m" }
             out += head + "\n"
-            out += "\(indent)\(item.incident): \(c.rule.title) (\(c.rule.legalBasis), to \(c.rule.recipient))\n"
+            out +=
+                indent
+                + m(
+                    "deadline.obligation",
+                    ["incident": item.incident, "title": c.rule.title, "basis": c.rule.legalBasis, "recipient": c.rule.recipient])
+                + "\n"
             let closed = c.satisfiedAt != nil || c.notRequiredBy != nil
-            out += "\(indent)started \(TimelineRendering.describe(c.startedAt)), "
-            out += "\(TimelineRendering.formatHours(c.elapsedHours)) \(closed ? "after the start" : "elapsed")\n"
-            out += "\(indent)started by: \(c.startedBySummary)\n"
-            if let decision = c.notRequiredBy { out += "\(indent)not required: \(decision.summary)\n" }
+            out +=
+                indent
+                + m(
+                    closed ? "deadline.startedClosed" : "deadline.started",
+                    ["time": TimelineRendering.describe(c.startedAt, m), "elapsed": TimelineRendering.formatHours(c.elapsedHours, m)])
+                + "\n"
+            out += indent + m("deadline.startedBy", ["fact": c.startedBySummary]) + "\n"
+            if let decision = c.notRequiredBy { out += indent + m("deadline.notRequiredBecause", ["reason": decision.summary]) + "\n" }
         }
         if board.items.isEmpty {
             if !board.filter.isEmpty {
-                out += "no clock matches"
                 if let window = board.filter.dueWithin {
-                    out += " (due or overdue within \(DeadlineBoard.durationText(window)))"
+                    out += m("deadline.noMatchWithin", ["duration": DeadlineBoard.durationText(window, language: language)])
+                } else {
+                    out += m("deadline.noMatch")
                 }
                 out += "\n"
             } else if board.incidentsWithoutClocks.isEmpty {
-                out += "no incident\n"
+                out += m("deadline.noIncident") + "\n"
             }
         }
         for incident in board.incidentsWithoutClocks where board.filter.isEmpty {
-            out += "\(incident): no obligation applies yet\n"
+            out += m("deadline.withoutClocks", ["incident": incident]) + "\n"
         }
         return out
     }
 
     /// What a clock means at the board's time, with its due time: "due in 5 h 20 min: deadline …",
     /// "overdue by 1 day 7 h: without delay, alert threshold …", "done … (deadline …)".
-    private static func now(_ item: DeadlineBoard.Item) -> String {
+    private static func now(_ item: DeadlineBoard.Item, _ m: Messages) -> String {
         let c = item.clock
-        func time(_ t: Timestamp) -> String { t.inZone().humanReadable }
+        func time(_ t: Timestamp) -> String { m.time(t) }
         let due: String? =
-            c.deadline.map { "deadline \(time($0))" } ?? c.overdueFrom.map { "without delay, alert threshold \(time($0))" }
+            c.deadline.map { m("deadline.deadline", ["time": time($0)]) }
+            ?? c.overdueFrom.map { m("deadline.withoutDelay", ["time": time($0)]) }
         switch c.status {
         case .running, .overdue:
-            guard let text = item.dueText, let due else { return "no deadline nor alert threshold in the rules" }
-            return "\(text): \(due)"
+            guard let text = item.dueText(language: m.language), let due else { return m("report.remaining.noDue") }
+            return m("deadline.now", ["text": text, "due": due])
         case .met, .metLate:
-            let done = c.satisfiedAt.map { "done \(TimelineRendering.describe($0))" } ?? "done"
+            let done =
+                c.satisfiedAt.map { m("deadline.done", ["time": TimelineRendering.describe($0, m)]) } ?? m("deadline.doneUndated")
             guard let deadline = c.deadline else { return done }
-            return done + (c.status == .metLate ? ", after the deadline \(time(deadline))" : " (deadline \(time(deadline)))")
+            return m(
+                c.status == .metLate ? "deadline.afterDeadline" : "deadline.withDeadline", ["done": done, "time": time(deadline)])
         case .notRequired:
-            let decided = c.notRequiredBy.map { "not required from \(TimelineRendering.describe($0.occurredAt))" }
-            return (decided ?? "not required") + (c.deadline.map { " (deadline \(time($0)))" } ?? "")
+            let decided = c.notRequiredBy.map {
+                m("deadline.notRequiredFrom", ["time": TimelineRendering.describe($0.occurredAt, m)])
+            }
+            let text = decided ?? m("deadline.notRequired")
+            return c.deadline.map { m("deadline.withDeadline", ["done": text, "time": time($0)]) } ?? text
         case .keptByLedger:
-            return "kept by this ledger"
+            return m("report.remaining.kept")
         }
     }
 

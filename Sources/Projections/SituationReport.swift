@@ -132,9 +132,9 @@ extension SituationReport {
 
     /// The as-of, known-at and generation times.
     func timesList(_ m: Messages) -> String {
-        let generated = time.answeredAt.map { Timestamp(microseconds: $0).inZone().humanReadable } ?? "–"
-        let asOf = time.asOf.map(TimelineRendering.asOfText) ?? m("report.header.asOfNow", ["time": generated])
-        let knownAt = time.knownAt.map(TimelineRendering.asOfText) ?? m("report.header.knownAtAll")
+        let generated = time.answeredAt.map { m.time(Timestamp(microseconds: $0)) } ?? "–"
+        let asOf = time.asOf.map { TimelineRendering.asOfText($0, m) } ?? m("report.header.asOfNow", ["time": generated])
+        let knownAt = time.knownAt.map { TimelineRendering.asOfText($0, m) } ?? m("report.header.knownAtAll")
         return "<dl class=\"times\">"
             + "<dt>\(e(m("report.header.asOf")))</dt><dd class=\"as-of\">\(e(asOf))</dd>"
             + "<dt>\(e(m("report.header.knownAt")))</dt><dd class=\"known-at\">\(e(knownAt))</dd>"
@@ -170,7 +170,7 @@ extension SituationReport {
             out +=
                 "<td>\(e(m("report.obligation", ["title": c.rule.title, "basis": c.rule.legalBasis, "recipient": c.rule.recipient])))"
             out +=
-                "<br/><small>\(e(m("report.clock.started", ["time": TimelineRendering.describe(c.startedAt), "fact": Self.abridged(c.startedBySummary)])))</small></td>"
+                "<br/><small>\(e(m("report.clock.started", ["time": TimelineRendering.describe(c.startedAt, m), "fact": Self.abridged(c.startedBySummary)])))</small></td>"
             out += "<td>\(e(titles[item.incident] ?? item.incident))<br/><small>\(e(item.incident))</small></td></tr>\n"
         }
         out += "</tbody></table>\n"
@@ -187,17 +187,17 @@ extension SituationReport {
         let c = item.clock
         switch c.status {
         case .running, .overdue:
-            if let dueIn = item.dueIn { return m("report.remaining.dueIn", ["duration": DeadlineBoard.durationText(dueIn)]) }
+            if let dueIn = item.dueIn { return m("report.remaining.dueIn", ["duration": DeadlineBoard.durationText(dueIn, language: m.language)]) }
             if let overdueBy = item.overdueBy {
-                return m("report.remaining.overdueBy", ["duration": DeadlineBoard.durationText(overdueBy)])
+                return m("report.remaining.overdueBy", ["duration": DeadlineBoard.durationText(overdueBy, language: m.language)])
             }
             return m("report.remaining.noDue")
         case .met, .metLate:
-            return c.satisfiedAt.map { m("report.remaining.done", ["time": TimelineRendering.describe($0)]) }
+            return c.satisfiedAt.map { m("report.remaining.done", ["time": TimelineRendering.describe($0, m)]) }
                 ?? m("report.status.met")
         case .notRequired:
             return c.notRequiredBy.map {
-                m("report.remaining.notRequired", ["time": TimelineRendering.describe($0.occurredAt), "reason": $0.summary])
+                m("report.remaining.notRequired", ["time": TimelineRendering.describe($0.occurredAt, m), "reason": $0.summary])
             } ?? m("report.status.not_required")
         case .keptByLedger: return m("report.remaining.kept")
         }
@@ -206,9 +206,9 @@ extension SituationReport {
     /// When a clock falls due: its deadline, or an obligation without delay's alert threshold.
     func due(_ item: DeadlineBoard.Item, _ m: Messages) -> String {
         let c = item.clock
-        if let deadline = c.deadline { return deadline.inZone().humanReadable }
+        if let deadline = c.deadline { return m.time(deadline) }
         if let threshold = c.overdueFrom {
-            return m("report.due.withoutDelay", ["time": threshold.inZone().humanReadable])
+            return m("report.due.withoutDelay", ["time": m.time(threshold)])
         }
         return "–"
     }
@@ -265,9 +265,9 @@ extension SituationReport {
             for c in shown {
                 let capacity = c.status == .down ? "0 %" : c.capacityPercent.map { "\(FigureText.of($0)) %" } ?? "–"
                 out +=
-                    "<tr class=\"\(c.status.rawValue)\"><td>\(e(site(c.establishment)))</td><td>\(e(Services.label(c.service)))</td>"
+                    "<tr class=\"\(c.status.rawValue)\"><td>\(e(site(c.establishment)))</td><td>\(e(Services.label(c.service, language: m.language)))</td>"
                 out += "<td>\(e(m("report.condition.\(c.status.rawValue)")))\(c.possible ? possible(m) : "")</td>"
-                out += "<td>\(e(capacity))</td><td>\(e(c.since.inZone().humanReadable))</td></tr>\n"
+                out += "<td>\(e(capacity))</td><td>\(e(m.time(c.since)))</td></tr>\n"
             }
             out += "</tbody></table>\n"
         }
@@ -277,8 +277,8 @@ extension SituationReport {
                 m(
                     "report.services.restoredItem",
                     [
-                        "service": Services.label($0.service), "site": site($0.establishment),
-                        "time": $0.since.inZone().humanReadable,
+                        "service": Services.label($0.service, language: m.language), "site": site($0.establishment),
+                        "time": m.time($0.since),
                     ])
             }
             out += "<p>\(e(m("report.services.restored", ["services": list.joined(separator: "; ")])))</p>\n"
@@ -295,7 +295,7 @@ extension SituationReport {
         let sites = timelines.map(TimelineRendering.siteName).joined(separator: ", ")
         out +=
             "<figure class=\"chart\">"
-            + TimelineRendering.svg(timelines, title: m("report.chart.title", ["sites": sites]))
+            + TimelineRendering.svg(timelines, title: m("report.chart.title", ["sites": sites]), language: m.language)
             + "</figure>\n"
         let items = TimelineRendering.milestones(timelines)
         guard !items.isEmpty else { return out }
@@ -310,8 +310,8 @@ extension SituationReport {
         out += (multiSite ? "<th>\(e(m("report.milestones.column.sites")))</th>" : "") + "</tr></thead>\n<tbody>\n"
         for item in items {
             out +=
-                "<tr><td>\(e(TimelineRendering.milestoneText(item.milestone.kind)))\(item.milestone.possible ? possible(m) : "")</td>"
-            out += "<td>\(e(TimelineRendering.describe(item.milestone.occurredAt)))</td>"
+                "<tr><td>\(e(TimelineRendering.milestoneText(item.milestone.kind, m)))\(item.milestone.possible ? possible(m) : "")</td>"
+            out += "<td>\(e(TimelineRendering.describe(item.milestone.occurredAt, m)))</td>"
             if multiSite {
                 out += "<td>\(e(item.sites.isEmpty ? m("report.milestones.allSites") : item.sites.joined(separator: ", ")))</td>"
             }
@@ -374,7 +374,7 @@ extension SituationReport {
         }
         out += "</tr></thead>\n<tbody>\n"
         for entry in incident.sources {
-            out += "<tr><td>\(entry.position)</td><td>\(e(entry.recordedAt.inZone().humanReadable))</td>"
+            out += "<tr><td>\(entry.position)</td><td>\(e(m.time(entry.recordedAt)))</td>"
             out += "<td>\(e(entry.actor))</td><td>\(e(entry.source))</td><td>\(e(entry.summary))"
             if let reason = entry.reason { out += "<br/><small>\(e(m("report.sources.reason", ["reason": reason])))</small>" }
             out += "</td></tr>\n"
@@ -402,13 +402,13 @@ extension SituationReport {
 
     /// When a fact happened, as precisely as known, and whether it is only possible at the report's time.
     func when(_ fact: FactSummary, _ m: Messages) -> String {
-        TimelineRendering.describe(fact.occurredAt) + (fact.possible ? " " + m("report.possible") : "")
+        TimelineRendering.describe(fact.occurredAt, m) + (fact.possible ? " " + m("report.possible") : "")
     }
 
     /// A fact's source and who recorded it when.
     func provenance(_ fact: FactSummary, _ m: Messages) -> String {
         e(fact.source) + "<br/><small>"
-            + e(m("report.sources.recordedByAt", ["actor": fact.actor, "time": fact.recordedAt.inZone().humanReadable]))
+            + e(m("report.sources.recordedByAt", ["actor": fact.actor, "time": m.time(fact.recordedAt)]))
             + "</small>"
     }
 

@@ -66,8 +66,6 @@ public enum TimelineRendering {
         }
     }
 
-    static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-
     /// Chooses the step from the span: hours under two days, then days, weeks, months, years; the smallest that
     /// leaves `maximum` ticks or fewer.
     static func step(start: Int64, end: Int64, maximum: Int) -> Step {
@@ -93,7 +91,7 @@ public enum TimelineRendering {
     /// The ticks from `start` to `end` at a step chosen from the span, at round Paris times (the hour, midnight,
     /// Monday, the 1st, 1 January), each labelled; the first one and each change of day (hours: "15 Jan 2024", the
     /// year on the first and where it changes) or of year (days, weeks, months) carry that as their context.
-    static func ticks(start: Int64, end: Int64, maximum: Int) -> [Tick] {
+    static func ticks(start: Int64, end: Int64, maximum: Int, _ m: Messages = .english) -> [Tick] {
         let step = step(start: start, end: end, maximum: maximum)
         let day: Int64 = 86_400_000_000
         let first = Timestamp(microseconds: start).inZone().local
@@ -147,26 +145,28 @@ public enum TimelineRendering {
             if at >= start, at > (ticks.last?.at ?? Int64.min) {
                 // The label, and what the context row says where it changes: the day of an hour tick, the year
                 // of the others.
+                // The words and their order are the language's (`chart.tick.` keys).
+                let time = Timestamp(microseconds: at)
                 let label: String
                 let key: String?
                 switch step {
                 case .hours:
-                    label = pad(local.hour) + ":00"
-                    key = "\(local.day) \(monthNames[local.month - 1])"
+                    label = m.filled("chart.tick.hour", time)
+                    key = m.filled("chart.tick.day", time)
                 case .days, .weeks:
-                    label = "\(local.day) \(monthNames[local.month - 1])"
-                    key = String(local.year)
+                    label = m.filled("chart.tick.day", time)
+                    key = m.filled("chart.tick.year", time)
                 case .months:
-                    label = monthNames[local.month - 1]
-                    key = String(local.year)
+                    label = m.filled("chart.tick.month", time)
+                    key = m.filled("chart.tick.year", time)
                 case .years:
-                    label = String(local.year)
+                    label = m.filled("chart.tick.year", time)
                     key = nil
                 }
                 var context = key == lastKey ? nil : key
                 // A day carries its year on the first tick and where the year changes.
-                if step.isHourly, let day = context {
-                    context = lastYear == local.year ? day : "\(day) \(local.year)"
+                if step.isHourly, context != nil {
+                    context = lastYear == local.year ? context : m.filled("chart.tick.dayYear", time)
                     lastYear = local.year
                 }
                 ticks.append(Tick(at: at, label: label, context: context))
@@ -177,20 +177,15 @@ public enum TimelineRendering {
         return ticks
     }
 
-    static func pad(_ value: Int) -> String { value < 10 ? "0\(value)" : String(value) }
-
     /// The as-of time for people: an as-of typed as a minute, an hour or a day is the last microsecond of it
     /// (``TimeExpression/queryInstant(_:)``), shown as that minute ("23:59", not "23:59:59").
-    static func asOfText(_ reference: Int64) -> String {
-        let t = Timestamp(microseconds: reference).inZone()
-        let text = t.humanReadable
-        guard t.local.second == 59, t.local.microsecond == 999_999 else { return text }
-        return String(text.prefix(16)) + String(text.suffix(7))
+    static func asOfText(_ reference: Int64, _ m: Messages = .english) -> String {
+        let local = Timestamp(microseconds: reference).inZone().local
+        guard local.second == 59, local.microsecond == 999_999 else { return m.time(Timestamp(microseconds: reference)) }
+        return m.time(Timestamp(microseconds: reference - 59_999_999))
     }
 
-    static func day(_ micros: Int64) -> String {
-        String(Timestamp(microseconds: micros).inZone().humanReadable.prefix(10))
-    }
+    static func day(_ micros: Int64, _ m: Messages = .english) -> String { m.day(Timestamp(microseconds: micros)) }
 
     /// How wide `text` is drawn at `size` px in Helvetica (bold a tenth wider), a little generously: the layout
     /// keeps labels apart and inside the chart by it.
@@ -233,8 +228,8 @@ public enum TimelineRendering {
 
     // MARK: - Words for people
 
-    static func statusText(_ status: ServiceCondition.Status) -> String {
-        status.rawValue.replacingOccurrences(of: "_", with: " ")
+    static func statusText(_ status: ServiceCondition.Status, _ m: Messages = .english) -> String {
+        m("report.condition.\(status.rawValue)")
     }
 
     /// True for a segment between down and fully back, whose capacity is worth saying.
@@ -248,48 +243,50 @@ public enum TimelineRendering {
 
     /// A milestone in words: a step of the recovery by its name, a fact by the words of its event type with the
     /// value that tells it apart ("authority notified (CNIL)", "complaint filed (police)").
-    static func milestoneText(_ kind: Milestone.Kind) -> String {
-        let words = kind.rawValue.replacingOccurrences(of: "_", with: " ").replacingOccurrences(of: ".", with: " ")
+    /// The milestone's words are the table's (`chart.milestone.` keys, by step or event type; a type the tables
+    /// do not know falls back to its words), the value that tells it apart the catalogue's label of that value.
+    static func milestoneText(_ kind: Milestone.Kind, _ m: Messages = .english) -> String {
+        let key = "chart.milestone." + kind.rawValue
+        let words =
+            m.has(key)
+            ? m(key) : kind.rawValue.replacingOccurrences(of: "_", with: " ").replacingOccurrences(of: ".", with: " ")
         guard let detail = kind.detail else { return words }
-        return "\(words) (\(detail == "OTHER" ? "other" : FactSummary.providerLabel(detail, name: nil)))"
+        if detail == "OTHER" { return "\(words) (\(m("chart.milestone.other")))" }
+        let field = Catalogue.spec(for: kind.rawValue)?.milestone?.distinguishedBy
+        let known = field.map { m.value(detail, field: $0) }.flatMap { $0 == detail ? nil : $0 }
+        return "\(words) (\(known ?? FactSummary.providerLabel(detail, name: nil)))"
     }
 
-    package static func formatHours(_ hours: Double) -> String {
-        hours >= 48 ? String(format: "%.1f days", hours / 24) : String(format: "%.1f h", hours)
+    /// Hours for people, one decimal with the language's separator: "2.0 h", "2,1 jours".
+    package static func formatHours(_ hours: Double, _ m: Messages = .english) -> String {
+        func number(_ value: Double) -> String {
+            String(format: "%.1f", value).replacingOccurrences(of: ".", with: m("chart.decimal"))
+        }
+        return hours >= 48 ? m("chart.days", ["days": number(hours / 24)]) : m("chart.hours", ["hours": number(hours)])
     }
 
     /// A duration for people: "2.0 h" when exact (or when its ends print alike), else "between 1.5 h and 9.0 h".
-    package static func formatHours(_ range: HoursRange) -> String {
-        let shortest = formatHours(range.shortest)
-        let longest = formatHours(range.longest)
-        return shortest == longest ? shortest : "between \(shortest) and \(longest)"
+    package static func formatHours(_ range: HoursRange, _ m: Messages = .english) -> String {
+        let shortest = formatHours(range.shortest, m)
+        let longest = formatHours(range.longest, m)
+        return shortest == longest ? shortest : m("chart.between", ["shortest": shortest, "longest": longest])
     }
 
     /// An occurredAt for people: Paris time, with its precision.
-    package static func describe(_ occurred: OccurredAt) -> String { describe(occurred, offsets: true) }
+    package static func describe(_ occurred: OccurredAt, _ m: Messages = .english) -> String {
+        m.occurred(occurred, offsets: true)
+    }
 
     /// The same, without the offsets (`offsets: false`) where the page already says the times are Paris times and
     /// room is short (the chart's milestone labels).
-    static func describe(_ occurred: OccurredAt, offsets: Bool) -> String {
-        func text(_ t: Timestamp) -> String {
-            let full = t.inZone().humanReadable
-            return offsets ? full : String(full.dropLast(7))
-        }
-        if let end = occurred.end { return "between \(text(occurred.start)) and \(text(end))" }
-        let text = text(occurred.start)
-        switch occurred.precision {
-        case .instant, .minute: return text
-        case .hour: return String(text.prefix(13)) + "h (hour)"
-        case .day: return String(text.prefix(10)) + " (day)"
-        case .month: return String(text.prefix(7)) + " (month)"
-        case .interval: return text
-        }
+    static func describe(_ occurred: OccurredAt, offsets: Bool, _ m: Messages = .english) -> String {
+        m.occurred(occurred, offsets: offsets)
     }
 
     /// Where a segment ends, in words: its end, or "ongoing at the as-of time" while a service is not back.
-    static func endText(_ segment: ServiceLane.Segment) -> String {
-        if let end = segment.endedAt { return describe(end) + (segment.endPossible ? " (possible)" : "") }
-        return segment.status == .restored ? "–" : "ongoing at the as-of time"
+    static func endText(_ segment: ServiceLane.Segment, _ m: Messages = .english) -> String {
+        if let end = segment.endedAt { return describe(end, m) + (segment.endPossible ? " " + m("report.possible") : "") }
+        return segment.status == .restored ? "–" : m("chart.end.ongoing")
     }
 
     /// A site's name as headings show it.
@@ -317,9 +314,14 @@ public enum TimelineRendering {
             .sorted { Milestone.precedes($0.milestone, $1.milestone) }
     }
 
-    static func milestoneLabel(_ item: (milestone: Milestone, sites: [String]), offsets: Bool = false) -> String {
-        (item.sites.isEmpty ? "" : item.sites.joined(separator: ", ") + " · ") + milestoneText(item.milestone.kind) + ": "
-            + describe(item.milestone.occurredAt, offsets: offsets) + (item.milestone.possible ? " (possible)" : "")
+    static func milestoneLabel(
+        _ item: (milestone: Milestone, sites: [String]), offsets: Bool = false, _ m: Messages = .english
+    ) -> String {
+        (item.sites.isEmpty ? "" : item.sites.joined(separator: ", ") + " · ")
+            + m(
+                "chart.milestoneLabel",
+                ["milestone": milestoneText(item.milestone.kind, m), "time": describe(item.milestone.occurredAt, offsets: offsets, m)])
+            + (item.milestone.possible ? " " + m("report.possible") : "")
     }
 
     /// The incidents the timelines are of, by title, each once.
@@ -329,11 +331,11 @@ public enum TimelineRendering {
         return titles.joined(separator: ", ")
     }
 
-    static func metricRows(_ m: RecoveryTimeline.Metrics) -> [(String, HoursRange?)] {
+    static func metricRows(_ metrics: RecoveryTimeline.Metrics, _ m: Messages = .english) -> [(String, HoursRange?)] {
         [
-            ("time to containment", m.hoursToContainment),
-            ("time to first partial restoration", m.hoursToFirstPartialRestoration),
-            ("time to full restoration", m.hoursToFullRestoration),
+            (m("chart.metric.containment"), metrics.hoursToContainment),
+            (m("chart.metric.firstPartialRestoration"), metrics.hoursToFirstPartialRestoration),
+            (m("chart.metric.fullRestoration"), metrics.hoursToFullRestoration),
         ]
     }
 
@@ -349,17 +351,25 @@ public enum TimelineRendering {
     }
 
     /// A chart for a terminal: one lane per service, `width` columns of time.
-    public static func terminal(_ timeline: RecoveryTimeline, width: Int = 60) -> String {
-        terminal(
+    public static func terminal(_ timeline: RecoveryTimeline, width: Int = 60, language: Language = .english) -> String {
+        let m = Messages.of(language)
+        return terminal(
             [timeline],
-            title:
-                "\(timeline.establishmentName) (\(timeline.establishment)) in \(timeline.incidentTitle) [\(timeline.incidentId)]",
-            width: width)
+            title: m(
+                "chart.terminal.title",
+                [
+                    "site": "\(timeline.establishmentName) (\(timeline.establishment))", "incident": timeline.incidentTitle,
+                    "id": timeline.incidentId,
+                ]),
+            width: width, language: language)
     }
 
     /// Several sites' timelines on one terminal chart with a common time axis: each site's lanes under its name,
     /// then the milestones, each site's metrics and a table of the segments (status, capacity, from, to).
-    public static func terminal(_ timelines: [RecoveryTimeline], title: String, width: Int = 60) -> String {
+    public static func terminal(
+        _ timelines: [RecoveryTimeline], title: String, width: Int = 60, language: Language = .english
+    ) -> String {
+        let m = Messages.of(language)
         let (start, end, endsAtReference) = span(timelines)
         let reference = timelines.map(\.reference).max() ?? end
         let scale = Double(width) / Double(max(1, end - start))
@@ -369,13 +379,13 @@ public enum TimelineRendering {
         let labelWidth = 28
         let hourly = end - start < 2 * 86_400_000_000
         func axis(_ micros: Int64) -> String {
-            hourly ? String(Timestamp(microseconds: micros).inZone().humanReadable.prefix(16)) : day(micros)
+            hourly ? m.time(Timestamp(microseconds: micros - micros % 60_000_000), offsets: false) : day(micros, m)
         }
         let left = axis(start)
         let right = axis(end)
         out += String(repeating: " ", count: labelWidth) + left
         out += String(repeating: " ", count: max(1, width - left.count - right.count)) + right
-        out += endsAtReference ? " (as of)\n" : "\n"
+        out += endsAtReference ? " " + m("chart.terminal.asOf") + "\n" : "\n"
         func fit(_ label: String, _ width: Int) -> String {
             (label.count > width - 2 ? String(label.prefix(width - 3)) + "…" : label)
                 .padding(toLength: width, withPad: " ", startingAt: 0)
@@ -394,7 +404,8 @@ public enum TimelineRendering {
                     }
                 }
                 out +=
-                    fit(Services.label(lane.service), labelWidth) + String(cells) + (isOngoing(lane) ? " ▶ ongoing" : "") + "\n"
+                    fit(Services.label(lane.service, language: language), labelWidth) + String(cells)
+                    + (isOngoing(lane) ? " ▶ " + m("chart.ongoing") : "") + "\n"
             }
         }
         var marks = [Character](repeating: " ", count: width)
@@ -402,33 +413,36 @@ public enum TimelineRendering {
         for item in milestones where item.milestone.occurredAt.earliest >= start {
             marks[column(item.milestone.occurredAt.earliest)] = "^"
         }
-        out += "milestones".padding(toLength: labelWidth, withPad: " ", startingAt: 0) + String(marks) + "\n"
-        out +=
-            "legend: █ down  ▓ degraded  ▒ partially restored  · restored  ? start known only within a window  "
-            + "▶ ongoing at the as-of time\n"
-        for item in milestones { out += "  " + milestoneLabel(item, offsets: true) + "\n" }
+        out += m("chart.terminal.milestones").padding(toLength: labelWidth, withPad: " ", startingAt: 0) + String(marks) + "\n"
+        out += m("chart.terminal.legend") + "\n"
+        for item in milestones { out += "  " + milestoneLabel(item, offsets: true, m) + "\n" }
         for timeline in timelines {
             if multiSite { out += "\(siteName(timeline)):\n" }
-            let m = timeline.metrics
-            for (name, hours) in metricRows(m) { out += "  \(name): \(hours.map(formatHours) ?? "-")\n" }
+            let metrics = timeline.metrics
+            for (name, hours) in metricRows(metrics, m) {
+                out += "  \(name): \(hours.map { formatHours($0, m) } ?? "-")\n"
+            }
             for lane in timeline.lanes {
-                let h = m.serviceHours[lane.service]!
+                let h = metrics.serviceHours[lane.service]!
                 out +=
-                    "  \(Services.label(lane.service)): down \(formatHours(h.down)), degraded \(formatHours(h.degraded))\n"
+                    "  \(Services.label(lane.service, language: language)): "
+                    + m("chart.serviceHours", ["down": formatHours(h.down, m), "degraded": formatHours(h.degraded, m)]) + "\n"
             }
             if !timeline.lanes.isEmpty {
-                out += "  " + fit("service", labelWidth) + fit("status", 32) + fit("capacity", 10) + "from → to\n"
+                out +=
+                    "  " + fit(m("chart.terminal.column.service"), labelWidth) + fit(m("chart.terminal.column.status"), 32)
+                    + fit(m("chart.terminal.column.capacity"), 10) + m("chart.terminal.column.fromTo") + "\n"
             }
             for lane in timeline.lanes {
                 for segment in lane.segments {
                     out +=
-                        "  " + fit(Services.label(lane.service), labelWidth)
-                        + fit(statusText(segment.status) + (segment.possible ? " (possible)" : ""), 32)
-                        + fit(capacityText(segment), 10) + describe(segment.startedAt) + " → " + endText(segment) + "\n"
+                        "  " + fit(Services.label(lane.service, language: language), labelWidth)
+                        + fit(statusText(segment.status, m) + (segment.possible ? " " + m("report.possible") : ""), 32)
+                        + fit(capacityText(segment), 10) + describe(segment.startedAt, m) + " → " + endText(segment, m) + "\n"
                 }
             }
             for impact in timeline.careImpacts {
-                out += "  care: \(impact.summary) [\(describe(impact.occurredAt))]\n"
+                out += "  " + m("chart.terminal.care", ["summary": impact.summary, "time": describe(impact.occurredAt, m)]) + "\n"
                 out += QueryViews.detailLines(
                     impact, indent: "    ", summary: impact.summary, sources: false,
                     names: [timeline.establishment: timeline.establishmentName], sole: timeline.establishment)
@@ -581,8 +595,12 @@ public enum TimelineRendering {
     static let width = 800.0, left = 190.0, right = 736.0, laneHeight = 26.0, headingHeight = 22.0, rowHeight = 16.0
 
     /// A Gantt chart of one establishment's timeline.
-    public static func svg(_ timeline: RecoveryTimeline) -> String {
-        svg([timeline], title: "\(timeline.establishmentName) (\(timeline.establishment)): recovery timeline")
+    public static func svg(_ timeline: RecoveryTimeline, language: Language = .english) -> String {
+        svg(
+            [timeline],
+            title: Messages.of(language)(
+                "chart.title", ["name": "\(timeline.establishmentName) (\(timeline.establishment))"]),
+            language: language)
     }
 
     /// A `<text>` element at (`x`, `y`) (the baseline's start): every label of the chart is one, with its size, so
@@ -605,7 +623,8 @@ public enum TimelineRendering {
     /// weeks, months or years by the span, in Paris time. It scales with the page (`width="100%"`, a viewBox, at
     /// most its natural width); `role="img"`, an `aria-label`, a `<title>` and a `<desc>` that says it in words.
     /// No two labels overlap, none leaves the chart, and no dashed line crosses one.
-    public static func svg(_ timelines: [RecoveryTimeline], title: String) -> String {
+    public static func svg(_ timelines: [RecoveryTimeline], title: String, language: Language = .english) -> String {
+        let m = Messages.of(language)
         let (start, end, endsAtReference) = span(timelines)
         let reference = timelines.map(\.reference).max() ?? end
         let multiSite = timelines.count > 1
@@ -614,15 +633,15 @@ public enum TimelineRendering {
         var body = ""
 
         // The title and the line under it, wrapped to the chart's width.
-        let asOf = asOfText(reference)
+        let asOf = asOfText(reference, m)
         let incidents = incidentTitles(timelines)
         var y = 20.0
         for line in wrap(title, size: 15, bold: true, within: width - 20) {
             body += text(line, x: 10, y: y, size: 15, bold: true) + "\n"
             y += 19
         }
-        let subtitle =
-            "\(incidents) · times in Europe/Paris · as of \(asOf)" + (endsAtReference ? " (the axis ends there)" : "")
+        let plainSubtitle = m("chart.subtitle", ["incidents": incidents, "asOf": asOf])
+        let subtitle = endsAtReference ? m("chart.subtitle.axisEnds", ["subtitle": plainSubtitle]) : plainSubtitle
         for line in wrap(subtitle, size: 12, within: width - 20) {
             body += text(line, x: 10, y: y - 1, size: 12, fill: "#555") + "\n"
             y += 16
@@ -647,24 +666,24 @@ public enum TimelineRendering {
         for status in statuses {
             legendItem(
                 { square($0, $1, "fill=\"url(#\(ids)\(status.rawValue))\" stroke=\"#555\" stroke-width=\"0.5\"") },
-                statusText(status))
+                statusText(status, m))
         }
         legendItem(
             { square($0, $1, "fill=\"#fff\" stroke=\"#999\"") + square($0, $1, "fill=\"url(#\(ids)uncertain)\"") },
-            "hatched: start known only within a window")
+            m("chart.legend.uncertain"))
         legendItem(
             {
                 square(
                     $0, $1,
                     "fill=\"url(#\(ids)down)\" fill-opacity=\"0.45\" stroke=\"#333\" stroke-dasharray=\"2 2\"")
-            }, "translucent, dashed outline: only possible at the as-of time")
+            }, m("chart.legend.possible"))
         legendItem(
             { "<path d=\"M\(n($0 + 3)) \(n($1)) L\(n($0 + 12)) \(n($1 + 6)) L\(n($0 + 3)) \(n($1 + 12)) Z\" fill=\"#2c3e50\"/>" },
-            "ongoing at the as-of time")
+            m("chart.legend.ongoing"))
         legendItem(
             {
                 "<line x1=\"\(n($0 + 8))\" y1=\"\(n($1))\" x2=\"\(n($0 + 8))\" y2=\"\(n($1 + 12))\" stroke=\"#2c3e50\" stroke-dasharray=\"3 2\"/>"
-            }, "milestone")
+            }, m("chart.legend.milestone"))
 
         // The axis: a row for the context (the day of hour ticks with the year on the first and when it changes,
         // the year of day, week and month ticks), a row for the ticks.
@@ -679,7 +698,7 @@ public enum TimelineRendering {
         let bottom = max(laneTop, top + 10)
         let plotWidth = right - left
         // A tick every 72 px at most: room for a label ("16 Jan", "02:00") or a context ("15 Jan 2024").
-        let ticks = ticks(start: start, end: end, maximum: max(2, Int(plotWidth / 72)))
+        let ticks = ticks(start: start, end: end, maximum: max(2, Int(plotWidth / 72)), m)
         var lastLabelEnd = -Double.infinity
         var lastContextEnd = -Double.infinity
         for tick in ticks {
@@ -708,7 +727,7 @@ public enum TimelineRendering {
 
         // Where the milestones' labels go, first: their dashed lines decide where the bars' own labels fit.
         let items = milestones(timelines)
-        let placed = layOut(items, start: start, x: x)
+        let placed = layOut(items, start: start, m, x: x)
         let lineXs = placed.compactMap(\.lineX)
 
         // The sites and their lanes.
@@ -723,17 +742,18 @@ public enum TimelineRendering {
                 y += headingHeight
             }
             for lane in timeline.lanes {
-                let name = Services.label(lane.service)
+                let name = Services.label(lane.service, language: language)
                 body += text(fit(name, size: 12, within: left - 16), x: 10, y: y + 17, size: 12, tooltip: name) + "\n"
                 for segment in lane.segments {
-                    body += bar(segment, lane: name, y: y, reference: reference, end: end, ids: ids, lines: lineXs, x: x)
+                    body += bar(segment, lane: name, y: y, reference: reference, end: end, ids: ids, lines: lineXs, m, x: x)
                 }
                 if isOngoing(lane), let last = lane.segments.last {
                     let ex = x(min(end, reference))
                     body +=
                         "<path d=\"M\(n(ex + 1)) \(n(y + 4)) L\(n(ex + 10)) \(n(y + 13)) L\(n(ex + 1)) \(n(y + 22)) Z\" fill=\"#2c3e50\">"
-                    body += "<title>\(escape(name)): still \(statusText(last.status)) at the as-of time</title></path>"
-                    body += text("ongoing", x: ex + 13, y: y + 17, size: 10, fill: "#2c3e50") + "\n"
+                    body +=
+                        "<title>\(escape(m("chart.ongoing.tip", ["service": name, "status": statusText(last.status, m)])))</title></path>"
+                    body += text(m("chart.ongoing"), x: ex + 13, y: y + 17, size: 10, fill: "#2c3e50") + "\n"
                 }
                 y += laneHeight
             }
@@ -741,7 +761,7 @@ public enum TimelineRendering {
         // T itself when the axis reaches it: the line the ongoing bars stop at.
         if reference >= start, reference <= end {
             body +=
-                "<line x1=\"\(n(x(reference)))\" y1=\"\(n(top - 4))\" x2=\"\(n(x(reference)))\" y2=\"\(n(bottom))\" stroke=\"#555\"><title>as of \(escape(asOf))</title></line>\n"
+                "<line x1=\"\(n(x(reference)))\" y1=\"\(n(top - 4))\" x2=\"\(n(x(reference)))\" y2=\"\(n(bottom))\" stroke=\"#555\"><title>\(escape(m("chart.asOf.tip", ["time": asOf])))</title></line>\n"
         }
         body += "<line x1=\"\(n(left))\" y1=\"\(n(bottom))\" x2=\"\(n(right))\" y2=\"\(n(bottom))\" stroke=\"#999\"/>\n"
 
@@ -756,7 +776,7 @@ public enum TimelineRendering {
                 let windowEnd = min(end, max(occurred.earliest, min(occurred.latest, reference)))
                 if windowEnd - occurred.earliest > 60_000_000 {
                     body +=
-                        "<rect x=\"\(n(mx))\" y=\"\(n(top - 4))\" width=\"\(n(max(1, x(windowEnd) - mx)))\" height=\"\(n(bottom - top + 4))\" fill=\"#2c3e50\" fill-opacity=\"0.08\"><title>\(escape(milestoneText(placed.item.milestone.kind))) known only within this window</title></rect>"
+                        "<rect x=\"\(n(mx))\" y=\"\(n(top - 4))\" width=\"\(n(max(1, x(windowEnd) - mx)))\" height=\"\(n(bottom - top + 4))\" fill=\"#2c3e50\" fill-opacity=\"0.08\"><title>\(escape(m("chart.window.tip", ["milestone": milestoneText(placed.item.milestone.kind, m)])))</title></rect>"
                 }
                 let opacity = placed.item.milestone.possible ? " stroke-opacity=\"0.5\"" : ""
                 body +=
@@ -774,10 +794,18 @@ public enum TimelineRendering {
 
         let laneCount = timelines.reduce(0) { $0 + $1.lanes.count }
         let ongoingCount = timelines.reduce(0) { $0 + $1.lanes.filter(isOngoing).count }
-        let summary =
-            "\(title): \(laneCount) service\(laneCount == 1 ? "" : "s")"
-            + (multiSite ? " at \(timelines.count) sites" : "") + ", \(ongoingCount) not restored as of \(asOf)"
-            + ", \(items.count) milestone\(items.count == 1 ? "" : "s")"
+        let services =
+            laneCount == 1 ? m("chart.summary.service") : m("chart.summary.services", ["count": String(laneCount)])
+        let summary = m(
+            "chart.summary",
+            [
+                "title": title,
+                "services": multiSite
+                    ? m("chart.summary.sites", ["services": services, "count": String(timelines.count)]) : services,
+                "ongoing": String(ongoingCount), "asOf": asOf,
+                "milestones": items.count == 1
+                    ? m("chart.summary.milestone") : m("chart.summary.milestones", ["count": String(items.count)]),
+            ])
         let defs =
             statuses.map { pattern($0, id: ids + $0.rawValue) }.joined()
             + "<pattern id=\"\(ids)uncertain\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">"
@@ -787,7 +815,7 @@ public enum TimelineRendering {
             preserveAspectRatio="xMinYMin meet" style="max-width:\(n(width))px" \
             role="img" aria-label="\(escape(summary))" font-family="Helvetica, Arial, sans-serif" font-size="12">
             <title>\(escape(title))</title>
-            <desc>\(escape(description(timelines, summary: summary, milestones: items)))</desc>
+            <desc>\(escape(description(timelines, summary: summary, milestones: items, m)))</desc>
             <defs>\(defs)</defs>
             \(body)</svg>
 
@@ -803,7 +831,9 @@ public enum TimelineRendering {
     /// label. Labels are placed in that order (else the order things happened), each in the first row below the
     /// lines that must pass above it where it overlaps no label already there; where two labels each cover the
     /// other's line, the earlier goes first and the white ground of the later hides the line.
-    static func layOut(_ items: [(milestone: Milestone, sites: [String])], start: Int64, x: (Int64) -> Double) -> [(
+    static func layOut(
+        _ items: [(milestone: Milestone, sites: [String])], start: Int64, _ m: Messages = .english, x: (Int64) -> Double
+    ) -> [(
         item: (milestone: Milestone, sites: [String]), text: String, x: Double, row: Int, lineX: Double?
     )] {
         let lines: [Double?] = items.map { $0.milestone.occurredAt.earliest < start ? nil : x($0.milestone.occurredAt.earliest) }
@@ -813,8 +843,8 @@ public enum TimelineRendering {
         var choices: [[Double]] = []
         var lengths: [Double] = []
         for (k, item) in items.enumerated() {
-            var text = milestoneLabel(item)
-            if lines[k] == nil { text = "◀ " + text + " (before the chart)" }
+            var text = milestoneLabel(item, m)
+            if lines[k] == nil { text = m("chart.beforeChart", ["label": text]) }
             text = fit(text, size: 11, within: width - 20)
             let length = textWidth(text, size: 11)
             var sides = [10.0]
@@ -901,19 +931,23 @@ public enum TimelineRendering {
     /// and all of it in its tooltip.
     static func bar(
         _ segment: ServiceLane.Segment, lane: String, y: Double, reference: Int64, end: Int64, ids: String, lines: [Double],
-        x: (Int64) -> Double
+        _ m: Messages = .english, x: (Int64) -> Double
     ) -> String {
         let segmentEnd = segment.end?.microseconds ?? min(end, reference)
         let x0 = x(segment.start.microseconds)
         let barWidth = max(2, x(segmentEnd) - x0)
-        let status = statusText(segment.status)
+        let status = statusText(segment.status, m)
         // The share still working says something only between down (0 %) and fully back (100 %).
         let capacity = isPartial(segment) ? segment.capacityPercent.map { "\(FigureText.of($0)) %" } : nil
-        var tip = "\(lane): \(status)" + (capacity.map { " (\($0))" } ?? "") + " from \(describe(segment.startedAt))"
-        tip +=
-            segment.endedAt == nil
-            ? (segment.status == .restored ? "" : ", ongoing at the as-of time") : " to \(endText(segment))"
-        if segment.possible { tip += "; only possible at the as-of time" }
+        var tip = m(
+            "chart.tip.from",
+            ["service": lane, "status": status + (capacity.map { " (\($0))" } ?? ""), "start": describe(segment.startedAt, m)])
+        if segment.endedAt != nil {
+            tip = m("chart.tip.to", ["tip": tip, "end": endText(segment, m)])
+        } else if segment.status != .restored {
+            tip = m("chart.tip.ongoing", ["tip": tip])
+        }
+        if segment.possible { tip = m("chart.tip.possible", ["tip": tip]) }
         var out =
             "<rect x=\"\(n(x0))\" y=\"\(n(y + 4))\" width=\"\(n(barWidth))\" height=\"\(n(laneHeight - 8))\" fill=\"url(#\(ids)\(segment.status.rawValue))\""
         if segment.possible { out += " fill-opacity=\"0.45\" stroke=\"#333\" stroke-dasharray=\"2 2\"" }
@@ -921,7 +955,7 @@ public enum TimelineRendering {
         if segment.startIsUncertain {
             let bandWidth = max(2, min(barWidth, x(segment.startWindowEnd) - x0))
             out +=
-                "<rect x=\"\(n(x0))\" y=\"\(n(y + 4))\" width=\"\(n(bandWidth))\" height=\"\(n(laneHeight - 8))\" fill=\"url(#\(ids)uncertain)\" opacity=\"0.6\"><title>\(escape(tip)); start known only within this window</title></rect>\n"
+                "<rect x=\"\(n(x0))\" y=\"\(n(y + 4))\" width=\"\(n(bandWidth))\" height=\"\(n(laneHeight - 8))\" fill=\"url(#\(ids)uncertain)\" opacity=\"0.6\"><title>\(escape(m("chart.tip.uncertain", ["tip": tip])))</title></rect>\n"
         }
         // In the bar: "partially restored 60 %", else "60 %", else nothing (the tooltip still says it); moved right
         // past any milestone line it would sit on, on a plain ground of the bar's colour that keeps it legible
@@ -944,23 +978,31 @@ public enum TimelineRendering {
 
     /// The chart in words, for `<desc>`: each site's services and their segments, then the milestones.
     static func description(
-        _ timelines: [RecoveryTimeline], summary: String, milestones: [(milestone: Milestone, sites: [String])]
+        _ timelines: [RecoveryTimeline], summary: String, milestones: [(milestone: Milestone, sites: [String])],
+        _ m: Messages = .english
     ) -> String {
         var parts = [summary + "."]
         for timeline in timelines {
             let lanes = timeline.lanes.map { lane in
-                Services.label(lane.service) + ": "
+                Services.label(lane.service, language: m.language) + ": "
                     + lane.segments.map { s in
-                        statusText(s.status) + (isPartial(s) ? s.capacityPercent.map { " \(FigureText.of($0)) %" } ?? "" : "")
-                            + " from "
-                            + describe(s.startedAt) + (s.endedAt.map { " to " + describe($0) } ?? "")
-                            + (s.endedAt == nil && s.status != .restored ? ", ongoing" : "")
-                    }.joined(separator: ", then ")
+                        var text = m(
+                            "chart.desc.from",
+                            [
+                                "status": statusText(s.status, m)
+                                    + (isPartial(s) ? s.capacityPercent.map { " \(FigureText.of($0)) %" } ?? "" : ""),
+                                "start": describe(s.startedAt, m),
+                            ])
+                        if let end = s.endedAt { text = m("chart.desc.to", ["segment": text, "end": describe(end, m)]) }
+                        if s.endedAt == nil, s.status != .restored { text = m("chart.desc.ongoing", ["segment": text]) }
+                        return text
+                    }.joined(separator: ", \(m("chart.desc.then")) ")
             }
             parts.append((timelines.count > 1 ? siteName(timeline) + ": " : "") + lanes.joined(separator: "; ") + ".")
         }
         if !milestones.isEmpty {
-            parts.append("Milestones: " + milestones.map { milestoneLabel($0, offsets: true) }.joined(separator: "; ") + ".")
+            parts.append(
+                m("chart.desc.milestones", ["list": milestones.map { milestoneLabel($0, offsets: true, m) }.joined(separator: "; ")]))
         }
         return parts.joined(separator: " ")
     }
@@ -976,94 +1018,106 @@ public enum TimelineRendering {
 
     /// A self-contained HTML report of one establishment: per incident, the Gantt chart, the metrics, the
     /// segments (with capacity) and the care impact.
-    public static func html(_ timelines: [RecoveryTimeline]) -> String {
-        let name = timelines.first.map { "\($0.establishmentName) (\($0.establishment))" } ?? "No incident"
-        let body = timelines.map { section(heading: $0.incidentTitle, [$0], chartTitle: nil) }.joined()
-        return page(name: name, body: body)
+    public static func html(_ timelines: [RecoveryTimeline], language: Language = .english) -> String {
+        let m = Messages.of(language)
+        let name = timelines.first.map { "\($0.establishmentName) (\($0.establishment))" } ?? m("chart.page.noIncident")
+        let body = timelines.map { section(heading: $0.incidentTitle, [$0], chartTitle: nil, m) }.joined()
+        return page(name: name, body: body, m)
     }
 
     /// A self-contained HTML report of a group (`group`, a name for people): per incident, one chart of every
     /// site's lanes on a common time axis, then each site's metrics, segments and care impact.
-    public static func html(group: String, timelines: [RecoveryTimeline]) -> String {
+    public static func html(group: String, timelines: [RecoveryTimeline], language: Language = .english) -> String {
+        let m = Messages.of(language)
         var incidents: [String] = []
         for timeline in timelines where !incidents.contains(timeline.incidentId) { incidents.append(timeline.incidentId) }
         let body = incidents.map { incident in
             let sites = timelines.filter { $0.incidentId == incident }
-            return section(heading: sites[0].incidentTitle, sites, chartTitle: "\(group): recovery timeline")
+            return section(heading: sites[0].incidentTitle, sites, chartTitle: m("chart.title", ["name": group]), m)
         }.joined()
-        return page(name: group, body: body)
+        return page(name: group, body: body, m)
     }
 
-    static func page(name: String, body: String) -> String {
-        """
-        <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8"><title>Recovery timeline: \(escape(name))</title>
-        <style>\(style)</style></head>
-        <body><h1>Recovery timeline: \(escape(name))</h1>
-        \(body.isEmpty ? "<p>No incident.</p>\n" : body)</body></html>
+    static func page(name: String, body: String, _ m: Messages = .english) -> String {
+        let title = escape(m("chart.page.title", ["name": name]))
+        return """
+            <!DOCTYPE html>
+            <html lang="\(m.language.rawValue)"><head><meta charset="utf-8"><title>\(title)</title>
+            <style>\(style)</style></head>
+            <body><h1>\(title)</h1>
+            \(body.isEmpty ? "<p>\(escape(m("chart.page.none")))</p>\n" : body)</body></html>
 
-        """
+            """
     }
 
     /// One incident's section: the chart of its sites and its milestones as a table (what the chart shows, for
     /// those who cannot see it), then for each site the metrics, the segments and the care.
-    static func section(heading: String, _ timelines: [RecoveryTimeline], chartTitle: String?) -> String {
+    static func section(
+        heading: String, _ timelines: [RecoveryTimeline], chartTitle: String?, _ m: Messages = .english
+    ) -> String {
         var body = "<section><h2>\(escape(heading))</h2>\n"
-        body += chartTitle.map { svg(timelines, title: $0) } ?? svg(timelines[0])
+        body += chartTitle.map { svg(timelines, title: $0, language: m.language) } ?? svg(timelines[0], language: m.language)
         let items = milestones(timelines)
+        func th(_ key: String) -> String { "<th>\(escape(m(key)))</th>" }
+        let possible = " " + m("report.possible")
         if !items.isEmpty {
             let sites = items.contains { !$0.sites.isEmpty }
             body +=
-                "<table class=\"milestones\"><caption>Milestones</caption><tr><th>Milestone</th><th>When</th>"
-                + (sites ? "<th>Sites</th>" : "") + "</tr>\n"
+                "<table class=\"milestones\"><caption>\(escape(m("report.milestones.heading")))</caption><tr>"
+                + th("report.milestones.column.milestone") + th("report.milestones.column.when")
+                + (sites ? th("report.milestones.column.sites") : "") + "</tr>\n"
             for item in items {
+                let all = m("report.milestones.allSites")
                 body +=
-                    "<tr><td>\(escape(milestoneText(item.milestone.kind)))\(item.milestone.possible ? " (possible)" : "")</td>"
-                    + "<td>\(escape(describe(item.milestone.occurredAt)))</td>"
-                    + (sites ? "<td>\(escape(item.sites.isEmpty ? "all" : item.sites.joined(separator: ", ")))</td>" : "")
+                    "<tr><td>\(escape(milestoneText(item.milestone.kind, m)))\(item.milestone.possible ? escape(possible) : "")</td>"
+                    + "<td>\(escape(describe(item.milestone.occurredAt, m)))</td>"
+                    + (sites ? "<td>\(escape(item.sites.isEmpty ? all : item.sites.joined(separator: ", ")))</td>" : "")
                     + "</tr>\n"
             }
             body += "</table>\n"
         }
         for timeline in timelines {
             if timelines.count > 1 { body += "<h3>\(escape(siteName(timeline)))</h3>\n" }
-            body += "<table><tr><th>Metric</th><th>Value</th></tr>\n"
-            let m = timeline.metrics
-            for (name, hours) in metricRows(m) {
+            body += "<table><tr>" + th("chart.metric.column.metric") + th("chart.metric.column.value") + "</tr>\n"
+            let metrics = timeline.metrics
+            for (name, hours) in metricRows(metrics, m) {
                 body +=
-                    "<tr><td>\(name.prefix(1).uppercased() + name.dropFirst())</td><td>\(hours.map(formatHours) ?? "–")</td></tr>\n"
+                    "<tr><td>\(escape(name.prefix(1).uppercased() + name.dropFirst()))</td><td>\(escape(hours.map { formatHours($0, m) } ?? "–"))</td></tr>\n"
             }
             for lane in timeline.lanes {
-                let h = m.serviceHours[lane.service]!
+                let h = metrics.serviceHours[lane.service]!
+                let hours = m("chart.serviceHours", ["down": formatHours(h.down, m), "degraded": formatHours(h.degraded, m)])
                 body +=
-                    "<tr><td>\(escape(Services.label(lane.service)))</td><td>down \(formatHours(h.down)), degraded \(formatHours(h.degraded))</td></tr>\n"
+                    "<tr><td>\(escape(Services.label(lane.service, language: m.language)))</td><td>\(escape(hours))</td></tr>\n"
             }
             body += "</table>\n"
             if !timeline.lanes.isEmpty {
                 body +=
-                    "<table class=\"segments\"><caption>Service segments</caption><tr><th>Service</th><th>Status</th><th>Capacity</th><th>From</th><th>To</th></tr>\n"
+                    "<table class=\"segments\"><caption>\(escape(m("chart.segments.caption")))</caption><tr>"
+                    + th("report.services.column.service") + th("report.services.column.status")
+                    + th("report.services.column.capacity") + th("chart.column.from") + th("chart.column.to") + "</tr>\n"
                 for lane in timeline.lanes {
                     for segment in lane.segments {
                         body +=
-                            "<tr><td>\(escape(Services.label(lane.service)))</td><td>\(statusText(segment.status))\(segment.possible ? " (possible)" : "")</td>"
-                            + "<td>\(escape(capacityText(segment)))</td><td>\(escape(describe(segment.startedAt)))</td>"
-                            + "<td>\(escape(endText(segment)))</td></tr>\n"
+                            "<tr><td>\(escape(Services.label(lane.service, language: m.language)))</td><td>\(escape(statusText(segment.status, m)))\(segment.possible ? escape(possible) : "")</td>"
+                            + "<td>\(escape(capacityText(segment)))</td><td>\(escape(describe(segment.startedAt, m)))</td>"
+                            + "<td>\(escape(endText(segment, m)))</td></tr>\n"
                     }
                 }
                 body += "</table>\n"
             }
             if !timeline.careImpacts.isEmpty {
                 body +=
-                    "<h3>Care impact</h3><ul>"
+                    "<h3>\(escape(m("report.care.heading")))</h3><ul>"
                     + timeline.careImpacts.map { impact in
                         let details = FactFields.details(
                             eventType: impact.eventType, payload: impact.payload, summary: impact.summary,
                             names: [timeline.establishment: timeline.establishmentName])
                         let revisions = impact.revisionText
-                        return "<li>\(escape(impact.summary)) [\(escape(describe(impact.occurredAt)))]"
+                        return "<li>\(escape(impact.summary)) [\(escape(describe(impact.occurredAt, m)))]"
                             + (details.isEmpty ? "" : "<br><small>\(escape(details))</small>")
                             + (revisions.isEmpty ? "" : "<br><small>\(escape(revisions))</small>")
-                            + "<br><small>source: \(escape(impact.source)) · recorded by \(escape(impact.actor))</small></li>"
+                            + "<br><small>\(escape(m("chart.care.source", ["source": impact.source, "actor": impact.actor])))</small></li>"
                     }.joined()
                     + "</ul>\n"
             }

@@ -12,6 +12,14 @@ public struct Messages: Sendable {
         self.table = MessageTables.table(for: language)
     }
 
+    /// The English words, the default of the views that take a language.
+    public static let english = Messages(.english)
+    /// The French words.
+    public static let french = Messages(.french)
+
+    /// The words of `language`, without building them again.
+    public static func of(_ language: Language) -> Messages { language == .french ? french : english }
+
     /// The message `key`, with each `{name}` replaced by `arguments[name]`.
     public func callAsFunction(_ key: String, _ arguments: [String: String] = [:]) -> String {
         let template = table[key] ?? MessageTables.english[key] ?? key
