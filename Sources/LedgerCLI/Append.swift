@@ -29,8 +29,10 @@ extension Ledger {
                 "Who records: every event's actor; an event naming another actor is refused (default: the event's own actor, else $LEDGER_ACTOR, else the OS user)."
         )
         var actor: String?
+        @OptionGroup var language: LanguageOption
 
         func run() throws {
+            let m = Messages.of(try language.language())
             guard let expected = ExpectedVersion(expectedVersion) else {
                 throw CLIError(
                     "--expected-version: \"\(expectedVersion)\" is not any, no-stream, stream-exists or a number",
@@ -46,12 +48,10 @@ extension Ledger {
                         "--actor: through --server the actor is the token's principal; give none", exitCode: CLIError.usage)
                 }
                 let result = try remote.append(.array(input.items.map(\.json)), to: stream, expected: expected)
-                let range =
-                    result.positions.count == 1
-                    ? "position \(result.positions[0])" : "positions \(result.positions.first ?? 0)-\(result.positions.last ?? 0)"
                 print(
-                    "\(result.wasAlreadyStored ? "already stored" : "appended") \(result.positions.count) event(s) to \(result.streamId): \(range), stream version \(result.streamVersion)"
-                )
+                    appended(
+                        m, already: result.wasAlreadyStored, positions: result.positions, stream: result.streamId,
+                        version: result.streamVersion))
                 printWarnings(result.warnings, of: input)
                 return
             }
@@ -60,17 +60,25 @@ extension Ledger {
                 from: input, defaultStream: stream, defaultActor: defaultActor(actor), expected: expected)
             let results = try store.appendAtomically(intake.requests)
             for result in results {
-                let range =
-                    result.positions.count == 1
-                    ? "position \(result.positions[0])" : "positions \(result.positions.first!)-\(result.positions.last!)"
-                let verb = result.wasAlreadyStored ? "already stored" : "appended"
                 print(
-                    "\(verb) \(result.positions.count) event(s) to \(result.streamId): \(range), stream version \(result.streamVersion)"
-                )
+                    appended(
+                        m, already: result.wasAlreadyStored, positions: result.positions, stream: result.streamId,
+                        version: result.streamVersion))
             }
             printWarnings(intake.warnings, of: input)
         }
     }
+}
+
+/// The line `append` prints for one stream: "appended 2 event(s) to incident:x: positions 3-4, stream version 2".
+func appended(_ m: Messages, already: Bool, positions: [UInt64], stream: String, version: UInt64) -> String {
+    let range =
+        positions.count == 1
+        ? m("cli.position", ["position": String(positions[0])])
+        : m("cli.positions", ["first": String(positions.first ?? 0), "last": String(positions.last ?? 0)])
+    return m(
+        already ? "cli.appendedAlready" : "cli.appended",
+        ["count": String(positions.count), "stream": stream, "range": range, "version": String(version)])
 }
 
 /// Reads events from a file or standard input for `append`.

@@ -49,10 +49,10 @@ struct QueryOptions: ParsableArguments {
     }
 
     /// A line saying which times a view shows (a relative time with the instant it stood for).
-    func header() -> String {
+    func header(_ language: Language = .english) -> String {
         QueryViews.header(
             asOf: asOf.map { TimeExpression.display($0, now: { now }) },
-            knownAt: knownAt.map { TimeExpression.display($0, now: { now }) })
+            knownAt: knownAt.map { TimeExpression.display($0, now: { now }) }, language: language)
     }
 
     /// The queries of the ledger, which keep its index caught up (saved when its files may be written).
@@ -112,6 +112,7 @@ extension Ledger {
         @OptionGroup var output: TextOrJSON
         @Flag(name: .long, help: "Text: each fact's source, recorder and position (json always has them).")
         var sources = false
+        @OptionGroup var language: LanguageOption
 
         func validate() throws {
             if only.incident != nil, group != nil { throw ValidationError("give --incident or --group, not both") }
@@ -129,6 +130,7 @@ extension Ledger {
                         "format": output.format.rawValue, "incident": only.incident, "sources": sources ? "true" : nil,
                     ]), key: "incidents")
             }
+            let language = try language.language()
             let queries = try query.queries()
             // One reading of the clock for the whole answer: the states, the groups and the group's members.
             let at = queries.answered(try query.queryTime())
@@ -139,7 +141,9 @@ extension Ledger {
                     return JSONOutput.emit(JSONOutput.document(GroupViews.stateJSON(view, groups: groups)))
                 }
                 let names = try queries.index().establishments()
-                write(query.header() + GroupViews.stateText(view, names: names, groups: groups, sources: sources))
+                write(
+                    query.header(language)
+                        + GroupViews.stateText(view, names: names, groups: groups, sources: sources, language: language))
                 return
             }
             try requireIncident(only.incident, queries)
@@ -149,8 +153,9 @@ extension Ledger {
                     JSONOutput.document("incidents", report.states.map { QueryViews.stateJSON($0, groups: report.groups) }))
             }
             write(
-                query.header()
-                    + QueryViews.stateText(report.states, names: report.names, sources: sources, groups: report.groups))
+                query.header(language)
+                    + QueryViews.stateText(
+                        report.states, names: report.names, sources: sources, groups: report.groups, language: language))
         }
 
     }
@@ -174,6 +179,7 @@ extension Ledger {
         var format: Format = .text
         @Option(name: .long, help: "Write to this file instead of standard output.") var output: String?
         @Option(name: .long, help: "Columns of the terminal chart.") var width: Int = 60
+        @OptionGroup var language: LanguageOption
 
         func validate() throws {
             guard (20...400).contains(width) else { throw ValidationError("--width must be between 20 and 400") }
@@ -182,7 +188,8 @@ extension Ledger {
         }
 
         func run() throws {
-            if let group { return try runGroup(group) }
+            let language = try language.language()
+            if let group { return try runGroup(group, language) }
             let hospital = hospital!
             guard PayloadValidator.isFINESS(hospital) else {
                 throw CLIError(
@@ -207,18 +214,19 @@ extension Ledger {
                 switch format {
                 case .text:
                     text =
-                        query.header()
+                        query.header(language)
                         + (timelines.isEmpty
-                            ? "no incident touches \(hospital)\n"
-                            : timelines.map { TimelineRendering.terminal($0, width: width) }.joined(separator: "\n"))
+                            ? Messages.of(language)("chart.terminal.none", ["hospital": hospital]) + "\n"
+                            : timelines.map { TimelineRendering.terminal($0, width: width, language: language) }
+                                .joined(separator: "\n"))
                 case .json:
                     text = CanonicalJSON.string(JSONOutput.document("timelines", timelines.map(TimelineRendering.json))) + "\n"
                 case .svg:
                     guard let first = timelines.first else {
                         throw CLIError("no incident touches \(hospital): nothing to draw", exitCode: CLIError.invalidInput)
                     }
-                    text = TimelineRendering.svg(first)
-                case .html: text = TimelineRendering.html(timelines)
+                    text = TimelineRendering.svg(first, language: language)
+                case .html: text = TimelineRendering.html(timelines, language: language)
                 }
             }
             try emit(text)
@@ -227,7 +235,7 @@ extension Ledger {
         private func emit(_ text: String) throws { try emitDocument(text, to: output) }
 
         /// `--group`: the lanes of every member site an incident touches on one chart per incident.
-        private func runGroup(_ group: String) throws {
+        private func runGroup(_ group: String, _ language: Language) throws {
             if Remote.current != nil {
                 throw CLIError(
                     "--group: the HTTP service has no group view yet; query the ledger directly", exitCode: CLIError.usage)
@@ -241,16 +249,17 @@ extension Ledger {
             }
             let names = try queries.index().establishments()
             switch format {
-            case .text: try emit(query.header() + GroupViews.timelineText(view, names: names, width: width))
+            case .text:
+                try emit(query.header(language) + GroupViews.timelineText(view, names: names, width: width, language: language))
             case .json: try emit(CanonicalJSON.string(JSONOutput.document(GroupViews.timelineJSON(view))) + "\n")
             case .svg:
-                guard let svg = GroupViews.timelineSVG(view) else {
+                guard let svg = GroupViews.timelineSVG(view, language: language) else {
                     throw CLIError(
                         "no incident touches a member of \(group)\(incident.map { " in \($0)" } ?? ""): nothing to draw",
                         exitCode: CLIError.invalidInput)
                 }
                 try emit(svg)
-            case .html: try emit(TimelineRendering.html(group: view.group.name, timelines: view.items))
+            case .html: try emit(TimelineRendering.html(group: view.group.name, timelines: view.items, language: language))
             }
         }
     }
@@ -277,8 +286,10 @@ extension Ledger {
         @Option(name: .long, help: "Only the clocks of this status (repeat for several).")
         var status: [ObligationClock.Status] = []
         @OptionGroup var output: TextOrJSON
+        @OptionGroup var language: LanguageOption
 
         func run() throws {
+            let language = try language.language()
             let window = try dueWithin.map { text in
                 guard let micros = DurationExpression.microseconds(text) else {
                     throw CLIError("--due-within: \(DurationExpression.refusal(text))", exitCode: CLIError.invalidInput)
@@ -307,7 +318,8 @@ extension Ledger {
             if output.format == .json {
                 return JSONOutput.emit(JSONOutput.document("clocks", board.items.map(QueryViews.clockJSON)))
             }
-            write(query.header() + QueryViews.deadlinesText(board, colours: Terminal.showsColours))
+            write(
+                query.header(language) + QueryViews.deadlinesText(board, colours: Terminal.showsColours, language: language))
         }
     }
 
@@ -319,8 +331,10 @@ extension Ledger {
         @OptionGroup var only: IncidentFilter
         @Option(name: .long, help: "Only events recorded at or after this time (now, -2h and -3d too).") var since: String?
         @OptionGroup var output: TextOrJSON
+        @OptionGroup var language: LanguageOption
 
         func run() throws {
+            let language = try language.language()
             var sinceMicros: Int64?
             if let since {
                 if TimeExpression.isFuture(since) {
@@ -348,7 +362,7 @@ extension Ledger {
             if output.format == .json {
                 return JSONOutput.emit(JSONOutput.document("entries", entries.map(QueryViews.auditJSON)))
             }
-            write(query.header() + QueryViews.auditText(entries))
+            write(query.header(language) + QueryViews.auditText(entries, language: language))
         }
 
     }

@@ -36,6 +36,7 @@ extension Ledger {
         @Flag(name: .long, help: "Newest first.") var backward = false
         @Option(name: .long, help: "At most this many events.") var limit: Int?
         @Option(name: .long, help: "table, json or ndjson.") var format: EventFormat = .table
+        @OptionGroup var language: LanguageOption
 
         func validate() throws {
             if stream == nil, fromVersion != nil || toVersion != nil {
@@ -62,7 +63,7 @@ extension Ledger {
                             text, field: "--event-id", stream: nil, in: StoredEventDirectory(store: store))
                     } catch let error as IntakeError { throw CLIError(error) }
                 })
-            var printer = EventPrinter(format: format)
+            var printer = EventPrinter(format: format, messages: Messages.of(try language.language()))
             var printed = 0
             if let id = filter.eventId {
                 if let event = try store.event(id: id), filter.matches(event) { printer.print(event) }
@@ -128,19 +129,25 @@ struct EventFilter {
 /// Prints events as a table, a JSON document (the events under `events`) or NDJSON, buffering output by the page.
 struct EventPrinter {
     let format: EventFormat
+    /// The table's headings and "no events" (the rows are ids and times as stored).
+    let messages: Messages
     private var buffer = ""
     private var count = 0
 
-    init(format: EventFormat) { self.format = format }
+    init(format: EventFormat, messages: Messages = .english) {
+        self.format = format
+        self.messages = messages
+    }
 
     mutating func print(_ event: RecordedEvent) {
         switch format {
         case .table:
             if count == 0 {
+                let m = messages
                 buffer +=
-                    pad("POS", 7) + pad("EVENT ID", 38) + pad("RECORDED (PARIS)", 28) + pad("STREAM@VERSION", 36)
-                    + pad("TYPE", 30)
-                    + pad("OCCURRED (PARIS)", Self.occurredWidth) + "ACTOR\n"
+                    pad(m("cli.read.position"), 7) + pad(m("cli.read.eventId"), 38) + pad(m("cli.read.recorded"), 28)
+                    + pad(m("cli.read.stream"), 36) + pad(m("cli.read.type"), 30)
+                    + pad(m("cli.read.occurred"), Self.occurredWidth) + m("cli.read.actor") + "\n"
             }
             buffer +=
                 pad(String(event.position), 7) + pad(event.eventId.lowercasedString, 38)
@@ -162,7 +169,7 @@ struct EventPrinter {
             let version = ",\"formatVersion\":\(JSONOutput.formatVersion)}\n"
             buffer += (count == 0 ? "{\"events\":[]" : "\n]") + version
         }
-        if format == .table, count == 0 { buffer += "no events\n" }
+        if format == .table, count == 0 { buffer += messages("cli.read.none") + "\n" }
         flush()
     }
 

@@ -88,8 +88,10 @@ extension Ledger {
         @Option(name: .long, help: "An event id, to make a retry idempotent.") var eventId: String?
         @Option(name: .long, help: "any, no-stream, stream-exists, or the stream's current version.")
         var expectedVersion: String = "any"
+        @OptionGroup var language: LanguageOption
 
         func run() throws {
+            let messages = Messages.of(try language.language())
             let spec: EventTypeSpec
             do { spec = try RecordForm.spec(forTyped: eventType) } catch {
                 throw CLIError(error.message, exitCode: CLIError.usage)
@@ -126,6 +128,8 @@ extension Ledger {
                 let input = InputEvents(name: "record", items: [InputEvents.Item(json: event, path: "$", location: "")])
                 let result = try remote.append(event, to: stream, expected: expected)
                 report(
+                messages,
+                    messages,
                     spec.eventType, positions: result.positions, eventId: result.eventIds.first ?? "",
                     streamVersion: result.streamVersion,
                     alreadyStored: result.wasAlreadyStored, stream: stream)
@@ -146,6 +150,7 @@ extension Ledger {
             }
             let result = try store.appendAtomically(intake.requests)[0]
             report(
+                messages,
                 spec.eventType, positions: result.positions,
                 eventId: intake.requests[0].events[0].eventId?.lowercasedString ?? "",
                 streamVersion: result.streamVersion, alreadyStored: result.wasAlreadyStored, stream: stream)
@@ -165,18 +170,14 @@ extension Ledger {
 
         /// One line; the event id is the one a later correction or retraction names.
         private func report(
-            _ eventType: String, positions: [UInt64], eventId: String, streamVersion: UInt64, alreadyStored: Bool,
+            _ messages: Messages, _ eventType: String, positions: [UInt64], eventId: String, streamVersion: UInt64, alreadyStored: Bool,
             stream: String
         ) {
-            if alreadyStored {
-                print(
-                    "already stored: \(eventType) \(eventId) is at position \(positions.first ?? 0); nothing written (\(stream) is at version \(streamVersion))"
-                )
-            } else {
-                print(
-                    "recorded \(eventType) at position \(positions.first ?? 0), \(stream) version \(streamVersion), event id \(eventId)"
-                )
-            }
+            let arguments = [
+                "type": eventType, "id": eventId, "position": String(positions.first ?? 0), "stream": stream,
+                "version": String(streamVersion),
+            ]
+            print(messages(alreadyStored ? "cli.alreadyStored" : "cli.recorded", arguments))
         }
     }
 }

@@ -82,18 +82,20 @@ extension Ledger {
         static let configuration = CommandConfiguration(abstract: "Show counts, sizes, and the LMDB and ledger versions.")
         @OptionGroup var ledger: LedgerOptions
         @Flag(name: .long, help: "Print JSON.") var json = false
+        @OptionGroup var language: LanguageOption
 
         func run() throws {
+            let m = Messages.of(try language.language())
             if let remote = Remote.current {
                 let body = try remote.call("GET", "stats").body
                 if json { return JSONOutput.emit(try JSONOutput.document(server: body, key: "statistics")) }
                 guard case .object(let members) = try JSONParser.parse(body) else { return }
-                return printRows(Self.order.map { ($0, members[$0] ?? .null) })
+                return printRows(Self.order.map { ($0, members[$0] ?? .null) }, m)
             }
             let store = try ledger.openStoreForReading()
             let s = try store.statistics()
             let rows: [(String, JSONValue)] = [
-                ("recordedAtSetBy", try store.clockProvenance().map(JSONValue.string) ?? .string("the ledger's clock")),
+                ("recordedAtSetBy", try store.clockProvenance().map(JSONValue.string) ?? .string(Messages.english("cli.stats.clock"))),
                 ("events", .number(JSONNumber(s.events))),
                 ("streams", .number(JSONNumber(s.streams))),
                 ("headHash", .string(s.headHash)),
@@ -109,7 +111,7 @@ extension Ledger {
             if json {
                 JSONOutput.emit(JSONOutput.document(.object(Dictionary(uniqueKeysWithValues: rows))))
             } else {
-                printRows(rows)
+                printRows(rows, m)
             }
         }
 
@@ -120,10 +122,15 @@ extension Ledger {
             "maximumReaders", "lmdbVersion", "ledgerVersion",
         ]
 
-        func printRows(_ rows: [(String, JSONValue)]) {
-            for (name, value) in rows {
-                let text = value.stringValue ?? (value == .null ? "-" : CanonicalJSON.string(value))
-                print(name.padding(toLength: 16, withPad: " ", startingAt: 0) + text)
+        /// The rows named in `m`'s language (English: the JSON keys), values as stored.
+        func printRows(_ rows: [(String, JSONValue)], _ m: Messages) {
+            let names = rows.map { m("cli.stats.\($0.0)") }
+            let width = max(16, (names.map(\.count).max() ?? 0) + 1)
+            for ((_, value), name) in zip(rows, names) {
+                var text = value.stringValue ?? (value == .null ? "-" : CanonicalJSON.string(value))
+                // JSON keeps the English words of the one value that is words (the service sends the same).
+                if text == Messages.english("cli.stats.clock") { text = m("cli.stats.clock") }
+                print(name.padding(toLength: width, withPad: " ", startingAt: 0) + text)
             }
         }
     }

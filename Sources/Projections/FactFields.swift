@@ -17,7 +17,9 @@ package enum FactFields {
     /// The fields of `payload` in catalogue order (members the catalogue does not know last, by name).
     /// The currency goes with the amount it counts, not on its own line; a FINESS number comes with the
     /// establishment's name when `names` has it.
-    package static func lines(eventType: String, payload: JSONValue, names: [String: String] = [:]) -> [FieldText] {
+    package static func lines(
+        eventType: String, payload: JSONValue, names: [String: String] = [:], _ m: Messages = .english
+    ) -> [FieldText] {
         let members = payload.objectValue ?? [:]
         let spec = Catalogue.spec(for: eventType)
         var out: [FieldText] = []
@@ -27,16 +29,16 @@ package enum FactFields {
             guard let value = members[field.name] else { continue }
             seen.insert(field.name)
             if field.kind == .currency, hasAmount { continue }
-            var shown = text(value, field.kind, members)
+            var shown = text(value, field.kind, members, field: field.name, m)
             if field.kind == .finess || field.kind == .finessList, !names.isEmpty {
                 shown = (value.arrayValue ?? [value]).compactMap(\.stringValue).map { finess in
                     names[finess].map { "\($0) (\(finess))" } ?? finess
                 }.joined(separator: ", ")
             }
-            out.append(FieldText(name: field.name, label: label(field.name), text: shown))
+            out.append(FieldText(name: field.name, label: label(field.name, m), text: shown))
         }
         for name in members.keys.sorted() where !seen.contains(name) {
-            out.append(FieldText(name: name, label: label(name), text: text(members[name]!, nil, members)))
+            out.append(FieldText(name: name, label: label(name, m), text: text(members[name]!, nil, members, m)))
         }
         return out
     }
@@ -54,10 +56,11 @@ package enum FactFields {
     /// The fields whose text the one-line summary does not already hold, joined for one line of text.
     /// `omitting`: texts the view already says around the fact (the only establishment of an incident).
     package static func details(
-        eventType: String, payload: JSONValue, summary: String, names: [String: String] = [:], omitting: Set<String> = []
+        eventType: String, payload: JSONValue, summary: String, names: [String: String] = [:], omitting: Set<String> = [],
+        _ m: Messages = .english
     ) -> String {
         let spec = Catalogue.spec(for: eventType)
-        return lines(eventType: eventType, payload: payload, names: names).filter { field in
+        return lines(eventType: eventType, payload: payload, names: names, m).filter { field in
             // Only words the summary already says are left out: a figure always shows ("3" is inside "30").
             switch spec?.field(field.name)?.kind {
             case .text?, .oneOf?, .service?, .finess?, .finessList?, .textList?:
@@ -66,7 +69,13 @@ package enum FactFields {
                 return !omitting.contains(field.text)
             }
         }
-        .map { "\($0.label): \($0.text)" }.joined(separator: " · ")
+        .map { m("cli.field", ["label": $0.label, "text": $0.text]) }.joined(separator: " · ")
+    }
+
+    /// A field's label in `m`'s language: the catalogue's (the `catalogue.field.` keys), else its words
+    /// (``label(_:)``) for a member the catalogue does not know.
+    package static func label(_ name: String, _ m: Messages) -> String {
+        m.has("catalogue.field." + name) ? m.field(name) : label(name)
     }
 
     /// Words for a camelCase member: `peopleAffected` → "people affected"; a `…Percent` drops the word, its
@@ -97,22 +106,30 @@ package enum FactFields {
         }.joined(separator: " ")
     }
 
-    static func text(_ value: JSONValue, _ kind: FieldKind?, _ payload: [String: JSONValue]) -> String {
+    static func text(
+        _ value: JSONValue, _ kind: FieldKind?, _ payload: [String: JSONValue], field: String? = nil,
+        _ m: Messages = .english
+    ) -> String {
         switch (kind, value) {
         case (.percent, .number(let n)): return FigureText.of(n.doubleValue) + " %"
         case (.amount, .number(let n)):
             return FigureText.of(n.doubleValue) + (payload["currency"]?.stringValue.map { " " + $0 } ?? "")
         case (_, .number(let n)): return FigureText.of(n.doubleValue)
-        case (.service, .string(let id)): return Services.label(id)
-        case (.oneOf, .string(let choice)): return choice.replacingOccurrences(of: "_", with: " ")
+        case (.service, .string(let id)): return Services.label(id, language: m.language)
+        case (.oneOf, .string(let choice)):
+            // The catalogue's label of the value; its words for one the tables do not know.
+            let label = field.map { m.value(choice, field: $0) } ?? choice
+            return label == choice ? choice.replacingOccurrences(of: "_", with: " ") : label
         case (_, .string(let text)): return text
-        case (_, .bool(let flag)): return flag ? "yes" : "no"
+        case (_, .bool(let flag)): return m(flag ? "cli.yes" : "cli.no")
         case (.occurredAt, _):
-            return (try? OccurredAt(json: value, path: "$", bounded: false)).map(TimelineRendering.describe) ?? "\(value)"
-        case (_, .array(let items)): return items.map { text($0, nil, payload) }.joined(separator: ", ")
+            return (try? OccurredAt(json: value, path: "$", bounded: false)).map { TimelineRendering.describe($0, m) }
+                ?? "\(value)"
+        case (_, .array(let items)): return items.map { text($0, nil, payload, m) }.joined(separator: ", ")
         case (_, .object(let members)):
-            return members.keys.sorted().map { "\(label($0)): \(text(members[$0]!, nil, payload))" }.joined(separator: ", ")
-        case (_, .null): return "(none)"
+            return members.keys.sorted().map { "\(label($0, m)): \(text(members[$0]!, nil, payload, m))" }
+                .joined(separator: ", ")
+        case (_, .null): return m("cli.none")
         }
     }
 }

@@ -230,12 +230,14 @@ public enum GroupViews {
 
     /// `ledger state --group`: the group, then each incident's state as `ledger state` prints it.
     public static func stateText(
-        _ view: GroupView<IncidentState>, names: [String: Establishment], groups: GroupDirectory, sources: Bool = false
+        _ view: GroupView<IncidentState>, names: [String: Establishment], groups: GroupDirectory, sources: Bool = false,
+        language: Language = .english
     ) -> String {
+        // The group's own heading stays in English (its words are ids and names); the states are in `language`.
         headerText(view, names: names) + "\n"
             + (view.items.isEmpty
                 ? "no incident touches its members\n"
-                : QueryViews.stateText(view.items, names: names, sources: sources, groups: groups))
+                : QueryViews.stateText(view.items, names: names, sources: sources, groups: groups, language: language))
     }
 
     /// `ledger state --group --format json`: `{"group", "members", "memberships", "incidents"}`.
@@ -254,10 +256,13 @@ public enum GroupViews {
 
     /// `ledger timeline --group`: the group and its members, then one terminal chart per incident with the lanes
     /// of every member site it touches on a common time axis.
-    public static func timelineText(_ view: GroupView<RecoveryTimeline>, names: [String: Establishment], width: Int) -> String {
+    public static func timelineText(
+        _ view: GroupView<RecoveryTimeline>, names: [String: Establishment], width: Int, language: Language = .english
+    ) -> String {
         let charts = byIncident(view).map { sites in
             TimelineRendering.terminal(
-                sites, title: "\(view.group.name): \(sites[0].incidentTitle) [\(sites[0].incidentId)]", width: width)
+                sites, title: "\(view.group.name): \(sites[0].incidentTitle) [\(sites[0].incidentId)]", width: width,
+                language: language)
         }
         return headerText(view, names: names) + "\n"
             + (charts.isEmpty ? "no incident touches its members\n" : charts.joined(separator: "\n"))
@@ -265,9 +270,13 @@ public enum GroupViews {
 
     /// `ledger timeline --group --format svg`: one chart of the member sites in one incident, the first by id
     /// (filter the view to choose another); nil when no incident touches the members.
-    public static func timelineSVG(_ view: GroupView<RecoveryTimeline>) -> String? {
+    public static func timelineSVG(_ view: GroupView<RecoveryTimeline>, language: Language = .english) -> String? {
         guard let sites = byIncident(view).first else { return nil }
-        return TimelineRendering.svg(sites, title: "\(view.group.name): \(sites[0].incidentTitle): recovery timeline")
+        return TimelineRendering.svg(
+            sites,
+            title: Messages.of(language)(
+                "chart.title.groupIncident", ["group": view.group.name, "incident": sites[0].incidentTitle]),
+            language: language)
     }
 
     /// `ledger timeline --group --format json`: the chart's document for several sites (`reference`, `timelines`,

@@ -8,94 +8,110 @@ public enum QueryViews {
     /// The text of `ledger state`: each fact with every field it recorded and its corrections and updates;
     /// with `sources`, where each came from; `groups` names each establishment's groups beside it.
     public static func stateText(
-        _ states: [IncidentState], names: [String: Establishment], sources: Bool = false, groups: GroupDirectory = .empty
+        _ states: [IncidentState], names: [String: Establishment], sources: Bool = false, groups: GroupDirectory = .empty,
+        language: Language = .english
     ) -> String {
+        let m = Messages.of(language)
+        let possible = " " + m("report.possible")
         var out = ""
-        if states.isEmpty { out += "no incident\n" }
+        if states.isEmpty { out += m("cli.state.none") + "\n" }
         for s in states {
             let sole = s.establishments.count == 1 ? s.establishments[0] : nil
-            out += "\(s.incidentId): \(s.title)\n  phase: \(s.phase.rawValue)"
+            out += "\(s.incidentId): \(s.title)\n  " + m("cli.state.phase", ["phase": m("report.phase.\(s.phase.rawValue)")])
             out +=
-                s.possibleCount > 0
-                ? " (\(s.factCount) facts, \(s.possibleCount) only possible at that time)\n" : " (\(s.factCount) facts)\n"
+                " "
+                + (s.possibleCount > 0
+                    ? m("cli.state.factsPossible", ["count": String(s.factCount), "possible": String(s.possibleCount)])
+                    : m("cli.state.facts", ["count": String(s.factCount)])) + "\n"
             let hit = s.establishments.map { finess in
                 let memberOf = (groups.groupsOf[finess] ?? []).map(\.name)
-                let label = ([finess] + memberOf.map { "group \($0)" }).joined(separator: "; ")
+                let label = ([finess] + memberOf.map { m("cli.state.group", ["name": $0]) }).joined(separator: "; ")
                 return names[finess].map { "\($0.name) (\(label))" } ?? (memberOf.isEmpty ? finess : "\(finess) (\(label))")
             }
-            if !hit.isEmpty { out += "  establishments: \(hit.joined(separator: ", "))\n" }
+            if !hit.isEmpty { out += "  " + m("cli.state.establishments", ["list": hit.joined(separator: ", ")]) + "\n" }
             for (label, fact) in [
-                ("intrusion", s.intrusion), ("detected", s.detectedAt), ("crisis cell", s.crisisCell),
+                ("intrusion", s.intrusion), ("detected", s.detectedAt), ("crisisCell", s.crisisCell),
                 ("contained", s.containedAt),
                 ("closed", s.closedAt),
             ] {
                 if let fact {
-                    out += "  \(label): \(TimelineRendering.describe(fact.occurredAt))\(fact.possible ? " (possible)" : "")\n"
+                    let time = TimelineRendering.describe(fact.occurredAt, m) + (fact.possible ? possible : "")
+                    out += "  " + m("cli.field", ["label": m("cli.state.\(label)"), "text": time]) + "\n"
                     out += detailLines(
-                        fact, indent: "    ", summary: "", sources: sources, names: names.mapValues(\.name), sole: sole)
+                        fact, indent: "    ", summary: "", sources: sources, names: names.mapValues(\.name), sole: sole, m)
                 }
             }
             if !s.servicesNotNormal.isEmpty {
-                out += "  services not working normally:\n"
+                out += "  " + m("cli.state.servicesNotNormal") + "\n"
                 for c in s.servicesNotNormal {
                     let name = names[c.establishment]?.name ?? c.establishment
-                    out +=
-                        "    \(name) / \(Services.label(c.service)): \(c.status.rawValue.replacingOccurrences(of: "_", with: " "))"
-                    out += (c.status == .down ? "" : c.capacityPercent.map { " (\(FigureText.of($0)) %)" } ?? "")
-                    out += " since \(c.since.inZone().humanReadable)\n"
+                    var status = m("report.condition.\(c.status.rawValue)")
+                    status += (c.status == .down ? "" : c.capacityPercent.map { " (\(FigureText.of($0)) %)" } ?? "")
+                    status += " " + m("cli.state.since", ["time": m.time(c.since)])
+                    out += "    " + m("cli.field", ["label": "\(name) / \(Services.label(c.service, language: language))", "text": status])
+                    out += "\n"
                 }
             }
             if !s.servicesRestored.isEmpty {
-                out +=
-                    "  services restored: " + s.servicesRestored.map { Services.label($0.service) }.joined(separator: ", ")
-                    + "\n"
+                let list = s.servicesRestored.map { Services.label($0.service, language: language) }.joined(separator: ", ")
+                out += "  " + m("cli.state.servicesRestored", ["list": list]) + "\n"
             }
             if !s.crisisMeasures.isEmpty {
-                out += "  crisis measures:\n"
-                for m in s.crisisMeasures {
+                out += "  " + m("cli.state.crisisMeasures") + "\n"
+                for measure in s.crisisMeasures {
                     let place =
-                        m.establishment.map { finess in " at " + (names[finess].map { "\($0.name) (\(finess))" } ?? finess) }
-                        ?? ""
+                        measure.establishment.map { finess in
+                            " " + m("cli.state.at", ["place": names[finess].map { "\($0.name) (\(finess))" } ?? finess])
+                        } ?? ""
                     func when(_ fact: FactSummary) -> String {
-                        TimelineRendering.describe(fact.occurredAt) + (fact.possible ? " (possible)" : "")
+                        TimelineRendering.describe(fact.occurredAt, m) + (fact.possible ? possible : "")
                     }
-                    var line = "    - \(CrisisMeasureStatus.label(m.measure))\(place): "
-                    switch (m.activated, m.lifted) {
-                    case (let activated?, nil): line += "active since \(when(activated))"
-                    case (let activated?, let lifted?): line += "lifted \(when(lifted)), active from \(when(activated))"
-                    case (nil, let lifted?): line += "lifted \(when(lifted))"
-                    case (nil, nil): break
+                    let label = m.value(measure.measure, field: "measure")
+                    let text: String
+                    switch (measure.activated, measure.lifted) {
+                    case (let activated?, nil): text = m("cli.state.activeSince", ["time": when(activated)])
+                    case (let activated?, let lifted?):
+                        text = m("cli.state.liftedActive", ["lifted": when(lifted), "activated": when(activated)])
+                    case (nil, let lifted?): text = m("cli.state.lifted", ["time": when(lifted)])
+                    case (nil, nil): text = ""
                     }
+                    let line =
+                        "    - " + m("cli.field", ["label": (label == measure.measure ? CrisisMeasureStatus.label(label) : label) + place, "text": text])
                     out += line + "\n"
                     // Each of the two facts with what the line does not show: its other fields, revisions, sources.
-                    for fact in [m.activated, m.lifted].compactMap({ $0 }) {
+                    for fact in [measure.activated, measure.lifted].compactMap({ $0 }) {
                         out += detailLines(
                             fact, indent: "      ", summary: line, sources: sources, names: names.mapValues(\.name),
-                            sole: sole)
+                            sole: sole, m)
                     }
                 }
             }
             let lists: [(String, [FactSummary])] = [
-                ("data", s.dataBreach), (s.ransomStatus.map { "ransom (status: \($0.rawValue))" } ?? "ransom", s.ransom),
-                ("claims", s.claims), ("complaints", s.complaints), ("notifications", s.notifications),
-                ("investigations", s.investigations), ("outside support", s.support), ("care impact", s.careImpacts),
-                ("people informed", s.personsNotified),
+                ("cli.state.data", s.dataBreach),
+                (s.ransomStatus.map { m("cli.state.ransomStatus", ["status": $0.rawValue]) } ?? m("cli.state.ransom"), s.ransom),
+                ("cli.state.claims", s.claims), ("cli.state.complaints", s.complaints),
+                ("cli.state.notifications", s.notifications), ("cli.state.investigations", s.investigations),
+                ("cli.state.support", s.support), ("cli.state.care", s.careImpacts), ("cli.state.informed", s.personsNotified),
             ]
             for (label, list) in lists where !list.isEmpty {
-                out += "  \(label):\n"
+                out += "  " + m("cli.heading", ["label": label.hasPrefix("cli.") ? m(label) : label]) + "\n"
                 for item in list {
-                    out += factLines(item, indent: "    ", sources: sources, names: names.mapValues(\.name), sole: sole)
+                    out += factLines(item, indent: "    ", sources: sources, names: names.mapValues(\.name), sole: sole, m)
                 }
             }
             if !s.figures.isEmpty {
-                out += "  figures:\n"
+                out += "  " + m("cli.state.figures") + "\n"
                 for figure in s.figures {
                     let claims = figure.claims.map { claim in
-                        claim.text + " (\(claim.claimant == claim.source ? "source" : "claimed by") \(claim.claimant))"
-                            + (claim.possible ? " (possible)" : "")
+                        m(
+                            "cli.state.claim",
+                            [
+                                "text": claim.text, "claimant": claim.claimant,
+                                "source": m(claim.claimant == claim.source ? "cli.state.claimSource" : "cli.state.claimedBy"),
+                            ]) + (claim.possible ? possible : "")
                     }
-                    out += "    \(figure.figure): \(claims.joined(separator: " · "))"
-                    out += figure.competing ? " — competing claims\n" : "\n"
+                    out += "    " + m("cli.field", ["label": figure.figure, "text": claims.joined(separator: " · ")])
+                    out += figure.competing ? " — " + m("cli.state.competing") + "\n" : "\n"
                 }
             }
             out += "\n"
@@ -106,28 +122,35 @@ public enum QueryViews {
     /// A fact in a list: its summary and time, then the fields the summary does not show, its corrections
     /// and updates, and with `sources` its provenance.
     static func factLines(
-        _ item: FactSummary, indent: String, sources: Bool, names: [String: String] = [:], sole: String? = nil
+        _ item: FactSummary, indent: String, sources: Bool, names: [String: String] = [:], sole: String? = nil,
+        _ m: Messages = .english
     ) -> String {
-        var out = "\(indent)- \(item.summary) [\(TimelineRendering.describe(item.occurredAt))]"
-        out += item.possible ? " (possible)\n" : "\n"
-        return out + detailLines(item, indent: indent + "  ", summary: item.summary, sources: sources, names: names, sole: sole)
+        var out = "\(indent)- \(item.summary) [\(TimelineRendering.describe(item.occurredAt, m))]"
+        out += item.possible ? " " + m("report.possible") + "\n" : "\n"
+        return out
+            + detailLines(item, indent: indent + "  ", summary: item.summary, sources: sources, names: names, sole: sole, m)
     }
 
     /// The fields `summary` does not show, the revisions, and with `sources` the provenance, one line each.
     static func detailLines(
-        _ item: FactSummary, indent: String, summary: String, sources: Bool, names: [String: String], sole: String? = nil
+        _ item: FactSummary, indent: String, summary: String, sources: Bool, names: [String: String], sole: String? = nil,
+        _ m: Messages = .english
     ) -> String {
         var out = ""
         // The incident's only establishment, said once at its head, is not repeated on every fact.
         let omitted = sole.map { finess in names[finess].map { "\($0) (\(finess))" } ?? finess }
         let details = FactFields.details(
             eventType: item.eventType, payload: item.payload, summary: summary, names: names,
-            omitting: omitted.map { [$0] } ?? [])
+            omitting: omitted.map { [$0] } ?? [], m)
         if !details.isEmpty { out += "\(indent)\(details)\n" }
         if !item.revisions.isEmpty { out += "\(indent)\(item.revisionText)\n" }
         if sources {
             out +=
-                "\(indent)source: \(item.source) · recorded by \(item.actor) at \(item.recordedAt.inZone().humanReadable) (#\(item.position))\n"
+                indent
+                + m(
+                    "cli.sourceLine",
+                    ["source": item.source, "actor": item.actor, "time": m.time(item.recordedAt), "position": String(item.position)])
+                + "\n"
         }
         return out
     }
@@ -187,25 +210,43 @@ public enum QueryViews {
     }
 
     /// The text of `ledger audit`.
-    public static func auditText(_ entries: [AuditEntry]) -> String {
+    /// The text of `ledger audit`, in `language` (the event types, the actors and the summaries as recorded).
+    public static func auditText(_ entries: [AuditEntry], language: Language = .english) -> String {
+        let m = Messages.of(language)
+        let none = m("cli.none")
         var out = ""
-        if entries.isEmpty { out += "no recorded event matches\n" }
+        if entries.isEmpty { out += m("cli.audit.none") + "\n" }
         for e in entries {
-            out += "#\(e.position) \(e.recordedAt.inZone().humanReadable)  \(e.actor)  \(e.streamId)\n"
-            out += "  \(e.eventType): \(e.summary)\n  source: \(e.source)\n"
-            if let reason = e.reason { out += "  reason: \(reason)\n" }
+            out += "#\(e.position) \(m.time(e.recordedAt))  \(e.actor)  \(e.streamId)\n"
+            out += "  " + m("cli.field", ["label": e.eventType, "text": e.summary]) + "\n"
+            out += "  " + m("cli.audit.source", ["source": e.source]) + "\n"
+            if let reason = e.reason { out += "  " + m("cli.audit.reason", ["reason": reason]) + "\n" }
             if !e.fields.isEmpty {
-                out += "  fields: " + e.fields.map { "\($0.label): \($0.text)" }.joined(separator: " · ") + "\n"
+                let list = e.fields.map { m("cli.field", ["label": FactFields.label($0.name, m), "text": $0.text]) }
+                out += "  " + m("cli.audit.fields", ["list": list.joined(separator: " · ")]) + "\n"
             }
             for change in e.fieldChanges {
-                out += "  \(FactFields.label(change.field)): \(change.before ?? "(none)") -> \(change.after ?? "(none)")\n"
+                out +=
+                    "  "
+                    + m(
+                        "cli.audit.change",
+                        ["field": FactFields.label(change.field, m), "before": change.before ?? none, "after": change.after ?? none])
+                    + "\n"
             }
             for change in e.changes {
-                out += "  changed \(change.field): \(change.before ?? "(none)") -> \(change.after ?? "(none)")\n"
+                out +=
+                    "  " + m("cli.audit.changed", ["field": change.field, "before": change.before ?? none, "after": change.after ?? none])
+                    + "\n"
             }
             for revision in e.laterRevisions {
                 out +=
-                    "  later \(revision.kind.rawValue) by \(revision.actor) at #\(revision.position) (\(revision.recordedAt.inZone().humanReadable)): \(revision.reason)\n"
+                    "  "
+                    + m(
+                        "cli.audit.later",
+                        [
+                            "kind": m("cli.revision.\(revision.kind.rawValue)"), "actor": revision.actor,
+                            "position": String(revision.position), "time": m.time(revision.recordedAt), "reason": revision.reason,
+                        ]) + "\n"
             }
         }
         return out
@@ -301,10 +342,11 @@ public enum QueryViews {
 
 extension QueryViews {
     /// The line saying which times a view shows: "(as of X, as known at Y)", or nothing.
-    package static func header(asOf: String?, knownAt: String?) -> String {
+    package static func header(asOf: String?, knownAt: String?, language: Language = .english) -> String {
+        let m = Messages.of(language)
         var parts: [String] = []
-        if let asOf { parts.append("as of \(asOf)") }
-        if let knownAt { parts.append("as known at \(knownAt)") }
+        if let asOf { parts.append(m("cli.header.asOf", ["time": asOf])) }
+        if let knownAt { parts.append(m("cli.header.knownAt", ["time": knownAt])) }
         return parts.isEmpty ? "" : "(\(parts.joined(separator: ", ")))\n"
     }
 }

@@ -168,6 +168,7 @@ struct DamageTests {
         // A real SIGSEGV delivered to the child running the command, as a wild page pointer would.
         for (signal, name) in [(SIGSEGV, "SIGSEGV"), (SIGBUS, "SIGBUS"), (SIGKILL, "SIGKILL")] {
             let process = Process()
+            process.environment = childEnvironment()
             process.executableURL = productsDirectory().appendingPathComponent("ledger")
             process.arguments = ["append", "--data-dir", "/nonexistent-ledger"]
             let stdin = Pipe()
@@ -358,6 +359,7 @@ struct ReaderWriterTests {
         }
         for command in [["read", "--format", "ndjson"], ["verify"], ["stats"]] {
             let process = Process()
+            process.environment = childEnvironment()
             process.executableURL = productsDirectory().appendingPathComponent("ledger")
             process.arguments = command + ["--data-dir", base.path]
             process.standardOutput = FileHandle.nullDevice

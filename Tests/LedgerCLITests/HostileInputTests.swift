@@ -231,6 +231,7 @@ struct HostileInputTests {
         let before = try head(dir)
         let ledgerPath = productsDirectory().appendingPathComponent("ledger").path
         let process = Process()
+        process.environment = childEnvironment()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = [
             "-c",

@@ -20,6 +20,7 @@ struct KilledExchangeTests {
     func killed(_ arguments: [String], after delay: UInt32) throws {
         let ledgerPath = productsDirectory().appendingPathComponent("ledger").path
         let process = Process()
+        process.environment = childEnvironment()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
         process.arguments = [ledgerPath] + arguments
         process.standardOutput = FileHandle.nullDevice

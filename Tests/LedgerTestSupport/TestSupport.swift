@@ -42,6 +42,18 @@ public struct ProcessOutput: Sendable {
     public let stderr: String
 }
 
+/// The environment of a child the tests start: the test's own without the ledger's defaults (`LEDGER_DATA_DIR`,
+/// `LEDGER_ACTOR`) and in the C locale (`LC_ALL=C`), so that the ledger's human output is English whatever the
+/// machine's locale (a French one would make it French); then `extra`, which may ask for another locale.
+public func childEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
+    var env = ProcessInfo.processInfo.environment
+    env.removeValue(forKey: "LEDGER_DATA_DIR")
+    env.removeValue(forKey: "LEDGER_ACTOR")
+    env["LC_ALL"] = "C"
+    for (key, value) in extra { env[key] = value }
+    return env
+}
+
 /// Runs a built product with `arguments`, feeding `input` on standard input.
 public func runProduct(
     _ name: String, _ arguments: [String], input: String? = nil, environment: [String: String] = [:],
@@ -60,11 +72,7 @@ public func runExecutable(
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
-    var env = ProcessInfo.processInfo.environment
-    env.removeValue(forKey: "LEDGER_DATA_DIR")
-    env.removeValue(forKey: "LEDGER_ACTOR")
-    for (key, value) in environment { env[key] = value }
-    process.environment = env
+    process.environment = childEnvironment(environment)
     if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
     let stdout = Pipe()
     let stderr = Pipe()

@@ -129,6 +129,7 @@ final class ServerProcess {
     let port: Int
 
     init(directory: String) throws {
+        process.environment = childEnvironment()
         process.executableURL = productsDirectory().appendingPathComponent("ledger")
         process.arguments = ["serve", "--data-dir", directory, "--port", "0"]
         let stdout = Pipe()
