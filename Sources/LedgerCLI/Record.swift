@@ -128,7 +128,6 @@ extension Ledger {
                 let input = InputEvents(name: "record", items: [InputEvents.Item(json: event, path: "$", location: "")])
                 let result = try remote.append(event, to: stream, expected: expected)
                 report(
-                messages,
                     messages,
                     spec.eventType, positions: result.positions, eventId: result.eventIds.first ?? "",
                     streamVersion: result.streamVersion,

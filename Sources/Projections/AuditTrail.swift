@@ -102,7 +102,7 @@ public enum AuditTrail {
                                     case .retracted: "retracts: \(FactSummary.describe(fact))"
                                     case .corrected: "corrects \(fields) of: \(FactSummary.describe(fact)) (recorded wrong)"
                                     case .updated:
-                                        "updates \(fields) of: \(FactSummary.describe(fact)) (changed in the world from \(revision.effective.map(TimelineRendering.describe) ?? "?"))"
+                                        "updates \(fields) of: \(FactSummary.describe(fact)) (changed in the world from \(revision.effective.map { TimelineRendering.describe($0) } ?? "?"))"
                                     }
                                 return AuditEntry(
                                     position: revision.position, eventId: revision.eventId, streamId: stream,

@@ -132,7 +132,7 @@ struct ReportCLITests {
         #expect(!english.stdout.contains("Point de situation") && !english.stdout.contains("EN RETARD"))
         // Without --lang, a French locale gives French.
         let locale = try ledger(
-            ["report", "--data-dir", dir.path, "--as-of", Self.asOf], environment: ["LANG": "fr_FR.UTF-8"])
+            ["report", "--data-dir", dir.path, "--as-of", Self.asOf], environment: ["LANG": "fr_FR.UTF-8", "LC_ALL": ""])
         #expect(locale.status == 0 && locale.stdout.contains("<h2>Échéances</h2>"), "\(locale.stderr)")
         let refused = try report(dir, ["--lang", "de"])
         #expect(refused.status != 0 && refused.stdout.isEmpty && refused.stderr.contains("--lang"), "\(refused.stderr)")
