@@ -98,7 +98,8 @@ import Testing
         #expect(Messages(.english).day(t) == "2021-09-12")
         let first = Timestamp(microseconds: 1_630_447_200_000_000)  // 2021-09-01 00:00 +02:00
         #expect(Messages(.french).day(first) == "1er sept. 2021")
-        let day = try #require(OccurredAt(precision: .day, start: first))
+        let midnight = try #require(Timestamp(rfc3339: "2021-09-01T00:00:00+02:00"))
+        let day = try #require(OccurredAt(precision: .day, start: midnight))
         #expect(Messages(.french).occurred(day) == "1er septembre 2021 (à la journée près)")
         #expect(Messages(.english).occurred(day) == "2021-09-01 (day)")
     }

@@ -30,7 +30,9 @@ struct SituationReportTests {
             for language in Language.allCases {
                 let html = report.html(Messages(language))
                 #expect(!html.contains("report."), "a key without its words at \(time ?? 0) in \(language)")
-                #expect(html.contains("<dd class=\"generated\">2024-05-01 09:30 +02:00</dd>"))
+                // Its dates in the language's words.
+                let generated = language == .french ? "1er mai 2024 à 9 h 30 (UTC+02:00)" : "2024-05-01 09:30 +02:00"
+                #expect(html.contains("<dd class=\"generated\">\(generated)</dd>"), "\(language)")
                 let rows = html.components(separatedBy: "<tr class=\"").dropFirst().compactMap { row -> String? in
                     guard let status = row.components(separatedBy: "data-status=\"").dropFirst().first else { return nil }
                     return status.components(separatedBy: "\"").first
