@@ -48,8 +48,8 @@ struct LanguageCLITests {
         let dir = try demo()
         try both(
             dir, ["state", "--incident", Self.incident, "--as-of", Self.asOf],
-            french: ["phase : ", " faits", "services perturbés :", "Dossier patient informatisé (DPI)", "(UTC+01:00)"],
-            english: ["phase: ", " facts", "services not working normally:", "Patient record (DPI)"])
+            french: ["phase : ", " faits", "services perturbés :", "Messagerie externe", "(UTC+01:00)", "15 janvier 2024 à 1 h 20"],
+            english: ["phase: ", " facts", "services not working normally:", "External email", "down since 2024-01-15 01:20 +01:00"])
     }
 
     @Test func timelineTextSVGAndHTMLInBothLanguages() throws {
