@@ -420,13 +420,12 @@ public enum TimelineRendering {
             if multiSite { out += "\(siteName(timeline)):\n" }
             let metrics = timeline.metrics
             for (name, hours) in metricRows(metrics, m) {
-                out += "  \(name): \(hours.map { formatHours($0, m) } ?? "-")\n"
+                out += "  " + m("cli.field", ["label": name, "text": hours.map { formatHours($0, m) } ?? "-"]) + "\n"
             }
             for lane in timeline.lanes {
                 let h = metrics.serviceHours[lane.service]!
-                out +=
-                    "  \(Services.label(lane.service, language: language)): "
-                    + m("chart.serviceHours", ["down": formatHours(h.down, m), "degraded": formatHours(h.degraded, m)]) + "\n"
+                let hours = m("chart.serviceHours", ["down": formatHours(h.down, m), "degraded": formatHours(h.degraded, m)])
+                out += "  " + m("cli.field", ["label": Services.label(lane.service, language: language), "text": hours]) + "\n"
             }
             if !timeline.lanes.isEmpty {
                 out +=

@@ -71,7 +71,7 @@ struct LanguageCLITests {
         let dir = try demo()
         try both(
             dir, ["deadlines", "--incident", Self.incident, "--as-of", Self.asOf],
-            french: ["déclenchée le ", "déclenchée par : ", "destinataire : "], english: ["started ", "started by: ", ", to "])
+            french: ["déclenchée : ", "déclenchée par : ", "destinataire : "], english: ["started ", "started by: ", ", to "])
         // The time left, in each language's words.
         try both(
             dir, ["deadlines", "--incident", Self.incident, "--as-of", "2024-01-15 12:00"], french: ["reste "],
