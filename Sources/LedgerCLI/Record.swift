@@ -169,7 +169,8 @@ extension Ledger {
 
         /// One line; the event id is the one a later correction or retraction names.
         private func report(
-            _ messages: Messages, _ eventType: String, positions: [UInt64], eventId: String, streamVersion: UInt64, alreadyStored: Bool,
+            _ messages: Messages, _ eventType: String, positions: [UInt64], eventId: String, streamVersion: UInt64,
+            alreadyStored: Bool,
             stream: String
         ) {
             let arguments = [

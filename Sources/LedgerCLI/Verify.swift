@@ -96,7 +96,10 @@ extension Ledger {
             let store = try ledger.openStoreForReading()
             let s = try store.statistics()
             let rows: [(String, JSONValue)] = [
-                ("recordedAtSetBy", try store.clockProvenance().map(JSONValue.string) ?? .string(Messages.english("cli.stats.clock"))),
+                (
+                    "recordedAtSetBy",
+                    try store.clockProvenance().map(JSONValue.string) ?? .string(Messages.english("cli.stats.clock"))
+                ),
                 ("events", .number(JSONNumber(s.events))),
                 ("streams", .number(JSONNumber(s.streams))),
                 ("headHash", .string(s.headHash)),

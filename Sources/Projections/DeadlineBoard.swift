@@ -154,10 +154,15 @@ extension QueryViews {
                 indent
                 + m(
                     closed ? "deadline.startedClosed" : "deadline.started",
-                    ["time": TimelineRendering.describe(c.startedAt, m), "elapsed": TimelineRendering.formatHours(c.elapsedHours, m)])
+                    [
+                        "time": TimelineRendering.describe(c.startedAt, m),
+                        "elapsed": TimelineRendering.formatHours(c.elapsedHours, m),
+                    ])
                 + "\n"
             out += indent + m("deadline.startedBy", ["fact": c.startedBySummary]) + "\n"
-            if let decision = c.notRequiredBy { out += indent + m("deadline.notRequiredBecause", ["reason": decision.summary]) + "\n" }
+            if let decision = c.notRequiredBy {
+                out += indent + m("deadline.notRequiredBecause", ["reason": decision.summary]) + "\n"
+            }
         }
         if board.items.isEmpty {
             if !board.filter.isEmpty {

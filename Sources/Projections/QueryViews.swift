@@ -48,7 +48,9 @@ public enum QueryViews {
                     var status = m("report.condition.\(c.status.rawValue)")
                     status += (c.status == .down ? "" : c.capacityPercent.map { " (\(FigureText.of($0)) %)" } ?? "")
                     status += " " + m("cli.state.since", ["time": m.time(c.since)])
-                    out += "    " + m("cli.field", ["label": "\(name) / \(Services.label(c.service, language: language))", "text": status])
+                    out +=
+                        "    "
+                        + m("cli.field", ["label": "\(name) / \(Services.label(c.service, language: language))", "text": status])
                     out += "\n"
                 }
             }
@@ -76,7 +78,13 @@ public enum QueryViews {
                     case (nil, nil): text = ""
                     }
                     let line =
-                        "    - " + m("cli.field", ["label": (label == measure.measure ? CrisisMeasureStatus.label(label) : label) + place, "text": text])
+                        "    - "
+                        + m(
+                            "cli.field",
+                            [
+                                "label": (label == measure.measure ? CrisisMeasureStatus.label(label) : label) + place,
+                                "text": text,
+                            ])
                     out += line + "\n"
                     // Each of the two facts with what the line does not show: its other fields, revisions, sources.
                     for fact in [measure.activated, measure.lifted].compactMap({ $0 }) {
@@ -149,7 +157,10 @@ public enum QueryViews {
                 indent
                 + m(
                     "cli.sourceLine",
-                    ["source": item.source, "actor": item.actor, "time": m.time(item.recordedAt), "position": String(item.position)])
+                    [
+                        "source": item.source, "actor": item.actor, "time": m.time(item.recordedAt),
+                        "position": String(item.position),
+                    ])
                 + "\n"
         }
         return out
@@ -230,12 +241,18 @@ public enum QueryViews {
                     "  "
                     + m(
                         "cli.audit.change",
-                        ["field": FactFields.label(change.field, m), "before": change.before ?? none, "after": change.after ?? none])
+                        [
+                            "field": FactFields.label(change.field, m), "before": change.before ?? none,
+                            "after": change.after ?? none,
+                        ])
                     + "\n"
             }
             for change in e.changes {
                 out +=
-                    "  " + m("cli.audit.changed", ["field": change.field, "before": change.before ?? none, "after": change.after ?? none])
+                    "  "
+                    + m(
+                        "cli.audit.changed",
+                        ["field": change.field, "before": change.before ?? none, "after": change.after ?? none])
                     + "\n"
             }
             for revision in e.laterRevisions {

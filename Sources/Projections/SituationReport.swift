@@ -187,7 +187,9 @@ extension SituationReport {
         let c = item.clock
         switch c.status {
         case .running, .overdue:
-            if let dueIn = item.dueIn { return m("report.remaining.dueIn", ["duration": DeadlineBoard.durationText(dueIn, language: m.language)]) }
+            if let dueIn = item.dueIn {
+                return m("report.remaining.dueIn", ["duration": DeadlineBoard.durationText(dueIn, language: m.language)])
+            }
             if let overdueBy = item.overdueBy {
                 return m("report.remaining.overdueBy", ["duration": DeadlineBoard.durationText(overdueBy, language: m.language)])
             }

@@ -320,7 +320,10 @@ public enum TimelineRendering {
         (item.sites.isEmpty ? "" : item.sites.joined(separator: ", ") + " · ")
             + m(
                 "chart.milestoneLabel",
-                ["milestone": milestoneText(item.milestone.kind, m), "time": describe(item.milestone.occurredAt, offsets: offsets, m)])
+                [
+                    "milestone": milestoneText(item.milestone.kind, m),
+                    "time": describe(item.milestone.occurredAt, offsets: offsets, m),
+                ])
             + (item.milestone.possible ? " " + m("report.possible") : "")
     }
 
@@ -441,7 +444,8 @@ public enum TimelineRendering {
                 }
             }
             for impact in timeline.careImpacts {
-                out += "  " + m("chart.terminal.care", ["summary": impact.summary, "time": describe(impact.occurredAt, m)]) + "\n"
+                out +=
+                    "  " + m("chart.terminal.care", ["summary": impact.summary, "time": describe(impact.occurredAt, m)]) + "\n"
                 out += QueryViews.detailLines(
                     impact, indent: "    ", summary: impact.summary, sources: false,
                     names: [timeline.establishment: timeline.establishmentName], sole: timeline.establishment)
@@ -1001,7 +1005,9 @@ public enum TimelineRendering {
         }
         if !milestones.isEmpty {
             parts.append(
-                m("chart.desc.milestones", ["list": milestones.map { milestoneLabel($0, offsets: true, m) }.joined(separator: "; ")]))
+                m(
+                    "chart.desc.milestones",
+                    ["list": milestones.map { milestoneLabel($0, offsets: true, m) }.joined(separator: "; ")]))
         }
         return parts.joined(separator: " ")
     }

@@ -24,7 +24,9 @@ struct HostileCase: Sendable, CustomTestStringConvertible {
     static func ransom(_ name: String, amount: String, refused: Bool = true) -> HostileCase {
         HostileCase(
             name: name,
-            record: ["ransom.demanded", "--incident", stream, "--at", "2024-01-15", "--source", "s", "--set", "amount=\(amount)"],
+            record: [
+                "ransom.demanded", "--incident", stream, "--at", "2024-01-15", "--source", "s", "--set", "amount=\(amount)",
+            ],
             json: #"{"eventType":"ransom.demanded",\#(at),"payload":{"amount":\#(amount)}}"#, refused: refused)
     }
 
@@ -33,7 +35,8 @@ struct HostileCase: Sendable, CustomTestStringConvertible {
             name: name,
             record: ["\(type)", "--incident", stream, "--at", "2024-01-15", "--source", "s", "--set", "\(field)=\(value)"]
                 + extra.flatMap { ["--set", "\($0.0)=\($0.1)"] },
-            json: #"{"eventType":"\#(type)",\#(at),"payload":{"\#(field)":\#(value)\#(extra.map { #","\#($0.0)":"\#($0.1)""# }.joined())}}"#,
+            json:
+                #"{"eventType":"\#(type)",\#(at),"payload":{"\#(field)":\#(value)\#(extra.map { #","\#($0.0)":"\#($0.1)""# }.joined())}}"#,
             refused: true)
     }
 
@@ -42,7 +45,9 @@ struct HostileCase: Sendable, CustomTestStringConvertible {
     {
         HostileCase(
             name: name,
-            record: text.map { ["note.added", "--incident", stream, "--at", "2024-01-15", "--source", source, "--set", "text=\($0)"] },
+            record: text.map {
+                ["note.added", "--incident", stream, "--at", "2024-01-15", "--source", source, "--set", "text=\($0)"]
+            },
             json:
                 #"{"eventType":"note.added","occurredAt":{"precision":"day","at":"2024-01-15T00:00:00+01:00"},"source":"\#(jsonSource)","payload":{"text":"\#(jsonText)"}}"#,
             refused: true)
@@ -103,11 +108,16 @@ struct HostileCase: Sendable, CustomTestStringConvertible {
         time("a day of 400 digits", at: "2024-01-" + String(repeating: "1", count: 400), occurredAt: nil),
         HostileCase(
             name: "actor U+3000",
-            record: ["note.added", "--incident", stream, "--at", "2024-01-15", "--source", "s", "--set", "text=t", "--actor", "\u{3000}"],
+            record: [
+                "note.added", "--incident", stream, "--at", "2024-01-15", "--source", "s", "--set", "text=t", "--actor",
+                "\u{3000}",
+            ],
             json: #"{"eventType":"note.added",\#(at),"actor":"\u3000","payload":{"text":"t"}}"#, refused: true),
         HostileCase(
             name: "a field set twice",
-            record: ["note.added", "--incident", stream, "--at", "2024-01-15", "--source", "s", "--set", "text=a", "--set", "text=b"],
+            record: [
+                "note.added", "--incident", stream, "--at", "2024-01-15", "--source", "s", "--set", "text=a", "--set", "text=b",
+            ],
             json: #"{"eventType":"note.added",\#(at),"payload":{"text":"a","text":"b"}}"#, refused: true),
     ]
 }
@@ -145,7 +155,8 @@ struct HostileInputTests {
         let reads: [[String]] = [
             ["verify"], ["stats"], ["read"], ["read", "--format", "json"], ["state"], ["state", "--format", "json"],
             ["state", "--as-of", "2024-01-15"], ["timeline", "--hospital", "440000289"],
-            ["timeline", "--hospital", "440000289", "--format", "json"], ["timeline", "--hospital", "440000289", "--format", "svg"],
+            ["timeline", "--hospital", "440000289", "--format", "json"],
+            ["timeline", "--hospital", "440000289", "--format", "svg"],
             ["timeline", "--hospital", "440000289", "--format", "html"], ["deadlines"], ["deadlines", "--format", "json"],
             ["audit"], ["audit", "--format", "json"],
         ]
@@ -171,7 +182,9 @@ struct HostileInputTests {
     func throughRecord(_ hostile: HostileCase) throws {
         let dir = try seededLedger()
         let before = try head(dir)
-        try check(try ledger(["record"] + hostile.record! + ["--data-dir", dir.path]), hostile, path: "record", dir: dir, before: before)
+        try check(
+            try ledger(["record"] + hostile.record! + ["--data-dir", dir.path]), hostile, path: "record", dir: dir, before: before
+        )
     }
 
     @Test(arguments: HostileCase.all.filter { $0.json != nil })
@@ -179,7 +192,8 @@ struct HostileInputTests {
         let dir = try seededLedger()
         let event = hostile.json!.replacingOccurrences(of: #"{"eventType""#, with: #"{"streamId":"incident:h","eventType""#)
         var before = try head(dir)
-        try check(try ledger(["append", "--data-dir", dir.path], input: event), hostile, path: "append", dir: dir, before: before)
+        try check(
+            try ledger(["append", "--data-dir", dir.path], input: event), hostile, path: "append", dir: dir, before: before)
 
         // Import from a pipe, then from a file: a second ledger, so the first import's outcome does not matter.
         let other = try seededLedger()
@@ -191,7 +205,8 @@ struct HostileInputTests {
         defer { try? FileManager.default.removeItem(atPath: file) }
         try Data((event + "\n").utf8).write(to: URL(fileURLWithPath: file))
         before = try head(third)
-        try check(try ledger(["import", "--file", file, "--data-dir", third.path]), hostile, path: "import", dir: third, before: before)
+        try check(
+            try ledger(["import", "--file", file, "--data-dir", third.path]), hostile, path: "import", dir: third, before: before)
 
         // A demo dataset: the registration, the opening, then the hostile event.
         let demoDir = TemporaryDirectory()
@@ -218,7 +233,10 @@ struct HostileInputTests {
     @Test func negativeZeroIsStoredAsZero() throws {
         let dir = try seededLedger()
         let result = try ledger(
-            ["record", "ransom.demanded", "--incident", "incident:h", "--at", "2024-01-15", "--source", "s", "--set", "amount=-0.0"]
+            [
+                "record", "ransom.demanded", "--incident", "incident:h", "--at", "2024-01-15", "--source", "s", "--set",
+                "amount=-0.0",
+            ]
                 + ["--data-dir", dir.path])
         #expect(result.status == 0, "\(result.stderr)")
         let last = try #require(try EventStore.open(at: dir.path).allEvents().last)

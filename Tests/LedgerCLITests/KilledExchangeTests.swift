@@ -42,7 +42,9 @@ struct KilledExchangeTests {
     @Test func aKilledRestoreLeavesNothingOrAWholeReplica() throws {
         let source = path("source")
         #expect(try ledger(["init", "--origin", "kill.example/source", "--data-dir", source]).status == 0)
-        #expect(try ledger(["import", "--file", "-", "--data-dir", source], input: notes(1...6_000, stream: "incident:k")).status == 0)
+        #expect(
+            try ledger(["import", "--file", "-", "--data-dir", source], input: notes(1...6_000, stream: "incident:k")).status == 0
+        )
         let verifier = try ledger(["key", "init", "--data-dir", source, "--output", path("k.key")]).stdout
             .trimmingCharacters(in: .newlines)
         #expect(try ledger(["export", "--data-dir", source, "--output", path("b.bundle"), "--key", path("k.key")]).status == 0)
@@ -50,7 +52,8 @@ struct KilledExchangeTests {
         var outcomes: [String: Int] = [:]
         for round in 0..<6 {
             let target = path("replica-\(round)")
-            try killed(["restore", path("b.bundle"), "--data-dir", target, "--trust", verifier], after: UInt32(30_000 + round * 90_000))
+            try killed(
+                ["restore", path("b.bundle"), "--data-dir", target, "--trust", verifier], after: UInt32(30_000 + round * 90_000))
             if FileManager.default.fileExists(atPath: target) {
                 #expect(try ledger(["verify", "--data-dir", target]).status == 0, "round \(round)")
                 #expect(try ledger(["read", "--format", "ndjson", "--data-dir", target]).stdout == expected, "round \(round)")
@@ -65,14 +68,17 @@ struct KilledExchangeTests {
     @Test func aKilledMergeWritesAllOrNothing() throws {
         let laptop = path("laptop")
         #expect(try ledger(["init", "--origin", "kill.example/laptop", "--data-dir", laptop]).status == 0)
-        #expect(try ledger(["import", "--file", "-", "--data-dir", laptop], input: notes(1...2_000, stream: "incident:l")).status == 0)
+        #expect(
+            try ledger(["import", "--file", "-", "--data-dir", laptop], input: notes(1...2_000, stream: "incident:l")).status == 0
+        )
         let verifier = try ledger(["key", "init", "--data-dir", laptop, "--output", path("l.key")]).stdout
             .trimmingCharacters(in: .newlines)
         #expect(try ledger(["export", "--data-dir", laptop, "--output", path("l.bundle"), "--key", path("l.key")]).status == 0)
         for round in 0..<4 {
             let hospital = path("hospital-\(round)")
             #expect(try ledger(["init", "--origin", "kill.example/hospital-\(round)", "--data-dir", hospital]).status == 0)
-            try killed(["merge", path("l.bundle"), "--data-dir", hospital, "--trust", verifier], after: UInt32(20_000 + round * 100_000))
+            try killed(
+                ["merge", path("l.bundle"), "--data-dir", hospital, "--trust", verifier], after: UInt32(20_000 + round * 100_000))
             #expect(try ledger(["verify", "--data-dir", hospital]).status == 0, "round \(round)")
             let events = try EventStore.open(at: hospital).statistics().events
             #expect(events == 0 || events == 2_000, "round \(round): \(events) events")

@@ -448,7 +448,8 @@ extension MessageTables {
         "cli.revision.updated": "updated",
         "cli.revision.retracted": "retracted",
         "cli.recorded": "recorded {type} at position {position}, {stream} version {version}, event id {id}",
-        "cli.alreadyStored": "already stored: {type} {id} is at position {position}; nothing written ({stream} is at version {version})",
+        "cli.alreadyStored":
+            "already stored: {type} {id} is at position {position}; nothing written ({stream} is at version {version})",
         "cli.appended": "appended {count} event(s) to {stream}: {range}, stream version {version}",
         "cli.appendedAlready": "already stored {count} event(s) to {stream}: {range}, stream version {version}",
         "cli.position": "position {position}",

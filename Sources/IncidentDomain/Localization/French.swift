@@ -449,7 +449,8 @@ extension MessageTables {
         "cli.revision.updated": "mis à jour",
         "cli.revision.retracted": "retiré",
         "cli.recorded": "enregistré : {type} en position {position}, {stream} version {version}, identifiant {id}",
-        "cli.alreadyStored": "déjà enregistré : {type} {id} est en position {position} ; rien d'écrit ({stream} est en version {version})",
+        "cli.alreadyStored":
+            "déjà enregistré : {type} {id} est en position {position} ; rien d'écrit ({stream} est en version {version})",
         "cli.appended": "{count} événement(s) ajouté(s) à {stream} : {range}, version du flux {version}",
         "cli.appendedAlready": "déjà enregistré(s) : {count} événement(s) dans {stream} : {range}, version du flux {version}",
         "cli.position": "position {position}",
