@@ -45,12 +45,14 @@ package enum FactFields {
 
     /// The value of one field of a revision (`before` or `after`), as ``lines(eventType:payload:)`` prints it;
     /// "(none)" for a field that was absent.
-    package static func text(of field: String, eventType: String, value: JSONValue?, payload: JSONValue) -> String {
-        guard let value, value != .null else { return "(none)" }
+    package static func text(
+        of field: String, eventType: String, value: JSONValue?, payload: JSONValue, _ m: Messages = .english
+    ) -> String {
+        guard let value, value != .null else { return m("cli.none") }
         if field == "occurredAt", let time = try? OccurredAt(json: value, path: "$", bounded: false) {
-            return TimelineRendering.describe(time)
+            return TimelineRendering.describe(time, m)
         }
-        return text(value, Catalogue.spec(for: eventType)?.field(field)?.kind, payload.objectValue ?? [:])
+        return text(value, Catalogue.spec(for: eventType)?.field(field)?.kind, payload.objectValue ?? [:], field: field, m)
     }
 
     /// The fields whose text the one-line summary does not already hold, joined for one line of text.

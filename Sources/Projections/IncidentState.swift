@@ -286,17 +286,24 @@ extension FactSummary {
     }
 
     /// "corrected: count 3 → 12; updated from 2024-02-01 (day): amount 10000000 USD → 2000000 USD", or "".
-    package var revisionText: String {
+    package var revisionText: String { revisionText(.english) }
+
+    /// The same in `m`'s language (the values as recorded, the fields' labels and the dates in its words).
+    package func revisionText(_ m: Messages) -> String {
         revisions.map { revision in
             let what = revision.changedFields.map { field in
-                let before = FactFields.text(of: field, eventType: eventType, value: revision.before[field], payload: payload)
-                let after = FactFields.text(of: field, eventType: eventType, value: revision.after[field], payload: payload)
-                return "\(FactFields.label(field)) \(before) → \(after)"
+                let before = FactFields.text(
+                    of: field, eventType: eventType, value: revision.before[field], payload: payload, m)
+                let after = FactFields.text(of: field, eventType: eventType, value: revision.after[field], payload: payload, m)
+                return "\(FactFields.label(field, m)) \(before) → \(after)"
             }.joined(separator: ", ")
             switch revision.kind {
             case .updated:
-                return "updated \(revision.effective.map { "from " + TimelineRendering.describe($0) } ?? ""): \(what)"
-            default: return "\(revision.kind.rawValue): \(what)"
+                guard let effective = revision.effective else {
+                    return m("cli.field", ["label": m("cli.revision.updated"), "text": what])
+                }
+                return m("cli.revision.updatedFrom", ["time": TimelineRendering.describe(effective, m), "what": what])
+            default: return m("cli.field", ["label": m("cli.revision.\(revision.kind.rawValue)"), "text": what])
             }
         }.joined(separator: "; ")
     }

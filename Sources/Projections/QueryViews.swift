@@ -151,7 +151,7 @@ public enum QueryViews {
             eventType: item.eventType, payload: item.payload, summary: summary, names: names,
             omitting: omitted.map { [$0] } ?? [], m)
         if !details.isEmpty { out += "\(indent)\(details)\n" }
-        if !item.revisions.isEmpty { out += "\(indent)\(item.revisionText)\n" }
+        if !item.revisions.isEmpty { out += "\(indent)\(item.revisionText(m))\n" }
         if sources {
             out +=
                 indent

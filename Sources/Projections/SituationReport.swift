@@ -336,10 +336,11 @@ extension SituationReport {
         let plainNames = names.mapValues(\.name)
         for impact in impacts {
             let details = FactFields.details(
-                eventType: impact.eventType, payload: impact.payload, summary: impact.summary, names: plainNames)
+                eventType: impact.eventType, payload: impact.payload, summary: impact.summary, names: plainNames, m)
             out += "<tr><td>\(e(when(impact, m)))</td><td>\(e(impact.summary))"
             if !details.isEmpty { out += "<br/><small>\(e(details))</small>" }
-            if !impact.revisionText.isEmpty { out += "<br/><small>\(e(impact.revisionText))</small>" }
+            let revisions = impact.revisionText(m)
+            if !revisions.isEmpty { out += "<br/><small>\(e(revisions))</small>" }
             out += "</td><td>\(provenance(impact, m))</td></tr>\n"
         }
         return out + "</tbody></table>\n"

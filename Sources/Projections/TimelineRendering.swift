@@ -448,7 +448,7 @@ public enum TimelineRendering {
                     "  " + m("chart.terminal.care", ["summary": impact.summary, "time": describe(impact.occurredAt, m)]) + "\n"
                 out += QueryViews.detailLines(
                     impact, indent: "    ", summary: impact.summary, sources: false,
-                    names: [timeline.establishment: timeline.establishmentName], sole: timeline.establishment)
+                    names: [timeline.establishment: timeline.establishmentName], sole: timeline.establishment, m)
             }
         }
         return out
@@ -1117,8 +1117,8 @@ public enum TimelineRendering {
                     + timeline.careImpacts.map { impact in
                         let details = FactFields.details(
                             eventType: impact.eventType, payload: impact.payload, summary: impact.summary,
-                            names: [timeline.establishment: timeline.establishmentName])
-                        let revisions = impact.revisionText
+                            names: [timeline.establishment: timeline.establishmentName], m)
+                        let revisions = impact.revisionText(m)
                         return "<li>\(escape(impact.summary)) [\(escape(describe(impact.occurredAt, m)))]"
                             + (details.isEmpty ? "" : "<br><small>\(escape(details))</small>")
                             + (revisions.isEmpty ? "" : "<br><small>\(escape(revisions))</small>")

@@ -447,6 +447,7 @@ extension MessageTables {
         "cli.revision.corrected": "corrected",
         "cli.revision.updated": "updated",
         "cli.revision.retracted": "retracted",
+        "cli.revision.updatedFrom": "updated from {time}: {what}",
         "cli.recorded": "recorded {type} at position {position}, {stream} version {version}, event id {id}",
         "cli.alreadyStored":
             "already stored: {type} {id} is at position {position}; nothing written ({stream} is at version {version})",

@@ -448,6 +448,7 @@ extension MessageTables {
         "cli.revision.corrected": "corrigé",
         "cli.revision.updated": "mis à jour",
         "cli.revision.retracted": "retiré",
+        "cli.revision.updatedFrom": "mis à jour (en vigueur : {time}) : {what}",
         "cli.recorded": "enregistré : {type} en position {position}, {stream} version {version}, identifiant {id}",
         "cli.alreadyStored":
             "déjà enregistré : {type} {id} est en position {position} ; rien d'écrit ({stream} est en version {version})",
