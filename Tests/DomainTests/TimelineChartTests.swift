@@ -404,7 +404,45 @@ struct TimelineChartTests {
         #expect(newYear.compactMap(\.context) == ["31 Dec 2024", "1 Jan 2025"], "\(newYear)")
     }
 
-    /// Issue 12, the charts: over 6 hours the axis is in hours, over 3 days in days, over 6 months in months,
+    /// Issue 12, item 3: the axis in French from the tables ("14 h", "16 janv.", "1er janv. 2025"), the same ticks
+    /// at the same instants as in English.
+    @Test func ticksInFrench() {
+        let start = micros("2024-01-15T01:20:00+01:00")
+        let french = Messages(.french)
+        let hours = TimelineRendering.ticks(start: start, end: start + 10 * hour, maximum: 11, french)
+        #expect(hours.first?.label == "2 h" && hours.first?.context == "15 janv. 2024", "\(hours)")
+        #expect(hours.map(\.at) == TimelineRendering.ticks(start: start, end: start + 10 * hour, maximum: 11).map(\.at))
+        let days = TimelineRendering.ticks(start: start, end: start + 9 * 24 * hour, maximum: 11, french)
+        #expect(days.first?.label == "16 janv." && days.first?.context == "2024")
+        let newYear = TimelineRendering.ticks(
+            start: micros("2024-12-31T21:00:00+01:00"), end: micros("2025-01-01T03:00:00+01:00"), maximum: 7, french)
+        #expect(newYear.compactMap(\.context) == ["31 déc. 2024", "1er janv. 2025"], "\(newYear)")
+        let months = TimelineRendering.ticks(
+            start: micros("2024-01-10T00:00:00+01:00"), end: micros("2024-09-10T00:00:00+02:00"), maximum: 11, french)
+        #expect(months.map(\.label).contains("sept."), "\(months)")
+    }
+
+    /// Issue 12, item 3: one chart in French: its title, legend, "ongoing" mark, aria-label, milestones and table
+    /// alternative from the French table, and no English words of the chart's own left.
+    @Test func aChartInFrench() throws {
+        let t = try timeline(uncertainIncident(), TemporaryDirectory(), asOf: micros("2024-04-20T12:00:00+02:00"))
+        let svg = TimelineRendering.svg(t, language: .french)
+        for words in [
+            "chronologie du rétablissement", "heures de Paris", "en cours à la date de situation", "jalon",
+            "hachures : début connu seulement dans une fenêtre", "aria-label=\"CHU Test (440000289) : chronologie",
+        ] {
+            #expect(svg.contains(words), "\(words)")
+        }
+        // (`class="milestone"` is the labels' style, not words.)
+        for english in ["recovery timeline", "ongoing", "as of", ">milestone<", "hatched", "Milestones:"] {
+            #expect(!svg.contains(english), "\(english) in the French chart")
+        }
+        let html = TimelineRendering.html([t], language: .french)
+        #expect(html.contains("<html lang=\"fr\">") && html.contains("<caption>Jalons</caption>"))
+        #expect(html.contains("<th>Indicateur</th>") && html.contains("<caption>Périodes par service</caption>"))
+        #expect(!html.contains("Time to") && !html.contains("Service segments"))
+    }
+
     /// the first tick with its year, every label inside the chart and clear of the others.
     @Test func theAxisOfSixHoursThreeDaysAndSixMonths() throws {
         let hourLabel = try NSRegularExpression(pattern: "^[0-2][0-9]:00$")

@@ -50,9 +50,11 @@ struct LanguageCLITests {
             dir, ["state", "--incident", Self.incident, "--as-of", Self.asOf],
             french: [
                 "phase : ", " faits", "services perturbés :", "Messagerie externe", "(UTC+01:00)", "15 janvier 2024 à 1 h 20",
+                "corrigé : date entre le ",
             ],
             english: [
                 "phase: ", " facts", "services not working normally:", "External email", "down since 2024-01-15 01:20 +01:00",
+                "corrected: time between ",
             ])
     }
 
