@@ -185,21 +185,25 @@ public struct GroupView<Item: Sendable>: Sendable {
 /// The group views as text and JSON, for the CLI and the service alike.
 public enum GroupViews {
     /// The group and its members: `group ght-44: GHT 44 (ght)` then the members at the query's time.
-    package static func headerText<Item>(_ view: GroupView<Item>, names: [String: Establishment]) -> String {
+    package static func headerText<Item>(
+        _ view: GroupView<Item>, names: [String: Establishment], _ m: Messages = .english
+    ) -> String {
         let group = view.group
-        var out = "group \(group.id): \(group.name)" + (group.kind.map { " (\($0))" } ?? " (not registered)") + "\n"
+        let kind = group.kind.map { m.value($0, field: "kind") } ?? m("cli.group.notRegistered")
+        var out = m("cli.group.heading", ["id": group.id, "name": group.name, "kind": kind]) + "\n"
         if let support = group.supportEstablishment {
-            out += "  support establishment: \(names[support].map { "\($0.name) (\(support))" } ?? support)\n"
+            let name = names[support].map { "\($0.name) (\(support))" } ?? support
+            out += "  " + m("cli.field", ["label": m("catalogue.field.supportEstablishment"), "text": name]) + "\n"
         }
-        out +=
-            "  members: "
-            + (view.members.isEmpty ? "none at that time" : view.members.map { label($0, names) }.joined(separator: ", "))
-            + "\n"
+        let members =
+            view.members.isEmpty ? m("cli.group.noMember") : view.members.map { label($0, names) }.joined(separator: ", ")
+        out += "  " + m("cli.field", ["label": m("cli.group.members"), "text": members]) + "\n"
         for period in view.ended {
-            out +=
-                "  former member: \(label(period.finess, names))"
-                + (period.since.map { " from \(TimelineRendering.describe($0))" } ?? "")
-                + " to \(TimelineRendering.describe(period.until!))\n"
+            let until = TimelineRendering.describe(period.until!, m)
+            let text =
+                period.since.map { m("cli.group.period", ["since": TimelineRendering.describe($0, m), "until": until]) }
+                ?? m("cli.group.until", ["until": until])
+            out += "  " + m("cli.group.former", ["member": label(period.finess, names), "period": text]) + "\n"
         }
         return out
     }
@@ -233,10 +237,9 @@ public enum GroupViews {
         _ view: GroupView<IncidentState>, names: [String: Establishment], groups: GroupDirectory, sources: Bool = false,
         language: Language = .english
     ) -> String {
-        // The group's own heading stays in English (its words are ids and names); the states are in `language`.
-        headerText(view, names: names) + "\n"
+        headerText(view, names: names, Messages.of(language)) + "\n"
             + (view.items.isEmpty
-                ? "no incident touches its members\n"
+                ? Messages.of(language)("cli.group.noIncident") + "\n"
                 : QueryViews.stateText(view.items, names: names, sources: sources, groups: groups, language: language))
     }
 
@@ -264,8 +267,8 @@ public enum GroupViews {
                 sites, title: "\(view.group.name): \(sites[0].incidentTitle) [\(sites[0].incidentId)]", width: width,
                 language: language)
         }
-        return headerText(view, names: names) + "\n"
-            + (charts.isEmpty ? "no incident touches its members\n" : charts.joined(separator: "\n"))
+        return headerText(view, names: names, Messages.of(language)) + "\n"
+            + (charts.isEmpty ? Messages.of(language)("cli.group.noIncident") + "\n" : charts.joined(separator: "\n"))
     }
 
     /// `ledger timeline --group --format svg`: one chart of the member sites in one incident, the first by id

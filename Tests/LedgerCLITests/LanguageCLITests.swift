@@ -58,6 +58,14 @@ struct LanguageCLITests {
             ])
     }
 
+    @Test func aGroupsStateInBothLanguages() throws {
+        let dir = try demo()
+        try both(
+            dir, ["state", "--group", "chu-nantes", "--as-of", Self.asOf],
+            french: ["groupement chu-nantes : ", "membres : ", "phase : "],
+            english: ["group chu-nantes: ", "members: ", "phase: "])
+    }
+
     @Test func timelineTextSVGAndHTMLInBothLanguages() throws {
         let dir = try demo()
         let timeline = ["timeline", "--hospital", Self.nantes, "--as-of", Self.asOf]
