@@ -113,10 +113,10 @@ package enum FactFields {
         _ m: Messages = .english
     ) -> String {
         switch (kind, value) {
-        case (.percent, .number(let n)): return FigureText.of(n.doubleValue) + " %"
+        case (.percent, .number(let n)): return FigureText.of(n.doubleValue, m) + " %"
         case (.amount, .number(let n)):
-            return FigureText.of(n.doubleValue) + (payload["currency"]?.stringValue.map { " " + $0 } ?? "")
-        case (_, .number(let n)): return FigureText.of(n.doubleValue)
+            return FigureText.of(n.doubleValue, m) + (payload["currency"]?.stringValue.map { " " + $0 } ?? "")
+        case (_, .number(let n)): return FigureText.of(n.doubleValue, m)
         case (.service, .string(let id)): return Services.label(id, language: m.language)
         case (.oneOf, .string(let choice)):
             // The catalogue's label of the value; its words for one the tables do not know.

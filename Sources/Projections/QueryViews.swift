@@ -46,7 +46,7 @@ public enum QueryViews {
                 for c in s.servicesNotNormal {
                     let name = names[c.establishment]?.name ?? c.establishment
                     var status = m("report.condition.\(c.status.rawValue)")
-                    status += (c.status == .down ? "" : c.capacityPercent.map { " (\(FigureText.of($0)) %)" } ?? "")
+                    status += (c.status == .down ? "" : c.capacityPercent.map { " (\(FigureText.of($0, m)) %)" } ?? "")
                     status += " " + m("cli.state.since", ["time": m.time(c.since)])
                     out +=
                         "    "

@@ -265,7 +265,7 @@ extension SituationReport {
             }
             out += "</tr></thead>\n<tbody>\n"
             for c in shown {
-                let capacity = c.status == .down ? "0 %" : c.capacityPercent.map { "\(FigureText.of($0)) %" } ?? "–"
+                let capacity = c.status == .down ? "0 %" : c.capacityPercent.map { "\(FigureText.of($0, m)) %" } ?? "–"
                 out +=
                     "<tr class=\"\(c.status.rawValue)\"><td>\(e(site(c.establishment)))</td><td>\(e(Services.label(c.service, language: m.language)))</td>"
                 out += "<td>\(e(m("report.condition.\(c.status.rawValue)")))\(c.possible ? possible(m) : "")</td>"

@@ -237,8 +237,8 @@ public enum TimelineRendering {
         segment.status == .degraded || segment.status == .partiallyRestored
     }
 
-    static func capacityText(_ segment: ServiceLane.Segment) -> String {
-        segment.capacityPercent.map { "\(FigureText.of($0)) %" } ?? "–"
+    static func capacityText(_ segment: ServiceLane.Segment, _ m: Messages = .english) -> String {
+        segment.capacityPercent.map { "\(FigureText.of($0, m)) %" } ?? "–"
     }
 
     /// A milestone in words: a step of the recovery by its name, a fact by the words of its event type with the
@@ -440,7 +440,7 @@ public enum TimelineRendering {
                     out +=
                         "  " + fit(Services.label(lane.service, language: language), labelWidth)
                         + fit(statusText(segment.status, m) + (segment.possible ? " " + m("report.possible") : ""), 32)
-                        + fit(capacityText(segment), 10) + describe(segment.startedAt, m) + " → " + endText(segment, m) + "\n"
+                        + fit(capacityText(segment, m), 10) + describe(segment.startedAt, m) + " → " + endText(segment, m) + "\n"
                 }
             }
             for impact in timeline.careImpacts {
@@ -941,7 +941,7 @@ public enum TimelineRendering {
         let barWidth = max(2, x(segmentEnd) - x0)
         let status = statusText(segment.status, m)
         // The share still working says something only between down (0 %) and fully back (100 %).
-        let capacity = isPartial(segment) ? segment.capacityPercent.map { "\(FigureText.of($0)) %" } : nil
+        let capacity = isPartial(segment) ? segment.capacityPercent.map { "\(FigureText.of($0, m)) %" } : nil
         var tip = m(
             "chart.tip.from",
             ["service": lane, "status": status + (capacity.map { " (\($0))" } ?? ""), "start": describe(segment.startedAt, m)])
@@ -993,7 +993,7 @@ public enum TimelineRendering {
                             "chart.desc.from",
                             [
                                 "status": statusText(s.status, m)
-                                    + (isPartial(s) ? s.capacityPercent.map { " \(FigureText.of($0)) %" } ?? "" : ""),
+                                    + (isPartial(s) ? s.capacityPercent.map { " \(FigureText.of($0, m)) %" } ?? "" : ""),
                                 "start": describe(s.startedAt, m),
                             ])
                         if let end = s.endedAt { text = m("chart.desc.to", ["segment": text, "end": describe(end, m)]) }
@@ -1105,7 +1105,7 @@ public enum TimelineRendering {
                     for segment in lane.segments {
                         body +=
                             "<tr><td>\(escape(Services.label(lane.service, language: m.language)))</td><td>\(escape(statusText(segment.status, m)))\(segment.possible ? escape(possible) : "")</td>"
-                            + "<td>\(escape(capacityText(segment)))</td><td>\(escape(describe(segment.startedAt, m)))</td>"
+                            + "<td>\(escape(capacityText(segment, m)))</td><td>\(escape(describe(segment.startedAt, m)))</td>"
                             + "<td>\(escape(endText(segment, m)))</td></tr>\n"
                     }
                 }
