@@ -19,38 +19,81 @@ package enum JSONMembers {
     package static func forEach(
         in object: UnsafeRawBufferPointer, _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool
     ) rethrows -> Bool {
-        var i = skipSpace(object, 0)
-        guard i < object.count, object[i] == UInt8(ascii: "{") else { return false }
-        i = skipSpace(object, i + 1)
-        if i < object.count, object[i] == UInt8(ascii: "}") { return true }
-        while i < object.count {
-            guard object[i] == UInt8(ascii: "\""), let keyEnd = endOfString(object, i) else { return false }
-            let key = UnsafeRawBufferPointer(rebasing: object[(i + 1)..<(keyEnd - 1)])
-            i = skipSpace(object, keyEnd)
-            guard i < object.count, object[i] == UInt8(ascii: ":") else { return false }
-            let valueStart = skipSpace(object, i + 1)
-            guard let valueEnd = endOfValue(object, valueStart) else { return false }
-            guard try body(key, UnsafeRawBufferPointer(rebasing: object[valueStart..<valueEnd])) else { return true }
-            i = skipSpace(object, valueEnd)
-            guard i < object.count else { return false }
-            if object[i] == UInt8(ascii: "}") { return true }
-            guard object[i] == UInt8(ascii: ",") else { return false }
-            i = skipSpace(object, i + 1)
+        var members = Members(object)
+        while let (key, value) = members.next() {
+            guard try body(key, value) else { return true }
         }
-        return false
+        return members.isComplete
+    }
+
+    /// The members of one object, one at a time: the walk of ``JSONMembers/forEach(in:_:)`` as an iterator,
+    /// which a projector on the hot path of a rebuild drives itself, with no closure called per member and
+    /// nothing allocated.
+    ///
+    /// `next()` hands each member's key (the bytes between the quotes, escapes left as they are) and value
+    /// (its whole JSON text), and nil at the closing brace or on bytes it cannot follow: ``isComplete`` tells
+    /// which.
+    package struct Members: IteratorProtocol, Sequence {
+        private let bytes: UnsafeRawBufferPointer
+        /// Where the walk goes on from: the opening brace, then just past the last value handed out.
+        private var offset = 0
+        private var state = State.atStart
+
+        private enum State { case atStart, inside, complete, malformed }
+
+        /// The walk over the object in `object` (its first byte, after white space, must open it).
+        package init(_ object: UnsafeRawBufferPointer) { bytes = object }
+
+        /// Whether the walk reached the object's closing brace; false while it goes on and after bytes it
+        /// could not follow.
+        package var isComplete: Bool { state == .complete }
+
+        package mutating func next() -> (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)? {
+            var i: Int
+            switch state {
+            case .complete, .malformed:
+                return nil
+            case .atStart:
+                i = skipSpace(bytes, 0)
+                guard i < bytes.count, bytes[i] == UInt8(ascii: "{") else { return fail() }
+                i = skipSpace(bytes, i + 1)
+                if i < bytes.count, bytes[i] == UInt8(ascii: "}") { return finish() }
+                state = .inside
+            case .inside:
+                i = skipSpace(bytes, offset)
+                guard i < bytes.count else { return fail() }
+                if bytes[i] == UInt8(ascii: "}") { return finish() }
+                guard bytes[i] == UInt8(ascii: ",") else { return fail() }
+                i = skipSpace(bytes, i + 1)
+            }
+            guard i < bytes.count, bytes[i] == UInt8(ascii: "\""), let keyEnd = endOfString(bytes, i) else { return fail() }
+            let key = UnsafeRawBufferPointer(rebasing: bytes[(i + 1)..<(keyEnd - 1)])
+            i = skipSpace(bytes, keyEnd)
+            guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { return fail() }
+            let valueStart = skipSpace(bytes, i + 1)
+            guard let valueEnd = endOfValue(bytes, valueStart) else { return fail() }
+            offset = valueEnd
+            return (key, UnsafeRawBufferPointer(rebasing: bytes[valueStart..<valueEnd]))
+        }
+
+        private mutating func fail() -> (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)? {
+            state = .malformed
+            return nil
+        }
+
+        private mutating func finish() -> (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)? {
+            state = .complete
+            return nil
+        }
     }
 
     /// The value of member `name` in `object`, or nil when absent or unreadable.
     package static func value(of name: StaticString, in object: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
-        var found: UnsafeRawBufferPointer?
-        forEach(in: object) { candidate, value in
-            if key(candidate, is: name) {
-                found = value
-                return false
-            }
-            return true
+        var members = Members(object)
+        while let (candidate, value) = members.next() {
+            if key(candidate, is: name) { return value }
         }
-        return found
+        return nil
     }
 
     /// Decodes a JSON string value; nil when `value` is not a string.
@@ -60,6 +103,20 @@ package enum JSONMembers {
         // The common case has no escape: its bytes are the string's UTF-8.
         if !inner.contains(UInt8(ascii: "\\")) { return String(decoding: inner, as: UTF8.self) }
         return (try? JSONParser.parse(value))?.stringValue
+    }
+
+    /// The bytes between the quotes of a JSON string value, escapes left as they are; nil when `value` is not
+    /// a string.
+    package static func stringBytes(_ value: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        guard value.count >= 2, value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\"") else { return nil }
+        return UnsafeRawBufferPointer(rebasing: value[1..<(value.count - 1)])
+    }
+
+    /// The UTF-8 of a JSON string value that holds no escape, read in place (nothing decoded, nothing
+    /// allocated); nil when `value` is not a string or has an escape (decode it with ``string(_:)``).
+    package static func plainString(_ value: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        guard let inner = stringBytes(value), !inner.contains(UInt8(ascii: "\\")) else { return nil }
+        return inner
     }
 
     /// Whether `key` (as handed to ``forEach(in:_:)``) is `name`.
@@ -73,33 +130,23 @@ package enum JSONMembers {
         return i
     }
 
-    /// The index just past the string that opens at `start`, or nil when it is not closed. Skips eight bytes
-    /// at a time while none of them is a quote or a backslash (most strings have no escape at all).
+    /// The index just past the string that opens at `start`, or nil when it is not closed. Finds each quote
+    /// with `memchr` (most strings are long text with no escape at all) and takes it as the end unless an
+    /// odd number of backslashes stands right before it: the escapes a left-to-right reading would pair up.
     private static func endOfString(_ bytes: UnsafeRawBufferPointer, _ start: Int) -> Int? {
+        guard let base = bytes.baseAddress else { return nil }
         let count = bytes.count
-        var i = start + 1
+        let first = start + 1
+        var i = first
         while i < count {
-            while i + 8 <= count {
-                let word = bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                if hasByte(word, UInt8(ascii: "\"")) || hasByte(word, UInt8(ascii: "\\")) { break }
-                i += 8
-            }
-            guard i < count else { return nil }
-            switch bytes[i] {
-            case UInt8(ascii: "\""): return i + 1
-            case UInt8(ascii: "\\"): i += 2
-            default: i += 1
-            }
+            guard let found = memchr(base + i, Int32(UInt8(ascii: "\"")), count - i) else { return nil }
+            let quote = base.distance(to: UnsafeRawPointer(found))
+            var backslash = quote - 1
+            while backslash >= first, bytes[backslash] == UInt8(ascii: "\\") { backslash -= 1 }
+            if (quote - 1 - backslash) % 2 == 0 { return quote + 1 }
+            i = quote + 1
         }
         return nil
-    }
-
-    /// Whether one of the eight bytes of `word` is `byte` (the classic has-zero-byte test on `word ^ byte…`).
-    @inline(__always)
-    private static func hasByte(_ word: UInt64, _ byte: UInt8) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let x = word ^ (ones &* UInt64(byte))
-        return (x &- ones) & ~x & 0x8080_8080_8080_8080 != 0
     }
 
     /// The index just past the value that starts at `start`: a string, a nested object or array (brackets

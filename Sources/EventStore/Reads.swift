@@ -70,17 +70,19 @@ extension EventStore {
     /// bytes are a view into the map, valid only during the call; `body` runs inside the read transaction,
     /// so it must be quick and must not write to the store. Call again from the returned position + 1 to go
     /// on: between calls the transaction is closed and the writer can reuse the pages it freed.
+    /// With `through`, no position after it is handed out.
     /// - Returns: the last position handed to `body`, or nil when there was none.
     package func scanLog(
-        fromPosition position: UInt64, limit: Int,
+        fromPosition position: UInt64, through end: UInt64 = .max, limit: Int,
         _ body: (_ position: UInt64, _ canonical: UnsafeRawBufferPointer) throws -> Void
     ) throws -> UInt64? {
-        guard limit > 0 else { return nil }
+        guard limit > 0, position <= end else { return nil }
+        let upper = end == .max ? nil : Keys.position(end + 1)
         return try readTransaction { txn in
             try txn.withCursor(tables.events) { cursor in
                 var last: UInt64?
                 var count = 0
-                try cursor.forEach(from: Keys.position(max(position, 1))) { key, value in
+                try cursor.forEach(from: Keys.position(max(position, 1)), upTo: upper) { key, value in
                     let current = Keys.readBigEndian(key)
                     guard value.byteCount > EventCodec.hashSize else {
                         throw EventStoreError(

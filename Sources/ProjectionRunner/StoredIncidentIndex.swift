@@ -1,4 +1,5 @@
 import EventStore
+import Foundation
 import Projections
 
 /// The incident index as the ledger keeps it: the pure fold of ``IncidentIndex`` run against the store, saved
@@ -18,30 +19,30 @@ extension IncidentIndex {
     /// Folds the events after the saved checkpoint into the index. Returns the new checkpoint.
     ///
     /// Routes on the stored bytes (``JSONMembers``): it reads an event's type, stream and the establishments
-    /// its payload names, and skips the rest without decoding it.
+    /// its payload names, and skips the rest without decoding it. With `lanes` above 1, each round reads
+    /// `lanes` consecutive runs of `eventsPerRead` events at once, one thread each (see ``Lanes``); the
+    /// saved index is the same as with one.
     @discardableResult
-    package static func catchUp(_ store: EventStore, eventsPerRead: Int = eventsPerRead) throws -> UInt64 {
+    package static func catchUp(_ store: EventStore, eventsPerRead: Int = eventsPerRead, lanes: Int = defaultLanes) throws
+        -> UInt64
+    {
         var checkpoint = try store.loadProjection(projectionName, keys: []).checkpoint
-        var pending = PendingEntries()
+        let folds = Lanes(count: lanes)
         var last = checkpoint
         func flush() throws {
             guard last > checkpoint else { return }
-            guard try store.saveProjection(projectionName, from: checkpoint, to: last, changed: pending.entries) else {
+            guard try store.saveProjection(projectionName, from: checkpoint, to: last, changed: folds.takeEntries()) else {
                 // Another process caught up meanwhile: what it saved covers these events too.
                 throw Interrupted()
             }
             checkpoint = last
-            pending.entries.removeAll(keepingCapacity: true)
         }
         do {
-            while let scanned = try store.scanLog(
-                fromPosition: last + 1, limit: eventsPerRead,
-                { position, canonical in try addEntries(of: canonical, at: position, to: &pending) })
-            {
+            while let scanned = try folds.fold(store, from: last + 1, eventsPerRead: eventsPerRead) {
                 last = scanned
-                if pending.entries.count >= entriesPerSave || last - checkpoint >= eventsPerSave { try flush() }
                 // The pages just read will not be read again by this scan.
                 store.releaseResidentPages()
+                if folds.entryCount >= entriesPerSave || last - checkpoint >= eventsPerSave { try flush() }
             }
             try flush()
         } catch is Interrupted {
@@ -50,13 +51,86 @@ extension IncidentIndex {
         return checkpoint
     }
 
+    /// Threads a catch-up reads the log with: two when the machine has two cores or more. A rebuild is
+    /// bound by the walk over the stored bytes, which the lanes share evenly.
+    package static let defaultLanes = min(2, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// The folds of one catch-up, one per thread: lane `k` of a round scans the `k`-th run of
+    /// `eventsPerRead` events after the last round, in its own read transaction, into its own
+    /// ``PendingEntries``.
+    ///
+    /// Lane `k`'s run is the positions `eventsPerRead` × `k` on from the round's start, up to the head read
+    /// when the round began, so the runs of a round meet end to end. Their entries are merged in lane
+    /// order, that is in log order, when they are saved; they are keys with empty values (an incident, an
+    /// establishment an incident names) and registrations keyed by their position, so a key two lanes add
+    /// is the same entry, and the merge is what the sequential fold gives.
+    final class Lanes: @unchecked Sendable {
+        // @unchecked: during a round each thread touches only its own lane's slot; between rounds only the
+        // caller's thread touches them.
+        private var pending: [PendingEntries]
+        private var results: [Result<UInt64?, any Error>]
+
+        init(count: Int) {
+            pending = Array(repeating: PendingEntries(), count: max(1, count))
+            results = Array(repeating: .success(nil), count: max(1, count))
+        }
+
+        /// Entries gathered and not taken yet, over all lanes.
+        var entryCount: Int { pending.reduce(0) { $0 + $1.entries.count } }
+
+        /// One round: every lane folds its run. Returns the last position folded, nil when there was none.
+        func fold(_ store: EventStore, from position: UInt64, eventsPerRead: Int) throws -> UInt64? {
+            let count = pending.count
+            if count == 1 {
+                return try store.scanLog(fromPosition: position, limit: eventsPerRead) { at, canonical in
+                    try addEntries(of: canonical, at: at, to: &pending[0])
+                }
+            }
+            // Every lane stops at the head as it is now: the runs then cover the log from `position` without
+            // a gap, however a writer moves the head meanwhile.
+            let head = try store.lastPosition()
+            guard position <= head else { return nil }
+            pending.withUnsafeMutableBufferPointer { lanes in
+                results.withUnsafeMutableBufferPointer { results in
+                    nonisolated(unsafe) let lanes = lanes
+                    nonisolated(unsafe) let results = results
+                    DispatchQueue.concurrentPerform(iterations: count) { lane in
+                        let start = position + UInt64(lane * eventsPerRead)
+                        results[lane] = Result {
+                            try store.scanLog(
+                                fromPosition: start, through: min(head, start + UInt64(eventsPerRead) - 1), limit: eventsPerRead
+                            ) { at, canonical in try addEntries(of: canonical, at: at, to: &lanes[lane]) }
+                        }
+                    }
+                }
+            }
+            var last: UInt64?
+            for result in results {
+                if let scanned = try result.get() { last = max(last ?? 0, scanned) }
+            }
+            return last
+        }
+
+        /// The entries of every lane, merged in lane order; the lanes keep their caches of keys added.
+        func takeEntries() -> [String: [UInt8]] {
+            var merged: [String: [UInt8]] = [:]
+            for lane in pending.indices {
+                merged.merge(pending[lane].entries) { _, later in later }
+                pending[lane].entries.removeAll(keepingCapacity: true)
+            }
+            return merged
+        }
+    }
+
     private struct Interrupted: Error {}
 
     /// Drops the index and folds the whole log again.
     @discardableResult
-    package static func rebuild(_ store: EventStore, eventsPerRead: Int = eventsPerRead) throws -> UInt64 {
+    package static func rebuild(_ store: EventStore, eventsPerRead: Int = eventsPerRead, lanes: Int = defaultLanes) throws
+        -> UInt64
+    {
         try store.clearProjection(projectionName)
-        return try catchUp(store, eventsPerRead: eventsPerRead)
+        return try catchUp(store, eventsPerRead: eventsPerRead, lanes: lanes)
     }
 
     /// Loads the incident list and the registrations.

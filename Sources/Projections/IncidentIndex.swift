@@ -22,16 +22,18 @@ package enum IncidentIndex {
 
     /// The keys one stored event adds: `e:FINESS/POSITION` (its payload as value) for a registration,
     /// `i:STREAM` for an incident event, and `t:FINESS/STREAM` for each establishment it names.
+    ///
+    /// Allocates nothing for an event whose keys were added before (nearly all of them on a long log): the
+    /// type is looked up by its bytes, the establishments are read in place, and the keys are checked
+    /// against ``PendingEntries``' cache of keys already added before any is built.
     package static func addEntries(of canonical: UnsafeRawBufferPointer, at position: UInt64, to pending: inout PendingEntries)
         throws
     {
         guard let fields = RoutingFields(canonical) ?? RoutingFields(walking: canonical) else {
             throw EventStoreError(.corrupted, field: "position \(position)", "stored event lacks its type, stream or payload")
         }
-        let type = fields.eventType
-        let stream = fields.streamId
-        guard let route = routes[type] else { return }
-        if type == "establishment.registered" {
+        guard let route = Route.of(type: fields.eventType) else { return }
+        if route.registers {
             guard let payload = JSONMembers.value(of: "payload", in: canonical) else { return }
             if let finess = JSONMembers.value(of: "finess", in: payload).flatMap(JSONMembers.string) {
                 pending.entries["e:\(finess)/\(String(format: "%020llu", position))"] = Array(payload)
@@ -39,29 +41,106 @@ package enum IncidentIndex {
             return
         }
         guard route.incident else { return }
-        pending.addKey("i:", stream)
+        let stream = fields.streamId
+        let streamHash = PendingEntries.hash(stream)
+        pending.addKey("i:", stream, hash: streamHash)
         guard route.namesEstablishments else { return }
-        func addNamed(in object: UnsafeRawBufferPointer) {
-            JSONMembers.forEach(in: object) { key, value in
-                if JSONMembers.key(key, is: "establishment"), var finess = JSONMembers.string(value) {
-                    finess.withUTF8 { pending.addKey("t:", UnsafeRawBufferPointer($0), then: stream) }
-                } else if JSONMembers.key(key, is: "establishments"), case .array(let many)? = try? JSONParser.parse(value) {
-                    for case .string(var finess) in many {
-                        finess.withUTF8 { pending.addKey("t:", UnsafeRawBufferPointer($0), then: stream) }
-                    }
-                } else if JSONMembers.key(key, is: "changes") {
-                    // A correction may name another establishment: the incident names it too.
-                    addNamed(in: value)
+        addNamed(in: fields.payloadOnwards, stream: stream, streamHash: streamHash, to: &pending)
+    }
+
+    /// Adds `t:FINESS/STREAM` for each establishment the payload object at the start of `object` names, and
+    /// for those a correction's `changes` name (a correction may name another establishment: the incident
+    /// names it too).
+    private static func addNamed(
+        in object: UnsafeRawBufferPointer, stream: UnsafeRawBufferPointer, streamHash: UInt64, to pending: inout PendingEntries
+    ) {
+        var members = JSONMembers.Members(object)
+        while let (key, value) = members.next() {
+            if JSONMembers.key(key, is: "establishment") {
+                if let finess = JSONMembers.plainString(value) {
+                    pending.addKey("t:", finess, then: stream, hash: streamHash)
+                } else if var finess = JSONMembers.string(value) {
+                    finess.withUTF8 { pending.addKey("t:", UnsafeRawBufferPointer($0), then: stream, hash: streamHash) }
                 }
-                return true
+            } else if JSONMembers.key(key, is: "establishments"), case .array(let many)? = try? JSONParser.parse(value) {
+                for case .string(var finess) in many {
+                    finess.withUTF8 { pending.addKey("t:", UnsafeRawBufferPointer($0), then: stream, hash: streamHash) }
+                }
+            } else if JSONMembers.key(key, is: "changes") {
+                addNamed(in: value, stream: stream, streamHash: streamHash, to: &pending)
             }
         }
-        addNamed(in: fields.payloadOnwards)
+    }
+
+    /// What the index does with one event type (see ``routes``).
+    struct Route: Sendable {
+        /// `establishment.registered`: its payload is kept under `e:`.
+        var registers: Bool
+        /// It belongs to an incident stream.
+        var incident: Bool
+        /// Its payload can name establishments (a correction through its changes): the payloads of the
+        /// others are not walked.
+        var namesEstablishments: Bool
+
+        /// The route of the type whose bytes (as stored, between the quotes) are `type`; nil for a type the
+        /// index ignores. Escaped bytes are decoded first (the canonical form has none in a type).
+        static func of(type: UnsafeRawBufferPointer) -> Route? {
+            if let route = table.route(type) { return route }
+            guard type.contains(UInt8(ascii: "\\")),
+                var decoded = ([UInt8(ascii: "\"")] + type + [UInt8(ascii: "\"")]).withUnsafeBytes(JSONMembers.string)
+            else { return nil }
+            return decoded.withUTF8 { table.route(UnsafeRawBufferPointer($0)) }
+        }
+
+        private static let table = RouteTable(routes)
+    }
+
+    /// Every route of the catalogue in an open-addressed table keyed by the type's bytes: looked up with
+    /// no `String` built and nothing hashed but two words.
+    struct RouteTable: Sendable {
+        private var bytes: [UInt8] = []
+        /// Per slot: the type's start in `bytes` and its length (0: a free slot), and its route.
+        private var starts: [Int]
+        private var lengths: [Int]
+        private var values: [Route]
+        private static let slots = 256
+
+        init(_ routes: [String: Route]) {
+            starts = Array(repeating: 0, count: Self.slots)
+            lengths = Array(repeating: 0, count: Self.slots)
+            values = Array(repeating: Route(registers: false, incident: false, namesEstablishments: false), count: Self.slots)
+            precondition(routes.count < Self.slots / 2)
+            for (type, route) in routes {
+                let utf8 = Array(type.utf8)
+                var slot = utf8.withUnsafeBytes { Int(PendingEntries.hash($0) & UInt64(Self.slots - 1)) }
+                while lengths[slot] != 0 { slot = (slot + 1) & (Self.slots - 1) }
+                starts[slot] = bytes.count
+                lengths[slot] = utf8.count
+                values[slot] = route
+                bytes.append(contentsOf: utf8)
+            }
+        }
+
+        func route(_ type: UnsafeRawBufferPointer) -> Route? {
+            guard !type.isEmpty else { return nil }
+            var slot = Int(PendingEntries.hash(type) & UInt64(Self.slots - 1))
+            return bytes.withUnsafeBytes { stored in
+                while lengths[slot] != 0 {
+                    if lengths[slot] == type.count, memcmp(stored.baseAddress! + starts[slot], type.baseAddress!, type.count) == 0
+                    {
+                        return values[slot]
+                    }
+                    slot = (slot + 1) & (Self.slots - 1)
+                }
+                return nil
+            }
+        }
     }
 
     /// What the index routes on, found in a stored event's canonical JSON without decoding it.
     struct RoutingFields {
-        let eventType: String
+        /// The type's bytes between the quotes, as stored (see ``Route/of(type:)``).
+        let eventType: UnsafeRawBufferPointer
         /// The stream id's bytes, without quotes.
         let streamId: UnsafeRawBufferPointer
         /// From the payload's opening brace to the end of the envelope: ``JSONMembers/forEach(in:_:)`` walks
@@ -74,16 +153,16 @@ package enum IncidentIndex {
         /// reads the stream id from the end. Nil when the bytes are not laid out so.
         init?(_ canonical: UnsafeRawBufferPointer) {
             guard let base = canonical.baseAddress else { return nil }
-            var type: String?
+            var type: UnsafeRawBufferPointer?
             var afterOccurredAt = -1
-            JSONMembers.forEach(in: canonical) { key, value in
+            var members = JSONMembers.Members(canonical)
+            while let (key, value) = members.next() {
                 if JSONMembers.key(key, is: "eventType") {
-                    type = JSONMembers.string(value)
+                    type = JSONMembers.stringBytes(value)
                 } else if JSONMembers.key(key, is: "occurredAt") {
                     afterOccurredAt = base.distance(to: value.baseAddress!) + value.count
-                    return false
+                    break
                 }
-                return true
             }
             guard let type, afterOccurredAt > 0, Self.matches(canonical, at: afterOccurredAt, #","payload":"#) else { return nil }
             let payloadStart = afterOccurredAt + 11
@@ -105,20 +184,20 @@ package enum IncidentIndex {
 
         /// The slow path for bytes the fast one does not recognise: a walk over every member.
         init?(walking canonical: UnsafeRawBufferPointer) {
-            var type: String?
+            var type: UnsafeRawBufferPointer?
             var stream: UnsafeRawBufferPointer?
             var payload: UnsafeRawBufferPointer?
-            let readable = JSONMembers.forEach(in: canonical) { key, value in
+            var members = JSONMembers.Members(canonical)
+            while let (key, value) = members.next() {
                 if JSONMembers.key(key, is: "eventType") {
-                    type = JSONMembers.string(value)
+                    type = JSONMembers.stringBytes(value)
                 } else if JSONMembers.key(key, is: "payload") {
                     payload = value
                 } else if JSONMembers.key(key, is: "streamId"), value.count >= 2 {
                     stream = UnsafeRawBufferPointer(rebasing: value[1..<(value.count - 1)])
                 }
-                return true
             }
-            guard readable, let type, let stream, let payload else { return nil }
+            guard members.isComplete, let type, let stream, let payload else { return nil }
             self.eventType = type
             self.streamId = stream
             self.payloadOnwards = payload
@@ -130,15 +209,19 @@ package enum IncidentIndex {
         }
     }
 
-    /// For each event type: whether it belongs to an incident stream, and whether its payload can name
-    /// establishments (a correction through its changes): the payloads of the others are not walked.
-    static let routes: [String: (incident: Bool, namesEstablishments: Bool)] = Dictionary(
+    /// For each event type: whether it registers an establishment, whether it belongs to an incident stream,
+    /// and whether its payload can name establishments (a correction through its changes): the payloads of
+    /// the others are not walked.
+    static let routes: [String: Route] = Dictionary(
         uniqueKeysWithValues: Catalogue.all.map { spec in
             (
                 spec.eventType,
-                (
-                    spec.streamKind == .incident,
-                    spec.fields.contains { ["establishment", "establishments", "changes"].contains($0.name) }
+                Route(
+                    registers: spec.eventType == "establishment.registered",
+                    incident: spec.streamKind == .incident,
+                    namesEstablishments: spec.fields.contains {
+                        ["establishment", "establishments", "changes"].contains($0.name)
+                    }
                 )
             )
         })
@@ -147,29 +230,76 @@ package enum IncidentIndex {
     /// an incident seen on a thousand events is built and hashed into `entries` once, not a thousand times.
     package struct PendingEntries {
         package var entries: [String: [UInt8]] = [:]
-        /// Keys added since the catch-up began, by a hash of their bytes (one per slot; a collision only
-        /// means a key is added again, which changes nothing).
-        private var added = [[UInt8]](repeating: [], count: 4096)
-        private var key: [UInt8] = []
+        /// The bytes of the keys added since the catch-up began, one after the other, and for each of
+        /// `slotCount` slots (by a hash of the key) where its key starts and how long it is (-1: none yet).
+        /// A cache: a collision only means a key is added again, which changes nothing; so is emptying it
+        /// when the bytes reach `cacheLimit`, which bounds its memory whatever the number of streams.
+        private var cache: [UInt8] = []
+        private var starts = [Int32](repeating: 0, count: slotCount)
+        private var lengths = [Int32](repeating: -1, count: slotCount)
+        private static let slotCount = 4096
+        private static let cacheLimit = 1 << 20
 
-        package init() {}
+        package init() { cache.reserveCapacity(Self.cacheLimit) }
+
+        /// A hash of `bytes`, read a word at a time (stream ids and FINESS numbers are short).
+        static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+            var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(truncatingIfNeeded: bytes.count)
+            var i = 0
+            while i + 8 <= bytes.count {
+                h = (h ^ bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xFF51_AFD7_ED55_8CCD
+                h ^= h >> 29
+                i += 8
+            }
+            var tail: UInt64 = 0
+            var shift: UInt64 = 0
+            while i < bytes.count {
+                tail |= UInt64(bytes[i]) << shift
+                shift += 8
+                i += 1
+            }
+            h = (h ^ tail) &* 0xC4CE_B9FE_1A85_EC53
+            return h ^ (h >> 32)
+        }
 
         /// Adds the key `prefix` + `first` (+ "/" + `second`) with an empty value, unless it was added before.
-        mutating func addKey(_ prefix: StaticString, _ first: UnsafeRawBufferPointer, then second: UnsafeRawBufferPointer? = nil)
-        {
-            key.removeAll(keepingCapacity: true)
-            key.append(contentsOf: UnsafeRawBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount))
-            key.append(contentsOf: first)
-            if let second {
-                key.append(UInt8(ascii: "/"))
-                key.append(contentsOf: second)
+        /// `hash` is ``hash(_:)`` of the stream id, the last part of every such key, computed once an event.
+        mutating func addKey(
+            _ prefix: StaticString, _ first: UnsafeRawBufferPointer, then second: UnsafeRawBufferPointer? = nil, hash: UInt64
+        ) {
+            var h = hash ^ UInt64(prefix.utf8Start.pointee)
+            if second != nil { h = (h &* 0x9E37_79B9_7F4A_7C15) ^ Self.hash(first) }
+            let slot = Int(truncatingIfNeeded: (h ^ (h >> 23)) & UInt64(Self.slotCount - 1))
+            let prefixCount = prefix.utf8CodeUnitCount
+            let length = prefixCount + first.count + (second.map { $0.count + 1 } ?? 0)
+            if Int(lengths[slot]) == length {
+                let start = Int(starts[slot])
+                let same = cache.withUnsafeBytes { cached in
+                    var at = cached.baseAddress! + start
+                    guard memcmp(at, prefix.utf8Start, prefixCount) == 0 else { return false }
+                    at += prefixCount
+                    guard first.isEmpty || memcmp(at, first.baseAddress!, first.count) == 0 else { return false }
+                    guard let second else { return true }
+                    at += first.count
+                    return at.load(as: UInt8.self) == UInt8(ascii: "/")
+                        && (second.isEmpty || memcmp(at + 1, second.baseAddress!, second.count) == 0)
+                }
+                if same { return }
             }
-            var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
-            for byte in key { hash = (hash ^ UInt64(byte)) &* 0x0100_0000_01b3 }
-            let slot = Int(hash & UInt64(added.count - 1))
-            if added[slot] == key { return }
-            added[slot] = key
-            entries[String(decoding: key, as: UTF8.self)] = []
+            if cache.count + length > Self.cacheLimit {
+                cache.removeAll(keepingCapacity: true)
+                for i in lengths.indices { lengths[i] = -1 }
+            }
+            let start = cache.count
+            cache.append(contentsOf: UnsafeRawBufferPointer(start: prefix.utf8Start, count: prefixCount))
+            cache.append(contentsOf: first)
+            if let second {
+                cache.append(UInt8(ascii: "/"))
+                cache.append(contentsOf: second)
+            }
+            starts[slot] = Int32(start)
+            lengths[slot] = Int32(length)
+            entries[cache.withUnsafeBytes { String(decoding: $0[start...], as: UTF8.self) }] = []
         }
     }
     /// The index as folded or saved: establishments as known at `position` (their latest registration up to

@@ -227,7 +227,7 @@ struct ProjectionTests {
         _ = try store.scanLog(fromPosition: 1, limit: 1000) { position, canonical in
             let fast = try #require(IncidentIndex.RoutingFields(canonical), "position \(position)")
             let walked = try #require(IncidentIndex.RoutingFields(walking: canonical))
-            #expect(fast.eventType == walked.eventType)
+            #expect(Array(fast.eventType) == Array(walked.eventType))
             #expect(Array(fast.streamId) == Array(walked.streamId))
             #expect(members(fast.payloadOnwards) == members(walked.payloadOnwards))
             checked += 1
@@ -238,7 +238,9 @@ struct ProjectionTests {
         try spaced.withUnsafeBytes { bytes in
             #expect(IncidentIndex.RoutingFields(bytes) == nil)
             let walked = try #require(IncidentIndex.RoutingFields(walking: bytes))
-            #expect(walked.eventType == "note.added" && String(decoding: walked.streamId, as: UTF8.self) == "incident:a")
+            #expect(
+                String(decoding: walked.eventType, as: UTF8.self) == "note.added"
+                    && String(decoding: walked.streamId, as: UTF8.self) == "incident:a")
             #expect(members(walked.payloadOnwards) == ["text"])
         }
     }

@@ -76,6 +76,73 @@ struct JSONTests {
         }
     }
 
+    /// The member iterator on bytes that trip a byte walker: escaped quotes and backslashes in keys and values,
+    /// brackets inside strings, nested objects and arrays, UTF-8 and \u escapes, empty objects, white space.
+    /// It hands out the members ``JSONMembers/forEach(in:_:)`` and the parser find, stays ended once ended,
+    /// and never completes on a prefix.
+    @Test func memberWalkIteratorOnTrickyBytes() throws {
+        let text =
+            #" { "a\"b" : "x\\\"}" , "n":{"m":{"k":[1,"]}",{"z":"{"}]},"o":[]},"ü":"日本 é","u":"\u00e9\ud83d\ude00","e":{} ,"t":true,"x":-0.5e-3 } "#
+        let bytes = Array(text.utf8)
+        let parsed = try JSONParser.parse(text).objectValue!
+        try bytes.withUnsafeBytes { object in
+            var members = JSONMembers.Members(object)
+            var keys: [String] = []
+            var values: [String: JSONValue] = [:]
+            while let (key, value) = members.next() {
+                keys.append(String(decoding: key, as: UTF8.self))
+                values[String(decoding: key, as: UTF8.self)] = try JSONParser.parse(value)
+            }
+            #expect(members.isComplete)
+            #expect(members.next() == nil && members.isComplete)
+            #expect(keys == [#"a\"b"#, "n", "ü", "u", "e", "t", "x"])
+            // Keys come as stored (escapes kept); values are whole JSON texts that parse to the parser's.
+            #expect(values[#"a\"b"#] == parsed["a\"b"])
+            for key in ["n", "ü", "u", "e", "t", "x"] { #expect(values[key] == parsed[key], "\(key)") }
+            var viaForEach: [String] = []
+            #expect(
+                JSONMembers.forEach(in: object) { key, _ in
+                    viaForEach.append(String(decoding: key, as: UTF8.self))
+                    return true
+                })
+            #expect(viaForEach == keys)
+            // A nested object walks the same way, and an empty one is complete at once.
+            let nested = try #require(JSONMembers.value(of: "n", in: object))
+            var inner = JSONMembers.Members(nested)
+            #expect(inner.next().map { String(decoding: $0.key, as: UTF8.self) } == "m")
+            #expect(inner.next().map { String(decoding: $0.value, as: UTF8.self) } == "[]")
+            #expect(inner.next() == nil && inner.isComplete)
+            let empty = try #require(JSONMembers.value(of: "e", in: object))
+            var none = JSONMembers.Members(empty)
+            #expect(none.next() == nil && none.isComplete)
+            // Strings read in place only when they hold no escape.
+            let ü = try #require(JSONMembers.value(of: "ü", in: object))
+            #expect(JSONMembers.plainString(ü).map { String(decoding: $0, as: UTF8.self) } == "日本 é")
+            let u = try #require(JSONMembers.value(of: "u", in: object))
+            #expect(JSONMembers.plainString(u) == nil && JSONMembers.string(u) == "é😀")
+            #expect(JSONMembers.stringBytes(u).map { String(decoding: $0, as: UTF8.self) } == #"\u00e9\ud83d\ude00"#)
+            #expect(JSONMembers.plainString(try #require(JSONMembers.value(of: "t", in: object))) == nil)
+        }
+        // What follows an object's closing brace is not the walk's business (the envelope goes on after a payload).
+        for empty in ["{}", " { \n } ", "{}, \"next\": 1}"] {
+            let complete = Array(empty.utf8).withUnsafeBytes { object in
+                var walk = JSONMembers.Members(object)
+                return walk.next() == nil && walk.isComplete
+            }
+            #expect(complete, "\(empty)")
+        }
+        // Every prefix that stops before the closing brace ends the walk unfinished, and it stays ended.
+        for end in 0...(bytes.count - 2) {
+            let prefix = Array(bytes.prefix(end))
+            let (complete, again) = prefix.withUnsafeBytes { object in
+                var walk = JSONMembers.Members(object)
+                while walk.next() != nil {}
+                return (walk.isComplete, walk.next() != nil)
+            }
+            #expect(!complete && !again, "prefix of \(end) bytes")
+        }
+    }
+
     @Test func deepNestingIsRefusedInsteadOfExhaustingTheStack() {
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         let error = #expect(throws: JSONSyntaxError.self) { try JSONParser.parse(deep) }
