@@ -119,9 +119,33 @@ package enum JSONMembers {
         return inner
     }
 
-    /// Whether `key` (as handed to ``forEach(in:_:)``) is `name`.
+    /// Whether `key` (as handed to ``forEach(in:_:)``) is `name`. Compares a word at a time (keys are short;
+    /// a call to `memcmp` would cost more than the comparison), and inlines where the name is known.
+    @inlinable
     package static func key(_ key: UnsafeRawBufferPointer, is name: StaticString) -> Bool {
-        key.count == name.utf8CodeUnitCount && (key.count == 0 || memcmp(key.baseAddress!, name.utf8Start, key.count) == 0)
+        let count = name.utf8CodeUnitCount
+        guard key.count == count else { return false }
+        guard count > 0, let stored = key.baseAddress else { return count == 0 }
+        let wanted = UnsafeRawPointer(name.utf8Start)
+        guard count >= 8 else {
+            for i in 0..<count
+            where stored.load(fromByteOffset: i, as: UInt8.self) != wanted.load(fromByteOffset: i, as: UInt8.self) {
+                return false
+            }
+            return true
+        }
+        var i = 0
+        while i + 8 <= count {
+            guard
+                stored.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                    == wanted.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            else { return false }
+            i += 8
+        }
+        // The last word, overlapping the one before: the bytes left over.
+        return i == count
+            || stored.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+                == wanted.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
     }
 
     private static func skipSpace(_ bytes: UnsafeRawBufferPointer, _ start: Int) -> Int {

@@ -252,11 +252,16 @@ package enum IncidentIndex {
                 i += 8
             }
             var tail: UInt64 = 0
-            var shift: UInt64 = 0
-            while i < bytes.count {
-                tail |= UInt64(bytes[i]) << shift
-                shift += 8
-                i += 1
+            if i < bytes.count, bytes.count >= 8 {
+                // The last word, overlapping the one before: the bytes left over, without a loop.
+                tail = bytes.loadUnaligned(fromByteOffset: bytes.count - 8, as: UInt64.self)
+            } else {
+                var shift: UInt64 = 0
+                while i < bytes.count {
+                    tail |= UInt64(bytes[i]) << shift
+                    shift += 8
+                    i += 1
+                }
             }
             h = (h ^ tail) &* 0xC4CE_B9FE_1A85_EC53
             return h ^ (h >> 32)
