@@ -88,7 +88,7 @@ import Testing
         let expected = try IncidentIndex.entries(folding: store.allEvents())
         #expect(expected.keys.contains { $0.hasPrefix("e:") } && expected.keys.contains { $0.hasPrefix("t:") })
 
-        try IncidentIndex.rebuild(store, eventsPerRead: 1, lanes: 1)
+        try IncidentIndex.rebuild(store, lanes: 1)
         let sequential = try store.loadProjection(IncidentIndex.projectionName)
         #expect(sequential.entries == expected)
         #expect(sequential.checkpoint == 12_345)

@@ -82,7 +82,7 @@ struct JSONTests {
     /// and never completes on a prefix.
     @Test func memberWalkIteratorOnTrickyBytes() throws {
         let text =
-            #" { "a\"b" : "x\\\"}" , "n":{"m":{"k":[1,"]}",{"z":"{"}]},"o":[]},"ü":"日本 é","u":"\u00e9\ud83d\ude00","e":{} ,"t":true,"x":-0.5e-3 } "#
+            #" { "a\"b" : "x\\\"}" , "n":{"m":{"k":[1,"]}",{"z":"{"}]},"o":[]},"ü":"日本 é","u":"\u00e9\ud83d\ude00","e":{} ,"t":true,"x":-1.5e+3 } "#
         let bytes = Array(text.utf8)
         let parsed = try JSONParser.parse(text).objectValue!
         try bytes.withUnsafeBytes { object in
@@ -94,7 +94,8 @@ struct JSONTests {
                 values[String(decoding: key, as: UTF8.self)] = try JSONParser.parse(value)
             }
             #expect(members.isComplete)
-            #expect(members.next() == nil && members.isComplete)
+            let endsThere = members.next() == nil
+            #expect(endsThere && members.isComplete)
             #expect(keys == [#"a\"b"#, "n", "ü", "u", "e", "t", "x"])
             // Keys come as stored (escapes kept); values are whole JSON texts that parse to the parser's.
             #expect(values[#"a\"b"#] == parsed["a\"b"])
@@ -109,19 +110,25 @@ struct JSONTests {
             // A nested object walks the same way, and an empty one is complete at once.
             let nested = try #require(JSONMembers.value(of: "n", in: object))
             var inner = JSONMembers.Members(nested)
-            #expect(inner.next().map { String(decoding: $0.key, as: UTF8.self) } == "m")
-            #expect(inner.next().map { String(decoding: $0.value, as: UTF8.self) } == "[]")
-            #expect(inner.next() == nil && inner.isComplete)
+            let m = inner.next()
+            let o = inner.next()
+            let innerEnds = inner.next() == nil
+            #expect(m.map { String(decoding: $0.key, as: UTF8.self) } == "m")
+            #expect(o.map { String(decoding: $0.value, as: UTF8.self) } == "[]")
+            #expect(innerEnds && inner.isComplete)
             let empty = try #require(JSONMembers.value(of: "e", in: object))
             var none = JSONMembers.Members(empty)
-            #expect(none.next() == nil && none.isComplete)
+            let nothing = none.next() == nil
+            #expect(nothing && none.isComplete)
             // Strings read in place only when they hold no escape.
             let ü = try #require(JSONMembers.value(of: "ü", in: object))
             #expect(JSONMembers.plainString(ü).map { String(decoding: $0, as: UTF8.self) } == "日本 é")
             let u = try #require(JSONMembers.value(of: "u", in: object))
-            #expect(JSONMembers.plainString(u) == nil && JSONMembers.string(u) == "é😀")
+            let escaped = JSONMembers.plainString(u) == nil
+            #expect(escaped && JSONMembers.string(u) == "é😀")
             #expect(JSONMembers.stringBytes(u).map { String(decoding: $0, as: UTF8.self) } == #"\u00e9\ud83d\ude00"#)
-            #expect(JSONMembers.plainString(try #require(JSONMembers.value(of: "t", in: object))) == nil)
+            let notAString = JSONMembers.plainString(try #require(JSONMembers.value(of: "t", in: object))) == nil
+            #expect(notAString)
         }
         // What follows an object's closing brace is not the walk's business (the envelope goes on after a payload).
         for empty in ["{}", " { \n } ", "{}, \"next\": 1}"] {
