@@ -70,10 +70,13 @@ extension EventStore {
     /// bytes are a view into the map, valid only during the call; `body` runs inside the read transaction,
     /// so it must be quick and must not write to the store. Call again from the returned position + 1 to go
     /// on: between calls the transaction is closed and the writer can reuse the pages it freed.
-    /// With `through`, no position after it is handed out.
+    /// With `through`, no position after it is handed out. With `releasingPages`, the map's pages the
+    /// events were read from are dropped from the resident set before the transaction ends (see
+    /// ``releaseResidentPages()``), by the thread that read them: a long scan in several threads keeps its
+    /// RSS at what each is reading, with no pause for a release of the whole map between reads.
     /// - Returns: the last position handed to `body`, or nil when there was none.
     package func scanLog(
-        fromPosition position: UInt64, through end: UInt64 = .max, limit: Int,
+        fromPosition position: UInt64, through end: UInt64 = .max, limit: Int, releasingPages: Bool = false,
         _ body: (_ position: UInt64, _ canonical: UnsafeRawBufferPointer) throws -> Void
     ) throws -> UInt64? {
         guard limit > 0, position <= end else { return nil }
@@ -82,13 +85,25 @@ extension EventStore {
             try txn.withCursor(tables.events) { cursor in
                 var last: UInt64?
                 var count = 0
+                // The lowest and highest addresses read, for the release.
+                var low = UnsafeRawPointer(bitPattern: UInt.max)!
+                var high = UnsafeRawPointer(bitPattern: 1)!
+                defer {
+                    if releasingPages, count > 0 { environment.releaseResidentPages(from: low, through: high) }
+                }
                 try cursor.forEach(from: Keys.position(max(position, 1)), upTo: upper) { key, value in
                     let current = Keys.readBigEndian(key)
                     guard value.byteCount > EventCodec.hashSize else {
                         throw EventStoreError(
                             .corrupted, field: "position \(current)", "stored event is truncated (\(value.byteCount) bytes)")
                     }
-                    try value.withUnsafeBytes { try body(current, UnsafeRawBufferPointer(rebasing: $0[EventCodec.hashSize...])) }
+                    try value.withUnsafeBytes { stored in
+                        if let start = stored.baseAddress {
+                            low = min(low, start)
+                            high = max(high, start + (stored.count - 1))
+                        }
+                        try body(current, UnsafeRawBufferPointer(rebasing: stored[EventCodec.hashSize...]))
+                    }
                     last = current
                     count += 1
                     return count < limit

@@ -326,6 +326,23 @@ package final class Environment: @unchecked Sendable {
         #endif
     }
 
+    /// Drops the map's pages from `start` through `end` (addresses of bytes read from the map, in either
+    /// order) from this process's resident set, as ``releaseResidentPages()`` does for the whole map: for a
+    /// scan that lets go of what it has read as it goes, on its own thread, without reading /proc.
+    ///
+    /// Call it only inside a transaction of this environment: the transaction holds the map in place (no
+    /// resize can move it meanwhile), so the range is still the map's and the advice cannot reach other memory.
+    package func releaseResidentPages(from start: UnsafeRawPointer, through end: UnsafeRawPointer) {
+        #if os(Linux)
+            let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+            let low = Int(bitPattern: min(start, end)) & ~(page - 1)
+            let high = Int(bitPattern: max(start, end))
+            guard high >= low, let first = UnsafeMutableRawPointer(bitPattern: low) else { return }
+            // Advice only: a failure leaves the pages resident, which is harmless.
+            _ = madvise(first, high - low + 1, MADV_DONTNEED)
+        #endif
+    }
+
     private static func resolvedPath(_ path: String) -> String {
         guard let resolved = realpath(path, nil) else { return path }
         defer { free(resolved) }

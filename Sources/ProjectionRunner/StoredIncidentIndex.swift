@@ -40,9 +40,12 @@ extension IncidentIndex {
         do {
             while let scanned = try folds.fold(store, from: last + 1, eventsPerRead: eventsPerRead) {
                 last = scanned
-                // The pages just read will not be read again by this scan.
-                store.releaseResidentPages()
-                if folds.entryCount >= entriesPerSave || last - checkpoint >= eventsPerSave { try flush() }
+                if folds.entryCount >= entriesPerSave || last - checkpoint >= eventsPerSave {
+                    try flush()
+                    // Each run let go of the pages it read; this also drops the branch pages and the
+                    // neighbours the kernel mapped around them.
+                    store.releaseResidentPages()
+                }
             }
             try flush()
         } catch is Interrupted {
@@ -82,7 +85,7 @@ extension IncidentIndex {
         func fold(_ store: EventStore, from position: UInt64, eventsPerRead: Int) throws -> UInt64? {
             let count = pending.count
             if count == 1 {
-                return try store.scanLog(fromPosition: position, limit: eventsPerRead) { at, canonical in
+                return try store.scanLog(fromPosition: position, limit: eventsPerRead, releasingPages: true) { at, canonical in
                     try addEntries(of: canonical, at: at, to: &pending[0])
                 }
             }
@@ -98,7 +101,8 @@ extension IncidentIndex {
                         let start = position + UInt64(lane * eventsPerRead)
                         results[lane] = Result {
                             try store.scanLog(
-                                fromPosition: start, through: min(head, start + UInt64(eventsPerRead) - 1), limit: eventsPerRead
+                                fromPosition: start, through: min(head, start + UInt64(eventsPerRead) - 1), limit: eventsPerRead,
+                                releasingPages: true
                             ) { at, canonical in try addEntries(of: canonical, at: at, to: &lanes[lane]) }
                         }
                     }
