@@ -90,38 +90,35 @@ public struct CrisisMeasureStatus: Sendable, Hashable {
 }
 
 extension FactSummary {
-    /// How a support provider reads in a sentence.
-    static func providerLabel(_ provider: String, name: String?) -> String {
-        let label =
-            switch provider {
-            case "CERT_SANTE": "CERT Santé"
-            case "REGIONAL_CSIRT": "regional CSIRT"
-            case "PRIVATE_PROVIDER": "private provider"
-            case "OTHER": name ?? "other provider"
-            default: provider
-            }
+    /// How a support provider reads in a sentence: the catalogue's label in `m`'s language, the name recorded
+    /// for `OTHER` (else "other provider") or beside the label.
+    static func providerLabel(_ provider: String, name: String?, _ m: Messages = .english) -> String {
+        let label = provider == "OTHER" ? name ?? m.value(provider, field: "provider") : m.value(provider, field: "provider")
         guard let name, provider != "OTHER" else { return label }
         return "\(label) (\(name))"
     }
 
-    /// An authority by its code, or for `OTHER` by the name recorded (else "another authority").
-    static func authorityLabel(_ authority: String, name: String?) -> String {
-        authority == "OTHER" ? name ?? "another authority" : authority
+    /// An authority by its code (English summaries keep it as recorded, see ``recordedWord``), or for `OTHER` by
+    /// the name recorded (else "another authority").
+    static func authorityLabel(_ authority: String, name: String?, _ m: Messages) -> String {
+        authority == "OTHER" ? name ?? m("summary.anotherAuthority") : recordedWord(authority, field: "authority", m)
     }
 
     /// " — description" for an `OTHER` authority, whose code says nothing.
-    static func otherDetail(_ authority: String, _ description: String?) -> String {
-        authority == "OTHER" ? description.map { " — \($0)" } ?? "" : ""
+    static func otherDetail(_ authority: String, _ description: String?, _ m: Messages) -> String {
+        guard authority == "OTHER", let description else { return "" }
+        return m("summary.dash", ["text": "", "detail": description])
     }
 
     /// "10000000 USD", "between 5000000 and 10000000 EUR", "at least 5000000", or "".
-    static func amountText(_ amount: Double?, min: Double?, max: Double?, currency: String?) -> String {
+    static func amountText(_ amount: Double?, min: Double?, max: Double?, currency: String?, _ m: Messages) -> String {
         let unit = currency.map { " \($0)" } ?? ""
-        if let amount { return FigureText.of(amount) + unit }
+        if let amount { return FigureText.of(amount, m) + unit }
         switch (min, max) {
-        case (let low?, let high?): return "between \(FigureText.of(low)) and \(FigureText.of(high))\(unit)"
-        case (let low?, nil): return "at least \(FigureText.of(low))\(unit)"
-        case (nil, let high?): return "up to \(FigureText.of(high))\(unit)"
+        case (let low?, let high?):
+            return m("summary.amount.between", ["low": FigureText.of(low, m), "high": FigureText.of(high, m), "unit": unit])
+        case (let low?, nil): return m("summary.amount.atLeast", ["low": FigureText.of(low, m), "unit": unit])
+        case (nil, let high?): return m("summary.amount.upTo", ["high": FigureText.of(high, m), "unit": unit])
         case (nil, nil): return ""
         }
     }

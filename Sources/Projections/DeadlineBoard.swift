@@ -147,7 +147,10 @@ extension QueryViews {
                 indent
                 + m(
                     "deadline.obligation",
-                    ["incident": item.incident, "title": c.rule.title, "basis": c.rule.legalBasis, "recipient": c.rule.recipient])
+                    [
+                        "incident": item.incident, "title": c.rule.title(language: language),
+                        "basis": c.rule.legalBasis(language: language), "recipient": c.rule.recipient(language: language),
+                    ])
                 + "\n"
             let closed = c.satisfiedAt != nil || c.notRequiredBy != nil
             out +=
@@ -159,9 +162,9 @@ extension QueryViews {
                         "elapsed": TimelineRendering.formatHours(c.elapsedHours, m),
                     ])
                 + "\n"
-            out += indent + m("deadline.startedBy", ["fact": c.startedBySummary]) + "\n"
+            out += indent + m("deadline.startedBy", ["fact": c.startedByFact.summaryText(language: language)]) + "\n"
             if let decision = c.notRequiredBy {
-                out += indent + m("deadline.notRequiredBecause", ["reason": decision.summary]) + "\n"
+                out += indent + m("deadline.notRequiredBecause", ["reason": decision.summaryText(language: language)]) + "\n"
             }
         }
         if board.items.isEmpty {

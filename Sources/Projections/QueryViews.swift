@@ -133,10 +133,10 @@ public enum QueryViews {
         _ item: FactSummary, indent: String, sources: Bool, names: [String: String] = [:], sole: String? = nil,
         _ m: Messages = .english
     ) -> String {
-        var out = "\(indent)- \(item.summary) [\(TimelineRendering.describe(item.occurredAt, m))]"
+        let summary = item.summaryText(language: m.language)
+        var out = "\(indent)- \(summary) [\(TimelineRendering.describe(item.occurredAt, m))]"
         out += item.possible ? " " + m("report.possible") + "\n" : "\n"
-        return out
-            + detailLines(item, indent: indent + "  ", summary: item.summary, sources: sources, names: names, sole: sole, m)
+        return out + detailLines(item, indent: indent + "  ", summary: summary, sources: sources, names: names, sole: sole, m)
     }
 
     /// The fields `summary` does not show, the revisions, and with `sources` the provenance, one line each.

@@ -24,6 +24,9 @@ public struct ObligationClock: Sendable, Hashable {
     public let startedAt: OccurredAt
     /// What the starting fact says, so a reader sees why the clock runs (a patient record down, a theft).
     public let startedBySummary: String
+    /// The starting fact as the views summarise it, for its words in another language
+    /// (``FactSummary/summaryText(language:)``).
+    public let startedByFact: FactSummary
     public let deadline: Timestamp?
     public let satisfiedBy: UUID?
     public let satisfiedAt: OccurredAt?
@@ -104,9 +107,10 @@ public struct ObligationClock: Sendable, Hashable {
             } else {
                 status = elapsed < (rule.alertAfterHours ?? .infinity) ? .running : .overdue
             }
+            let started = FactSummary(start, possible: time.admits(start) == .possible)
             clocks[rule.id] = ObligationClock(
                 rule: rule, startedBy: start.eventId, startedAt: start.occurredAt,
-                startedBySummary: FactSummary.describe(start), deadline: deadline, satisfiedBy: satisfying?.eventId,
+                startedBySummary: started.summary, startedByFact: started, deadline: deadline, satisfiedBy: satisfying?.eventId,
                 satisfiedAt: satisfying?.occurredAt,
                 notRequiredBy: satisfying == nil
                     ? notRequired.map { FactSummary($0, possible: time.admits($0) == .possible) } : nil,

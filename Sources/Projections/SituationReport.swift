@@ -167,10 +167,16 @@ extension SituationReport {
             let statusCell = c.status == .overdue ? "<strong class=\"mark\">⚠ \(status)</strong>" : status
             out += "<tr class=\"\(rowClass)\" data-status=\"\(c.status.rawValue)\"><td>\(statusCell)</td>"
             out += "<td>\(e(remaining(item, m)))</td><td>\(e(due(item, m)))</td>"
-            out +=
-                "<td>\(e(m("report.obligation", ["title": c.rule.title, "basis": c.rule.legalBasis, "recipient": c.rule.recipient])))"
-            out +=
-                "<br/><small>\(e(m("report.clock.started", ["time": TimelineRendering.describe(c.startedAt, m), "fact": Self.abridged(c.startedBySummary)])))</small></td>"
+            let (title, basis) = (c.rule.title(language: m.language), c.rule.legalBasis(language: m.language))
+            let obligation = m(
+                "report.obligation", ["title": title, "basis": basis, "recipient": c.rule.recipient(language: m.language)])
+            let started = m(
+                "report.clock.started",
+                [
+                    "time": TimelineRendering.describe(c.startedAt, m),
+                    "fact": Self.abridged(c.startedByFact.summaryText(language: m.language)),
+                ])
+            out += "<td>\(e(obligation))<br/><small>\(e(started))</small></td>"
             out += "<td>\(e(titles[item.incident] ?? item.incident))<br/><small>\(e(item.incident))</small></td></tr>\n"
         }
         out += "</tbody></table>\n"
@@ -199,7 +205,9 @@ extension SituationReport {
                 ?? m("report.status.met")
         case .notRequired:
             return c.notRequiredBy.map {
-                m("report.remaining.notRequired", ["time": TimelineRendering.describe($0.occurredAt, m), "reason": $0.summary])
+                m(
+                    "report.remaining.notRequired",
+                    ["time": TimelineRendering.describe($0.occurredAt, m), "reason": $0.summaryText(language: m.language)])
             } ?? m("report.status.not_required")
         case .keptByLedger: return m("report.remaining.kept")
         }
@@ -233,7 +241,9 @@ extension SituationReport {
             ("closed", s.closedAt),
         ] {
             guard let fact else { continue }
-            out += row(m("report.incident.\(key)"), e(when(fact, m)) + "<br/><small>\(e(fact.summary))</small>")
+            out += row(
+                m("report.incident.\(key)"), e(when(fact, m)) + "<br/><small>\(e(fact.summaryText(language: m.language)))</small>"
+            )
         }
         out += row(
             m("report.incident.facts"),
@@ -335,9 +345,10 @@ extension SituationReport {
         out += "<th>\(e(m("report.care.column.source")))</th></tr></thead>\n<tbody>\n"
         let plainNames = names.mapValues(\.name)
         for impact in impacts {
+            let summary = impact.summaryText(language: m.language)
             let details = FactFields.details(
-                eventType: impact.eventType, payload: impact.payload, summary: impact.summary, names: plainNames, m)
-            out += "<tr><td>\(e(when(impact, m)))</td><td>\(e(impact.summary))"
+                eventType: impact.eventType, payload: impact.payload, summary: summary, names: plainNames, m)
+            out += "<tr><td>\(e(when(impact, m)))</td><td>\(e(summary))"
             if !details.isEmpty { out += "<br/><small>\(e(details))</small>" }
             let revisions = impact.revisionText(m)
             if !revisions.isEmpty { out += "<br/><small>\(e(revisions))</small>" }

@@ -444,10 +444,10 @@ public enum TimelineRendering {
                 }
             }
             for impact in timeline.careImpacts {
-                out +=
-                    "  " + m("chart.terminal.care", ["summary": impact.summary, "time": describe(impact.occurredAt, m)]) + "\n"
+                let summary = impact.summaryText(language: m.language)
+                out += "  " + m("chart.terminal.care", ["summary": summary, "time": describe(impact.occurredAt, m)]) + "\n"
                 out += QueryViews.detailLines(
-                    impact, indent: "    ", summary: impact.summary, sources: false,
+                    impact, indent: "    ", summary: summary, sources: false,
                     names: [timeline.establishment: timeline.establishmentName], sole: timeline.establishment, m)
             }
         }
@@ -1115,11 +1115,12 @@ public enum TimelineRendering {
                 body +=
                     "<h3>\(escape(m("report.care.heading")))</h3><ul>"
                     + timeline.careImpacts.map { impact in
+                        let summary = impact.summaryText(language: m.language)
                         let details = FactFields.details(
-                            eventType: impact.eventType, payload: impact.payload, summary: impact.summary,
+                            eventType: impact.eventType, payload: impact.payload, summary: summary,
                             names: [timeline.establishment: timeline.establishmentName], m)
                         let revisions = impact.revisionText(m)
-                        return "<li>\(escape(impact.summary)) [\(escape(describe(impact.occurredAt, m)))]"
+                        return "<li>\(escape(summary)) [\(escape(describe(impact.occurredAt, m)))]"
                             + (details.isEmpty ? "" : "<br><small>\(escape(details))</small>")
                             + (revisions.isEmpty ? "" : "<br><small>\(escape(revisions))</small>")
                             + "<br><small>\(escape(m("chart.care.source", ["source": impact.source, "actor": impact.actor])))</small></li>"

@@ -35,6 +35,32 @@ struct DeadlineBoardTests {
         }
     }
 
+    /// The board's text in French: the built-in rules' titles, legal bases and recipients and the starting facts
+    /// in French words, where the English board keeps the rule set's texts and the stored summaries.
+    @Test func theFrenchBoardNamesTheObligationsInFrench() throws {
+        let dir = TemporaryDirectory()
+        let (store, clock) = try ledgerWithManualClock(dir)
+        try load(try demoDataset(), into: store, clock: clock)
+        let at = QueryTime(asOf: try #require(Timestamp(rfc3339: "2024-04-23T12:00:00+02:00")).microseconds)
+        let board = DeadlineBoard(try LedgerQueries(store: store).deadlines(at: at), reference: at.reference)
+        let french = QueryViews.deadlinesText(board, language: .french)
+        let english = QueryViews.deadlinesText(board, language: .english)
+        #expect(french.contains("Signalement d'incident de sécurité en santé (sans délai)"))
+        #expect(
+            french.contains(
+                "(Code de la santé publique L1111-8-2, D1111-16-2 à 16-4, destinataire : portail du CERT Santé et ARS)"))
+        #expect(french.contains("Plainte sous 72 h pour l'indemnisation par l'assureur cyber (Code des assurances L12-10-1"))
+        #expect(french.contains("déclenchée par : détection : AP-HP"))
+        for english in ["Health-sector", "Personal data breach", "Complaint within", "GDPR", "started by", "detected:"] {
+            #expect(!french.contains(english), "\(english) in the French board")
+        }
+        #expect(english.contains("Health-sector security incident report (sans délai) (Code de la santé publique L1111-8-2"))
+        #expect(english.contains("started by: detected: AP-HP"))
+        for item in board.items {
+            #expect(item.clock.startedByFact.summaryText(language: .english) == item.clock.startedBySummary)
+        }
+    }
+
     /// At times around the start of every clock of the demo's five attacks: the open clocks with a due time first by that time, then
     /// the open ones without, then the closed ones; a running clock's time left and an overdue one's lateness add
     /// up to its due time; and each filter keeps exactly the clocks it names.

@@ -71,6 +71,47 @@ import Testing
         #expect(stale == [], "labels of no catalogue id: \(stale)")
     }
 
+    @Test func everyBuiltInRuleHasItsTextsInBothLanguages() {
+        #expect(!ObligationRules.defaultRules.isEmpty)
+        for rule in ObligationRules.defaultRules {
+            let own = ["title": rule.title, "legalBasis": rule.legalBasis, "recipient": rule.recipient]
+            for (part, text) in own {
+                let key = "rule.\(rule.id).\(part)"
+                #expect(MessageTables.english[key] == text, "\(key): the English words are the rule's own")
+                #expect(MessageTables.french[key] != nil, "\(key) missing in French")
+            }
+            #expect(rule.title(language: .english) == rule.title)
+            #expect(rule.legalBasis(language: .english) == rule.legalBasis)
+            #expect(rule.recipient(language: .english) == rule.recipient)
+            #expect(rule.title(language: .french) == MessageTables.french["rule.\(rule.id).title"])
+            #expect(rule.title(language: .french) != rule.title, "\(rule.id): a French title")
+        }
+        let csp = ObligationRules.defaultRules.first { $0.id == "csp-l1111-8-2" }
+        #expect(csp?.title(language: .french) == "Signalement d'incident de sécurité en santé (sans délai)")
+        #expect(csp?.legalBasis(language: .french).hasPrefix("Code de la santé publique L1111-8-2") == true)
+        let cnil = ObligationRules.defaultRules.first { $0.id == "gdpr-33-cnil" }
+        #expect(cnil?.legalBasis(language: .french) == "RGPD art. 33(1)")
+    }
+
+    @Test func aRuleTheTablesDoNotKnowKeepsItsOwnTexts() throws {
+        let json = #"""
+            {"rules": [
+              {"id": "regional-ars-report", "title": "Rapport à l'ARS Bretagne", "legalBasis": "convention régionale",
+               "recipient": "ARS Bretagne", "startsOn": {"eventType": "attack.detected"}, "inForceFrom": "2020-01-01"},
+              {"id": "gdpr-33-cnil", "title": "Breach notice (our wording)", "legalBasis": "GDPR art. 33(1)",
+               "recipient": "CNIL", "startsOn": {"eventType": "attack.detected"}, "inForceFrom": "2020-01-01"}
+            ]}
+            """#
+        let rules = try ObligationRules.parse(try JSONParser.parse(json), source: "rules.json")
+        for language in Language.allCases {
+            #expect(rules[0].title(language: language) == "Rapport à l'ARS Bretagne")
+            #expect(rules[0].recipient(language: language) == "ARS Bretagne")
+            // A built-in id with a title of its own keeps it; its legal basis, the built-in one, is translated.
+            #expect(rules[1].title(language: language) == "Breach notice (our wording)")
+        }
+        #expect(rules[1].legalBasis(language: .french) == "RGPD art. 33(1)")
+    }
+
     @Test func catalogueLabelsAndTheirFallback() {
         let fr = Messages(.french)
         let en = Messages(.english)
