@@ -471,7 +471,7 @@ extension MessageTables {
         "summary.judicial": "enquête judiciaire ouverte",
         "summary.judicial.investigators": "enquêteurs : {who}",
         "summary.judicial.offences": "pour {offences}",
-        "summary.support": "appui extérieur : {provider}",
+        "summary.support": "appui extérieur ({provider})",
         "summary.support.onSite": "{text} sur place",
         "summary.support.remote": "{text} à distance",
         "summary.persons": "personnes informées — {description}",
