@@ -4,7 +4,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT ?= swift
 LEDGER = .build/debug/ledger
 
-.PHONY: deps build demo test format nightly docs fuzz
+.PHONY: deps build demo test format nightly docs fuzz sanitize
 
 deps:
 	@tools/install-deps
@@ -28,6 +28,12 @@ test: deps
 FUZZ_TIME ?= 60
 fuzz:
 	tools/fuzz/run --time $(FUZZ_TIME)
+
+# The store's suites (LMDB, event store, proofs) under AddressSanitizer and ThreadSanitizer (tools/sanitize,
+# docs/sanitizers.md): a build directory each, .build-address and .build-thread. `make sanitize SANITIZERS=thread`.
+SANITIZERS ?= address thread
+sanitize: deps
+	tools/sanitize $(SANITIZERS)
 
 format:
 	swift-format format --in-place --recursive Sources Tests Package.swift tools/bench/Sources tools/bench/Package.swift \
