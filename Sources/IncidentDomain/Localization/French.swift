@@ -228,7 +228,7 @@ extension MessageTables {
         "deadline.notRequiredFrom": "non requise ({time})",
         "deadline.notRequired": "non requise",
         "deadline.obligation": "{incident} : {title} ({basis}, destinataire : {recipient})",
-        "deadline.started": "déclenchée : {time} ; {elapsed} écoulées",
+        "deadline.started": "déclenchée : {time} ; temps écoulé : {elapsed}",
         "deadline.startedClosed": "déclenchée : {time} ; {elapsed} après le déclenchement",
         "deadline.startedBy": "déclenchée par : {fact}",
         "deadline.notRequiredBecause": "non requise : {reason}",
