@@ -63,7 +63,7 @@ extension EventStore {
     /// is written from its canonical bytes through ``write(_:position:eventId:streamId:version:actor:eventType:occurredAt:recordedAt:head:in:)``,
     /// the step every append shares.
     package func appendPrepared(_ events: [PreparedEvent]) throws -> [AppendResult] {
-        try atomicBatch { txn, head, now, release in
+        try atomicBatch(indexingAll: true) { txn, head, now, release in
             var results: [AppendResult] = []
             var runStart = 0
             while runStart < events.count {

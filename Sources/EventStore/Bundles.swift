@@ -482,6 +482,7 @@ extension EventStore {
                         actor: e.actor, eventType: e.eventType, occurredAt: e.occurredAt, recordedAt: e.recordedAt.microseconds,
                         head: &head, in: txn)
                 }
+                try store.catchUpIndexes(in: txn, head: &head, always: true)
                 return head
             }
             store.remember(head)
@@ -646,6 +647,7 @@ extension EventStore {
                 verified.header.eventCount == 0 || (before?.position ?? 0) >= verified.header.toPosition
                 ? before : (verified.header.toPosition, verified.lastHash)
             if let through { try txn.put(tables.meta, key: key, value: Array("\(through.position) \(through.hash)".utf8)) }
+            try catchUpIndexes(in: txn, head: &head)
             lastHead = head
             return positions
         }

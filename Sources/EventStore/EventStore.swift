@@ -100,7 +100,8 @@ public struct EventStoreConfiguration: Sendable {
 }
 
 /// The ledger's event store: an append-only, hash-chained log of events in one LMDB environment,
-/// with its indexes kept in the same write transaction as the events.
+/// with its ids, streams and Merkle tree kept in the same write transaction as the events and its secondary
+/// indexes (actor, type, occurredAt) just behind them (see DeferredIndexes.swift).
 ///
 /// Thread-safe and shared: readers never block the writer, concurrent ``append(_:to:expectedVersion:)``
 /// calls are gathered into group commits (one durable transaction for all waiting appends), and another
@@ -129,7 +130,10 @@ public final class EventStore: Sendable {
     public var isReadOnly: Bool { configuration.environment.readOnly }
 
     /// The text stored under `format` in the meta table of every ledger.
-    package static let formatMarker = "IncidentLedger event store, format 3"
+    package static let formatMarker = "IncidentLedger event store, format 4"
+    /// Format 3 wrote every index in every commit; its ledgers are upgraded in place when opened for writing
+    /// (see ``upgradeFromFormat3()``) and read as they are otherwise.
+    static let formatThreeMarker = "IncidentLedger event store, format 3"
 
     /// The meta key of a ledger created without its Merkle tree, and its value (``EventStoreConfiguration/keepsMerkleTree``).
     static let merkleTreeKey = Array("merkle-tree".utf8)
@@ -206,6 +210,7 @@ public final class EventStore: Sendable {
             try store.environment.write { txn in
                 try txn.put(store.tables.meta, key: Array("format".utf8), value: Array(formatMarker.utf8))
                 try txn.put(store.tables.meta, key: Array("origin".utf8), value: Array(configuration.origin.utf8))
+                try txn.put(store.tables.meta, key: indexedThroughKey, value: Keys.position(0))
                 if !configuration.keepsMerkleTree { try txn.put(store.tables.meta, key: merkleTreeKey, value: merkleTreeOff) }
             }
             try store.markClockProvenance()
@@ -258,7 +263,9 @@ public final class EventStore: Sendable {
     }
 
     /// Refuses a ledger of another format by name, before any of its tables is opened (or created).
-    private static func checkFormat(_ marker: [UInt8]?, in directory: String) throws {
+    /// - Returns: whether it is a format-3 ledger, which this build upgrades.
+    private static func checkFormat(_ marker: [UInt8]?, in directory: String) throws -> Bool {
+        if marker == Array(formatThreeMarker.utf8) { return true }
         guard let marker, marker == Array(formatMarker.utf8) else {
             let text = marker.map { String(decoding: $0, as: UTF8.self) } ?? ""
             if text.hasPrefix("IncidentLedger event store, format ") {
@@ -272,6 +279,7 @@ public final class EventStore: Sendable {
             }
             throw EventStoreError(.notALedger, field: directory + "/data.mdb", "is an LMDB file but not an IncidentLedger ledger")
         }
+        return false
     }
 
     private init(directory: String, configuration: EventStoreConfiguration, checkingFormat: Bool = false) throws {
@@ -280,13 +288,15 @@ public final class EventStore: Sendable {
         var logger = configuration.logger
         logger[metadataKey: "ledger"] = "\(directory)"
         self.logger = logger
+        var isFormatThree = false
         do {
             environment = try Environment(
                 directory: directory, configuration: configuration.environment,
                 observer: { [logger] event in Self.log(event, to: logger) })
             if checkingFormat {
                 let meta = try environment.openDatabases(["meta"])[0]
-                try Self.checkFormat(try environment.read { txn in try txn.get(meta, key: Array("format".utf8)) }, in: directory)
+                isFormatThree = try Self.checkFormat(
+                    try environment.read { txn in try txn.get(meta, key: Array("format".utf8)) }, in: directory)
             }
             tables = try Tables(environment)
             // An existing ledger says whether it keeps its tree; a new one follows the configuration.
@@ -313,6 +323,7 @@ public final class EventStore: Sendable {
             }
         }
         committer = GroupCommitter()
+        if isFormatThree, !configuration.environment.readOnly { try upgradeFromFormat3() }
     }
 
     /// What the LMDB layer reports, logged: rare events at info and notice, so that a default handler shows them.
@@ -376,7 +387,10 @@ public final class EventStore: Sendable {
     /// One write transaction for a batch that lands whole or not at all (``appendAtomically(_:)``, the bulk
     /// path): `body` applies the batch from the writing head at one reading of the clock. A retry of batches
     /// stored already changes nothing and ends without a commit, answering what was stored.
+    /// - Parameter indexingAll: write the secondary index entries of every event in this transaction (a bulk
+    ///   path, whose batch dirties those pages anyway), not only once ``indexLag`` of them wait.
     func atomicBatch(
+        indexingAll: Bool = false,
         _ body: (borrowing WriteTransaction, inout Head, Int64, inout ResidentPageRelease) throws -> [AppendResult]
     ) throws -> [AppendResult] {
         var lastHead: Head?
@@ -387,6 +401,7 @@ public final class EventStore: Sendable {
                 var release = ResidentPageRelease()
                 let results = try body(txn, &head, self.now(), &release)
                 guard head.position != start.position else { throw AlreadyStored(results: results) }
+                try self.catchUpIndexes(in: txn, head: &head, always: indexingAll)
                 lastHead = head
                 return results
             }
@@ -454,6 +469,8 @@ public final class EventStore: Sendable {
         var hash: [UInt8]
         var recordedAt: Int64
         var frontier: [SubtreeAddress: MerkleHash] = [:]
+        /// The events this transaction wrote whose secondary index entries are not written yet.
+        var unindexed: [SecondaryKeys] = []
 
         static let empty = Head(position: 0, hash: [UInt8](repeating: 0, count: 32), recordedAt: Int64.min)
     }
@@ -585,13 +602,17 @@ public final class EventStore: Sendable {
         try txn.put(tables.events, key: positionKey, value: value, flags: .append)
         try txn.put(tables.eventIds, key: Keys.eventId(eventId), value: positionKey, flags: .noOverwrite)
         try txn.put(tables.streams, key: Keys.stream(streamId, version: version), value: positionKey, flags: .noOverwrite)
-        try txn.put(tables.byActor, key: Keys.named(actor, position: position), value: [])
-        try txn.put(tables.byType, key: Keys.named(eventType, position: position), value: [])
-        try txn.put(tables.byOccurred, key: Keys.occurred(occurredAt.earliest, position: position), value: [])
         for subtree in subtrees {
             try txn.put(tables.merkle, key: subtree.address.storageKey, value: subtree.hash.bytes)
         }
-        head = Head(position: position, hash: hash, recordedAt: recordedAt, frontier: frontier)
+        // The secondary indexes are written behind the commit (DeferredIndexes.swift). Head is updated in place:
+        // a copy of `unindexed` per event would make a large batch quadratic.
+        head.unindexed.append(
+            SecondaryKeys(position: position, actor: actor, eventType: eventType, occurredEarliest: occurredAt.earliest))
+        head.position = position
+        head.hash = hash
+        head.recordedAt = recordedAt
+        head.frontier = frontier
     }
 
     /// The version of the stream's last event: the last key of its range in `streams`; 0 when it has none.

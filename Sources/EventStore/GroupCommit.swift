@@ -143,6 +143,7 @@ final class GroupCommitter: Sendable {
                     // rethrows it, and a full map reruns the whole group after growing.
                 }
                 guard head.position != start.position else { throw NothingWritten(outcomes: outcomes) }
+                try store.catchUpIndexes(in: txn, head: &head)
                 lastHead = head
                 return outcomes
             }

@@ -20,6 +20,14 @@ public enum EventSelection: Sendable, Hashable {
     /// Events whose occurredAt starts in `from ... to` (microseconds since the epoch; nil means open),
     /// ordered by that start.
     case occurred(from: Int64?, to: Int64?)
+
+    /// Whether the read goes through a secondary index (written behind the commit).
+    var readsSecondaryIndex: Bool {
+        switch self {
+        case .log, .stream: false
+        case .actor, .eventType, .occurred: true
+        }
+    }
 }
 
 extension EventStore {
@@ -38,28 +46,72 @@ extension EventStore {
         var remaining = limit ?? Int.max
         var lowerBound = lower
         var upperBound = upper
-        let snapshotHead = try readTransaction { txn in try head(in: txn).position }
+        // The snapshot: the head and, for a secondary index, the events it does not cover yet (DeferredIndexes.swift),
+        // taken from the log and merged in key order; an entry a later commit wrote for one of them is skipped.
+        let (indexed, tail) = try readTransaction { txn in
+            let head = try head(in: txn).position
+            guard selection.readsSecondaryIndex else { return (head, [(key: [UInt8], event: RecordedEvent)]()) }
+            let (indexed, tail) = try unindexedTail(selection, lower: lower, upper: upper, through: head, in: txn)
+            return (min(indexed, head), tail)
+        }
+        let pending = reverse ? Array(tail.reversed()) : tail
+        var next = 0
+        /// Whether the tail's next event comes before the index entry `key` in the read's order.
+        func tailPrecedes(_ key: [UInt8]) -> Bool {
+            guard next < pending.count else { return false }
+            return reverse ? key.lexicographicallyPrecedes(pending[next].key) : pending[next].key.lexicographicallyPrecedes(key)
+        }
         while remaining > 0 {
+            let pageSize = min(remaining, Self.pageSize)
             var page: [RecordedEvent] = []
-            var lastKey: [UInt8]?
+            var consumed: [UInt8]?
+            var exhausted = true
             try readTransaction { txn in
                 try txn.withCursor(database) { cursor in
-                    let pageSize = min(remaining, Self.pageSize)
                     try cursor.forEach(from: lowerBound, upTo: upperBound, reverse: reverse) { key, value in
-                        lastKey = key.copiedBytes
                         let position = positionOf(key, value)
-                        if position <= snapshotHead { page.append(try loadEvent(at: position, in: txn)) }
-                        return page.count < pageSize
+                        let bytes = key.copiedBytes
+                        if position <= indexed {
+                            while tailPrecedes(bytes) {
+                                guard page.count < pageSize else {
+                                    exhausted = false
+                                    return false
+                                }
+                                page.append(pending[next].event)
+                                next += 1
+                            }
+                            guard page.count < pageSize else {
+                                exhausted = false
+                                return false
+                            }
+                            page.append(try loadEvent(at: position, in: txn))
+                        }
+                        consumed = bytes
+                        guard page.count < pageSize else {
+                            exhausted = false
+                            return false
+                        }
+                        return true
                     }
+                }
+            }
+            // The index has nothing more in range: what is left of the tail follows.
+            if exhausted {
+                while next < pending.count, page.count < remaining {
+                    page.append(pending[next].event)
+                    next += 1
                 }
             }
             for event in page {
                 guard try body(event) else { return }
             }
             remaining -= page.count
-            guard let lastKey else { return }
-            // Resume just past the last key seen: its successor going forward, itself (exclusive) going back.
-            if reverse { upperBound = lastKey } else { lowerBound = lastKey + [0] }
+            if exhausted { return }
+            // Resume just past the last key taken: its successor going forward, itself (exclusive) going back.
+            // None taken (the page filled with tail events before it): the same range again.
+            if let consumed {
+                if reverse { upperBound = consumed } else { lowerBound = consumed + [0] }
+            }
         }
     }
 

@@ -233,7 +233,7 @@ extension Ledger {
             if let origin { configuration.origin = origin }
             let report = try EventStore.migrate(fromFormat2: from, into: dataDir, configuration: configuration)
             print(
-                "migrated \(report.events) events from \(from) (format 2, head hash \(report.oldHeadHash)) into \(dataDir) (format 3, head hash \(report.newHeadHash))"
+                "migrated \(report.events) events from \(from) (format 2, head hash \(report.oldHeadHash)) into \(dataDir) (format 4, head hash \(report.newHeadHash))"
             )
         }
     }

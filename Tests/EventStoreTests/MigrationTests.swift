@@ -39,7 +39,7 @@ struct MigrationTests {
     @Test func aFormat2LedgerIsRefusedByNameAndMigratesKeepingWhatWasKnownWhen() throws {
         let old = try format2Ledger()
         let error = #expect(throws: EventStoreError.self) { try EventStore.open(at: old.path) }
-        #expect(error?.description.contains("format 2; this build reads format 3") == true, "\(String(describing: error))")
+        #expect(error?.description.contains("format 2; this build reads format 4") == true, "\(String(describing: error))")
 
         let new = TemporaryDirectory()
         let report = try EventStore.migrate(fromFormat2: old.path, into: new.path)
