@@ -20,8 +20,8 @@ extension EventStore {
     /// The meta key holding the last position the secondary indexes cover (8 bytes, big-endian).
     static let indexedThroughKey = Array("indexed-through".utf8)
 
-    /// What the secondary indexes need of an event written in the current transaction, kept in ``Head`` so
-    /// that the catch-up at its end does not read the event back.
+    /// What the secondary indexes need of an event, kept in ``Head`` (and across commits with the tree's right
+    /// edge, ``frontierCache``) so that the catch-up does not read the event back.
     struct SecondaryKeys: Sendable {
         let position: UInt64
         let actor: String
@@ -40,15 +40,17 @@ extension EventStore {
     }
 
     /// Writes the secondary entries of every event after `indexed-through`, at the end of a transaction that
-    /// appended up to `head`, when at least ``indexLag`` of them wait (or any, with `always`). The events of
-    /// this transaction come from `head.unindexed`; earlier ones are read back from the log.
+    /// appended up to `head`, when at least ``indexLag`` of them wait (or any, with `always`). Their keys come
+    /// from `head.unindexed`; those it lacks (written by another process, or before this one started) are read
+    /// back from the log. `head.unindexed` keeps what is still waiting.
     func catchUpIndexes(in txn: borrowing WriteTransaction, head: inout Head, always: Bool = false) throws {
-        defer { head.unindexed.removeAll() }
         let indexed = try indexedThrough(in: txn)
+        head.unindexed.removeAll { $0.position <= indexed }
         guard head.position > indexed, always || head.position - indexed >= Self.indexLag else { return }
-        let firstOfThisTransaction = head.unindexed.first?.position ?? head.position + 1
-        if indexed + 1 < firstOfThisTransaction {
-            for position in (indexed + 1)..<firstOfThisTransaction {
+        defer { head.unindexed.removeAll() }
+        let firstKept = head.unindexed.first?.position ?? head.position + 1
+        if indexed + 1 < firstKept {
+            for position in (indexed + 1)..<firstKept {
                 let event = try loadEvent(at: position, in: txn)
                 try putSecondaryEntries(
                     SecondaryKeys(
@@ -56,9 +58,7 @@ extension EventStore {
                         occurredEarliest: event.occurredAt.earliest), in: txn)
             }
         }
-        for keys in head.unindexed where keys.position > indexed {
-            try putSecondaryEntries(keys, in: txn)
-        }
+        for keys in head.unindexed { try putSecondaryEntries(keys, in: txn) }
         try txn.put(tables.meta, key: Self.indexedThroughKey, value: Keys.position(head.position))
     }
 

@@ -122,7 +122,9 @@ public final class EventStore: Sendable {
     let committer: GroupCommitter
     /// The tree's right edge after the last commit of this process, with the log size it belongs to: the next
     /// commit reuses it instead of reading it again, unless another process appended meanwhile.
-    let frontierCache = Mutex<(size: UInt64, frontier: [SubtreeAddress: MerkleHash])?>(nil)
+    /// With it, the secondary index keys of the events that commit left waiting, so that the commit that
+    /// catches them up need not read them back from the log.
+    let frontierCache = Mutex<(size: UInt64, frontier: [SubtreeAddress: MerkleHash], unindexed: [SecondaryKeys])?>(nil)
     /// False only for a benchmark ledger created without its Merkle tree (`merkle-tree` = `off` in meta).
     let keepsTree: Bool
 
@@ -469,28 +471,28 @@ public final class EventStore: Sendable {
         var hash: [UInt8]
         var recordedAt: Int64
         var frontier: [SubtreeAddress: MerkleHash] = [:]
-        /// The events this transaction wrote whose secondary index entries are not written yet.
+        /// Events whose secondary index entries are not written yet: those this transaction wrote, after those
+        /// this process's earlier commits left waiting (when no other process appended since).
         var unindexed: [SecondaryKeys] = []
 
         static let empty = Head(position: 0, hash: [UInt8](repeating: 0, count: 32), recordedAt: Int64.min)
     }
 
     /// The head with the tree's right edge, for a transaction that appends: the edge cached by this process's
-    /// last commit when the log has not moved since, else read from the tree.
+    /// last commit when the log has not moved since, else read from the tree; and, cached with it, the secondary
+    /// keys of the events still waiting for their index entries.
     func writingHead(in txn: borrowing some ReadableTransaction & ~Copyable) throws -> Head {
         var head = try head(in: txn)
+        let cached = frontierCache.withLock { $0 }.flatMap { $0.size == head.position ? $0 : nil }
+        head.unindexed = cached?.unindexed ?? []
         guard keepsTree else { return head }
-        if let cached = frontierCache.withLock({ $0 }), cached.size == head.position {
-            head.frontier = cached.frontier
-        } else {
-            head.frontier = try treeFrontier(ofSize: head.position, in: txn)
-        }
+        head.frontier = try cached?.frontier ?? treeFrontier(ofSize: head.position, in: txn)
         return head
     }
 
-    /// Keeps the right edge of a committed head for the next commit.
+    /// Keeps the right edge of a committed head, and the keys still waiting, for the next commit.
     func remember(_ head: Head) {
-        frontierCache.withLock { $0 = (head.position, head.frontier) }
+        frontierCache.withLock { $0 = (head.position, head.frontier, head.unindexed) }
     }
 
     /// The head, read from the log's last event: no separate record to write in every commit.

@@ -102,6 +102,27 @@ struct DeferredIndexTests {
         try Self.checkReads(reader, &random, "read-only")
     }
 
+    @Test func aCatchUpReadsBackTheEventsItsProcessDidNotWrite() throws {
+        let dir = TemporaryDirectory()
+        var random = Random(state: 5)
+        // A first opening leaves 100 events waiting; the second knows nothing of them but what the log says.
+        do {
+            let store = try EventStore.create(at: dir.path)
+            for i in 0..<100 {
+                _ = try store.appendAtomically([AppendRequest(streamId: "incident:a", events: [Self.event(i, &random)])])
+            }
+            #expect(try store.readTransaction { txn in try store.indexedThrough(in: txn) } == 0)
+        }
+        let store = try EventStore.open(at: dir.path)
+        for i in 100..<130 {
+            _ = try store.appendAtomically([AppendRequest(streamId: "incident:b", events: [Self.event(i, &random)])])
+        }
+        #expect(try store.readTransaction { txn in try store.indexedThrough(in: txn) } == 128)
+        let report = try store.verify()
+        #expect(report.isValid, "\(String(describing: report.problem))")
+        try Self.checkReads(store, &random, "after a catch-up across openings")
+    }
+
     @Test func aBulkBatchIndexesEverythingItWrote() throws {
         let dir = TemporaryDirectory()
         let store = try EventStore.create(at: dir.path)
