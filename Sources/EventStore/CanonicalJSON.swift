@@ -35,11 +35,12 @@ public enum CanonicalJSON {
             out.append(UInt8(ascii: "]"))
         case .object(let members):
             out.append(UInt8(ascii: "{"))
-            for (i, key) in sortedKeys(members).enumerated() {
+            // The members sorted with their values: no look-up (and hashing) of each key again.
+            for (i, member) in sortedMembers(members).enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                writeString(key, into: &out)
+                writeString(member.key, into: &out)
                 out.append(UInt8(ascii: ":"))
-                write(members[key]!, into: &out)
+                write(member.value, into: &out)
             }
             out.append(UInt8(ascii: "}"))
         }
@@ -47,13 +48,16 @@ public enum CanonicalJSON {
 
     /// Keys in canonical order: by UTF-16 code units (RFC 8785 §3.2.3), which differs from code-point order
     /// only between characters above U+FFFF and those from U+E000 to U+FFFF.
-    static func sortedKeys(_ members: [String: JSONValue]) -> [String] {
+    static func sortedKeys(_ members: [String: JSONValue]) -> [String] { sortedMembers(members).map(\.key) }
+
+    /// The members in the order of ``sortedKeys(_:)``, each with its value.
+    static func sortedMembers(_ members: [String: JSONValue]) -> [(key: String, value: JSONValue)] {
         // Below U+E000, UTF-8's byte order is UTF-16's: when no key holds a byte from 0xEE up (U+E000 begins EE),
         // the bytes are compared, without transcoding.
         if members.keys.allSatisfy({ $0.utf8.allSatisfy { $0 < 0xEE } }) {
-            return members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            return members.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
         }
-        return members.keys.sorted { $0.utf16.lexicographicallyPrecedes($1.utf16) }
+        return members.sorted { $0.key.utf16.lexicographicallyPrecedes($1.key.utf16) }
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)

@@ -31,8 +31,20 @@ enum EventCodec {
 
     /// The stored value for canonical `json` bytes: hash, then the bytes.
     static func storedValue(canonical json: [UInt8]) -> (value: [UInt8], hash: [UInt8]) {
-        let hash = json.withUnsafeBytes { digest($0) }
-        return (hash + json, hash)
+        // One buffer, the digest written into its head: no concatenation per event.
+        let value = [UInt8](unsafeUninitializedCapacity: hashSize + json.count) { buffer, count in
+            json.withUnsafeBytes { bytes in
+                var hasher = SHA256()
+                hasher.update(bufferPointer: bytes)
+                hasher.finalize().withUnsafeBytes { digest in
+                    UnsafeMutableRawBufferPointer(buffer).copyBytes(from: digest)
+                }
+                UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(buffer)[hashSize...]).copyMemory(
+                    from: bytes)
+            }
+            count = hashSize + json.count
+        }
+        return (value, Array(value[..<hashSize]))
     }
 
     /// Decodes a stored value at `position`, trusting its stored hash: `verify` is what checks it.

@@ -114,7 +114,12 @@ public struct JSONParser {
             guard current == UInt8(ascii: "\"") else { throw error("expected a string key") }
             let keyOffset = index
             let key = try parseString()
-            if let earlier = members.index(forKey: key) {
+            // A few members are compared in turn (the same equality) rather than hashed twice, here and below.
+            if members.count <= 8 {
+                if let earlier = members.keys.first(where: { $0 == key }) {
+                    throw JSONSyntaxError(offset: keyOffset, message: Self.duplicate(earlier, key))
+                }
+            } else if let earlier = members.index(forKey: key) {
                 throw JSONSyntaxError(offset: keyOffset, message: Self.duplicate(members.keys[earlier], key))
             }
             lastKey = key

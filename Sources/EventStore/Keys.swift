@@ -28,14 +28,32 @@ enum Keys {
 
     static func position(_ position: UInt64) -> [UInt8] { bigEndian(position) }
 
-    static func text(_ text: String) -> [UInt8] { Array(text.utf8) + [0] }
+    static func text(_ text: String) -> [UInt8] {
+        var key: [UInt8] = []
+        key.reserveCapacity(text.utf8.count + 1)
+        key.append(contentsOf: text.utf8)
+        key.append(0)
+        return key
+    }
 
-    static func stream(_ streamId: String, version: UInt64) -> [UInt8] { text(streamId) + bigEndian(version) }
+    // Built in one buffer each: these run several times for every event appended.
+    static func stream(_ streamId: String, version: UInt64) -> [UInt8] { named(streamId, position: version) }
 
-    static func named(_ name: String, position: UInt64) -> [UInt8] { text(name) + bigEndian(position) }
+    static func named(_ name: String, position: UInt64) -> [UInt8] {
+        var key: [UInt8] = []
+        key.reserveCapacity(name.utf8.count + 9)
+        key.append(contentsOf: name.utf8)
+        key.append(0)
+        withUnsafeBytes(of: position.bigEndian) { key.append(contentsOf: $0) }
+        return key
+    }
 
     static func occurred(_ earliest: Int64, position: UInt64) -> [UInt8] {
-        orderedTime(earliest) + bigEndian(position)
+        var key: [UInt8] = []
+        key.reserveCapacity(16)
+        withUnsafeBytes(of: (UInt64(bitPattern: earliest) ^ (1 << 63)).bigEndian) { key.append(contentsOf: $0) }
+        withUnsafeBytes(of: position.bigEndian) { key.append(contentsOf: $0) }
+        return key
     }
 
     static func eventId(_ id: UUID) -> [UInt8] {

@@ -1,3 +1,4 @@
+import Crypto
 import LMDB
 import LedgerProofs
 
@@ -34,18 +35,50 @@ extension EventStore {
 
     /// The subtrees the event at `position` completes, given the right edge before it; `frontier` becomes the
     /// right edge after it. Pure: the append writes these, `verify` compares them with what is stored.
+    ///
+    /// What ``MerkleTree/subtreesCompleted(byAppending:at:from:)`` computes, edited in place: leaf `n` (the size
+    /// before) combines with the edge's blocks of `n`'s trailing one bits, and the edge of `n + 1` is the edge of
+    /// `n` without them, with the largest subtree completed. No dictionary is built per event.
     static func subtreesCompleted(
         by canonical: UnsafeRawBufferPointer, at position: UInt64, frontier: inout [SubtreeAddress: MerkleHash]
     ) throws -> [Subtree] {
-        let completed = try MerkleTree.subtreesCompleted(
-            byAppending: MerkleTree.leafHash(canonical), at: position - 1, from: FrontierSource(frontier: frontier))
-        // The new right edge: the completed subtrees that are right-edge blocks of the new size.
-        var next: [SubtreeAddress: MerkleHash] = [:]
-        for address in MerkleTree.rootSubtrees(ofSize: position) {
-            next[address] = completed.first { $0.address == address }?.hash ?? frontier[address]
+        var address = SubtreeAddress(level: 0, index: position - 1)
+        var hash = leafHash(canonical)
+        var completed: [Subtree] = []
+        completed.reserveCapacity((~(position - 1)).trailingZeroBitCount + 1)
+        while true {
+            completed.append(Subtree(address: address, hash: hash))
+            // A right child (odd index) completes its parent; a left child waits for its sibling.
+            guard address.index & 1 == 1 else { break }
+            let leftAddress = SubtreeAddress(level: address.level, index: address.index - 1)
+            guard let left = frontier[leftAddress] else {
+                throw EventStoreError(.corrupted, field: "merkle", "the tree's right edge lacks \(leftAddress)")
+            }
+            hash = nodeHash(left, hash)
+            address = SubtreeAddress(level: address.level + 1, index: address.index >> 1)
         }
-        frontier = next
+        for subtree in completed.dropLast() {
+            frontier[SubtreeAddress(level: subtree.address.level, index: subtree.address.index - 1)] = nil
+        }
+        frontier[address] = hash
         return completed
+    }
+
+    /// ``MerkleTree/leafHash(_:)`` hashing the bytes where they are: `SHA-256(0x00 ‖ leaf)`.
+    static func leafHash(_ leaf: UnsafeRawBufferPointer) -> MerkleHash {
+        var hasher = SHA256()
+        withUnsafeBytes(of: UInt8(0x00)) { hasher.update(bufferPointer: $0) }
+        hasher.update(bufferPointer: leaf)
+        return hasher.finalize().withUnsafeBytes { MerkleHash(bytes: $0)! }
+    }
+
+    /// ``MerkleTree/nodeHash(_:_:)``: `SHA-256(0x01 ‖ left ‖ right)`.
+    static func nodeHash(_ left: MerkleHash, _ right: MerkleHash) -> MerkleHash {
+        var hasher = SHA256()
+        withUnsafeBytes(of: UInt8(0x01)) { hasher.update(bufferPointer: $0) }
+        left.bytes.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        right.bytes.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        return hasher.finalize().withUnsafeBytes { MerkleHash(bytes: $0)! }
     }
 
     static func subtreesCompleted(by canonical: [UInt8], at position: UInt64, frontier: inout [SubtreeAddress: MerkleHash])

@@ -63,12 +63,65 @@ package struct ServiceHistory: Sendable {
     package private(set) var degradations: [UUID: Degradation] = [:]
     /// Establishment → the service ids degraded or restored there.
     package private(set) var named: [String: Set<String>] = [:]
+    /// Establishment → service → its standing degradations: a restoration looks up its own instead of filtering
+    /// every degradation of the incident (quadratic over an import).
+    private var standing: [String: [String: Standing]] = [:]
+
+    /// The standing degradations of one service at one establishment.
+    private struct Standing: Sendable {
+        /// In the order noted.
+        var ids: [UUID]
+        /// The first of `ids` with the earliest occurredAt.
+        var earliest: UUID
+    }
 
     package init() {}
 
     /// The degradations of `service` at `establishment`.
     package func degradations(of service: String, at establishment: String) -> [Degradation] {
-        degradations.values.filter { $0.establishment == establishment && $0.service == service }
+        (standing[establishment]?[service]?.ids ?? []).compactMap { degradations[$0] }
+    }
+
+    /// The degradation of `service` at `establishment` that began first, nil when none stands.
+    package func earliestDegradation(of service: String, at establishment: String) -> Degradation? {
+        standing[establishment]?[service].flatMap { degradations[$0.earliest] }
+    }
+
+    /// The services with a standing degradation at `establishment`.
+    package func servicesDegraded(at establishment: String) -> Set<String> {
+        standing[establishment].map { Set($0.keys) } ?? []
+    }
+
+    /// The establishments other than `establishment` where `service` has a standing degradation.
+    package func establishments(degrading service: String, except establishment: String) -> Set<String> {
+        Set(standing.lazy.filter { $0.key != establishment && $0.value[service] != nil }.map(\.key))
+    }
+
+    /// Sets or removes the degradation `id`, keeping `standing` in step (edited in place: no copy of its lists).
+    private mutating func set(_ id: UUID, _ degradation: Degradation?) {
+        if let old = degradations.removeValue(forKey: id), standing[old.establishment]?[old.service] != nil {
+            let (at, service) = (old.establishment, old.service)
+            standing[at]![service]!.ids.removeAll { $0 == id }
+            let ids = standing[at]![service]!.ids
+            if ids.isEmpty {
+                standing[at]![service] = nil
+                if standing[at]!.isEmpty { standing[at] = nil }
+            } else if standing[at]![service]!.earliest == id {
+                let first = ids.min { degradations[$0]!.occurredAt.earliest < degradations[$1]!.occurredAt.earliest }!
+                standing[at]![service]!.earliest = first
+            }
+        }
+        guard let degradation else { return }
+        degradations[id] = degradation
+        let (at, service) = (degradation.establishment, degradation.service)
+        if let earliest = standing[at]?[service]?.earliest {
+            standing[at]![service]!.ids.append(id)
+            if degradation.occurredAt.earliest < degradations[earliest]!.occurredAt.earliest {
+                standing[at]![service]!.earliest = id
+            }
+        } else {
+            standing[at, default: [:]][service] = Standing(ids: [id], earliest: id)
+        }
     }
 
     /// Takes one event of the stream into account; events about other things change nothing.
@@ -79,7 +132,7 @@ package struct ServiceHistory: Sendable {
             else { return }
             named[establishment, default: []].insert(service)
             if eventType == "service.degraded" {
-                degradations[eventId] = Degradation(establishment: establishment, service: service, occurredAt: occurredAt)
+                set(eventId, Degradation(establishment: establishment, service: service, occurredAt: occurredAt))
             }
         case "event.corrected":
             guard let target = payload["correctedEventId"]?.stringValue.flatMap(UUID.init(text:)),
@@ -91,11 +144,11 @@ package struct ServiceHistory: Sendable {
             if let json = payload["occurredAt"], let corrected = try? OccurredAt(json: json, path: "$", bounded: false) {
                 degradation.occurredAt = corrected
             }
-            degradations[target] = degradation
+            set(target, degradation)
             named[degradation.establishment, default: []].insert(degradation.service)
         case "event.retracted":
             if let target = payload["retractedEventId"]?.stringValue.flatMap(UUID.init(text:)) {
-                degradations[target] = nil
+                set(target, nil)
             }
         default:
             return
@@ -188,12 +241,22 @@ package enum IntakeWarnings {
             warnings += try opening(event.eventType, streamId: streamId, context: context)
         }
         // The fields to look at: the payload's, and for a correction or an update the replaced ones, judged by the
-        // revised type's kinds.
+        // revised type's kinds. Of the payload's, only the kinds judged below: no path spelled for the others.
+        let members = event.payload.objectValue ?? [:]
         var fields: [(path: String, kind: FieldKind, value: JSONValue)] = spec.fields.compactMap { field in
-            event.payload[field.name].map { ("payload.\(field.name)", field.kind, $0) }
+            switch field.kind {
+            case .finess, .finessList, .service: members[field.name].map { ("payload.\(field.name)", field.kind, $0) }
+            default: nil
+            }
         }
         var revised: RevisedFact?
-        if let key = ["event.corrected": "correctedEventId", "event.updated": "updatedEventId"][event.eventType],
+        let revisionKey: String? =
+            switch event.eventType {
+            case "event.corrected": "correctedEventId"
+            case "event.updated": "updatedEventId"
+            default: nil
+            }
+        if let key = revisionKey,
             let id = event.payload[key]?.stringValue.flatMap(UUID.init(text:))
         {
             revised = try context.revisedFact(id)
@@ -319,14 +382,11 @@ package enum IntakeWarnings {
         of service: String, at establishment: String, occurredAt: OccurredAt, streamId: String, context: some WarningContext
     ) throws -> [IntakeWarning] {
         let history = try context.services(of: streamId)
-        let degradations = history.degradations(of: service, at: establishment)
-        if degradations.isEmpty {
-            let degradedHere = Set(history.degradations.values.filter { $0.establishment == establishment }.map(\.service))
+        guard let first = history.earliestDegradation(of: service, at: establishment) else {
+            let degradedHere = history.servicesDegraded(at: establishment)
             var hint = Suggestion.nearest(to: service, among: degradedHere.sorted()).map { " (did you mean \($0)?)" } ?? ""
             if hint.isEmpty {
-                let elsewhere = Set(
-                    history.degradations.values.filter { $0.service == service && $0.establishment != establishment }.map(
-                        \.establishment))
+                let elsewhere = history.establishments(degrading: service, except: establishment)
                 if !elsewhere.isEmpty { hint = " (it was degraded at \(elsewhere.sorted().joined(separator: ", ")))" }
             }
             if hint.isEmpty, let standard = Suggestion.nearest(to: service, among: Services.standard.map(\.id)) {
@@ -339,9 +399,7 @@ package enum IntakeWarnings {
                         + "degraded\(hint)")
             ]
         }
-        guard let first = degradations.min(by: { $0.occurredAt.earliest < $1.occurredAt.earliest }),
-            first.occurredAt.earliest > occurredAt.latest
-        else { return [] }
+        guard first.occurredAt.earliest > occurredAt.latest else { return [] }
         return [
             IntakeWarning(
                 field: "occurredAt",

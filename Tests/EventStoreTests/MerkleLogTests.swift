@@ -104,6 +104,37 @@ struct MerkleLogTests {
         #expect(try first.verify().isValid)
         #expect(try first.treeRoot().root == MerkleTree.referenceRoot(ofLeaves: try leaves(first)))
     }
+
+    @Test func theRightEdgeEditedInPlaceIsTheOneRebuiltFromTheTree() throws {
+        // The append's step against the library's: the same subtrees and hashes, and the edge of each size.
+        var frontier: [SubtreeAddress: MerkleHash] = [:]
+        var stored: [SubtreeAddress: MerkleHash] = [:]
+        var leaves: [[UInt8]] = []
+        var edgeOfSeven: [SubtreeAddress: MerkleHash] = [:]
+        for position in UInt64(1)...600 {
+            let leaf = Array("leaf \(position) \(String(repeating: "x", count: Int(position % 7)))".utf8)
+            leaves.append(leaf)
+            let completed = try EventStore.subtreesCompleted(by: leaf, at: position, frontier: &frontier)
+            let expected = try MerkleTree.subtreesCompleted(
+                byAppending: MerkleTree.leafHash(leaf), at: position - 1,
+                from: SubtreeHashReader { address in try #require(stored[address]) })
+            #expect(completed == expected)
+            for subtree in completed { stored[subtree.address] = subtree.hash }
+            let edge = MerkleTree.rootSubtrees(ofSize: position)
+            #expect(Set(frontier.keys) == Set(edge))
+            for address in edge { #expect(frontier[address] == stored[address]) }
+            if position == 7 { edgeOfSeven = frontier }
+        }
+        #expect(
+            try MerkleTree.root(ofSize: 600, in: FrontierSource(frontier: frontier))
+                == MerkleTree.referenceRoot(ofLeaves: leaves))
+        // A right edge without a sibling the eighth leaf needs is damage, named, and left as it was.
+        var damaged = edgeOfSeven
+        damaged[SubtreeAddress(level: 1, index: 2)] = nil
+        let before = damaged
+        #expect(throws: EventStoreError.self) { try EventStore.subtreesCompleted(by: [0x41], at: 8, frontier: &damaged) }
+        #expect(damaged == before)
+    }
 }
 
 /// A bundle whose every hash and signature is right but whose bytes would not read back once stored.
