@@ -9,19 +9,6 @@ import Testing
 /// promise that goes with it, that a read through them still sees every committed event, in index order.
 @Suite("Secondary indexes behind the commit")
 struct DeferredIndexTests {
-    /// A small deterministic generator (SplitMix64), so that a failure replays.
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
-
     static let actors = ["alice", "bob", "carol"]
     static let types = ["note.added", "attack.detected", "service.degraded"]
 
@@ -40,7 +27,7 @@ struct DeferredIndexTests {
         }
     }
 
-    static func checkReads(_ store: EventStore, _ random: inout Random, _ comment: Comment) throws {
+    static func checkReads(_ store: EventStore, _ random: inout SeededRandom, _ comment: Comment) throws {
         let log = try store.allEvents()
         var selections: [EventSelection] = actors.map { .actor($0) } + types.map { .eventType($0) }
         let a = Int64(random.below(400)) * 1_000_000
@@ -59,7 +46,7 @@ struct DeferredIndexTests {
         }
     }
 
-    static func event(_ i: Int, _ random: inout Random) -> ProposedEvent {
+    static func event(_ i: Int, _ random: inout SeededRandom) -> ProposedEvent {
         var event = note("n\(i)", actor: actors[random.below(actors.count)])
         event.eventType = types[random.below(types.count)]
         event.payload = .object(["text": .string("n\(i)")])
@@ -70,7 +57,7 @@ struct DeferredIndexTests {
     @Test func readsThroughTheSecondaryIndexesSeeEveryCommittedEventWhileTheyLag() async throws {
         let dir = TemporaryDirectory()
         let store = try EventStore.create(at: dir.path)
-        var random = Random(state: 20_261_202)
+        var random = SeededRandom(seed: 20_261_202)
         var lagged = false
         var caughtUp = 0
         var lastIndexed: UInt64 = 0
@@ -104,7 +91,7 @@ struct DeferredIndexTests {
 
     @Test func aCatchUpReadsBackTheEventsItsProcessDidNotWrite() throws {
         let dir = TemporaryDirectory()
-        var random = Random(state: 5)
+        var random = SeededRandom(seed: 5)
         // A first opening leaves 100 events waiting; the second knows nothing of them but what the log says.
         do {
             let store = try EventStore.create(at: dir.path)
@@ -126,7 +113,7 @@ struct DeferredIndexTests {
     @Test func aBulkBatchIndexesEverythingItWrote() throws {
         let dir = TemporaryDirectory()
         let store = try EventStore.create(at: dir.path)
-        var random = Random(state: 7)
+        var random = SeededRandom(seed: 7)
         let events = (0..<10).map { Self.event($0, &random) }
         let prepared = try events.map { try store.prepareForBulk($0, streamId: "incident:bulk", path: "$") }
         _ = try store.appendPrepared(prepared)
@@ -139,7 +126,7 @@ struct DeferredIndexTests {
     }
 
     @Test func verifyFindsAMissingOrAnExtraSecondaryEntry() async throws {
-        var random = Random(state: 11)
+        var random = SeededRandom(seed: 11)
         for damage in ["missing below indexed-through", "extra past indexed-through", "indexed-through past the head"] {
             let dir = TemporaryDirectory()
             let store = try EventStore.create(at: dir.path)
@@ -167,7 +154,7 @@ struct DeferredIndexTests {
 
     @Test func aFormatThreeLedgerIsReadAsItIsAndUpgradedInPlaceWhenOpenedForWriting() throws {
         let dir = TemporaryDirectory()
-        var random = Random(state: 3)
+        var random = SeededRandom(seed: 3)
         do {
             let store = try EventStore.create(at: dir.path)
             let events = (0..<150).map { Self.event($0, &random) }
@@ -195,4 +182,9 @@ struct DeferredIndexTests {
         try Self.checkReads(writer, &random, "upgraded")
         #expect(try writer.verify().isValid)
     }
+}
+
+extension SeededRandom {
+    /// A value in `0 ..< n`.
+    fileprivate mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 }
