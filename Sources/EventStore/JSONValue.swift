@@ -21,6 +21,15 @@ public enum JSONValue: Sendable, Hashable {
         if case .object(let members) = self { return members }
         return nil
     }
+
+    /// This object with only the members named (those it has), nil when this is not an object: what a
+    /// check that reads a few members keeps of a payload it holds for long.
+    package func keeping(_ names: some Sequence<String>) -> JSONValue? {
+        guard case .object(let members) = self else { return nil }
+        var kept: [String: JSONValue] = [:]
+        for name in names { kept[name] = members[name] }
+        return .object(kept)
+    }
     public var stringValue: String? {
         if case .string(let s) = self { return s }
         return nil

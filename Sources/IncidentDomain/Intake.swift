@@ -114,7 +114,7 @@ public struct IncidentIntake {
     {
         var requests: [AppendRequest] = []
         var warnings: [EventWarning] = []
-        var earlier: [UUID: DomainRules.Target] = [:]
+        var earlier = InputTargets()
         let inLedger = DomainRules.lookup(in: store)
         let context = LedgerWarningContext(store: store)
         func refuse(_ item: InputEvents.Item, _ error: EventStoreError) -> IntakeError {
@@ -154,8 +154,10 @@ public struct IncidentIntake {
             }
             event.eventId = event.eventId ?? UUID.timeOrdered()
             do {
-                try DomainRules().check(event, streamId: streamId, path: item.path) { id in try earlier[id] ?? inLedger(id) }
-                try DomainRules.note(event, streamId: streamId, in: &earlier, lookup: inLedger)
+                try DomainRules().check(event, streamId: streamId, path: item.path) { id in
+                    try earlier.target(id, lookup: inLedger)
+                }
+                try earlier.note(event, streamId: streamId, lookup: inLedger)
             } catch let error as EventStoreError {
                 throw refuse(item, error)
             } catch {
@@ -320,7 +322,9 @@ package final class LedgerWarningContext: WarningContext {
                 histories[streamId]!.note(
                     eventId: id, eventType: event.eventType, occurredAt: event.occurredAt, payload: event.payload)
             } else {
-                pending[streamId, default: []].append((id, event.eventType, event.occurredAt, event.payload))
+                // Only what the history reads: an import may hold these for many streams for long.
+                let kept = event.payload.keeping(ServiceHistory.fieldsRead) ?? event.payload
+                pending[streamId, default: []].append((id, event.eventType, event.occurredAt, kept))
             }
             if event.eventType == "service.degraded", let at = event.payload["establishment"]?.stringValue,
                 let service = event.payload["service"]?.stringValue
@@ -333,7 +337,8 @@ package final class LedgerWarningContext: WarningContext {
         if let key = Self.revisionKeys[event.eventType],
             let target = event.payload[key]?.stringValue.flatMap(UUID.init(text:))
         {
-            inputRevisions[target, default: []].append((event.eventType, event.payload, event.occurredAt))
+            let kept = event.payload.keeping(RevisedFact.fieldsRead) ?? event.payload
+            inputRevisions[target, default: []].append((event.eventType, kept, event.occurredAt))
         }
         if keepsInputFacts, let id = event.eventId, let payload = event.payload.objectValue {
             inputFacts[id] = RevisedFact(eventType: event.eventType, payload: payload, occurredAt: event.occurredAt)

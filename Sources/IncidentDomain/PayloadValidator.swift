@@ -242,7 +242,9 @@ package struct DomainRules: Sendable {
     package static func lookup(in store: EventStore) -> Lookup {
         { id in
             guard let event = try store.event(id: id) else { return nil }
-            var target = Target(streamId: event.streamId, eventType: event.eventType, payload: event.payload)
+            var target = Target(
+                streamId: event.streamId, eventType: event.eventType,
+                payload: ruleMembers(of: event.payload, eventType: event.eventType))
             for later in try store.events(.stream(event.streamId, fromVersion: event.streamVersion + 1)) {
                 if later.eventType == "event.retracted",
                     later.payload["retractedEventId"]?.stringValue.flatMap(UUID.init(text:)) == id
@@ -261,29 +263,18 @@ package struct DomainRules: Sendable {
         }
     }
 
-    /// Remembers an accepted event for the events after it in the same input: itself as a target, and for a
-    /// retraction, that its target is now retracted.
-    package static func note(
-        _ event: ProposedEvent, streamId: String, in earlier: inout [UUID: Target], lookup: Lookup
-    ) throws {
-        guard let id = event.eventId else { return }
-        earlier[id] = Target(streamId: streamId, eventType: event.eventType, payload: event.payload)
-        if event.eventType == "event.retracted", let text = event.payload["retractedEventId"]?.stringValue,
-            let target = UUID(text: text), var known = try earlier[target] ?? lookup(target)
-        {
-            known.retracted = true
-            earlier[target] = known
-        }
-        if let key = event.eventType == "event.corrected"
-            ? "correctedEventId" : event.eventType == "event.updated" ? "updatedEventId" : nil,
-            let text = event.payload[key]?.stringValue,
-            let target = UUID(text: text), var known = try earlier[target] ?? lookup(target)
-        {
-            known.revise(
-                event.payload["changes"]?.objectValue ?? [:], update: event.eventType == "event.updated",
-                from: event.occurredAt.earliest)
-            earlier[target] = known
-        }
+    /// The members of `payload` the rules between fields of `eventType` read (nil when it has none): all a
+    /// target needs of its payload, since ``PayloadValidator/checkCombinations(_:_:path:)`` reads no other.
+    static func ruleMembers(of payload: JSONValue, eventType: String) -> JSONValue? {
+        ruleFields[eventType].flatMap { payload.keeping($0) }
+    }
+
+    /// The fields each event type's rules between fields name, for the types that have such rules.
+    static let ruleFields: [String: [String]] = Catalogue.all.reduce(into: [:]) { fields, spec in
+        let names =
+            spec.requiredWhen.flatMap { [$0.field, $0.when] } + spec.exclusions.flatMap { [$0.field] + $0.excludes }
+            + spec.ranges.flatMap { [$0.low, $0.high] }
+        if !names.isEmpty { fields[spec.eventType] = Array(Set(names)).sorted() }
     }
 
     /// The payload fields that point at an earlier event.

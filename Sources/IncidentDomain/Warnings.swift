@@ -124,6 +124,11 @@ package struct ServiceHistory: Sendable {
         }
     }
 
+    /// The payload members ``note(eventId:eventType:occurredAt:payload:)`` reads.
+    package static let fieldsRead = [
+        "establishment", "service", "correctedEventId", "changes", "occurredAt", "retractedEventId",
+    ]
+
     /// Takes one event of the stream into account; events about other things change nothing.
     package mutating func note(eventId: UUID, eventType: String, occurredAt: OccurredAt, payload: JSONValue) {
         switch eventType {
@@ -177,6 +182,9 @@ package struct RevisedFact: Sendable, Hashable {
         self.payload = payload
         self.occurredAt = occurredAt
     }
+
+    /// The members of a revision's payload ``revise(_:payload:occurredAt:)`` reads.
+    package static let fieldsRead = ["changes", "occurredAt"]
 
     /// The fact once `revision` (an `event.corrected` or `event.updated` of it, at `occurredAt`) is taken in.
     package mutating func revise(_ eventType: String, payload revision: JSONValue, occurredAt at: OccurredAt) {

@@ -162,12 +162,12 @@ extension Ledger {
             let before = try store.mergeState(of: verified.header.origin)
             let candidates = try store.mergeCandidates(verified, bundle: bundle)
             // The same rules as every input, each event seeing the ones before it in the merge.
-            var earlier: [UUID: DomainRules.Target] = [:]
+            var earlier = InputTargets()
             let inLedger = DomainRules.lookup(in: store)
             for (i, (stream, event)) in candidates.events.enumerated() {
                 do {
-                    try DomainRules().check(event, streamId: stream, path: "$") { id in try earlier[id] ?? inLedger(id) }
-                    try DomainRules.note(event, streamId: stream, in: &earlier, lookup: inLedger)
+                    try DomainRules().check(event, streamId: stream, path: "$") { id in try earlier.target(id, lookup: inLedger) }
+                    try earlier.note(event, streamId: stream, lookup: inLedger)
                 } catch let error as EventStoreError {
                     let position = event.origin.map { "position \($0.position)" } ?? "event \(i + 1)"
                     throw CLIError("\(bundle): \(position): \(error.description)", exitCode: CLIError.exitCode(for: error))

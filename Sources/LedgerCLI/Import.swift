@@ -39,60 +39,66 @@ extension Ledger {
             let inLedger = DomainRules.lookup(in: store)
             let spool = try Spool()
             // Pass 1: every rule, nothing written; each event checked goes to the spool as the store will take it.
-            var seen: [UUID: DomainRules.Target] = [:]
-            var ids = Set<UUID>()
             var count = 0
             // Warnings are counted; the first few are kept to print, with their line.
-            let context = LedgerWarningContext(store: store, keepsInputFacts: false)
             var warnings: [String] = []
             var warningCount = 0
             var records: [UInt8] = []
             records.reserveCapacity(Spool.chunk + (64 << 10))
-            try NDJSONLines.forEach(file, name: name) { number, line in
-                let (event, prepared) = try parse(line, number, actor: actorName, store: store)
-                let stream = prepared.streamId
-                if let id = event.eventId {
-                    guard ids.insert(id).inserted else {
-                        throw CLIError(
-                            "\(name) line \(number): $.eventId: \(id.lowercasedString) appears twice in the input",
-                            exitCode: CLIError.conflict)
-                    }
-                    // A stored event under this id must be this one (a retry), else nothing may be written.
-                    if let stored = try store.event(id: id) {
-                        if let field = stored.differingField(from: event, streamId: stream) {
+            // What the checks remember of the input (its ids, what the warnings compare with) ends with this pass.
+            do {
+                var seen = InputTargets()
+                // The ids of the input's retries (already stored, so not in `seen`): with `seen`, every id met.
+                var retries = Set<UUID>()
+                let context = LedgerWarningContext(store: store, keepsInputFacts: false)
+                try NDJSONLines.forEach(file, name: name) { number, line in
+                    let (event, prepared) = try parse(line, number, actor: actorName, store: store)
+                    let stream = prepared.streamId
+                    if let id = event.eventId {
+                        guard !seen.contains(id), !retries.contains(id) else {
                             throw CLIError(
-                                "\(name) line \(number): $.eventId: \(id.lowercasedString) is already stored at position \(stored.position) with a different \(field)",
+                                "\(name) line \(number): $.eventId: \(id.lowercasedString) appears twice in the input",
                                 exitCode: CLIError.conflict)
                         }
-                        // A retry: the append writes nothing for it. The rules would judge it against its own
-                        // effect (a retraction "already retracted"), and the warnings against itself.
-                        try spool.add(prepared, to: &records)
-                        count += 1
-                        return
+                        // A stored event under this id must be this one (a retry), else nothing may be written.
+                        if let stored = try store.event(id: id) {
+                            if let field = stored.differingField(from: event, streamId: stream) {
+                                throw CLIError(
+                                    "\(name) line \(number): $.eventId: \(id.lowercasedString) is already stored at position \(stored.position) with a different \(field)",
+                                    exitCode: CLIError.conflict)
+                            }
+                            // A retry: the append writes nothing for it. The rules would judge it against its own
+                            // effect (a retraction "already retracted"), and the warnings against itself.
+                            retries.insert(id)
+                            try spool.add(prepared, to: &records)
+                            count += 1
+                            return
+                        }
                     }
-                }
-                do {
-                    try DomainRules().check(event, streamId: stream, path: "$") { id in try seen[id] ?? inLedger(id) }
-                    try DomainRules.note(event, streamId: stream, in: &seen, lookup: inLedger)
-                } catch let error as EventStoreError {
-                    throw CLIError("\(name) line \(number): \(error.description)", exitCode: CLIError.exitCode(for: error))
-                }
-                // The context keys events by id: the one the event will be stored under.
-                var identified = event
-                identified.eventId = prepared.eventId
-                for warning in try IntakeWarnings.check(identified, streamId: stream, context: context) {
-                    warningCount += 1
-                    if warnings.count < Self.warningsShown {
-                        warnings.append("\(name) line \(number): $.\(warning.field): \(warning.message)")
+                    do {
+                        try DomainRules().check(event, streamId: stream, path: "$") { id in
+                            try seen.target(id, lookup: inLedger)
+                        }
+                        try seen.note(event, streamId: stream, lookup: inLedger)
+                    } catch let error as EventStoreError {
+                        throw CLIError("\(name) line \(number): \(error.description)", exitCode: CLIError.exitCode(for: error))
                     }
+                    // The context keys events by id: the one the event will be stored under.
+                    var identified = event
+                    identified.eventId = prepared.eventId
+                    for warning in try IntakeWarnings.check(identified, streamId: stream, context: context) {
+                        warningCount += 1
+                        if warnings.count < Self.warningsShown {
+                            warnings.append("\(name) line \(number): $.\(warning.field): \(warning.message)")
+                        }
+                    }
+                    context.note(identified, streamId: stream)
+                    try spool.add(prepared, to: &records)
+                    count += 1
                 }
-                context.note(identified, streamId: stream)
-                try spool.add(prepared, to: &records)
-                count += 1
             }
             try spool.flush(&records)
             guard count > 0 else { throw CLIError("\(name): holds no event", exitCode: CLIError.invalidInput) }
-            (seen, ids) = ([:], [])
             // Pass 2: append from the spool, a batch per transaction, the events as they were checked.
             var batch: [PreparedEvent] = []
             batch.reserveCapacity(batchSize)

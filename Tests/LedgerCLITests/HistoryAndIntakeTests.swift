@@ -192,6 +192,58 @@ struct HistoryAndIntakeTests {
         #expect(result.status == 3 && result.stderr.contains("standard input: holds no event"))
     }
 
+    /// An import keeps of each earlier line only what the rules read (its stream, type, the fields its type's
+    /// rules between fields name, its revisions): a correction is still judged on the fact as earlier lines
+    /// left it.
+    @Test func importJudgesACorrectionOnTheFactAsEarlierLinesLeftIt() throws {
+        let dir = try ledgerWithNote()
+        let demand = "0190f3a2-7b1c-7d4e-9f00-0000000000d1"
+        let line = { (id: String, type: String, payload: String) in
+            #"{"streamId":"incident:h","eventId":"\#(id)","eventType":"\#(type)","occurredAt":{"precision":"day","at":"2024-01-16T00:00:00+01:00"},"source":"s","reason":"r","payload":\#(payload)}"#
+        }
+        let demanded = line(
+            demand, "ransom.demanded", #"{"amountMin":5,"amountMax":10,"currency":"EUR","description":"by mail"}"#)
+        let correction = { (n: Int, changes: String) in
+            line(
+                String(format: "0190f3a2-7b1c-7d4e-9f00-%012d", 900 + n), "event.corrected",
+                #"{"correctedEventId":"\#(demand)","changes":\#(changes)}"#)
+        }
+        func importing(_ lines: [String]) throws -> ProcessOutput {
+            try ledger(["import", "--file", "-", "--data-dir", dir.path], input: lines.joined(separator: "\n"))
+        }
+        // A low end above the high end, and an exact amount beside the range: refused on the line, nothing written.
+        var result = try importing([demanded, correction(1, #"{"amountMin":50}"#)])
+        #expect(result.status == 3, "\(result.stdout)")
+        #expect(
+            result.stderr.contains("standard input line 2: $.payload.changes.amountMax: 10 is below amountMin 50"),
+            "\(result.stderr)")
+        result = try importing([demanded, correction(1, #"{"amount":7}"#)])
+        #expect(
+            result.stderr.contains("line 2: $.payload.changes.amountMin: give either amount or amountMin/amountMax"),
+            "\(result.stderr)")
+        // The second correction is judged on the first one's result: 55 is fine below 60, 70 is not.
+        result = try importing([demanded, correction(1, #"{"amountMax":60}"#), correction(2, #"{"amountMin":70}"#)])
+        #expect(result.stderr.contains("line 3: $.payload.changes.amountMax: 60 is below amountMin 70"), "\(result.stderr)")
+        #expect(try EventStore.open(at: dir.path).statistics().events == 2)
+        result = try importing([demanded, correction(1, #"{"amountMax":60}"#), correction(2, #"{"amountMin":55}"#)])
+        #expect(result.status == 0 && result.stdout.contains("imported 3 events"), "\(result.stderr)")
+        // A fact of the input retracted earlier in the input is not corrected later in it; an id met twice is
+        // refused even when its first line was a retry of a stored event.
+        let fact = "0190f3a2-7b1c-7d4e-9f00-0000000000d2"
+        result = try importing([
+            line(fact, "note.added", #"{"text":"t"}"#),
+            line("0190f3a2-7b1c-7d4e-9f00-0000000000d3", "event.retracted", #"{"retractedEventId":"\#(fact)"}"#),
+            line(
+                "0190f3a2-7b1c-7d4e-9f00-0000000000d4", "event.corrected",
+                #"{"correctedEventId":"\#(fact)","changes":{"text":"u"}}"#),
+        ])
+        #expect(result.stderr.contains("line 3: $.payload.correctedEventId: event \(fact) was retracted"), "\(result.stderr)")
+        result = try importing([demanded, demanded])
+        #expect(result.status == 4, "\(result.stdout)")
+        #expect(result.stderr.contains("line 2: $.eventId: \(demand) appears twice in the input"), "\(result.stderr)")
+        #expect(try EventStore.open(at: dir.path).statistics().events == 5)
+    }
+
     @Test func theDemoRunsAnywhereIntoANewDirectoryAndItsClockIsMarked() throws {
         let folder = TemporaryDirectory()
         try FileManager.default.createDirectory(atPath: folder.path, withIntermediateDirectories: true)
