@@ -31,8 +31,15 @@ package struct InputTargets: Sendable {
     /// Whether an event of the input has this id.
     package func contains(_ id: UUID) -> Bool { entries[id] != nil }
 
+    /// Checks `event`, bound for `streamId`, against the domain's rules with the input's earlier events in
+    /// view, then remembers it for the events after it. `lookup` finds the targets that are not in the input.
+    package mutating func admit(_ event: ProposedEvent, streamId: String, path: String, lookup: DomainRules.Lookup) throws {
+        try DomainRules().check(event, streamId: streamId, path: path) { id in try target(id, lookup: lookup) }
+        try note(event, streamId: streamId, lookup: lookup)
+    }
+
     /// The input's event with this id, as a target, with what later input events did to it.
-    package subscript(id: UUID) -> DomainRules.Target? {
+    private subscript(id: UUID) -> DomainRules.Target? {
         guard let entry = entries[id] else { return nil }
         let more = details[id]
         var target = DomainRules.Target(
@@ -43,13 +50,13 @@ package struct InputTargets: Sendable {
     }
 
     /// The target with this id: in the input, else as `lookup` finds it in the ledger.
-    package func target(_ id: UUID, lookup: DomainRules.Lookup) throws -> DomainRules.Target? {
+    private func target(_ id: UUID, lookup: DomainRules.Lookup) throws -> DomainRules.Target? {
         try self[id] ?? lookup(id)
     }
 
     /// Remembers an accepted event for the events after it: itself as a target, for a retraction that its
     /// target is now retracted, and for a correction or update its effect on the target.
-    package mutating func note(_ event: ProposedEvent, streamId: String, lookup: DomainRules.Lookup) throws {
+    private mutating func note(_ event: ProposedEvent, streamId: String, lookup: DomainRules.Lookup) throws {
         guard let id = event.eventId else { return }
         keep(
             DomainRules.Target(

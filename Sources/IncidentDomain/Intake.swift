@@ -154,10 +154,7 @@ public struct IncidentIntake {
             }
             event.eventId = event.eventId ?? UUID.timeOrdered()
             do {
-                try DomainRules().check(event, streamId: streamId, path: item.path) { id in
-                    try earlier.target(id, lookup: inLedger)
-                }
-                try earlier.note(event, streamId: streamId, lookup: inLedger)
+                try earlier.admit(event, streamId: streamId, path: item.path, lookup: inLedger)
             } catch let error as EventStoreError {
                 throw refuse(item, error)
             } catch {

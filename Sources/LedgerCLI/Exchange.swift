@@ -166,8 +166,7 @@ extension Ledger {
             let inLedger = DomainRules.lookup(in: store)
             for (i, (stream, event)) in candidates.events.enumerated() {
                 do {
-                    try DomainRules().check(event, streamId: stream, path: "$") { id in try earlier.target(id, lookup: inLedger) }
-                    try earlier.note(event, streamId: stream, lookup: inLedger)
+                    try earlier.admit(event, streamId: stream, path: "$", lookup: inLedger)
                 } catch let error as EventStoreError {
                     let position = event.origin.map { "position \($0.position)" } ?? "event \(i + 1)"
                     throw CLIError("\(bundle): \(position): \(error.description)", exitCode: CLIError.exitCode(for: error))

@@ -76,10 +76,7 @@ extension Ledger {
                         }
                     }
                     do {
-                        try DomainRules().check(event, streamId: stream, path: "$") { id in
-                            try seen.target(id, lookup: inLedger)
-                        }
-                        try seen.note(event, streamId: stream, lookup: inLedger)
+                        try seen.admit(event, streamId: stream, path: "$", lookup: inLedger)
                     } catch let error as EventStoreError {
                         throw CLIError("\(name) line \(number): \(error.description)", exitCode: CLIError.exitCode(for: error))
                     }
