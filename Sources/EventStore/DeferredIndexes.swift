@@ -1,36 +1,39 @@
 import Foundation
 import LMDB
+import LedgerProofs
 
-/// The secondary indexes (`by-actor`, `by-type`, `by-occurred`) are written behind the commit, the way
-/// KurrentDB builds its by-type and by-category indexes behind its log: a commit writes the log, the event
-/// ids, the streams and the Merkle tree, and the secondary entries of the events not yet indexed are written
-/// by a later commit, once at least ``EventStore/indexLag`` events wait (every batch of a bulk path is
-/// larger than that). A single durable append then dirties three B-trees fewer: fewer pages to write and
-/// sync.
+/// The secondary indexes (`by-actor`, `by-type`, `by-occurred`) and the Merkle tree's subtrees are written
+/// behind the commit, the way KurrentDB builds its by-type and by-category indexes behind its log: a commit
+/// writes the log, the event ids and the streams, and the deferred entries of the events not yet indexed are
+/// written by a later commit, once at least ``EventStore/indexLag`` events wait (every batch of a bulk path is
+/// larger than that). A single durable append then dirties four B-trees fewer: fewer pages to write and sync.
 ///
 /// The meta key `indexed-through` says how far they go: they hold an entry for every position up to it and
 /// none after. It is written in the same transaction as the entries it covers, so a crash leaves the two
 /// agreeing. A reader never sees less than what was committed: a read through one of these indexes takes
 /// the events after `indexed-through` from the log (at most ``EventStore/indexLag`` of them) and merges them
-/// in key order (see ``EventStore/read(_:direction:limit:_:)``).
+/// in key order (see ``EventStore/read(_:direction:limit:_:)``), and a subtree that ends after it is computed
+/// from the log's events (see ``EventStore/subtreeHash(_:in:)``).
 extension EventStore {
-    /// The most events left out of the secondary indexes after a commit: the tail a read merges from the log.
+    /// The most events left out of the deferred entries after a commit: the tail a read merges from the log.
     package static let indexLag: UInt64 = 128
 
-    /// The meta key holding the last position the secondary indexes cover (8 bytes, big-endian).
+    /// The meta key holding the last position the deferred entries cover (8 bytes, big-endian).
     static let indexedThroughKey = Array("indexed-through".utf8)
 
-    /// What the secondary indexes need of an event, kept in ``Head`` (and across commits with the tree's right
+    /// What the deferred entries of an event are, kept in ``Head`` (and across commits with the tree's right
     /// edge, ``frontierCache``) so that the catch-up does not read the event back.
-    struct SecondaryKeys: Sendable {
+    struct DeferredEntries: Sendable {
         let position: UInt64
         let actor: String
         let eventType: String
         let occurredEarliest: Int64
+        /// The tree's subtrees this event completes (none in a ledger kept without its tree).
+        let subtrees: [Subtree]
     }
 
-    /// The last position the secondary indexes cover. A format-3 ledger (which wrote them in every commit)
-    /// has no `indexed-through`: it covers the whole log.
+    /// The last position the deferred entries cover. A format-3 ledger (which wrote them in every commit) has
+    /// no `indexed-through`: it covers the whole log.
     func indexedThrough(in txn: borrowing some ReadableTransaction & ~Copyable) throws -> UInt64 {
         guard let stored = try txn.get(tables.meta, key: Self.indexedThroughKey) else { return try head(in: txn).position }
         guard stored.count == 8 else {
@@ -39,10 +42,11 @@ extension EventStore {
         return stored.withUnsafeBytes { Keys.readBigEndian($0) }
     }
 
-    /// Writes the secondary entries of every event after `indexed-through`, at the end of a transaction that
-    /// appended up to `head`, when at least ``indexLag`` of them wait (or any, with `always`). Their keys come
-    /// from `head.unindexed`; those it lacks (written by another process, or before this one started) are read
-    /// back from the log. `head.unindexed` keeps what is still waiting.
+    /// Writes the deferred entries of every event after `indexed-through`, at the end of a transaction that
+    /// appended up to `head`, when at least ``indexLag`` of them wait (or any, with `always`). They come from
+    /// `head.unindexed`; those it lacks (written by another process, or before this one started) are read back
+    /// from the log, their subtrees recomputed from the tree's stored edge. `head.unindexed` keeps what is
+    /// still waiting.
     func catchUpIndexes(in txn: borrowing WriteTransaction, head: inout Head, always: Bool = false) throws {
         let indexed = try indexedThrough(in: txn)
         head.unindexed.removeAll { $0.position <= indexed }
@@ -50,22 +54,36 @@ extension EventStore {
         defer { head.unindexed.removeAll() }
         let firstKept = head.unindexed.first?.position ?? head.position + 1
         if indexed + 1 < firstKept {
+            var frontier = keepsTree ? try storedFrontier(ofSize: indexed, in: txn) : [:]
             for position in (indexed + 1)..<firstKept {
-                let event = try loadEvent(at: position, in: txn)
-                try putSecondaryEntries(
-                    SecondaryKeys(
-                        position: position, actor: event.actor, eventType: event.eventType,
-                        occurredEarliest: event.occurredAt.earliest), in: txn)
+                try putDeferredEntries(try readBackEntries(at: position, frontier: &frontier, in: txn), in: txn)
             }
         }
-        for keys in head.unindexed { try putSecondaryEntries(keys, in: txn) }
+        for entries in head.unindexed { try putDeferredEntries(entries, in: txn) }
         try txn.put(tables.meta, key: Self.indexedThroughKey, value: Keys.position(head.position))
     }
 
-    private func putSecondaryEntries(_ keys: SecondaryKeys, in txn: borrowing WriteTransaction) throws {
-        try txn.put(tables.byActor, key: Keys.named(keys.actor, position: keys.position), value: [])
-        try txn.put(tables.byType, key: Keys.named(keys.eventType, position: keys.position), value: [])
-        try txn.put(tables.byOccurred, key: Keys.occurred(keys.occurredEarliest, position: keys.position), value: [])
+    /// The deferred entries of the stored event at `position`, `frontier` being the tree's edge before it (and
+    /// after it, on return).
+    private func readBackEntries(
+        at position: UInt64, frontier: inout [SubtreeAddress: MerkleHash], in txn: borrowing some ReadableTransaction & ~Copyable
+    ) throws -> DeferredEntries {
+        try withStoredEvent(at: position, in: txn) { stored, canonical in
+            let event = try EventCodec.decode(stored: stored, position: position)
+            return DeferredEntries(
+                position: position, actor: event.actor, eventType: event.eventType,
+                occurredEarliest: event.occurredAt.earliest,
+                subtrees: keepsTree ? try Self.subtreesCompleted(by: canonical, at: position, frontier: &frontier) : [])
+        }
+    }
+
+    private func putDeferredEntries(_ entries: DeferredEntries, in txn: borrowing WriteTransaction) throws {
+        try txn.put(tables.byActor, key: Keys.named(entries.actor, position: entries.position), value: [])
+        try txn.put(tables.byType, key: Keys.named(entries.eventType, position: entries.position), value: [])
+        try txn.put(tables.byOccurred, key: Keys.occurred(entries.occurredEarliest, position: entries.position), value: [])
+        for subtree in entries.subtrees {
+            try txn.put(tables.merkle, key: subtree.address.storageKey, value: subtree.hash.bytes)
+        }
     }
 
     /// The key `event` has (or will have) in the secondary index that `selection` reads; nil for the log and
@@ -99,15 +117,25 @@ extension EventStore {
         return (indexed, tail)
     }
 
-    /// Makes a format-3 ledger one of this format in place: its secondary indexes cover its whole log (format 3
-    /// wrote them in every commit), which `indexed-through` now says, and the marker names the new format.
-    /// Nothing else of the ledger changes.
-    func upgradeFromFormat3() throws {
-        try writeTransaction { txn in
+    /// Makes a format-3 or format-4 ledger one of this format in place. Format 3 wrote every index in every
+    /// commit: its entries cover its whole log, which `indexed-through` now says. Format 4 wrote the tree in
+    /// every commit and the secondary indexes behind it: the events still waiting get their entries (their
+    /// subtrees, stored already, are written again with the same bytes), so that `indexed-through` covers the
+    /// head. Then the marker names the new format. Nothing else of the ledger changes.
+    func upgradeInPlace() throws {
+        let upgraded = try writeTransaction { txn -> Head? in
             // Another process may have upgraded it (and appended) since this one read the marker.
-            guard try txn.get(tables.meta, key: Array("format".utf8)) == Array(Self.formatThreeMarker.utf8) else { return }
-            try txn.put(tables.meta, key: Self.indexedThroughKey, value: Keys.position(try head(in: txn).position))
+            let marker = try txn.get(tables.meta, key: Array("format".utf8))
+            if marker == Array(Self.formatThreeMarker.utf8) {
+                try txn.put(tables.meta, key: Self.indexedThroughKey, value: Keys.position(try head(in: txn).position))
+            } else if marker != Array(Self.formatFourMarker.utf8) {
+                return nil
+            }
+            var writing = try writingHead(in: txn)
+            try catchUpIndexes(in: txn, head: &writing, always: true)
             try txn.put(tables.meta, key: Array("format".utf8), value: Array(Self.formatMarker.utf8))
+            return writing
         }
+        if let upgraded { remember(upgraded) }
     }
 }

@@ -100,8 +100,8 @@ public struct EventStoreConfiguration: Sendable {
 }
 
 /// The ledger's event store: an append-only, hash-chained log of events in one LMDB environment,
-/// with its ids, streams and Merkle tree kept in the same write transaction as the events and its secondary
-/// indexes (actor, type, occurredAt) just behind them (see DeferredIndexes.swift).
+/// with its ids and streams kept in the same write transaction as the events, and its secondary indexes (actor,
+/// type, occurredAt) and Merkle tree just behind them (see DeferredIndexes.swift).
 ///
 /// Thread-safe and shared: readers never block the writer, concurrent ``append(_:to:expectedVersion:)``
 /// calls are gathered into group commits (one durable transaction for all waiting appends), and another
@@ -122,9 +122,9 @@ public final class EventStore: Sendable {
     let committer: GroupCommitter
     /// The tree's right edge after the last commit of this process, with the log size it belongs to: the next
     /// commit reuses it instead of reading it again, unless another process appended meanwhile.
-    /// With it, the secondary index keys of the events that commit left waiting, so that the commit that
-    /// catches them up need not read them back from the log.
-    let frontierCache = Mutex<(size: UInt64, frontier: [SubtreeAddress: MerkleHash], unindexed: [SecondaryKeys])?>(nil)
+    /// With it, the deferred entries (secondary keys, subtrees) of the events that commit left waiting, so that
+    /// the commit that catches them up need not read them back from the log.
+    let frontierCache = Mutex<(size: UInt64, frontier: [SubtreeAddress: MerkleHash], unindexed: [DeferredEntries])?>(nil)
     /// False only for a benchmark ledger created without its Merkle tree (`merkle-tree` = `off` in meta).
     let keepsTree: Bool
 
@@ -132,10 +132,11 @@ public final class EventStore: Sendable {
     public var isReadOnly: Bool { configuration.environment.readOnly }
 
     /// The text stored under `format` in the meta table of every ledger.
-    package static let formatMarker = "IncidentLedger event store, format 4"
-    /// Format 3 wrote every index in every commit; its ledgers are upgraded in place when opened for writing
-    /// (see ``upgradeFromFormat3()``) and read as they are otherwise.
+    package static let formatMarker = "IncidentLedger event store, format 5"
+    /// Format 3 wrote every index and the tree in every commit, format 4 the tree; their ledgers are upgraded in
+    /// place when opened for writing (see ``upgradeInPlace()``) and read as they are otherwise.
     static let formatThreeMarker = "IncidentLedger event store, format 3"
+    static let formatFourMarker = "IncidentLedger event store, format 4"
 
     /// The meta key of a ledger created without its Merkle tree, and its value (``EventStoreConfiguration/keepsMerkleTree``).
     static let merkleTreeKey = Array("merkle-tree".utf8)
@@ -265,9 +266,9 @@ public final class EventStore: Sendable {
     }
 
     /// Refuses a ledger of another format by name, before any of its tables is opened (or created).
-    /// - Returns: whether it is a format-3 ledger, which this build upgrades.
+    /// - Returns: whether it is a format-3 or format-4 ledger, which this build upgrades.
     private static func checkFormat(_ marker: [UInt8]?, in directory: String) throws -> Bool {
-        if marker == Array(formatThreeMarker.utf8) { return true }
+        if marker == Array(formatThreeMarker.utf8) || marker == Array(formatFourMarker.utf8) { return true }
         guard let marker, marker == Array(formatMarker.utf8) else {
             let text = marker.map { String(decoding: $0, as: UTF8.self) } ?? ""
             if text.hasPrefix("IncidentLedger event store, format ") {
@@ -290,14 +291,14 @@ public final class EventStore: Sendable {
         var logger = configuration.logger
         logger[metadataKey: "ledger"] = "\(directory)"
         self.logger = logger
-        var isFormatThree = false
+        var isOlderFormat = false
         do {
             environment = try Environment(
                 directory: directory, configuration: configuration.environment,
                 observer: { [logger] event in Self.log(event, to: logger) })
             if checkingFormat {
                 let meta = try environment.openDatabases(["meta"])[0]
-                isFormatThree = try Self.checkFormat(
+                isOlderFormat = try Self.checkFormat(
                     try environment.read { txn in try txn.get(meta, key: Array("format".utf8)) }, in: directory)
             }
             tables = try Tables(environment)
@@ -325,7 +326,7 @@ public final class EventStore: Sendable {
             }
         }
         committer = GroupCommitter()
-        if isFormatThree, !configuration.environment.readOnly { try upgradeFromFormat3() }
+        if isOlderFormat, !configuration.environment.readOnly { try upgradeInPlace() }
     }
 
     /// What the LMDB layer reports, logged: rare events at info and notice, so that a default handler shows them.
@@ -389,8 +390,8 @@ public final class EventStore: Sendable {
     /// One write transaction for a batch that lands whole or not at all (``appendAtomically(_:)``, the bulk
     /// path): `body` applies the batch from the writing head at one reading of the clock. A retry of batches
     /// stored already changes nothing and ends without a commit, answering what was stored.
-    /// - Parameter indexingAll: write the secondary index entries of every event in this transaction (a bulk
-    ///   path, whose batch dirties those pages anyway), not only once ``indexLag`` of them wait.
+    /// - Parameter indexingAll: write the deferred entries (secondary indexes, subtrees) of every event in this
+    ///   transaction (a bulk path, whose batch dirties those pages anyway), not only once ``indexLag`` of them wait.
     func atomicBatch(
         indexingAll: Bool = false,
         _ body: (borrowing WriteTransaction, inout Head, Int64, inout ResidentPageRelease) throws -> [AppendResult]
@@ -471,16 +472,16 @@ public final class EventStore: Sendable {
         var hash: [UInt8]
         var recordedAt: Int64
         var frontier: [SubtreeAddress: MerkleHash] = [:]
-        /// Events whose secondary index entries are not written yet: those this transaction wrote, after those
-        /// this process's earlier commits left waiting (when no other process appended since).
-        var unindexed: [SecondaryKeys] = []
+        /// Events whose deferred entries are not written yet: those this transaction wrote, after those this
+        /// process's earlier commits left waiting (when no other process appended since).
+        var unindexed: [DeferredEntries] = []
 
         static let empty = Head(position: 0, hash: [UInt8](repeating: 0, count: 32), recordedAt: Int64.min)
     }
 
     /// The head with the tree's right edge, for a transaction that appends: the edge cached by this process's
-    /// last commit when the log has not moved since, else read from the tree; and, cached with it, the secondary
-    /// keys of the events still waiting for their index entries.
+    /// last commit when the log has not moved since, else read from the tree and the log after it; and, cached
+    /// with it, the deferred entries of the events still waiting.
     func writingHead(in txn: borrowing some ReadableTransaction & ~Copyable) throws -> Head {
         var head = try head(in: txn)
         let cached = frontierCache.withLock { $0 }.flatMap { $0.size == head.position ? $0 : nil }
@@ -590,8 +591,8 @@ public final class EventStore: Sendable {
         return AppendResult(streamId: request.streamId, positions: positions, streamVersion: version, wasAlreadyStored: false)
     }
 
-    /// Writes one event's canonical bytes at `position` with every index entry and the tree's subtrees, and moves
-    /// `head` to it: what appends, restores and merges share, so that each stores an event the same way.
+    /// Writes one event's canonical bytes at `position` with its id and stream entries, keeps its deferred
+    /// entries (secondary keys, the tree's subtrees) in `head.unindexed`, and moves `head` to it: what appends, restores and merges share, so that each stores an event the same way.
     func write(
         _ canonical: [UInt8], position: UInt64, eventId: UUID, streamId: String, version: UInt64, actor: String,
         eventType: String, occurredAt: OccurredAt, recordedAt: Int64, head: inout Head, in txn: borrowing WriteTransaction
@@ -604,13 +605,12 @@ public final class EventStore: Sendable {
         try txn.put(tables.events, key: positionKey, value: value, flags: .append)
         try txn.put(tables.eventIds, key: Keys.eventId(eventId), value: positionKey, flags: .noOverwrite)
         try txn.put(tables.streams, key: Keys.stream(streamId, version: version), value: positionKey, flags: .noOverwrite)
-        for subtree in subtrees {
-            try txn.put(tables.merkle, key: subtree.address.storageKey, value: subtree.hash.bytes)
-        }
-        // The secondary indexes are written behind the commit (DeferredIndexes.swift). Head is updated in place:
-        // a copy of `unindexed` per event would make a large batch quadratic.
+        // The secondary indexes and the subtrees are written behind the commit (DeferredIndexes.swift). Head is
+        // updated in place: a copy of `unindexed` per event would make a large batch quadratic.
         head.unindexed.append(
-            SecondaryKeys(position: position, actor: actor, eventType: eventType, occurredEarliest: occurredAt.earliest))
+            DeferredEntries(
+                position: position, actor: actor, eventType: eventType, occurredEarliest: occurredAt.earliest,
+                subtrees: subtrees))
         head.position = position
         head.hash = hash
         head.recordedAt = recordedAt

@@ -5,28 +5,95 @@ import LedgerProofs
 /// The Merkle tree over the log (RFC 9162 §2.1), kept in the `merkle` database beside the events.
 ///
 /// A leaf is an event's canonical bytes, the ones its chain hash covers. The database holds the hash of every
-/// complete, aligned subtree (`level` byte ‖ big-endian `index` → 32 bytes), written in the same transaction as
-/// the event that completes it (two puts an event on average), so that the root at any size, an inclusion
-/// proof and a consistency proof each read O(log n) of them. The hash chain still orders the log; the tree
-/// gives short proofs that a checkpoint signed today covers what was signed before.
+/// complete, aligned subtree (`level` byte ‖ big-endian `index` → 32 bytes) whose last leaf is at or before
+/// `indexed-through`: the subtrees an event completes (two on average) are written behind the commit, with the
+/// secondary indexes (DeferredIndexes.swift). A subtree that ends after `indexed-through` (at most
+/// ``indexLag`` events) is computed from the log's events, so that the root at any size, an inclusion proof and
+/// a consistency proof each read O(log n) stored subtrees and at most that tail. The hash chain still orders the
+/// log; the tree gives short proofs that a checkpoint signed today covers what was signed before.
 extension EventStore {
     /// The subtrees on the tree's right edge for `size` leaves, by address: the left siblings that the next
-    /// appends combine with. Read once per commit (O(log n) gets), not per event.
+    /// appends combine with. Read once per commit (O(log n) gets, and the log's events after what the stored
+    /// subtrees cover), not per event.
     func treeFrontier(ofSize size: UInt64, in txn: borrowing some ReadableTransaction & ~Copyable) throws -> [SubtreeAddress:
         MerkleHash]
     {
-        var frontier: [SubtreeAddress: MerkleHash] = [:]
-        for address in MerkleTree.rootSubtrees(ofSize: size) {
-            frontier[address] = try subtreeHash(address, in: txn)
+        let stored = min(size, try indexedThrough(in: txn))
+        var frontier = try storedFrontier(ofSize: stored, in: txn)
+        if stored < size {
+            for position in (stored + 1)...size {
+                _ = try withStoredEvent(at: position, in: txn) { _, canonical in
+                    try Self.subtreesCompleted(by: canonical, at: position, frontier: &frontier)
+                }
+            }
         }
         return frontier
     }
 
-    /// One stored subtree hash; a missing or malformed one is damage, named.
-    func subtreeHash(_ address: SubtreeAddress, in txn: borrowing some ReadableTransaction & ~Copyable) throws -> MerkleHash {
-        guard let bytes = try txn.get(tables.merkle, key: address.storageKey) else {
-            throw EventStoreError(.corrupted, field: "merkle", "the tree lacks \(address)")
+    /// The right edge for `size` leaves, every subtree of which is stored (`size` is at most `indexed-through`).
+    func storedFrontier(ofSize size: UInt64, in txn: borrowing some ReadableTransaction & ~Copyable) throws -> [SubtreeAddress:
+        MerkleHash]
+    {
+        var frontier: [SubtreeAddress: MerkleHash] = [:]
+        for address in MerkleTree.rootSubtrees(ofSize: size) {
+            guard let hash = try storedSubtreeHash(address, in: txn) else {
+                throw EventStoreError(.corrupted, field: "merkle", "the tree lacks \(address)")
+            }
+            frontier[address] = hash
         }
+        return frontier
+    }
+
+    /// One subtree's hash: stored, or computed from the log when it ends after `indexed-through` (its subtrees
+    /// are not written yet). A missing one that should be stored, or a malformed one, is damage, named.
+    func subtreeHash(_ address: SubtreeAddress, in txn: borrowing some ReadableTransaction & ~Copyable) throws -> MerkleHash {
+        try subtreeHash(address, after: try indexedThrough(in: txn), head: try head(in: txn).position, in: txn)
+    }
+
+    private func subtreeHash(
+        _ address: SubtreeAddress, after indexed: UInt64, head: UInt64, in txn: borrowing some ReadableTransaction & ~Copyable
+    ) throws -> MerkleHash {
+        if let stored = try storedSubtreeHash(address, in: txn) { return stored }
+        // The subtree's leaves are positions index·2^level + 1 through (index + 1)·2^level.
+        guard address.level < 64, address.index < UInt64.max >> address.level,
+            case let last = (address.index + 1) << address.level, last > indexed, last <= head
+        else { throw EventStoreError(.corrupted, field: "merkle", "the tree lacks \(address)") }
+        guard address.level > 0 else {
+            return try withStoredEvent(at: last, in: txn) { _, canonical in Self.leafHash(canonical) }
+        }
+        let left = SubtreeAddress(level: address.level - 1, index: address.index << 1)
+        let right = SubtreeAddress(level: address.level - 1, index: address.index << 1 | 1)
+        return Self.nodeHash(
+            try subtreeHash(left, after: indexed, head: head, in: txn),
+            try subtreeHash(right, after: indexed, head: head, in: txn))
+    }
+
+    /// Calls `body` with the stored bytes of the event at `position` (hash, then canonical bytes) and its canonical
+    /// bytes alone, the leaf; a missing or truncated event is damage, named.
+    func withStoredEvent<T>(
+        at position: UInt64, in txn: borrowing some ReadableTransaction & ~Copyable,
+        _ body: (_ stored: UnsafeRawBufferPointer, _ canonical: UnsafeRawBufferPointer) throws -> T
+    ) throws -> T {
+        let result = try txn.withValue(tables.events, key: Keys.position(position)) { value in
+            try value.withUnsafeBytes { stored in
+                guard stored.count > EventCodec.hashSize else {
+                    throw EventStoreError(
+                        .corrupted, field: "position \(position)", "stored event is truncated (\(stored.count) bytes)")
+                }
+                return try body(stored, UnsafeRawBufferPointer(rebasing: stored[EventCodec.hashSize...]))
+            }
+        }
+        guard let result else {
+            throw EventStoreError(.corrupted, field: "position \(position)", "the log lacks an event before its head")
+        }
+        return result
+    }
+
+    /// The stored hash of one subtree, nil when it is not stored; a malformed one is damage, named.
+    private func storedSubtreeHash(_ address: SubtreeAddress, in txn: borrowing some ReadableTransaction & ~Copyable) throws
+        -> MerkleHash?
+    {
+        guard let bytes = try txn.get(tables.merkle, key: address.storageKey) else { return nil }
         guard let hash = MerkleHash(bytes: bytes) else {
             throw EventStoreError(.corrupted, field: "merkle", "\(address) holds \(bytes.count) bytes, not 32")
         }

@@ -44,7 +44,11 @@ extension Ledger {
         @Option(name: .long, help: "Export from this position on.") var from: UInt64 = 1
         @Option(name: .long, help: "Export only this stream.") var stream: String?
         @Option(name: .long, help: "bundle or cloudevents.") var format: ExportFormat = .bundle
-        @Option(name: .long, help: "A signing key file: its signature goes on the head's checkpoint (needed when the head has none yet; default: $LEDGER_SIGNING_KEY).")
+        @Option(
+            name: .long,
+            help:
+                "A signing key file: its signature goes on the head's checkpoint (needed when the head has none yet; default: $LEDGER_SIGNING_KEY)."
+        )
         var key: String?
 
         func run() throws {
@@ -84,7 +88,8 @@ extension Ledger {
                 // Already signed at the head: the bundle carries that checkpoint as it is.
             } else {
                 throw CLIError(
-                    "--key: required: the head (position \(head)) has no checkpoint yet, and a bundle carries one", exitCode: CLIError.usage)
+                    "--key: required: the head (position \(head)) has no checkpoint yet, and a bundle carries one",
+                    exitCode: CLIError.usage)
             }
             let signers = try store.knownVerifierKeys(of: note!)
             var header: BundleHeader?
@@ -148,12 +153,16 @@ extension Ledger {
                 """)
         @OptionGroup var ledger: LedgerOptions
         @Argument(help: "The bundle file.") var bundle: String
-        @Option(name: .long, help: "A verifier key (or a file holding one) trusted to sign the bundle's checkpoint (repeat; required).")
+        @Option(
+            name: .long,
+            help: "A verifier key (or a file holding one) trusted to sign the bundle's checkpoint (repeat; required).")
         var trust: [String] = []
 
         func validate() throws {
             // A merge writes on the strength of the signature: the keys must be the reader's, not the bundle's.
-            guard !trust.isEmpty else { throw ValidationError("--trust: required: the verifier key of the ledger the bundle comes from") }
+            guard !trust.isEmpty else {
+                throw ValidationError("--trust: required: the verifier key of the ledger the bundle comes from")
+            }
         }
 
         func run() throws {
@@ -178,7 +187,9 @@ extension Ledger {
                 candidates.alreadyHere > 0 ? "\(candidates.alreadyHere) already here" : nil,
             ].compactMap { $0 }.joined(separator: ", ")
             if positions.isEmpty {
-                print("nothing new from \(verified.header.origin): \(skipped.isEmpty ? "an empty bundle" : skipped); nothing written")
+                print(
+                    "nothing new from \(verified.header.origin): \(skipped.isEmpty ? "an empty bundle" : skipped); nothing written"
+                )
             } else {
                 print(
                     "merged \(positions.count) events of \(verified.header.origin) at positions \(positions.first!)-\(positions.last!)"
@@ -202,7 +213,9 @@ extension Ledger {
             let h = verified.header
             print(
                 "\(bundle): \(h.eventCount) events (positions \(h.fromPosition)-\(h.toPosition)\(h.stream.map { " of \($0)" } ?? "")) of \(h.origin) check out against the checkpoint of \(h.treeSize) events signed by \(signerText(verified))"
-                    + (h.stream == nil ? "" : "; each is proved in the ledger, versions 1-\(h.eventCount) with no gap; that none came after is the exporter's word")
+                    + (h.stream == nil
+                        ? ""
+                        : "; each is proved in the ledger, versions 1-\(h.eventCount) with no gap; that none came after is the exporter's word")
             )
         }
     }
@@ -217,7 +230,7 @@ func signerText(_ verified: VerifiedBundle) -> String {
 extension Ledger {
     struct Migrate: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Copy a format-2 ledger into a new format-3 one, keeping positions, ids and recordedAt.",
+            abstract: "Copy a format-2 ledger into a new ledger of this format (5), keeping positions, ids and recordedAt.",
             discussion: """
                 Format 3 hashes the RFC 8785 form of each event, so the hashes are new; the old head hash and count are kept
                 in the new ledger (`migrated-from` in its meta table) and printed here, to tie old checkpoints to it. The old
@@ -232,7 +245,7 @@ extension Ledger {
             if let origin { configuration.origin = origin }
             let report = try EventStore.migrate(fromFormat2: from, into: dataDir, configuration: configuration)
             print(
-                "migrated \(report.events) events from \(from) (format 2, head hash \(report.oldHeadHash)) into \(dataDir) (format 4, head hash \(report.newHeadHash))"
+                "migrated \(report.events) events from \(from) (format 2, head hash \(report.oldHeadHash)) into \(dataDir) (format 5, head hash \(report.newHeadHash))"
             )
         }
     }

@@ -66,7 +66,7 @@ struct AppendTests {
             }
         }
         let error = #expect(throws: EventStoreError.self) { try EventStore.open(at: dir.path) }
-        #expect(error?.description.contains("holds a ledger in format 2; this build reads format 4") == true)
+        #expect(error?.description.contains("holds a ledger in format 2; this build reads format 5") == true)
         #expect(error?.description.contains("ledger migrate --from") == true)
     }
 

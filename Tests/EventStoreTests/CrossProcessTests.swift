@@ -48,8 +48,15 @@ struct CrossProcessTests {
             #expect(try store.lastPosition() == grownLast)
             _ = try await store.append([note("after the growth")], to: "incident:here")
         }
-        // This process now maps what the other one grew to, and reads every event either process wrote.
-        #expect(try store.statistics().mapSize == grownSize)
+        // This process now maps what the other one grew to, and reads every event either process wrote. A reader
+        // adopts a grown map when the data reaches past its own (LMDB's MDB_MAP_RESIZED), so one that read all
+        // along may still map the size before the last doubling, if the last pages fit in it.
+        let mapped = try store.statistics().mapSize
+        if firstAfterTheGrowth == "appends" {
+            #expect(mapped == grownSize, "grown to \(grownSize), mapped here \(mapped)")
+        } else {
+            #expect(mapped > Self.smallMap && mapped <= grownSize, "grown to \(grownSize), mapped here \(mapped)")
+        }
         let events = try store.allEvents()
         #expect(events.count == Int(grownLast) + 1)
         #expect(events.filter { $0.streamId == "incident:grow" }.count == Int(grownLast) - 1)

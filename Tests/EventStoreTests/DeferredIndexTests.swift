@@ -119,7 +119,9 @@ struct DeferredIndexTests {
         _ = try store.appendPrepared(prepared)
         #expect(try store.readTransaction { txn in try store.indexedThrough(in: txn) } == 10)
         // Fewer single appends than the lag: behind again, and every read still whole.
-        for i in 0..<3 { _ = try store.appendAtomically([AppendRequest(streamId: "incident:x", events: [Self.event(i, &random)])]) }
+        for i in 0..<3 {
+            _ = try store.appendAtomically([AppendRequest(streamId: "incident:x", events: [Self.event(i, &random)])])
+        }
         #expect(try store.readTransaction { txn in try store.indexedThrough(in: txn) } == 10)
         try Self.checkReads(store, &random, "after the bulk batch")
         #expect(try store.verify().isValid)
@@ -148,7 +150,11 @@ struct DeferredIndexTests {
             }
             let report = try store.verify()
             #expect(!report.isValid, "\(damage)")
-            #expect(report.problem?.description.contains(damage == "missing below indexed-through" ? "by-actor" : damage == "extra past indexed-through" ? "by-type" : "indexed-through") == true, "\(damage): \(String(describing: report.problem))")
+            #expect(
+                report.problem?.description.contains(
+                    damage == "missing below indexed-through"
+                        ? "by-actor" : damage == "extra past indexed-through" ? "by-type" : "indexed-through") == true,
+                "\(damage): \(String(describing: report.problem))")
         }
     }
 
@@ -181,6 +187,52 @@ struct DeferredIndexTests {
         _ = try writer.appendAtomically([AppendRequest(streamId: "incident:a", events: [Self.event(150, &random)])])
         try Self.checkReads(writer, &random, "upgraded")
         #expect(try writer.verify().isValid)
+    }
+    @Test func aFormatFourLedgerWithItsTreeWrittenInEveryCommitIsReadAsItIsAndUpgradedInPlace() async throws {
+        let dir = TemporaryDirectory()
+        var random = SeededRandom(seed: 4)
+        do {
+            let store = try EventStore.create(at: dir.path)
+            let events = (0..<150).map { Self.event($0, &random) }
+            _ = try store.appendAtomically([AppendRequest(streamId: "incident:a", events: events)])
+            for i in 150..<155 { _ = try await store.append([Self.event(i, &random)], to: "incident:b") }
+            // What format 4 left: the tail's secondary entries waiting, but its subtrees written with each event.
+            try store.environment.write { txn in
+                var frontier = try store.treeFrontier(ofSize: 150, in: txn)
+                for position in UInt64(151)...155 {
+                    let canonical = try #require(
+                        try txn.withValue(store.tables.events, key: Keys.position(position)) { value in
+                            value.withUnsafeBytes { Array($0[EventCodec.hashSize...]) }
+                        })
+                    for subtree in try EventStore.subtreesCompleted(by: canonical, at: position, frontier: &frontier) {
+                        try txn.put(store.tables.merkle, key: subtree.address.storageKey, value: subtree.hash.bytes)
+                    }
+                }
+                try txn.put(store.tables.meta, key: Array("format".utf8), value: Array(EventStore.formatFourMarker.utf8))
+            }
+        }
+        func marker(_ store: EventStore) throws -> String? {
+            try store.readTransaction { txn in
+                try txn.get(store.tables.meta, key: Array("format".utf8)).map { String(decoding: $0, as: UTF8.self) }
+            }
+        }
+        let reader = try EventStore.open(at: dir.path, readOnly: true)
+        #expect(try marker(reader) == EventStore.formatFourMarker)
+        #expect(try reader.readTransaction { txn in try reader.indexedThrough(in: txn) } == 150)
+        let report = try reader.verify()
+        #expect(report.isValid, "\(String(describing: report.problem))")
+        #expect(report.subtreesChecked == EventStore.storedSubtreeCount(ofSize: 155))
+        let root = try reader.treeRoot().root
+        try Self.checkReads(reader, &random, "format 4, read-only")
+        let writer = try EventStore.open(at: dir.path)
+        #expect(try marker(writer) == EventStore.formatMarker)
+        #expect(try writer.readTransaction { txn in try writer.indexedThrough(in: txn) } == 155)
+        #expect(try writer.treeRoot().root == root)
+        _ = try await writer.append([Self.event(155, &random)], to: "incident:b")
+        try Self.checkReads(writer, &random, "upgraded from format 4")
+        let upgraded = try writer.verify()
+        #expect(upgraded.isValid, "\(String(describing: upgraded.problem))")
+        #expect(upgraded.subtreesChecked == EventStore.storedSubtreeCount(ofSize: 155))
     }
 }
 

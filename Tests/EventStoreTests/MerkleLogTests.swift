@@ -59,6 +59,10 @@ struct MerkleLogTests {
         let dir = TemporaryDirectory()
         let store = try EventStore.create(at: dir.path)
         for i in 0..<11 { _ = try await store.append([note("n\(i)")], to: "incident:t") }
+        // Eleven single appends leave their subtrees waiting (DeferredIndexes.swift): written here, as the
+        // 128th event would have.
+        #expect(try store.verify().subtreesChecked == 0)
+        try store.writeDeferredEntries()
         #expect(try store.verify().subtreesChecked == 2 * 11 - 3)
         let address = SubtreeAddress(level: 1, index: 2)
         let key = address.storageKey
@@ -75,12 +79,18 @@ struct MerkleLogTests {
         }
         var flipped = original
         flipped[5] ^= 0x01
-        #expect(try tampered { try $0.put(store.tables.merkle, key: key, value: flipped) }?.contains("position 6: the Merkle tree's subtree 2 at level 1 does not match") == true)
-        #expect(try tampered { _ = try $0.delete(store.tables.merkle, key: key) }?.contains("position 6: the Merkle tree lacks subtree 2 at level 1") == true)
-        #expect(try tampered { try $0.put(store.tables.merkle, key: key, value: Array(original.prefix(31))) }?.contains("position 6") == true)
+        #expect(
+            try tampered { try $0.put(store.tables.merkle, key: key, value: flipped) }?.contains(
+                "position 6: the Merkle tree's subtree 2 at level 1 does not match") == true)
+        #expect(
+            try tampered { _ = try $0.delete(store.tables.merkle, key: key) }?.contains(
+                "position 6: the Merkle tree lacks subtree 2 at level 1") == true)
+        #expect(
+            try tampered { try $0.put(store.tables.merkle, key: key, value: Array(original.prefix(31))) }?.contains("position 6")
+                == true)
         #expect(
             try tampered { try $0.put(store.tables.merkle, key: SubtreeAddress(level: 9, index: 0).storageKey, value: original) }?
-                .contains("the Merkle tree holds 20 subtrees; 11 events make 19") == true)
+                .contains("the Merkle tree holds 20 subtrees; the events it covers make 19") == true)
         #expect(try store.verify().isValid)
         // A proof read from a tampered tree fails against the true root.
         let root = try store.treeRoot().root
@@ -89,8 +99,57 @@ struct MerkleLogTests {
         let proof = try store.inclusionProof(position: 7, size: 11)
         let leaf = try leaves(store)[6]
         #expect(throws: ProofFailure.self) {
-            try MerkleTree.verifyInclusion(leafHash: MerkleTree.leafHash(leaf), leafIndex: 6, treeSize: 11, proof: proof, root: root)
+            try MerkleTree.verifyInclusion(
+                leafHash: MerkleTree.leafHash(leaf), leafIndex: 6, treeSize: 11, proof: proof, root: root)
         }
+    }
+
+    @Test func rootsAndProofsAreTheReferenceOnesWhileTheStoredTreeLagsAndAfterEachCatchUp() async throws {
+        // Single appends from two stores on one directory (as the CLI beside a server): the subtrees after
+        // indexed-through are computed from the log, those before it read; each catch-up moves the line.
+        let dir = TemporaryDirectory()
+        let first = try EventStore.create(at: dir.path)
+        let second = try EventStore.open(at: dir.path)
+        var random = SeededRandom(seed: 20_261_203)
+        var leaves: [[UInt8]] = []
+        var lines: Set<UInt64> = []
+        for i in 0..<(Int(EventStore.indexLag) * 2 + 50) {
+            let store = i % 7 == 3 ? second : first
+            if i % 2 == 0 {
+                _ = try await store.append([note("n\(i)")], to: "incident:t\(i % 4)")
+            } else {
+                _ = try store.appendAtomically([AppendRequest(streamId: "incident:t\(i % 4)", events: [note("n\(i)")])])
+            }
+            let indexed = try first.readTransaction { txn in try first.indexedThrough(in: txn) }
+            lines.insert(indexed)
+            // What is stored is exactly the subtrees of the events the line covers.
+            #expect(
+                try first.readTransaction { txn in UInt64(try txn.count(first.tables.merkle)) }
+                    == EventStore.storedSubtreeCount(ofSize: indexed), "after append \(i)")
+            guard i % 11 == 0 || i == Int(EventStore.indexLag) - 1 || i == Int(EventStore.indexLag) else { continue }
+            leaves = try self.leaves(first)
+            let n = UInt64(leaves.count)
+            // Sizes on both sides of the line, and the head.
+            let sizes = Set([1, n, indexed, indexed + 1, UInt64(random.next() % n) + 1].filter { $0 >= 1 && $0 <= n })
+            for size in sizes {
+                let reference = MerkleTree.referenceRoot(ofLeaves: Array(leaves.prefix(Int(size))))
+                #expect(try first.treeRoot(size: size).root == reference, "root at \(size) after append \(i)")
+                #expect(try second.treeRoot(size: size).root == reference)
+                let position = UInt64(random.next() % size) + 1
+                try MerkleTree.verifyInclusion(
+                    leafHash: MerkleTree.leafHash(leaves[Int(position) - 1]), leafIndex: position - 1, treeSize: size,
+                    proof: try second.inclusionProof(position: position, size: size), root: reference)
+                try MerkleTree.verifyConsistency(
+                    oldSize: size, newSize: n, oldRoot: reference, newRoot: MerkleTree.referenceRoot(ofLeaves: leaves),
+                    proof: try first.consistencyProof(from: size, to: n))
+            }
+        }
+        // The line moved twice (0, 128, 256), and the whole ledger checks out, read-only too.
+        #expect(lines == [0, EventStore.indexLag, 2 * EventStore.indexLag])
+        #expect(try first.verify().isValid)
+        let reader = try EventStore.open(at: dir.path, readOnly: true)
+        #expect(try reader.treeRoot().root == MerkleTree.referenceRoot(ofLeaves: try self.leaves(first)))
+        #expect(try reader.verify().isValid)
     }
 
     @Test func anotherProcessesAppendsAreFoldedIntoTheTreeToo() async throws {
@@ -137,6 +196,19 @@ struct MerkleLogTests {
     }
 }
 
+extension EventStore {
+    /// Writes every deferred entry (secondary indexes, subtrees) now, as the commit that finds
+    /// ``indexLag`` events waiting does.
+    func writeDeferredEntries() throws {
+        let head = try writeTransaction { txn in
+            var head = try writingHead(in: txn)
+            try catchUpIndexes(in: txn, head: &head, always: true)
+            return head
+        }
+        remember(head)
+    }
+}
+
 /// A bundle whose every hash and signature is right but whose bytes would not read back once stored.
 @Suite("Bundles that would poison the ledger")
 struct PoisonBundleTests {
@@ -158,17 +230,22 @@ struct PoisonBundleTests {
         let signer = try NoteSignerKey.generate(name: "attacker.example")
         let checkpoint = try Checkpoint(origin: try store.origin(), size: 1, root: MerkleTree.leafHash(canonical))
         let note = try checkpoint.signed(by: [signer])
-        let header = #"{"bundle":"IncidentLedger bundle 1","events":1,"fromPosition":1,"frontier":[],"origin":"\#(try store.origin())","previousHash":"\#(EventCodec.genesisHash)","toPosition":1,"treeSize":1,"verifierKeys":[]}"#
+        let header =
+            #"{"bundle":"IncidentLedger bundle 1","events":1,"fromPosition":1,"frontier":[],"origin":"\#(try store.origin())","previousHash":"\#(EventCodec.genesisHash)","toPosition":1,"treeSize":1,"verifierKeys":[]}"#
         let bundle = dir.path + "-poison.bundle"
         defer { try? FileManager.default.removeItem(atPath: bundle) }
         try Data(
             [header, CanonicalJSON.string(.object(members)), CanonicalJSON.string(.object(["checkpoint": .string(note.text)]))]
                 .joined(separator: "\n").utf8
         ).write(to: URL(fileURLWithPath: bundle))
-        let error = #expect(throws: EventStoreError.self) { try EventStore.verifyBundle(at: bundle, trusting: [signer.verifierKey]) }
+        let error = #expect(throws: EventStoreError.self) {
+            try EventStore.verifyBundle(at: bundle, trusting: [signer.verifierKey])
+        }
         #expect(error?.description.contains("its bytes would not read back") == true, "\(String(describing: error))")
         let target = TemporaryDirectory()
-        #expect(throws: EventStoreError.self) { try EventStore.restore(bundle: bundle, into: target.path, trusting: [signer.verifierKey]) }
+        #expect(throws: EventStoreError.self) {
+            try EventStore.restore(bundle: bundle, into: target.path, trusting: [signer.verifierKey])
+        }
         #expect(!FileManager.default.fileExists(atPath: target.path))
     }
 }

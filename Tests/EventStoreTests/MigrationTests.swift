@@ -39,7 +39,7 @@ struct MigrationTests {
     @Test func aFormat2LedgerIsRefusedByNameAndMigratesKeepingWhatWasKnownWhen() throws {
         let old = try format2Ledger()
         let error = #expect(throws: EventStoreError.self) { try EventStore.open(at: old.path) }
-        #expect(error?.description.contains("format 2; this build reads format 4") == true, "\(String(describing: error))")
+        #expect(error?.description.contains("format 2; this build reads format 5") == true, "\(String(describing: error))")
 
         let new = TemporaryDirectory()
         let report = try EventStore.migrate(fromFormat2: old.path, into: new.path)
@@ -52,7 +52,9 @@ struct MigrationTests {
         #expect(events.map(\.recordedAt.rfc3339Micros) == (0..<3).map { "2024-01-16T10:00:0\($0).000000Z" })
         #expect(events[0].payload["amount"] == .number(JSONNumber(2)))
         let meta = try store.readTransaction { txn in try txn.get(store.tables.meta, key: Array("migrated-from".utf8)) }
-        #expect(meta.map { String(decoding: $0, as: UTF8.self) }?.contains("format 2, 3 events, head hash \(report.oldHeadHash)") == true)
+        #expect(
+            meta.map { String(decoding: $0, as: UTF8.self) }?.contains("format 2, 3 events, head hash \(report.oldHeadHash)")
+                == true)
 
         // Through the CLI too, and never into an existing directory.
         let cli = TemporaryDirectory()
