@@ -53,13 +53,20 @@ extension EventStore {
         guard head.position > indexed, always || head.position - indexed >= Self.indexLag else { return }
         defer { head.unindexed.removeAll() }
         let firstKept = head.unindexed.first?.position ?? head.position + 1
+        // A bulk batch's catch-up puts its thousands of keys at random leaves of `by-occurred` all over the
+        // file: its resident pages are let go as the batch's own are, or they pile up to a batch's worth.
+        var release = ResidentPageRelease()
         if indexed + 1 < firstKept {
             var frontier = keepsTree ? try storedFrontier(ofSize: indexed, in: txn) : [:]
             for position in (indexed + 1)..<firstKept {
                 try putDeferredEntries(try readBackEntries(at: position, frontier: &frontier, in: txn), in: txn)
+                release.passed(1, in: environment)
             }
         }
-        for entries in head.unindexed { try putDeferredEntries(entries, in: txn) }
+        for entries in head.unindexed {
+            try putDeferredEntries(entries, in: txn)
+            release.passed(1, in: environment)
+        }
         try txn.put(tables.meta, key: Self.indexedThroughKey, value: Keys.position(head.position))
     }
 
