@@ -162,7 +162,7 @@ extension Ledger {
                 let prepared = try store.prepareForBulk(
                     parsed.event, streamId: parsed.streamId, path: "$", missingStream: "required for an import")
                 return (parsed.event, prepared)
-            } catch let error as EventStoreError {
+            } catch {
                 throw CLIError("\(name) line \(number): \(error.description)", exitCode: CLIError.exitCode(for: error))
             }
         }

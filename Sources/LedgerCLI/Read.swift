@@ -52,7 +52,7 @@ extension Ledger {
                 throw CLIError("--event-id: \(EventReference.refusal(eventId))", exitCode: CLIError.invalidInput)
             }
             let store = try ledger.openStoreForReading()
-            let filter = try EventFilter(
+            let filter = EventFilter(
                 stream: stream, fromVersion: fromVersion ?? 1, toVersion: toVersion, fromPosition: fromPosition, actor: actor,
                 // The catalogue's spelling of a type typed in another case; other types (access:, …) as typed.
                 type: type.map { Suggestion.match($0, among: Catalogue.all.map(\.eventType)) ?? $0 },

@@ -473,8 +473,7 @@ package struct RecoveryFacts: Sendable {
                 kind = .care(index: care.count)
                 care.append(FactSummary(fact, possible: false))
             // A detection or containment of other sites only, an outage elsewhere: not this timeline's.
-            case .intrusionStarted, .attackDetected, .containmentActionTaken, .serviceDegraded, .serviceRestored,
-                .careImpactReported:
+            case .attackDetected, .containmentActionTaken, .serviceDegraded, .serviceRestored, .careImpactReported:
                 continue
             default:
                 // A notification, a complaint, a data theft: the types the catalogue marks, for the sites they name.

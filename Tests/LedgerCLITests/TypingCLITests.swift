@@ -266,7 +266,7 @@ struct TypingCLITests {
             ("aaaaaaaa00007000800000000000000", nil), ("aaaaaaaa-0000-7000-8000-000000000002", Self.second),
         ] {
             guard let target else { continue }
-            try correct(dir, reference)
+            _ = try correct(dir, reference)
             let stored = try events(dir).last!
             #expect(stored.payload["correctedEventId"]?.stringValue == target, "\(reference): \(stored.payload)")
         }
